@@ -1,0 +1,26 @@
+/* frame.h - the RPC wire framing: a 4-byte big-endian length, then that many
+ * bytes of JSON. Shared by the daemon, the CLI and the starter. */
+#pragma once
+
+#include <jansson.h>
+
+#include "basic/util.h"
+
+#define FRAME_MAX (1024 * 1024)
+
+/* Encode a JSON value as one frame (malloc'd); NULL on failure. */
+char *frame_encode(const json_t *v, size_t *ret_len);
+
+/* Try to cut one frame off the front of buf. Returns:
+ *   >0  bytes consumed, *ret set to the parsed object (caller decrefs)
+ *    0  need more bytes
+ *   <0  -EMSGSIZE (length over FRAME_MAX) or -EBADMSG (not a JSON object);
+ *       on -EBADMSG the frame is still consumed: *ret_consumed says how much. */
+ssize_t frame_parse(const char *buf, size_t len, json_t **ret, size_t *ret_consumed);
+
+/* Blocking helpers for clients. */
+int frame_send(int fd, const json_t *v);
+int frame_recv(int fd, json_t **ret);
+
+/* Connect to a unix stream socket (CLOEXEC). */
+int unix_connect(const char *path);

@@ -1,0 +1,144 @@
+#include "basic/util.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+int parse_u64(const char *s, uint64_t *ret) {
+        if (isempty(s) || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_u32(const char *s, uint32_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        if (isempty(s) || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        unsigned shift = 0;
+        switch (toupper((unsigned char)*end)) {
+        case 0: break;
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        case 'T': shift = 40; break;
+        default: return -EINVAL;
+        }
+        if (*end) {
+                end++;
+                /* accept "5G", "5GB", "5GiB" */
+                if (toupper((unsigned char)*end) == 'I')
+                        end++;
+                if (toupper((unsigned char)*end) == 'B')
+                        end++;
+                if (*end)
+                        return -EINVAL;
+        }
+        if (shift && v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret = (uint64_t)v << shift;
+        return 0;
+}
+
+void format_size(uint64_t bytes, char *buf, size_t len) {
+        static const char units[] = "KMGT";
+        int u = -1;
+        uint64_t v = bytes;
+        while (u < 3 && v >= 1024 && v % 1024 == 0) {
+                v /= 1024;
+                u++;
+        }
+        if (u < 0)
+                snprintf(buf, len, "%" PRIu64, v);
+        else
+                snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                abort();
+        return s;
+}
+
+char *xstrdup(const char *s) {
+        if (!s)
+                return NULL;
+        char *d = strdup(s);
+        if (!d)
+                abort();
+        return d;
+}
+
+void *xcalloc(size_t n, size_t size) {
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        if (!p)
+                abort();
+        return p;
+}
+
+int loop_write(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int loop_read_exact(int fd, void *buf, size_t len) {
+        char *p = buf;
+        while (len > 0) {
+                ssize_t n = read(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EPIPE;
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}

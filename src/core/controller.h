@@ -1,0 +1,27 @@
+/* controller.h - the paper's VMController: every operation a user can ask
+ * for, authorised and applied to the store in one transaction. The daemon
+ * turns wire requests into controller_request() calls; tests call it
+ * directly with an in-memory store. */
+#pragma once
+
+#include <jansson.h>
+
+#include "core/settings.h"
+#include "store/store.h"
+
+typedef struct Controller {
+        Store *store;
+        const Settings *settings;
+} Controller;
+
+/* Handle one request object {"op", "args"} from uid; returns the response
+ * object {"ok": true, "data": ...} or {"ok": false, "error": {...}}. */
+json_t *controller_request(Controller *c, uint32_t uid, const json_t *request);
+
+/* The same, unpacked: 0 and *ret_data, or -errno with err filled in. */
+int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
+                      Error *err);
+
+/* Create the paper's reserved rows (admin group 0, all_users 1, VM group 1
+ * all_vms 192.168.0.1-192.168.0.254) and the admin user. */
+int controller_init(Controller *c, uint32_t caller_uid, json_t **ret_data, Error *err);

@@ -1,0 +1,326 @@
+/* ops.c - request dispatch, the caller's identity, resolvers, and the
+ * operations that belong to no entity (ping, init, audit). */
+#include <pwd.h>
+#include <stdio.h>
+
+#include "basic/log.h"
+#include "core/ipam.h"
+#include "core/ops.h"
+#include "build-config.h"
+
+static void caller_clear(Caller *c) {
+        free(c->groups);
+        c->groups = NULL;
+}
+
+static int caller_load(Controller *c, uint32_t uid, Caller *ret) {
+        memset(ret, 0, sizeof(*ret));
+        ret->uid = uid;
+        if (store_user_get(c->store, uid, &ret->user) == 0) {
+                ret->known = true;
+                int r = store_user_groups(c->store, uid, &ret->groups, &ret->n_groups);
+                if (r < 0)
+                        return r;
+        }
+        ret->admin = uid == 0 || caller_in_group(ret, GROUP_ADMIN);
+        return 0;
+}
+
+bool caller_in_group(const Caller *who, uint32_t gid) {
+        for (size_t i = 0; i < who->n_groups; i++)
+                if (who->groups[i] == gid)
+                        return true;
+        return false;
+}
+
+AuthzSubject caller_subject(const Caller *who) {
+        return (AuthzSubject){.uid = who->uid, .groups = who->groups, .n_groups = who->n_groups, .admin = who->admin};
+}
+
+Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm) {
+        AuthzSubject s = caller_subject(who);
+        AuthzObject o = {.vm = vm->id, .vm_group = vm->vm_group};
+        Grant *g = NULL;
+        size_t n = 0;
+        if (store_grants_matching(c->store, who->uid, who->groups, who->n_groups, vm->id, vm->vm_group, &g, &n) < 0)
+                return (Rights){0};
+        Rights r = authz_rights(&s, &o, g, n);
+        free(g);
+        return r;
+}
+
+int resolve_user(Controller *c, const json_t *args, const char *key, UserRec *ret, Error *err) {
+        int64_t id;
+        const char *name;
+        int r = json_get_ref(args, key, &id, &name, err);
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "missing %s", key);
+        if (r < 0)
+                return r;
+        r = name ? store_user_get_by_name(c->store, name, ret) : store_user_get(c->store, (uint32_t)id, ret);
+        if (r == -ENOENT)
+                return name ? error_set(err, -ENOENT, "no such user '%s'", name)
+                            : error_set(err, -ENOENT, "no such user with uid %lld", (long long)id);
+        return r;
+}
+
+int resolve_group(Controller *c, const json_t *args, const char *key, GroupRec *ret, Error *err) {
+        int64_t id;
+        const char *name;
+        int r = json_get_ref(args, key, &id, &name, err);
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "missing %s", key);
+        if (r < 0)
+                return r;
+        r = name ? store_group_get_by_name(c->store, name, ret) : store_group_get(c->store, (uint32_t)id, ret);
+        if (r == -ENOENT)
+                return name ? error_set(err, -ENOENT, "no such user group '%s'", name)
+                            : error_set(err, -ENOENT, "no such user group with id %lld", (long long)id);
+        return r;
+}
+
+int resolve_vmgroup(Controller *c, const json_t *args, const char *key, VmGroupRec *ret, Error *err) {
+        int64_t id;
+        const char *name;
+        int r = json_get_ref(args, key, &id, &name, err);
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "missing %s", key);
+        if (r < 0)
+                return r;
+        r = name ? store_vmgroup_get_by_name(c->store, name, ret) : store_vmgroup_get(c->store, (uint32_t)id, ret);
+        if (r == -ENOENT)
+                return name ? error_set(err, -ENOENT, "no such vm group '%s'", name)
+                            : error_set(err, -ENOENT, "no such vm group with id %lld", (long long)id);
+        return r;
+}
+
+static bool vm_visible(Controller *c, const Caller *who, const VmRec *vm) {
+        if (who->admin || vm->owner == who->uid)
+                return true;
+        Rights r = caller_rights(c, who, vm);
+        return r.run || r.modify || r.derive;
+}
+
+int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err) {
+        int64_t id;
+        const char *name;
+        int r = json_get_ref(args, key, &id, &name, err);
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "missing %s", key);
+        if (r < 0)
+                return r;
+        if (!name) {
+                r = store_vm_get(c->store, (uint32_t)id, ret);
+                if (r == -ENOENT || (r == 0 && !vm_visible(c, who, ret)))
+                        return error_set(err, -ENOENT, "no such vm with id %lld", (long long)id);
+                return r;
+        }
+        if (store_vm_get_by_owner_name(c->store, who->uid, name, ret) == 0)
+                return 0;
+        uint32_t *ids = NULL;
+        size_t n = 0;
+        r = store_vm_ids_by_name(c->store, name, &ids, &n);
+        if (r < 0)
+                return error_set(err, r, "looking up vm '%s' failed", name);
+        size_t found = 0;
+        char list[128] = "";
+        for (size_t i = 0; i < n; i++) {
+                VmRec v;
+                if (store_vm_get(c->store, ids[i], &v) < 0 || !vm_visible(c, who, &v))
+                        continue;
+                if (found++ == 0)
+                        *ret = v;
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof(list) - l, "%s%u", l ? ", " : "", v.id);
+        }
+        free(ids);
+        if (found == 0)
+                return error_set(err, -ENOENT, "no such vm '%s'", name);
+        if (found > 1)
+                return error_set(err, -EINVAL, "vm name '%s' is ambiguous: use its id (%s)", name, list);
+        return 0;
+}
+
+int arg_size(const json_t *args, const char *key, uint64_t *inout, Error *err) {
+        uint64_t v;
+        int r = json_get_u64(args, key, &v, err);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        *inout = v;
+        return 1;
+}
+
+/* ---- ping, init, audit ---- */
+
+static int op_ping(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit, Error *err) {
+        char buf[8];
+        bool init = store_meta_get(c->store, "initialized", buf, sizeof(buf)) == 0;
+        *ret = json_pack("{s:s, s:I, s:s?, s:b, s:b, s:s}", "version", VMBATCH_VERSION, "uid", (json_int_t)who->uid,
+                         "user", who->known ? who->user.name : NULL, "admin", who->admin, "initialized", init,
+                         "database", c->settings->database);
+        return 0;
+}
+
+static int admin_uid_of(const Settings *s, uint32_t *ret, Error *err) {
+        struct passwd *pw = getpwnam(s->admin_user);
+        if (!pw)
+                return error_set(err, -ENOENT, "configured admin_user '%s' is not a system user", s->admin_user);
+        *ret = pw->pw_uid;
+        return 0;
+}
+
+int controller_init(Controller *c, uint32_t caller_uid, json_t **ret_data, Error *err) {
+        char buf[8];
+        if (store_meta_get(c->store, "initialized", buf, sizeof(buf)) == 0)
+                return error_set(err, -EEXIST, "the database %s is already initialized", c->settings->database);
+        uint32_t admin_uid = 0;
+        int r = admin_uid_of(c->settings, &admin_uid, err);
+        if (r < 0)
+                return r;
+        if (caller_uid != 0 && caller_uid != admin_uid)
+                return error_set(err, -EPERM, "only the configured admin (%s) can initialize vmbatch",
+                                 c->settings->admin_user);
+        struct passwd *pw = getpwuid(admin_uid);
+        UserRec admin = {.uid = admin_uid, .max_running = 1000, .max_storage = 133ULL << 30};
+        snprintf(admin.name, sizeof(admin.name), "%s", pw->pw_name);
+        snprintf(admin.stordir, sizeof(admin.stordir), "%s",
+                 isempty(c->settings->admin_stordir) ? pw->pw_dir : c->settings->admin_stordir);
+        GroupRec g0 = {.id = GROUP_ADMIN, .name = "admin"}, g1 = {.id = GROUP_ALL_USERS, .name = "all_users"};
+        VmGroupRec all = {.id = VMGROUP_ALL_VMS, .name = "all_vms"};
+        ipv4_parse("192.168.0.1", &all.first);
+        ipv4_parse("192.168.0.254", &all.last);
+        if ((r = store_group_insert(c->store, &g0, false, err)) < 0 || (r = store_group_insert(c->store, &g1, false, err)) < 0 ||
+            (r = store_vmgroup_insert(c->store, &all, err)) < 0 || (r = store_user_insert(c->store, &admin, err)) < 0 ||
+            (r = store_membership_add(c->store, admin.uid, GROUP_ADMIN, err)) < 0 ||
+            (r = store_membership_add(c->store, admin.uid, GROUP_ALL_USERS, err)) < 0 ||
+            (r = store_meta_set(c->store, "initialized", "1", err)) < 0)
+                return r;
+        snprintf(buf, sizeof(buf), "1");
+        *ret_data = json_pack("{s:I, s:s, s:s}", "admin_uid", (json_int_t)admin.uid, "admin_name", admin.name,
+                              "database", c->settings->database);
+        return 0;
+}
+
+static int op_init(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit, Error *err) {
+        const char *dbpath;
+        if (json_get_string(args, "dbpath", &dbpath, err) == 0 && !streq(dbpath, c->settings->database))
+                return error_set(err, -EINVAL, "--dbpath %s: this vmbatchd keeps its database at %s", dbpath,
+                                 c->settings->database);
+        snprintf(audit->object, sizeof(audit->object), "database");
+        return controller_init(c, who->uid, ret, err);
+}
+
+static int op_audit_list(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                         Error *err) {
+        uint64_t limit = 100;
+        int r = arg_size(args, "limit", &limit, err);
+        if (r < 0)
+                return r;
+        if (limit == 0 || limit > 100000)
+                return error_set(err, -EINVAL, "limit %llu is out of range (1..100000)", (unsigned long long)limit);
+        return store_audit_list(c->store, (uint32_t)limit, ret);
+}
+
+static const char *const keys_none[] = {NULL};
+static const char *const keys_init[] = {"dbpath", NULL};
+static const char *const keys_audit[] = {"limit", NULL};
+
+static const OpDef ops_misc[] = {
+        {"ping", op_ping, OP_ANYONE, keys_none},
+        {"init", op_init, OP_ANYONE | OP_MUTATES, keys_init},
+        {"audit.list", op_audit_list, OP_ADMIN, keys_audit},
+        {NULL, NULL, 0, NULL},
+};
+
+static const OpDef *find_op(const char *name) {
+        const OpDef *const tables[] = {ops_misc, ops_users, ops_vmgroups, ops_vms, ops_perms, ops_instances};
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (const OpDef *d = tables[t]; d->name; d++)
+                        if (streq(d->name, name))
+                                return d;
+        return NULL;
+}
+
+int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
+                      Error *err) {
+        const OpDef *d = find_op(op);
+        if (!d)
+                return error_set(err, -EINVAL, "unknown operation '%.64s'", op);
+        json_t *empty = NULL;
+        if (!args)
+                args = empty = json_object();
+        if (!json_is_object(args))
+                return error_set(err, -EINVAL, "args must be an object");
+        int r = json_check_keys(args, d->keys, err);
+        if (r < 0) {
+                json_decref(empty);
+                return r;
+        }
+
+        Caller who;
+        r = caller_load(c, uid, &who);
+        if (r < 0) {
+                json_decref(empty);
+                return error_set(err, r, "cannot read the caller's record");
+        }
+        char buf[8];
+        if (!(d->flags & OP_ANYONE)) {
+                if (store_meta_get(c->store, "initialized", buf, sizeof(buf)) < 0)
+                        r = error_set(err, -ENXIO, "vmbatch is not initialized: run 'vmapp --init' as %s",
+                                      c->settings->admin_user);
+                else if (!who.known && uid != 0)
+                        r = error_set(err, -EACCES, "uid %u is not a vmbatch user (ask an admin to add you)", uid);
+                else if ((d->flags & OP_ADMIN) && !who.admin)
+                        r = error_set(err, -EPERM, "only members of the admin group can do this");
+        }
+        if (r < 0)
+                goto out;
+
+        OpAudit audit = {""};
+        json_t *data = NULL;
+        if (d->flags & OP_MUTATES) {
+                r = store_begin(c->store, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = d->fn(c, &who, args, &data, &audit, err);
+        if (r >= 0 && (d->flags & OP_MUTATES)) {
+                r = store_audit(c->store, uid, op, audit.object, (json_t *)args, err);
+                if (r >= 0)
+                        r = store_commit(c->store, err);
+        }
+        if (r < 0) {
+                if (d->flags & OP_MUTATES)
+                        store_rollback(c->store);
+                json_decref(data);
+                if (err && err->code == 0)
+                        error_set(err, r, "%s failed: %s", op, strerror(-r));
+                goto out;
+        }
+        if (d->flags & OP_MUTATES)
+                log_info("uid %u: %s %s", uid, op, audit.object);
+        *ret_data = data ? data : json_object();
+out:
+        caller_clear(&who);
+        json_decref(empty);
+        return r;
+}
+
+json_t *controller_request(Controller *c, uint32_t uid, const json_t *request) {
+        Error err = {0};
+        json_t *data = NULL;
+        const char *op;
+        int r = json_need_string(request, "op", &op, &err);
+        if (r >= 0) {
+                static const char *const top[] = {"op", "args", NULL};
+                r = json_check_keys(request, top, &err);
+        }
+        if (r >= 0)
+                r = controller_handle(c, uid, op, json_object_get(request, "args"), &data, &err);
+        if (r < 0)
+                return json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", errno_name(r), "message",
+                                 err.message);
+        return json_pack("{s:b, s:o}", "ok", true, "data", data);
+}

@@ -1,0 +1,53 @@
+/* ops.h - shared by the controller's operation files (ops_*.c) only. */
+#pragma once
+
+#include "basic/jsonutil.h"
+#include "core/authz.h"
+#include "core/controller.h"
+
+typedef struct Caller {
+        uint32_t uid;
+        bool known; /* has a users row */
+        bool admin; /* root, or a member of group 0 */
+        UserRec user;
+        uint32_t *groups;
+        size_t n_groups;
+} Caller;
+
+/* What a mutating operation did, for the audit log. */
+typedef struct OpAudit {
+        char object[128];
+} OpAudit;
+
+typedef int (*op_fn)(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                     Error *err);
+
+enum {
+        OP_MUTATES = 1 << 0,    /* runs in a write transaction, audited */
+        OP_ADMIN = 1 << 1,      /* admins only */
+        OP_ANYONE = 1 << 2,     /* also unknown uids and before init */
+};
+
+typedef struct OpDef {
+        const char *name;
+        op_fn fn;
+        unsigned flags;
+        const char *const *keys; /* allowed argument keys, NULL-terminated */
+} OpDef;
+
+extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_instances[];
+
+/* Resolvers: a reference (id or name) in args[key] to a record, with
+ * "no such ..." errors naming what was asked for. */
+int resolve_user(Controller *c, const json_t *args, const char *key, UserRec *ret, Error *err);
+int resolve_group(Controller *c, const json_t *args, const char *key, GroupRec *ret, Error *err);
+int resolve_vmgroup(Controller *c, const json_t *args, const char *key, VmGroupRec *ret, Error *err);
+/* VMs: the caller's own VM of that name first, then the only visible one. */
+int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err);
+
+Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);
+AuthzSubject caller_subject(const Caller *who);
+bool caller_in_group(const Caller *who, uint32_t gid);
+
+/* Optional size / count arguments with range checks. */
+int arg_size(const json_t *args, const char *key, uint64_t *inout, Error *err);

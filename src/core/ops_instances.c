@@ -1,0 +1,187 @@
+/* ops_instances.c - running a VM: authorisation (run, force_isolated),
+ * quotas, and the address plan, then the paper's Mapping table.
+ *
+ * The checks and the allocation happen in one write transaction, so N
+ * requests arriving together can never hold more than max_running
+ * instances or share an address. Launching through a batch backend is the
+ * next layer (src/batch); until it exists, only reservations (no_start)
+ * are served and a real start is refused with a clear error. */
+#include <stdio.h>
+
+#include "core/ipam.h"
+#include "core/ops.h"
+#include "core/validate.h"
+
+static bool mac_taken(const char *mac, void *userdata) {
+        bool used = true; /* on error, skip the address rather than risk a clash */
+        store_instance_mac_in_use(userdata, mac, &used);
+        return used;
+}
+
+static int allocate_address(Controller *c, const VmRec *vm, InstanceRec *inst, Error *err) {
+        VmGroupRec g;
+        int r = store_vmgroup_get(c->store, vm->vm_group, &g);
+        if (r < 0)
+                return error_set(err, r, "vm group %u of vm '%s' is missing", vm->vm_group, vm->name);
+        uint32_t *used;
+        size_t n;
+        if ((r = store_instance_used_ips(c->store, g.first, g.last, &used, &n)) < 0)
+                return error_set(err, r, "cannot list addresses in use");
+        r = ipam_next_free(g.first, g.last, used, n, mac_taken, c->store, &inst->ip);
+        free(used);
+        if (r == -ENOSPC) {
+                char a[16], b[16];
+                ipv4_format(g.first, a);
+                ipv4_format(g.last, b);
+                return error_set(err, -ENOSPC, "no free address left in vm group '%s' (%s-%s)", g.name, a, b);
+        }
+        mac_from_ip(inst->ip, inst->mac);
+        return r;
+}
+
+static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                     Error *err) {
+        if (!who->known)
+                return error_set(err, -EACCES, "uid %u is not a vmbatch user and cannot run vms", who->uid);
+        VmRec vm;
+        int r = resolve_vm(c, who, args, "vm", &vm, err);
+        if (r < 0)
+                return r;
+        bool isolate = false, no_start = false, install = false;
+        if (((r = json_get_bool(args, "isolate", &isolate, err)) < 0 && r != -ENOENT) ||
+            ((r = json_get_bool(args, "no_start", &no_start, err)) < 0 && r != -ENOENT) ||
+            ((r = json_get_bool(args, "install", &install, err)) < 0 && r != -ENOENT))
+                return r;
+        Rights rights = caller_rights(c, who, &vm);
+        if ((r = authz_check_run(&rights, who->admin, isolate, err)) < 0)
+                return r;
+        const char *cdrom = NULL;
+        if ((r = json_get_string(args, "cdrom", &cdrom, err)) < 0 && r != -ENOENT)
+                return r;
+        if (install) {
+                if (!cdrom)
+                        return error_set(err, -EINVAL, "--install needs --cdrom with the installation image");
+                if ((r = authz_check_modify(&rights, who->admin, err)) < 0)
+                        return r;
+        }
+        if (cdrom && (r = validate_path("cdrom", cdrom, err)) < 0)
+                return r;
+
+        InstanceRec inst = {.vm = vm.id, .uid = who->uid, .isolated = isolate, .mem = vm.mem, .vcpus = vm.vcpus,
+                            .vnc_display = -1};
+        uint64_t vcpus = vm.vcpus;
+        if ((r = arg_size(args, "mem", &inst.mem, err)) < 0 || (r > 0 && (r = validate_mem(inst.mem, err)) < 0) ||
+            (r = arg_size(args, "vcpus", &vcpus, err)) < 0 || (r > 0 && (r = validate_vcpus(vcpus, err)) < 0))
+                return r;
+        inst.vcpus = (uint32_t)vcpus;
+
+        uint32_t running;
+        if ((r = store_instance_count_for_user(c->store, who->uid, &running)) < 0)
+                return error_set(err, r, "cannot count running vms");
+        if (running >= who->user.max_running)
+                return error_set(err, -EDQUOT, "quota exceeded: you may run at most %u vm(s) at once",
+                                 who->user.max_running);
+        uint64_t used;
+        if ((r = store_storage_used(c->store, who->uid, &used)) < 0)
+                return error_set(err, r, "cannot compute storage in use");
+        if (used > who->user.max_storage)
+                return error_set(err, -EDQUOT, "storage quota exceeded: free some space before running a vm");
+
+        if (!no_start)
+                return error_set(err, -ENOTSUP,
+                                 "starting vms needs a batch backend, which this build does not have yet; "
+                                 "--no-start reserves an address");
+
+        if ((r = allocate_address(c, &vm, &inst, err)) < 0)
+                return r;
+        snprintf(inst.state, sizeof(inst.state), "reserved");
+        if ((r = store_instance_insert(c->store, &inst, err)) < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "instance %u of vm %u %s", inst.id, vm.id, vm.name);
+        *ret = instance_to_json(&inst);
+        return 0;
+}
+
+static int resolve_instance(Controller *c, const Caller *who, const json_t *args, InstanceRec *ret, Error *err) {
+        uint64_t id;
+        int r = json_get_u64(args, "instance", &id, err);
+        if (r == -ENOENT && json_object_get(args, "vm")) {
+                VmRec vm;
+                if ((r = resolve_vm(c, who, args, "vm", &vm, err)) < 0)
+                        return r;
+                uint32_t *ids;
+                size_t n;
+                if ((r = store_instance_ids_for_vm(c->store, vm.id, &ids, &n)) < 0)
+                        return error_set(err, r, "cannot list instances");
+                size_t mine = 0;
+                for (size_t i = 0; i < n; i++) {
+                        InstanceRec inst;
+                        if (store_instance_get(c->store, ids[i], &inst) == 0 && (who->admin || inst.uid == who->uid)) {
+                                if (mine++ == 0)
+                                        *ret = inst;
+                        }
+                }
+                free(ids);
+                if (mine == 0)
+                        return error_set(err, -ENOENT, "vm '%s' is not running", vm.name);
+                if (mine > 1)
+                        return error_set(err, -EINVAL, "vm '%s' has %zu instances: give the instance id", vm.name, mine);
+                return 0;
+        }
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "give an instance id or a vm");
+        if (r < 0)
+                return r;
+        if (id > UINT32_MAX || store_instance_get(c->store, (uint32_t)id, ret) < 0 ||
+            (!who->admin && ret->uid != who->uid))
+                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
+        return 0;
+}
+
+static int op_instance_release(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                               Error *err) {
+        InstanceRec inst;
+        int r = resolve_instance(c, who, args, &inst, err);
+        if (r < 0)
+                return r;
+        if (!streq(inst.state, "reserved"))
+                return error_set(err, -EBUSY, "instance %u is %s: stop it instead", inst.id, inst.state);
+        if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
+        return 0;
+}
+
+static int op_instance_stop(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                            Error *err) {
+        InstanceRec inst;
+        int r = resolve_instance(c, who, args, &inst, err);
+        if (r < 0)
+                return r;
+        if (!streq(inst.state, "reserved"))
+                return error_set(err, -ENOTSUP, "instance %u is %s: stopping needs the batch backend", inst.id,
+                                 inst.state);
+        if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
+        snprintf(inst.state, sizeof(inst.state), "stopped");
+        *ret = instance_to_json(&inst);
+        return 0;
+}
+
+static int op_map_list(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                       Error *err) {
+        return store_instance_list(c->store, who->admin ? NULL : &who->uid, ret);
+}
+
+static const char *const keys_run[] = {"vm", "mem", "vcpus", "isolate", "install", "cdrom", "no_start", NULL};
+static const char *const keys_instance[] = {"instance", "vm", NULL};
+static const char *const keys_none[] = {NULL};
+
+const OpDef ops_instances[] = {
+        {"vm.run", op_vm_run, OP_MUTATES, keys_run},
+        {"instance.release", op_instance_release, OP_MUTATES, keys_instance},
+        {"instance.stop", op_instance_stop, OP_MUTATES, keys_instance},
+        {"map.list", op_map_list, 0, keys_none},
+        {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,439 @@
+/* ops_vms.c - defining VMs: new discs, copies of existing discs, or
+ * copy-on-write overlays on a template (derive); modify, delete, list.
+ *
+ * Storage quota: a user is charged the bytes their disc files really
+ * occupy on the host (st_blocks), not the virtual size. Copy-on-write is
+ * the point of templates: charging a derived overlay the template's 5G
+ * virtual size would let a 13G quota hold two derived VMs while they use
+ * a few hundred KiB. The charge is measured right after qemu-img made the
+ * file and checked in the same transaction that records the disc. */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "core/ops.h"
+#include "core/validate.h"
+#include "disk/disk.h"
+
+#define MAX_DISCS DISCS_MAX
+
+typedef struct NewDiscs {
+        char *paths[MAX_DISCS];
+        DiscRec recs[MAX_DISCS];
+        size_t n;
+        Cred cred;
+        char cred_name[64];
+        bool keep; /* committed: do not remove on cleanup */
+} NewDiscs;
+
+static void new_discs_cleanup(NewDiscs *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                if (!d->keep)
+                        disk_remove(&d->cred, d->paths[i], NULL);
+                free(d->paths[i]);
+        }
+        d->n = 0;
+}
+
+static int check_quota(Controller *c, const UserRec *owner, uint64_t adding, Error *err) {
+        uint64_t used;
+        int r = store_storage_used(c->store, owner->uid, &used);
+        if (r < 0)
+                return error_set(err, r, "cannot compute storage in use");
+        if (used + adding > owner->max_storage) {
+                char u[32], a[32], m[32];
+                format_size(used, u, sizeof(u));
+                format_size(adding, a, sizeof(a));
+                format_size(owner->max_storage, m, sizeof(m));
+                return error_set(err, -EDQUOT, "storage quota exceeded: %s used + %s new > %s allowed for %s", u, a,
+                                 m, owner->name);
+        }
+        return 0;
+}
+
+/* Reserve the next disc path; refuse to overwrite a file that exists. */
+static int next_path(NewDiscs *d, const UserRec *owner, const char *vm_name, Error *err) {
+        if (d->n >= MAX_DISCS)
+                return error_set(err, -E2BIG, "a vm has at most %d discs", MAX_DISCS);
+        char *p = disk_path_for(owner->stordir, owner->uid, vm_name, (unsigned)d->n);
+        int r = validate_path("disc", p, err);
+        struct stat st;
+        if (r >= 0 && lstat(p, &st) == 0)
+                r = error_set(err, -EEXIST, "disc file %s already exists", p);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        d->paths[d->n] = p;
+        memset(&d->recs[d->n], 0, sizeof(DiscRec));
+        d->recs[d->n].idx = (uint32_t)d->n;
+        snprintf(d->recs[d->n].path, sizeof(d->recs[d->n].path), "%s", p);
+        d->n++;
+        return 0;
+}
+
+static int measure_last(NewDiscs *d, Error *err) {
+        DiscRec *rec = &d->recs[d->n - 1];
+        return disk_measure(&d->cred, d->paths[d->n - 1], &rec->size, &rec->allocated, err);
+}
+
+static int make_new_discs(NewDiscs *d, const UserRec *owner, const char *vm_name, const json_t *sizes, Error *err) {
+        if (!json_is_array(sizes) || json_array_size(sizes) == 0)
+                return error_set(err, -EINVAL, "disc_sizes must be a non-empty list of sizes");
+        size_t i;
+        json_t *v;
+        json_array_foreach(sizes, i, v) {
+                if (!json_is_integer(v) || json_integer_value(v) < 0)
+                        return error_set(err, -EINVAL, "disc size #%zu is not a size in bytes", i + 1);
+                uint64_t size = (uint64_t)json_integer_value(v);
+                int r = validate_disc_size(size, err);
+                if (r < 0 || (r = next_path(d, owner, vm_name, err)) < 0 ||
+                    (r = disk_create(&d->cred, d->paths[d->n - 1], size, err)) < 0 || (r = measure_last(d, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int copy_discs(NewDiscs *d, const UserRec *owner, const char *vm_name, const json_t *srcs, Error *err) {
+        if (!json_is_array(srcs) || json_array_size(srcs) == 0)
+                return error_set(err, -EINVAL, "usediscs must be a non-empty list of paths");
+        size_t i;
+        json_t *v;
+        json_array_foreach(srcs, i, v) {
+                if (!json_is_string(v))
+                        return error_set(err, -EINVAL, "usediscs entry #%zu is not a path", i + 1);
+                const char *src = json_string_value(v);
+                int r = validate_path("disc", src, err);
+                if (r < 0 || (r = next_path(d, owner, vm_name, err)) < 0 ||
+                    (r = disk_clone(&d->cred, src, d->paths[d->n - 1], err)) < 0 || (r = measure_last(d, err)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int derive_discs(Controller *c, NewDiscs *d, const UserRec *owner, const char *vm_name, const VmRec *base,
+                        Error *err) {
+        DiscRec *bd;
+        size_t n;
+        int r = store_disc_list(c->store, base->id, &bd, &n);
+        if (r < 0)
+                return error_set(err, r, "cannot list the template's discs");
+        if (n == 0) {
+                free(bd);
+                return error_set(err, -EINVAL, "vm '%s' has no discs to derive from", base->name);
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if ((r = next_path(d, owner, vm_name, err)) < 0)
+                        break;
+                r = disk_derive(&d->cred, bd[i].path, d->paths[d->n - 1], err);
+                if (r >= 0)
+                        r = measure_last(d, err);
+                d->recs[d->n - 1].backing = bd[i].id;
+        }
+        free(bd);
+        return r;
+}
+
+static int apply_boot_args(const json_t *args, VmRec *v, Error *err) {
+        const char *s;
+        int r;
+        if ((r = json_get_string(args, "kernel", &s, err)) == 0) {
+                if (*s && (r = validate_path("kernel", s, err)) < 0)
+                        return r;
+                snprintf(v->kernel, sizeof(v->kernel), "%s", s);
+        } else if (r != -ENOENT)
+                return r;
+        if ((r = json_get_string(args, "initrd", &s, err)) == 0) {
+                if (*s && (r = validate_path("initrd", s, err)) < 0)
+                        return r;
+                snprintf(v->initrd, sizeof(v->initrd), "%s", s);
+        } else if (r != -ENOENT)
+                return r;
+        if ((r = json_get_string(args, "cmdline", &s, err)) == 0) {
+                if ((r = validate_cmdline(s, err)) < 0)
+                        return r;
+                snprintf(v->cmdline, sizeof(v->cmdline), "%s", s);
+        } else if (r != -ENOENT)
+                return r;
+        if ((r = json_get_string(args, "desc", &s, err)) == 0) {
+                if (strlen(s) >= sizeof(v->desc))
+                        return error_set(err, -EINVAL, "description is longer than %zu bytes", sizeof(v->desc) - 1);
+                snprintf(v->desc, sizeof(v->desc), "%s", s);
+        } else if (r != -ENOENT)
+                return r;
+        if (*v->initrd && !*v->kernel)
+                return error_set(err, -EINVAL, "an initrd needs a kernel");
+        return 0;
+}
+
+static int apply_size_args(const json_t *args, VmRec *v, Error *err) {
+        int r;
+        if ((r = arg_size(args, "mem", &v->mem, err)) < 0 || (r > 0 && (r = validate_mem(v->mem, err)) < 0))
+                return r;
+        uint64_t vcpus = v->vcpus;
+        if ((r = arg_size(args, "vcpus", &vcpus, err)) < 0 || (r > 0 && (r = validate_vcpus(vcpus, err)) < 0))
+                return r;
+        v->vcpus = (uint32_t)vcpus;
+        return 0;
+}
+
+static int share_discs(const Cred *cred, const DiscRec *d, size_t n, bool shared, Error *err) {
+        for (size_t i = 0; i < n; i++) {
+                int r = disk_set_shared(cred, d[i].path, shared, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                     Error *err) {
+        if (!who->known)
+                return error_set(err, -EACCES, "uid %u is not a vmbatch user and cannot own vms", who->uid);
+        const UserRec *owner = &who->user;
+        const char *name;
+        int r = json_need_string(args, "name", &name, err);
+        if (r < 0 || (r = validate_name("vm", name, err)) < 0)
+                return r;
+        const json_t *sizes = json_object_get(args, "disc_sizes"), *srcs = json_object_get(args, "usediscs");
+        bool has_base = json_object_get(args, "base");
+        if ((sizes != NULL) + (srcs != NULL) + has_base != 1)
+                return error_set(err, -EINVAL, "give exactly one of new disc sizes, usediscs or a base vm");
+        VmRec existing;
+        if (store_vm_get_by_owner_name(c->store, owner->uid, name, &existing) == 0)
+                return error_set(err, -EEXIST, "you already have a vm named '%s'", name);
+
+        VmRec v = {.owner = owner->uid, .vm_group = VMGROUP_ALL_VMS, .mem = c->settings->default_mem,
+                   .vcpus = c->settings->default_vcpus};
+        snprintf(v.name, sizeof(v.name), "%s", name);
+        VmRec base;
+        Rights base_rights = {0};
+        if (has_base) {
+                if ((r = resolve_vm(c, who, args, "base", &base, err)) < 0)
+                        return r;
+                base_rights = caller_rights(c, who, &base);
+                if ((r = authz_check_derive(&base_rights, who->admin, base.derivable, err)) < 0)
+                        return r;
+                v.base = base.id;
+                v.vm_group = base.vm_group;
+                v.mem = base.mem;
+                v.vcpus = base.vcpus;
+                memcpy(v.kernel, base.kernel, sizeof(v.kernel));
+                memcpy(v.initrd, base.initrd, sizeof(v.initrd));
+                memcpy(v.cmdline, base.cmdline, sizeof(v.cmdline));
+        }
+        if (json_object_get(args, "vmgroup")) {
+                VmGroupRec g;
+                if ((r = resolve_vmgroup(c, args, "vmgroup", &g, err)) < 0)
+                        return r;
+                if (has_base && g.id != base.vm_group)
+                        return error_set(err, -EINVAL, "a derived vm joins its base's vm group (%u)", base.vm_group);
+                if (!who->admin && g.id != VMGROUP_ALL_VMS) {
+                        /* exam groups are the admins' to fill: need a grant on the group */
+                        Grant *gr;
+                        size_t n;
+                        bool ok = false;
+                        if (store_grants_matching(c->store, who->uid, who->groups, who->n_groups, 0, g.id, &gr, &n) == 0) {
+                                for (size_t i = 0; i < n; i++)
+                                        ok |= gr[i].object_type == OBJECT_VMGROUP && (gr[i].run || gr[i].modify || gr[i].derive);
+                                free(gr);
+                        }
+                        if (!ok)
+                                return error_set(err, -EPERM, "You don't have permission to add vms to vm group '%s'",
+                                                 g.name);
+                }
+                v.vm_group = g.id;
+        }
+        bool derivable = false;
+        if ((r = json_get_bool(args, "derivable", &derivable, err)) < 0 && r != -ENOENT)
+                return r;
+        if (derivable && has_base)
+                return error_set(err, -EINVAL, "a vm derived from another vm cannot be a template (derivable)");
+        v.derivable = derivable;
+        if ((r = apply_size_args(args, &v, err)) < 0 || (r = apply_boot_args(args, &v, err)) < 0)
+                return r;
+        if ((r = check_quota(c, owner, 0, err)) < 0)
+                return r;
+
+        NewDiscs d = {0};
+        if ((r = cred_from_uid(owner->uid, &d.cred, d.cred_name, sizeof(d.cred_name), err)) < 0)
+                return r;
+        if (sizes)
+                r = make_new_discs(&d, owner, name, sizes, err);
+        else if (srcs)
+                r = copy_discs(&d, owner, name, srcs, err);
+        else
+                r = derive_discs(c, &d, owner, name, &base, err);
+        uint64_t adding = 0;
+        for (size_t i = 0; i < d.n; i++)
+                adding += d.recs[i].allocated;
+        if (r >= 0)
+                r = check_quota(c, owner, adding, err);
+        if (r >= 0 && derivable)
+                r = share_discs(&d.cred, d.recs, d.n, true, err);
+        if (r >= 0)
+                r = store_vm_insert(c->store, &v, err);
+        for (size_t i = 0; i < d.n && r >= 0; i++) {
+                d.recs[i].vm = v.id;
+                r = store_disc_insert(c->store, &d.recs[i], err);
+        }
+        if (r >= 0) {
+                Grant g = {.subject_type = SUBJECT_USER, .subject = owner->uid, .object_type = OBJECT_VM,
+                           .object = v.id, .run = true, .modify = true, .derive = derivable,
+                           /* a derivative of a forced-isolated template stays forced */
+                           .force_isolated = base_rights.force_isolated};
+                r = store_grant_put(c->store, &g, err);
+        }
+        if (r >= 0)
+                r = store_vm_to_json(c->store, &v, ret);
+        d.keep = r >= 0;
+        new_discs_cleanup(&d);
+        if (r < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);
+        return 0;
+}
+
+static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                     Error *err) {
+        VmRec v;
+        int r = resolve_vm(c, who, args, "vm", &v, err);
+        if (r < 0)
+                return r;
+        Rights rights = caller_rights(c, who, &v);
+        if ((r = authz_check_modify(&rights, who->admin, err)) < 0)
+                return r;
+        const char *name;
+        if ((r = json_get_string(args, "name", &name, err)) == 0) {
+                if ((r = validate_name("vm", name, err)) < 0)
+                        return r;
+                snprintf(v.name, sizeof(v.name), "%s", name);
+        } else if (r != -ENOENT)
+                return r;
+        if ((r = apply_size_args(args, &v, err)) < 0 || (r = apply_boot_args(args, &v, err)) < 0)
+                return r;
+        if (json_object_get(args, "vmgroup")) {
+                VmGroupRec g;
+                if (!who->admin)
+                        return error_set(err, -EPERM, "only admins can move a vm to another vm group");
+                if ((r = resolve_vmgroup(c, args, "vmgroup", &g, err)) < 0)
+                        return r;
+                uint32_t *ids;
+                size_t n;
+                if ((r = store_instance_ids_for_vm(c->store, v.id, &ids, &n)) < 0)
+                        return error_set(err, r, "cannot list instances");
+                free(ids);
+                if (n > 0)
+                        return error_set(err, -EBUSY, "vm '%s' is running", v.name);
+                v.vm_group = g.id;
+        }
+        bool derivable;
+        if ((r = json_get_bool(args, "derivable", &derivable, err)) == 0 && derivable != v.derivable) {
+                if (!who->admin && v.owner != who->uid)
+                        return error_set(err, -EPERM, "only the owner can make a vm a template or stop it being one");
+                if (derivable && v.base)
+                        return error_set(err, -EINVAL, "a vm derived from another vm cannot be a template (derivable)");
+                uint32_t n;
+                if (!derivable && (r = store_vm_count_derived(c->store, v.id, &n)) == 0 && n > 0)
+                        return error_set(err, -EBUSY, "%u vm(s) are derived from '%s': it stays a template", n, v.name);
+                DiscRec *d;
+                size_t nd;
+                Cred cred;
+                char cname[64];
+                if ((r = store_disc_list(c->store, v.id, &d, &nd)) < 0)
+                        return error_set(err, r, "cannot list discs");
+                r = cred_from_uid(v.owner, &cred, cname, sizeof(cname), err);
+                if (r >= 0)
+                        r = share_discs(&cred, d, nd, derivable, err);
+                free(d);
+                if (r < 0)
+                        return r;
+                v.derivable = derivable;
+                Grant g;
+                if (store_grant_get(c->store, SUBJECT_USER, v.owner, OBJECT_VM, v.id, &g) == 0) {
+                        g.derive = derivable;
+                        if ((r = store_grant_put(c->store, &g, err)) < 0)
+                                return r;
+                }
+        } else if (r < 0 && r != -ENOENT)
+                return r;
+        if ((r = store_vm_update(c->store, &v, err)) < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);
+        return store_vm_to_json(c->store, &v, ret);
+}
+
+static int op_vm_del(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                     Error *err) {
+        VmRec v;
+        int r = resolve_vm(c, who, args, "vm", &v, err);
+        if (r < 0)
+                return r;
+        if (!who->admin && v.owner != who->uid)
+                return error_set(err, -EPERM, "You don't have permission to delete this vm");
+        uint32_t n;
+        if ((r = store_vm_count_derived(c->store, v.id, &n)) < 0)
+                return error_set(err, r, "cannot count derived vms");
+        if (n > 0)
+                return error_set(err, -EBUSY, "vm '%s' is the base of %u other vm(s): delete them first", v.name, n);
+        uint32_t *ids;
+        size_t ni;
+        if ((r = store_instance_ids_for_vm(c->store, v.id, &ids, &ni)) < 0)
+                return error_set(err, r, "cannot list instances");
+        free(ids);
+        if (ni > 0)
+                return error_set(err, -EBUSY, "vm '%s' has %zu running instance(s)", v.name, ni);
+        bool keep = false;
+        if ((r = json_get_bool(args, "keep_discs", &keep, err)) < 0 && r != -ENOENT)
+                return r;
+        DiscRec *d;
+        size_t nd;
+        if ((r = store_disc_list(c->store, v.id, &d, &nd)) < 0)
+                return error_set(err, r, "cannot list discs");
+        if ((r = store_grants_delete_for_object(c->store, OBJECT_VM, v.id, err)) >= 0)
+                r = store_vm_delete(c->store, v.id, err);
+        if (r >= 0 && !keep) {
+                Cred cred;
+                char cname[64];
+                r = cred_from_uid(v.owner, &cred, cname, sizeof(cname), err);
+                for (size_t i = 0; i < nd && r >= 0; i++)
+                        r = disk_remove(&cred, d[i].path, err);
+        }
+        free(d);
+        if (r < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);
+        return 0;
+}
+
+static int op_vm_list(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                      Error *err) {
+        if (who->admin)
+                return store_vm_list(c->store, NULL, NULL, 0, ret);
+        return store_vm_list(c->store, &who->uid, who->groups, who->n_groups, ret);
+}
+
+static int op_vm_show(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                      Error *err) {
+        VmRec v;
+        int r = resolve_vm(c, who, args, "vm", &v, err);
+        if (r < 0)
+                return r;
+        return store_vm_to_json(c->store, &v, ret);
+}
+
+static const char *const keys_add[] = {"name", "vmgroup", "disc_sizes", "usediscs", "base", "mem", "vcpus",
+                                       "derivable", "desc", "kernel", "initrd", "cmdline", NULL};
+static const char *const keys_mod[] = {"vm", "name", "mem", "vcpus", "derivable", "desc", "vmgroup", "kernel",
+                                       "initrd", "cmdline", NULL};
+static const char *const keys_del[] = {"vm", "keep_discs", NULL};
+static const char *const keys_show[] = {"vm", NULL};
+static const char *const keys_none[] = {NULL};
+
+const OpDef ops_vms[] = {
+        {"vm.add", op_vm_add, OP_MUTATES, keys_add},
+        {"vm.mod", op_vm_mod, OP_MUTATES, keys_mod},
+        {"vm.del", op_vm_del, OP_MUTATES, keys_del},
+        {"vm.list", op_vm_list, 0, keys_none},
+        {"vm.show", op_vm_show, 0, keys_show},
+        {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,177 @@
+/* vmbatchd - the vmbatch daemon: owns the state database and serves the
+ * CLI over a unix socket. See vmbatchd(8). */
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "basic/event.h"
+#include "basic/log.h"
+#include "build-config.h"
+#include "core/controller.h"
+#include "daemon/server.h"
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: vmbatchd [OPTIONS]\n"
+                "Run the vmbatch daemon: it keeps the state database and answers vmbatch/vmapp.\n\n"
+                "  -c, --config PATH   configuration file (default " VMBATCH_DEFAULT_CONFIG ")\n"
+                "      --init          initialize the database with the reserved rows and exit\n"
+                "      --socket PATH   override the socket path\n"
+                "      --database PATH override the database path\n"
+                "      --pidfile PATH  write the daemon's PID here\n"
+                "  -v, --verbose       log debug messages\n"
+                "  -h, --help          show this help\n"
+                "      --version       show the version\n");
+}
+
+static int make_parent_dir(const char *path, mode_t mode) {
+        char *copy = xstrdup(path);
+        char *dir = dirname(copy);
+        int r = 0;
+        struct stat st;
+        if (stat(dir, &st) < 0) {
+                if (mkdir(dir, mode) < 0 && errno != EEXIST)
+                        r = -errno;
+        }
+        free(copy);
+        return r;
+}
+
+static int on_signal(EventSource *s, int signo, void *userdata) {
+        log_info("signal %d: shutting down", signo);
+        event_loop_exit(userdata, 0);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        enum { OPT_INIT = 1000, OPT_SOCKET, OPT_DATABASE, OPT_PIDFILE, OPT_VERSION };
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'}, {"init", no_argument, NULL, OPT_INIT},
+                {"socket", required_argument, NULL, OPT_SOCKET}, {"database", required_argument, NULL, OPT_DATABASE},
+                {"pidfile", required_argument, NULL, OPT_PIDFILE}, {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, OPT_VERSION},
+                {"foreground", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+        };
+        const char *config_path = NULL, *socket_path = NULL, *db_path = NULL, *pidfile = NULL;
+        bool init = false, verbose = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "c:vhf", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c': config_path = optarg; break;
+                case OPT_INIT: init = true; break;
+                case OPT_SOCKET: socket_path = optarg; break;
+                case OPT_DATABASE: db_path = optarg; break;
+                case OPT_PIDFILE: pidfile = optarg; break;
+                case 'v': verbose = true; break;
+                case 'f': break; /* always in the foreground: supervisors want that */
+                case 'h': usage(stdout); return 0;
+                case OPT_VERSION: printf("vmbatchd %s\n", VMBATCH_VERSION); return 0;
+                default: fprintf(stderr, "Try 'vmbatchd --help'.\n"); return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "vmbatchd: unexpected argument '%s'\nTry 'vmbatchd --help'.\n", argv[optind]);
+                return 2;
+        }
+        log_set_ident("vmbatchd");
+
+        Settings settings;
+        settings_defaults(&settings);
+        Error err = {0};
+        if (!config_path)
+                config_path = getenv("VMBATCH_CONF");
+        bool explicit_config = config_path != NULL;
+        if (!config_path)
+                config_path = VMBATCH_DEFAULT_CONFIG;
+        Config *cfg = NULL;
+        int r = config_load(config_path, &cfg, &err);
+        if (r == -ENOENT && !explicit_config)
+                error_clear(&err);
+        else if (r < 0 || settings_apply(&settings, cfg, &err) < 0) {
+                fprintf(stderr, "vmbatchd: %s\n", err.message);
+                config_free(cfg);
+                return 1;
+        }
+        config_free(cfg);
+        if (socket_path)
+                snprintf(settings.socket, sizeof(settings.socket), "%s", socket_path);
+        if (db_path)
+                snprintf(settings.database, sizeof(settings.database), "%s", db_path);
+        log_set_level(verbose || streq(settings.log_level, "debug") ? LOG_LEVEL_DEBUG
+                      : streq(settings.log_level, "warning")       ? LOG_LEVEL_WARN
+                      : streq(settings.log_level, "error")         ? LOG_LEVEL_ERR
+                                                                   : LOG_LEVEL_INFO);
+
+        if (make_parent_dir(settings.database, 0700) < 0) {
+                fprintf(stderr, "vmbatchd: cannot create the directory of %s: %m\n", settings.database);
+                return 1;
+        }
+        Store *store = NULL;
+        if (store_open(settings.database, &store, &err) < 0) {
+                fprintf(stderr, "vmbatchd: %s\n", err.message);
+                return 1;
+        }
+        chmod(settings.database, 0600);
+        Controller controller = {.store = store, .settings = &settings};
+
+        if (init) {
+                json_t *data = NULL;
+                r = store_begin(store, &err);
+                if (r >= 0)
+                        r = controller_init(&controller, getuid(), &data, &err);
+                if (r >= 0)
+                        r = store_audit(store, getuid(), "init", "database", NULL, &err);
+                if (r >= 0)
+                        r = store_commit(store, &err);
+                else
+                        store_rollback(store);
+                if (r < 0)
+                        fprintf(stderr, "vmbatchd: %s\n", err.message);
+                else
+                        printf("Initialized %s: admin %s (uid %lld)\n", settings.database,
+                               json_string_value(json_object_get(data, "admin_name")),
+                               (long long)json_integer_value(json_object_get(data, "admin_uid")));
+                json_decref(data);
+                store_close(store);
+                return r < 0 ? 1 : 0;
+        }
+
+        if (make_parent_dir(settings.socket, 0755) < 0) {
+                fprintf(stderr, "vmbatchd: cannot create the directory of %s: %m\n", settings.socket);
+                store_close(store);
+                return 1;
+        }
+        EventLoop *loop;
+        if ((r = event_loop_new(&loop)) < 0) {
+                fprintf(stderr, "vmbatchd: event loop: %s\n", strerror(-r));
+                store_close(store);
+                return 1;
+        }
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+        signal(SIGPIPE, SIG_IGN);
+        Server *server = NULL;
+        if ((r = event_add_signal(loop, sigs, ELEMENTSOF(sigs), on_signal, loop, NULL)) < 0 ||
+            (r = server_new(loop, &controller, settings.socket, &server, &err)) < 0) {
+                fprintf(stderr, "vmbatchd: %s\n", err.code ? err.message : strerror(-r));
+                event_loop_free(loop);
+                store_close(store);
+                return 1;
+        }
+        if (pidfile) {
+                FILE *f = fopen(pidfile, "we");
+                if (f) {
+                        fprintf(f, "%d\n", (int)getpid());
+                        fclose(f);
+                }
+        }
+        log_info("vmbatchd %s listening on %s, database %s", VMBATCH_VERSION, settings.socket, settings.database);
+        r = event_loop_run(loop);
+        server_free(server);
+        event_loop_free(loop);
+        store_close(store);
+        if (pidfile)
+                unlink(pidfile);
+        log_info("stopped");
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,259 @@
+#include "daemon/server.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "basic/frame.h"
+#include "basic/log.h"
+
+#define MAX_CLIENTS 4096
+
+typedef struct Client {
+        Server *server;
+        int fd;
+        uint32_t uid;
+        EventSource *source;
+        char *in;
+        size_t in_len, in_cap;
+        char *out;
+        size_t out_len, out_off;
+        bool closing; /* close once out is flushed */
+        struct Client *prev, *next;
+} Client;
+
+struct Server {
+        EventLoop *loop;
+        Controller *controller;
+        int fd;
+        char *path;
+        EventSource *source;
+        Client *clients;
+        size_t n_clients;
+};
+
+static void out_append(char **out, size_t *len, const char *buf, size_t n) {
+        *out = realloc(*out, *len + n);
+        if (!*out)
+                abort();
+        memcpy(*out + *len, buf, n);
+        *len += n;
+}
+
+static void respond(char **out, size_t *len, json_t *response) {
+        size_t n;
+        char *frame = frame_encode(response, &n);
+        json_decref(response);
+        if (!frame) {
+                json_t *e = json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", "E2BIG", "message",
+                                      "response too large");
+                frame = frame_encode(e, &n);
+                json_decref(e);
+        }
+        out_append(out, len, frame, n);
+        free(frame);
+}
+
+/* Consume as many whole frames from in as there are; returns bytes used.
+ * *close set when the stream cannot continue. Pure apart from the
+ * controller: shared by the socket path and server_feed(). */
+static size_t process(Controller *controller, uint32_t uid, const char *in, size_t len, char **out, size_t *out_len,
+                      bool *close) {
+        size_t used = 0;
+        while (used < len && !*close) {
+                json_t *req;
+                size_t consumed;
+                ssize_t r = frame_parse(in + used, len - used, &req, &consumed);
+                if (r == 0)
+                        break;
+                if (r == -EMSGSIZE) {
+                        respond(out, out_len,
+                                json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", "EMSGSIZE", "message",
+                                          "request larger than 1 MiB"));
+                        *close = true;
+                        break;
+                }
+                used += consumed;
+                if (r < 0) {
+                        respond(out, out_len,
+                                json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", "EBADMSG", "message",
+                                          "request is not a JSON object"));
+                        continue;
+                }
+                respond(out, out_len, controller_request(controller, uid, req));
+                json_decref(req);
+        }
+        return used;
+}
+
+char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_t len, size_t *ret_len,
+                  bool *ret_close) {
+        char *out = NULL;
+        size_t out_len = 0;
+        bool close = false;
+        process(controller, uid, bytes, len, &out, &out_len, &close);
+        *ret_len = out_len;
+        *ret_close = close;
+        return out;
+}
+
+static void client_free(Client *c) {
+        Server *s = c->server;
+        event_source_free(c->source);
+        close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_clients--;
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+static int client_flush(Client *c) {
+        while (c->out_off < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN)
+                                return event_source_set_events(c->source, EPOLLIN | EPOLLOUT);
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                c->out_off += (size_t)n;
+        }
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_off = 0;
+        if (c->closing)
+                return -EPIPE;
+        return event_source_set_events(c->source, EPOLLIN);
+}
+
+static int on_client(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Client *c = userdata;
+        if (events & EPOLLOUT) {
+                if (client_flush(c) < 0) {
+                        client_free(c);
+                        return 0;
+                }
+        }
+        if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                return 0;
+        if (c->in_cap - c->in_len < 65536) {
+                size_t cap = c->in_cap ? c->in_cap * 2 : 65536;
+                if (cap > FRAME_MAX + 4 + 65536)
+                        cap = FRAME_MAX + 4 + 65536;
+                if (cap <= c->in_len) { /* cannot happen: frames are capped */
+                        client_free(c);
+                        return 0;
+                }
+                c->in = realloc(c->in, cap);
+                if (!c->in)
+                        abort();
+                c->in_cap = cap;
+        }
+        ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                client_free(c);
+                return 0;
+        }
+        c->in_len += (size_t)n;
+        bool close_after = false;
+        size_t used = process(c->server->controller, c->uid, c->in, c->in_len, &c->out, &c->out_len, &close_after);
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+        if (close_after) {
+                c->closing = true;
+                event_source_set_events(c->source, 0); /* stop reading */
+        }
+        if (c->out_len && client_flush(c) < 0)
+                client_free(c);
+        return 0;
+}
+
+static int on_accept(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Server *s = userdata;
+        for (;;) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0)
+                        return (errno == EAGAIN || errno == EINTR) ? 0 : 0;
+                struct ucred cred;
+                socklen_t len = sizeof(cred);
+                if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || s->n_clients >= MAX_CLIENTS) {
+                        close(cfd);
+                        continue;
+                }
+                Client *c = xcalloc(1, sizeof(*c));
+                c->server = s;
+                c->fd = cfd;
+                c->uid = cred.uid;
+                if (event_add_io(s->loop, cfd, EPOLLIN, on_client, c, &c->source) < 0) {
+                        close(cfd);
+                        free(c);
+                        continue;
+                }
+                c->next = s->clients;
+                if (s->clients)
+                        s->clients->prev = c;
+                s->clients = c;
+                s->n_clients++;
+        }
+}
+
+int server_new(EventLoop *loop, Controller *controller, const char *path, Server **ret, Error *err) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return error_set(err, -ENAMETOOLONG, "socket path %s is too long", path);
+        strcpy(sa.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return error_set(err, -errno, "socket: %m");
+        /* a stale socket from a previous run: remove it only if nobody answers */
+        int probe = unix_connect(path);
+        if (probe >= 0) {
+                close(probe);
+                close(fd);
+                return error_set(err, -EADDRINUSE, "another vmbatchd is listening on %s", path);
+        }
+        unlink(path);
+        mode_t old = umask(0111); /* the socket is for every local user: 0666 */
+        int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+        umask(old);
+        if (r < 0 || listen(fd, 512) < 0) {
+                r = -errno;
+                close(fd);
+                return error_set(err, r, "cannot listen on %s: %s", path, strerror(-r));
+        }
+        Server *s = xcalloc(1, sizeof(*s));
+        s->loop = loop;
+        s->controller = controller;
+        s->fd = fd;
+        s->path = xstrdup(path);
+        r = event_add_io(loop, fd, EPOLLIN, on_accept, s, &s->source);
+        if (r < 0) {
+                server_free(s);
+                return error_set(err, r, "event loop: %s", strerror(-r));
+        }
+        *ret = s;
+        return 0;
+}
+
+void server_free(Server *s) {
+        if (!s)
+                return;
+        while (s->clients)
+                client_free(s->clients);
+        event_source_free(s->source);
+        close(s->fd);
+        unlink(s->path);
+        free(s->path);
+        free(s);
+}

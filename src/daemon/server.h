@@ -1,0 +1,16 @@
+/* server.h - the daemon's unix socket: accepts clients, reads framed JSON
+ * requests, learns each client's uid from SO_PEERCRED, answers through the
+ * controller. */
+#pragma once
+
+#include "basic/event.h"
+#include "core/controller.h"
+
+typedef struct Server Server;
+
+int server_new(EventLoop *loop, Controller *controller, const char *socket_path, Server **ret, Error *err);
+void server_free(Server *s);
+/* Feed bytes as if they came from a client of uid (fuzzing and tests):
+ * returns the response bytes produced (malloc'd, maybe empty). */
+char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_t len, size_t *ret_len,
+                  bool *ret_close);

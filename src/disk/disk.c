@@ -1,0 +1,124 @@
+#include "disk/disk.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "basic/spawn.h"
+
+#define QEMU_IMG_TIMEOUT_MS (10 * 60 * 1000) /* a clone of a big disc takes a while */
+
+int cred_from_uid(uid_t uid, Cred *ret, char *name_buf, size_t len, Error *err) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return error_set(err, -ENOENT, "uid %u has no entry in the system's user database", (unsigned)uid);
+        snprintf(name_buf, len, "%s", pw.pw_name);
+        *ret = (Cred){.uid = pw.pw_uid, .gid = pw.pw_gid, .name = name_buf};
+        return 0;
+}
+
+static int run_as(const Cred *as, char *const *argv, const char *what, SpawnResult *ret, Error *err) {
+        SpawnOpts o = {
+                .argv = argv,
+                .as_user = true,
+                .uid = as->uid,
+                .gid = as->gid,
+                .user_name = as->name,
+                .private_files = true,
+                .timeout_ms = QEMU_IMG_TIMEOUT_MS,
+        };
+        int r = spawn_run(&o, ret);
+        if (r < 0)
+                return error_set(err, r, "%s: cannot run %s: %s", what, argv[0], strerror(-r));
+        if (ret->timed_out)
+                return error_set(err, -ETIMEDOUT, "%s: %s timed out", what, argv[0]);
+        if (ret->exit_code != 0) {
+                char line[400];
+                spawn_result_first_line(ret, line, sizeof(line));
+                /* qemu-img prefixes "qemu-img: "; keep the message itself */
+                const char *msg = strncmp(line, "qemu-img: ", 10) == 0 ? line + 10 : line;
+                return error_set(err, -EIO, "%s as %s: %s", what, as->name, msg);
+        }
+        return 0;
+}
+
+int disk_create(const Cred *as, const char *path, uint64_t size, Error *err) {
+        char sz[32];
+        snprintf(sz, sizeof(sz), "%" PRIu64, size);
+        char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "--", (char *)path, sz, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "creating disc", &res, err);
+        spawn_result_clear(&res);
+        return r;
+}
+
+int disk_derive(const Cred *as, const char *base_path, const char *path, Error *err) {
+        /* -F: never let the backing file's format be probed */
+        char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", (char *)base_path,
+                        "--", (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "deriving disc", &res, err);
+        spawn_result_clear(&res);
+        return r;
+}
+
+int disk_clone(const Cred *as, const char *src, const char *path, Error *err) {
+        /* read the source as the caller: a file they cannot read fails here */
+        char *argv[] = {"qemu-img", "convert", "-q", "-O", "qcow2", "--", (char *)src, (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "copying disc", &res, err);
+        spawn_result_clear(&res);
+        if (r < 0)
+                error_prefix(err, "%s", src);
+        return r;
+}
+
+int disk_remove(const Cred *as, const char *path, Error *err) {
+        char *argv[] = {"rm", "-f", "--", (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "removing disc", &res, err);
+        spawn_result_clear(&res);
+        return r;
+}
+
+int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t *ret_allocated, Error *err) {
+        char *argv[] = {"qemu-img", "info", "-U", "--output=json", "--", (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "reading disc", &res, err);
+        if (r < 0) {
+                spawn_result_clear(&res);
+                return r;
+        }
+        json_t *info = json_loads(res.out, 0, NULL);
+        spawn_result_clear(&res);
+        json_t *vs = json_object_get(info, "virtual-size");
+        if (!json_is_integer(vs)) {
+                json_decref(info);
+                return error_set(err, -EIO, "qemu-img info %s: no virtual size", path);
+        }
+        *ret_size = (uint64_t)json_integer_value(vs);
+        json_decref(info);
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return error_set(err, -errno, "cannot stat %s: %m", path);
+        *ret_allocated = (uint64_t)st.st_blocks * 512;
+        return 0;
+}
+
+int disk_set_shared(const Cred *as, const char *path, bool shared, Error *err) {
+        /* as the owner, like every other change to their files */
+        char *argv[] = {"chmod", shared ? "0644" : "0600", "--", (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "sharing template disc", &res, err);
+        spawn_result_clear(&res);
+        return r;
+}
+
+char *disk_path_for(const char *stordir, uint32_t uid, const char *vm_name, unsigned n) {
+        size_t l = strlen(stordir);
+        bool slash = l > 0 && stordir[l - 1] == '/';
+        return xasprintf("%s%s%u_%s_%u.qcow2", stordir, slash ? "" : "/", uid, vm_name, n);
+}

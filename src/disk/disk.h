@@ -1,0 +1,33 @@
+/* disk.h - qcow2 discs through qemu-img, always run as the VM's owner so
+ * that nobody can make vmbatchd read or write a file they could not:
+ * create (new empty disc), derive (copy-on-write overlay on a template's
+ * disc), clone (full copy of a disc the caller can read), remove. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "basic/error.h"
+
+typedef struct Cred {
+        uid_t uid;
+        gid_t gid;
+        const char *name; /* for initgroups */
+} Cred;
+
+/* Look the user up in the passwd database. */
+int cred_from_uid(uid_t uid, Cred *ret, char *name_buf, size_t len, Error *err);
+
+int disk_create(const Cred *as, const char *path, uint64_t size, Error *err);
+int disk_derive(const Cred *as, const char *base_path, const char *path, Error *err);
+int disk_clone(const Cred *as, const char *src, const char *path, Error *err);
+int disk_remove(const Cred *as, const char *path, Error *err);
+
+/* Virtual size (from the qcow2 header, via qemu-img info as the user) and
+ * bytes allocated on the host filesystem (st_blocks * 512). */
+int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t *ret_allocated, Error *err);
+
+/* Make a template's disc readable by derivers (0644) or private (0600). */
+int disk_set_shared(const Cred *as, const char *path, bool shared, Error *err);
+
+/* The disc file name the paper uses: <stordir>/<uid>_<vm>_<n>.qcow2 */
+char *disk_path_for(const char *stordir, uint32_t uid, const char *vm_name, unsigned n);

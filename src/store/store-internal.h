@@ -1,0 +1,35 @@
+/* store-internal.h - shared by the files of src/store only. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+struct Store {
+        sqlite3 *db;
+        struct {
+                const char *sql;
+                sqlite3_stmt *stmt;
+        } cache[128];
+        size_t n_cache;
+        bool in_txn;
+};
+
+/* A cached, reset prepared statement for a static SQL string. NULL on error
+ * (logged to err if given). Do not finalize it. */
+sqlite3_stmt *store_stmt(Store *s, const char *sql, Error *err);
+/* Map the result of a final sqlite3_step to -errno, filling err. */
+int store_step_error(Store *s, int rc, const char *what, Error *err);
+/* Step a statement that returns no rows, reset it, map errors. */
+int store_step_done(Store *s, sqlite3_stmt *st, const char *what, Error *err);
+/* Bind a u32 or NULL. */
+void store_bind_opt_u32(sqlite3_stmt *st, int idx, const uint32_t *v);
+/* Run a statement without results, binding nothing. */
+int store_exec(Store *s, const char *sql, Error *err);
+
+void store_copy_text(char *dst, size_t len, sqlite3_stmt *st, int col);
+void store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
+/* ISO 8601 UTC "now" */
+void store_now(char buf[32]);
+/* Read a column of u32 ids into a malloc'd array. */
+int store_collect_u32(Store *s, sqlite3_stmt *st, uint32_t **ret, size_t *ret_n);
