@@ -1,0 +1,35 @@
+#!/bin/bash
+# install-deps.sh - install every Debian 12 package vmbatch needs to build,
+# run and test. Idempotent: does nothing (and needs no network) when all
+# packages are present. Run as root.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  gcc meson ninja-build pkg-config libsqlite3-dev libjansson-dev nettle-dev
+  # fuzzing (libFuzzer + sanitizer runtimes)
+  clang libclang-rt-14-dev
+  # runtime: discs, guests, DHCP
+  qemu-utils qemu-system-x86 dnsmasq-base dnsmasq-utils isc-dhcp-server
+  # tests: the tiny test guest, its ISO, a VNC client, system users
+  busybox-static cpio e2fsprogs kmod gzip xorriso isolinux syslinux-common vncsnapshot
+  passwd util-linux iproute2 sqlite3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# daemons packaged with init scripts (isc-dhcp-server) must not start at install
+apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

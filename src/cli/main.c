@@ -1,0 +1,76 @@
+/* main.c - vmbatch / vmapp: translate the command line (modern syntax, or
+ * the paper's when invoked as vmapp), send it to vmbatchd, show the answer.
+ *
+ * Exit status: 0 success, 1 the daemon refused or could not be reached,
+ * 2 the command line is wrong (nothing was sent). */
+#include <signal.h>
+#include <stdio.h>
+
+#include "basic/config.h"
+#include "cli/cli.h"
+#include "cli/paper.h"
+#include "cli/rpc.h"
+#include "build-config.h"
+
+static const char *base_name(const char *path) {
+        if (!path)
+                return "vmbatch";
+        const char *slash = strrchr(path, '/');
+        return slash ? slash + 1 : path;
+}
+
+int main(int argc, char **argv) {
+        static char *no_argv[] = {(char *)"vmbatch", NULL};
+        _cleanup_(cli_command_done) CliCommand c = {0};
+        _cleanup_free_ char *cwd = get_current_dir_name();
+        _cleanup_free_ char *socket_path = NULL;
+        Error err = {0};
+        json_t *data = NULL;
+        int r;
+
+        if (argc < 1) {
+                argc = 1;
+                argv = no_argv;
+        }
+        bool paper = streq(base_name(argv[0]), "vmapp");
+        const char *prog = paper ? "vmapp" : "vmbatch";
+
+        /* a daemon that hangs up must not kill us silently */
+        signal(SIGPIPE, SIG_IGN);
+
+        r = paper ? cli_paper_parse(argc, argv, cwd, &c, &err) : cli_modern_parse(argc, argv, cwd, &c, &err);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", prog, err.message);
+                fprintf(stderr, "Try '%s' for more information.\n", c.hint);
+                return 2;
+        }
+        if (r == CLI_HELP) {
+                if (c.version)
+                        printf("%s %s\n", prog, VMBATCH_VERSION);
+                else
+                        fputs(c.usage_text, stdout);
+                return fflush(stdout) == 0 ? 0 : 1;
+        }
+
+        socket_path = config_client_socket_path();
+        r = rpc_call(socket_path, c.request, &data, &err);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", prog, err.message);
+                return 1;
+        }
+
+        if (c.json)
+                r = cli_print_json(stdout, data);
+        else if (c.print)
+                r = c.print(stdout, json_object_get(c.request, "args"), data);
+        json_decref(data);
+        if (r == -EBADMSG) {
+                fprintf(stderr, "%s: unexpected answer from vmbatchd\n", prog);
+                return 1;
+        }
+        if (r < 0 || fflush(stdout) != 0) {
+                fprintf(stderr, "%s: cannot write the output: %s\n", prog, strerror(r < 0 ? -r : errno));
+                return 1;
+        }
+        return 0;
+}

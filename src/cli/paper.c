@@ -1,0 +1,521 @@
+/* paper.c - the paper's vmapp syntax, see paper.h and vmapp(1). */
+#include "cli/paper.h"
+
+#include <stdio.h>
+
+typedef struct PaperAction {
+        const char *name; /* option name of the action, "uadd" */
+        const char *op;
+        const char *usage; /* the rest of the line after "vmapp --uadd" */
+        cli_build_fn build;
+        cli_print_fn print;
+} PaperAction;
+
+#define V CLI_OPT_VALUE
+#define M (CLI_OPT_VALUE | CLI_OPT_MULTI)
+#define A CLI_OPT_ACTION
+
+static const CliOpt paper_opts[] = {
+        /* actions */
+        {"init", A},      {"ugadd", A},     {"ugdel", A},         {"ugmod", A},     {"uglist", A},
+        {"uadd", A},      {"udel", A},      {"umod", A},          {"ulist", A},     {"vmgadd", A},
+        {"vmgdel", A},    {"vmgmod", A},    {"vmglist", A},       {"vmadd", A},     {"vmdel", A},
+        {"vmmod", A},     {"vmlist", A},    {"vmshow", A},        {"permset", A | V}, {"permdel", A},
+        {"permlist", A},  {"vmrun", A},     {"vmstop", A},        {"vmrelease", A}, {"maplist", A},
+        {"auditlist", A}, {"ping", A},
+        /* arguments */
+        {"dbpath", V},    {"name", V},      {"newname", V},       {"ugid", V},      {"uid", V},
+        {"ug", M},        {"delug", M},     {"stordir", V},       {"maxvms", V},    {"maxstor", V},
+        {"vmgid", V},     {"iprange", V},   {"vmg", V},           {"stor", M},      {"usediscs", M},
+        {"base", V},      {"mem", V},       {"vcpus", V},         {"derivable", 0}, {"noderivable", 0},
+        {"desc", V},      {"kernel", V},    {"initrd", V},        {"cmdline", V},   {"vm", V},
+        {"vmid", V},      {"u", V},         {"keepdiscs", 0},     {"isolate", 0},   {"install", 0},
+        {"cdrom", V},     {"nostart", 0},   {"instance", V},      {"limit", V},
+        {},
+};
+
+#undef V
+#undef M
+#undef A
+
+/* ---- helpers ---- */
+
+static int need(const char *value, const char *what, Error *err) {
+        if (!value)
+                return error_set(err, -EINVAL, "missing %s", what);
+        return 0;
+}
+
+/* The entity an action works on: by id (--ugid/--uid/--vmgid/--vmid) or by
+ * --name. With an id, --name is the new name (for the mod actions). */
+static int target(CliArgs *a, const char *id_opt, const char *key, json_t *args, const char **ret_newname,
+                  Error *err) {
+        _cleanup_free_ char *what = xasprintf("--%s", id_opt);
+        const char *id = cli_args_value(a, id_opt), *name = cli_args_value(a, "name");
+        const char *newname = ret_newname ? cli_args_value(a, "newname") : NULL;
+        int r;
+
+        if (id) {
+                uint32_t v;
+                if ((r = cli_parse_u32(id, what, &v, err)) < 0)
+                        return r;
+                json_object_set_new(args, key, json_integer(v));
+                if (name && !ret_newname)
+                        return error_set(err, -EINVAL, "give %s or --name, not both", what);
+                if (name && newname)
+                        return error_set(err, -EINVAL, "--name and --newname both rename (with %s)", what);
+                if (ret_newname)
+                        *ret_newname = newname ? newname : name;
+                return 0;
+        }
+        if (!name)
+                return error_set(err, -EINVAL, "missing %s or --name", what);
+        if ((r = cli_put_ref(args, key, name, "--name", err)) < 0)
+                return r;
+        if (ret_newname)
+                *ret_newname = newname;
+        return 0;
+}
+
+/* A VM: --vm (id or name) or --vmid; with allow_name, --name too. */
+static int target_vm(CliArgs *a, json_t *args, bool allow_name, Error *err) {
+        const char *vm = cli_args_value(a, "vm"), *vmid = cli_args_value(a, "vmid");
+        const char *name = allow_name ? cli_args_value(a, "name") : NULL;
+        int r;
+
+        if (!!vm + !!vmid + !!name > 1)
+                return error_set(err, -EINVAL, "name the VM once (--vm, --vmid%s)", allow_name ? " or --name" : "");
+        if (vmid) {
+                uint32_t v;
+                if ((r = cli_parse_u32(vmid, "--vmid", &v, err)) < 0)
+                        return r;
+                json_object_set_new(args, "vm", json_integer(v));
+                return 0;
+        }
+        if (!vm && !name)
+                return error_set(err, -EINVAL, "missing --vm");
+        return cli_put_ref(args, "vm", vm ? vm : name, vm ? "--vm" : "--name", err);
+}
+
+/* All values of a multi option (comma lists of sizes, or of paths when
+ * paths is set) as the array args[key]. Returns 1 when anything was given,
+ * 0 when not, or -EINVAL. */
+static int collect(CliArgs *a, const char *opt, const char *key, bool paths, const char *cwd, json_t *args,
+                   Error *err) {
+        json_t *arr = json_array();
+        size_t idx = 0;
+        const char *v;
+        _cleanup_free_ char *what = xasprintf("--%s", opt);
+
+        while ((v = cli_args_next(a, opt, &idx))) {
+                int r = paths ? cli_list_paths(arr, v, cwd, what, err) : cli_list_sizes(arr, v, what, err);
+                if (r < 0) {
+                        json_decref(arr);
+                        return r;
+                }
+        }
+        if (json_array_size(arr) == 0) {
+                json_decref(arr);
+                return 0;
+        }
+        json_object_set_new(args, key, arr);
+        return 1;
+}
+
+static int subject_object(CliArgs *a, json_t *args, Error *err) {
+        const char *u = cli_args_value(a, "u"), *ug = cli_args_value(a, "ug");
+        const char *vm = cli_args_value(a, "vm"), *vmg = cli_args_value(a, "vmg");
+        int r;
+
+        /* --ug is multi-valued for --uadd; here exactly one group */
+        size_t idx = 0, n_ug = 0;
+        while (cli_args_next(a, "ug", &idx))
+                n_ug++;
+        if (n_ug > 1 || (ug && strchr(ug, ',')))
+                return error_set(err, -EINVAL, "give one user group with --ug");
+        if (!!u + !!ug != 1)
+                return error_set(err, -EINVAL, "give exactly one of --u USER or --ug GROUP");
+        if (!!vm + !!vmg != 1)
+                return error_set(err, -EINVAL, "give exactly one of --vm VM or --vmg VMGROUP");
+        if ((r = cli_put_ref(args, "user", u, "--u", err)) < 0 ||
+            (r = cli_put_ref(args, "group", ug, "--ug", err)) < 0 ||
+            (r = cli_put_ref(args, "vm", vm, "--vm", err)) < 0 ||
+            (r = cli_put_ref(args, "vmgroup", vmg, "--vmg", err)) < 0)
+                return r;
+        return 0;
+}
+
+/* ---- actions ---- */
+
+static int b_init(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return cli_put_path(args, "dbpath", cli_args_value(a, "dbpath"), cwd, "--dbpath", err);
+}
+
+static int b_nothing(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return 0;
+}
+
+static int b_ugadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *name = cli_args_value(a, "name");
+        int r;
+        if ((r = need(name, "--name", err)) < 0 || (r = cli_put_name(args, "name", name, "--name", err)) < 0 ||
+            (r = cli_put_u32(args, "id", cli_args_value(a, "ugid"), "--ugid", err)) < 0)
+                return r;
+        return 0;
+}
+
+static int b_ugdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return target(a, "ugid", "group", args, NULL, err);
+}
+
+static int b_ugmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *newname = NULL;
+        int r = target(a, "ugid", "group", args, &newname, err);
+        if (r < 0)
+                return r;
+        if (!newname)
+                return error_set(err, -EINVAL,
+                                 "missing the new name (--ugid ID --name NEW, or --name OLD --newname NEW)");
+        return cli_put_name(args, "name", newname, "--newname", err);
+}
+
+static int b_uadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *name = cli_args_value(a, "name");
+        int r;
+        if ((r = need(name, "--name", err)) < 0 || (r = cli_put_name(args, "name", name, "--name", err)) < 0 ||
+            (r = cli_put_u32(args, "uid", cli_args_value(a, "uid"), "--uid", err)) < 0 ||
+            (r = cli_put_ref_lists(a, "ug", args, "groups", err)) < 0 ||
+            (r = cli_put_path(args, "stordir", cli_args_value(a, "stordir"), cwd, "--stordir", err)) < 0 ||
+            (r = cli_put_u32(args, "max_running", cli_args_value(a, "maxvms"), "--maxvms", err)) < 0 ||
+            (r = cli_put_size(args, "max_storage", cli_args_value(a, "maxstor"), "--maxstor", err)) < 0)
+                return r;
+        return 0;
+}
+
+static int b_udel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return target(a, "uid", "user", args, NULL, err);
+}
+
+static int b_umod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *newname = NULL;
+        int r;
+        if ((r = target(a, "uid", "user", args, &newname, err)) < 0 ||
+            (r = cli_put_name(args, "name", newname, "--newname", err)) < 0 ||
+            (r = cli_put_ref_lists(a, "ug", args, "add_groups", err)) < 0 ||
+            (r = cli_put_ref_lists(a, "delug", args, "del_groups", err)) < 0 ||
+            (r = cli_put_path(args, "stordir", cli_args_value(a, "stordir"), cwd, "--stordir", err)) < 0 ||
+            (r = cli_put_u32(args, "max_running", cli_args_value(a, "maxvms"), "--maxvms", err)) < 0 ||
+            (r = cli_put_size(args, "max_storage", cli_args_value(a, "maxstor"), "--maxstor", err)) < 0)
+                return r;
+        if (json_object_size(args) < 2)
+                return error_set(err, -EINVAL, "nothing to change");
+        return 0;
+}
+
+static int b_vmgadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *name = cli_args_value(a, "name"), *iprange = cli_args_value(a, "iprange");
+        int r;
+        if ((r = need(name, "--name", err)) < 0 || (r = cli_put_name(args, "name", name, "--name", err)) < 0 ||
+            (r = cli_put_u32(args, "id", cli_args_value(a, "vmgid"), "--vmgid", err)) < 0 ||
+            (r = need(iprange, "--iprange", err)) < 0 ||
+            (r = cli_put_iprange(args, "iprange", iprange, "--iprange", err)) < 0)
+                return r;
+        return 0;
+}
+
+static int b_vmgdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return target(a, "vmgid", "vmgroup", args, NULL, err);
+}
+
+static int b_vmgmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *newname = NULL;
+        int r;
+        if ((r = target(a, "vmgid", "vmgroup", args, &newname, err)) < 0 ||
+            (r = cli_put_name(args, "name", newname, "--newname", err)) < 0 ||
+            (r = cli_put_iprange(args, "iprange", cli_args_value(a, "iprange"), "--iprange", err)) < 0)
+                return r;
+        if (json_object_size(args) < 2)
+                return error_set(err, -EINVAL, "nothing to change");
+        return 0;
+}
+
+static int b_vmadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *name = cli_args_value(a, "name"), *base = cli_args_value(a, "base");
+        const char *kernel = cli_args_value(a, "kernel"), *initrd = cli_args_value(a, "initrd"),
+                   *cmdline = cli_args_value(a, "cmdline");
+        bool derivable = cli_args_flag(a, "derivable");
+        int r, stor, use;
+
+        if ((r = need(name, "--name", err)) < 0 || (r = cli_put_name(args, "name", name, "--name", err)) < 0 ||
+            (r = cli_put_ref(args, "vmgroup", cli_args_value(a, "vmg"), "--vmg", err)) < 0)
+                return r;
+        if ((stor = collect(a, "stor", "disc_sizes", false, NULL, args, err)) < 0)
+                return stor;
+        if ((use = collect(a, "usediscs", "usediscs", true, cwd, args, err)) < 0)
+                return use;
+        if ((r = cli_put_ref(args, "base", base, "--base", err)) < 0)
+                return r;
+        if (stor + use + !!base != 1)
+                return error_set(err, -EINVAL, "give exactly one of --stor, --usediscs or --base");
+        if (base && derivable)
+                return error_set(err, -EINVAL, "a VM derived with --base cannot be --derivable");
+        if (!kernel && (initrd || cmdline))
+                return error_set(err, -EINVAL, "--initrd and --cmdline need --kernel");
+        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+                return r;
+        cli_put_bool(args, "derivable", derivable, true);
+        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
+            (r = cli_put_path(args, "kernel", kernel, cwd, "--kernel", err)) < 0 ||
+            (r = cli_put_path(args, "initrd", initrd, cwd, "--initrd", err)) < 0 ||
+            (r = cli_put_string(args, "cmdline", cmdline, "--cmdline", err)) < 0)
+                return r;
+        return 0;
+}
+
+static int b_vmdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        int r = target_vm(a, args, true, err);
+        if (r < 0)
+                return r;
+        cli_put_bool(args, "keep_discs", cli_args_flag(a, "keepdiscs"), true);
+        return 0;
+}
+
+static int b_vmshow(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return target_vm(a, args, true, err);
+}
+
+static int b_vmmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        bool by_ref = cli_args_value(a, "vm") || cli_args_value(a, "vmid");
+        bool der = cli_args_flag(a, "derivable"), noder = cli_args_flag(a, "noderivable");
+        const char *newname = cli_args_value(a, "newname");
+        int r;
+
+        if (der && noder)
+                return error_set(err, -EINVAL, "--derivable and --noderivable contradict each other");
+        if (by_ref) {
+                const char *name = cli_args_value(a, "name");
+                if (name && newname)
+                        return error_set(err, -EINVAL, "--name and --newname both rename (with --vm)");
+                if (!newname)
+                        newname = name;
+        }
+        if ((r = target_vm(a, args, !by_ref, err)) < 0 ||
+            (r = cli_put_name(args, "name", newname, "--newname", err)) < 0 ||
+            (r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+                return r;
+        cli_put_bool(args, "derivable", der || noder, der);
+        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
+            (r = cli_put_ref(args, "vmgroup", cli_args_value(a, "vmg"), "--vmg", err)) < 0 ||
+            (r = cli_put_path(args, "kernel", cli_args_value(a, "kernel"), cwd, "--kernel", err)) < 0 ||
+            (r = cli_put_path(args, "initrd", cli_args_value(a, "initrd"), cwd, "--initrd", err)) < 0 ||
+            (r = cli_put_string(args, "cmdline", cli_args_value(a, "cmdline"), "--cmdline", err)) < 0)
+                return r;
+        if (json_object_size(args) < 2)
+                return error_set(err, -EINVAL, "nothing to change");
+        return 0;
+}
+
+static int b_permset(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *spec = cli_args_value(a, "permset");
+        int r = subject_object(a, args, err);
+        if (r < 0)
+                return r;
+        return cli_perm_spec(args, spec, err);
+}
+
+static int b_permdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return subject_object(a, args, err);
+}
+
+static int b_vmrun(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        bool install = cli_args_flag(a, "install");
+        const char *cdrom = cli_args_value(a, "cdrom");
+        int r;
+
+        if ((r = target_vm(a, args, false, err)) < 0)
+                return r;
+        if (install && !cdrom)
+                return error_set(err, -EINVAL, "--install needs --cdrom ISO");
+        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+                return r;
+        cli_put_bool(args, "isolate", cli_args_flag(a, "isolate"), true);
+        cli_put_bool(args, "install", install, true);
+        if ((r = cli_put_path(args, "cdrom", cdrom, cwd, "--cdrom", err)) < 0)
+                return r;
+        cli_put_bool(args, "no_start", cli_args_flag(a, "nostart"), true);
+        return 0;
+}
+
+static int b_vmstop(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *instance = cli_args_value(a, "instance");
+        if (instance) {
+                if (cli_args_value(a, "vm") || cli_args_value(a, "vmid"))
+                        return error_set(err, -EINVAL, "give --vm or --instance, not both");
+                return cli_put_u32(args, "instance", instance, "--instance", err);
+        }
+        return target_vm(a, args, false, err);
+}
+
+static int b_vmrelease(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *instance = cli_args_value(a, "instance");
+        int r = need(instance, "--instance", err);
+        if (r < 0)
+                return r;
+        return cli_put_u32(args, "instance", instance, "--instance", err);
+}
+
+static int b_auditlist(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        return cli_put_count(args, "limit", cli_args_value(a, "limit"), "--limit", err);
+}
+
+static const PaperAction actions[] = {
+        {"init", "init", "[--dbpath PATH]", b_init, cli_print_init},
+        {"ugadd", "ugroup.add", "--name NAME [--ugid ID]", b_ugadd, NULL},
+        {"ugdel", "ugroup.del", "--name NAME | --ugid ID", b_ugdel, NULL},
+        {"ugmod", "ugroup.mod", "--ugid ID --name NEW | --name OLD --newname NEW", b_ugmod, NULL},
+        {"uglist", "ugroup.list", "", b_nothing, cli_print_groups},
+        {"uadd", "user.add",
+         "--name NAME [--uid UID] [--ug G[,G2]] [--stordir DIR] [--maxvms N] [--maxstor SIZE]", b_uadd, NULL},
+        {"udel", "user.del", "--name NAME | --uid UID", b_udel, NULL},
+        {"umod", "user.mod",
+         "(--uid UID [--name NEW] | --name NAME [--newname NEW]) [--ug G[,G2]] [--delug G[,G2]]\n"
+         "           [--stordir DIR] [--maxvms N] [--maxstor SIZE]",
+         b_umod, NULL},
+        {"ulist", "user.list", "", b_nothing, cli_print_users},
+        {"vmgadd", "vmgroup.add", "--name NAME [--vmgid ID] --iprange A.B.C.D-E.F.G.H", b_vmgadd, NULL},
+        {"vmgdel", "vmgroup.del", "--name NAME | --vmgid ID", b_vmgdel, NULL},
+        {"vmgmod", "vmgroup.mod", "(--vmgid ID [--name NEW] | --name NAME [--newname NEW]) [--iprange A-B]",
+         b_vmgmod, NULL},
+        {"vmglist", "vmgroup.list", "", b_nothing, cli_print_vmgroups},
+        {"vmadd", "vm.add",
+         "--name NAME [--vmg G] (--stor SIZE[,SIZE]... | --usediscs PATH[,PATH]... | --base VM)\n"
+         "           [--mem SIZE] [--vcpus N] [--derivable] [--desc TEXT]\n"
+         "           [--kernel PATH --initrd PATH --cmdline TEXT]",
+         b_vmadd, NULL},
+        {"vmdel", "vm.del", "(--vm VM | --vmid ID | --name NAME) [--keepdiscs]", b_vmdel, NULL},
+        {"vmmod", "vm.mod",
+         "(--vm VM [--name NEW] | --name NAME [--newname NEW]) [--mem SIZE] [--vcpus N]\n"
+         "           [--derivable | --noderivable] [--desc TEXT] [--vmg G] [--kernel PATH]\n"
+         "           [--initrd PATH] [--cmdline TEXT]",
+         b_vmmod, NULL},
+        {"vmlist", "vm.list", "", b_nothing, cli_print_vms},
+        {"vmshow", "vm.show", "--vm VM", b_vmshow, cli_print_vm},
+        {"permset", "perm.set", "+r,+m,+d,+i (--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permset, NULL},
+        {"permdel", "perm.del", "(--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permdel, NULL},
+        {"permlist", "perm.list", "", b_nothing, cli_print_perms},
+        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart]",
+         b_vmrun, cli_print_run},
+        {"vmstop", "instance.stop", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
+        {"vmrelease", "instance.release", "--instance N", b_vmrelease, NULL},
+        {"maplist", "map.list", "", b_nothing, cli_print_map},
+        {"auditlist", "audit.list", "[--limit N]", b_auditlist, cli_print_audit},
+        {"ping", "ping", "", b_nothing, cli_print_ping},
+};
+
+static char *paper_usage(const PaperAction *only) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                abort();
+        bool first = true;
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++) {
+                const PaperAction *p = &actions[i];
+                if (only && only != p)
+                        continue;
+                fprintf(f, "%s vmapp --%s%s%s\n", first ? "Usage:" : "      ", p->name, *p->usage ? " " : "",
+                        p->usage);
+                first = false;
+        }
+        fputs("\n"
+              "The syntax of the original vmapp; 'vmbatch' offers the same with subcommands.\n"
+              "Permissions: r run, m modify, d derive, i force_isolated; + grants, - revokes.\n"
+              "Sizes: 512M, 5G, 1T. Add --json to print the daemon's answer as JSON.\n",
+              f);
+        if (!only)
+                fputs("Run 'vmapp --ACTION --help' for one action's syntax; see vmapp(1).\n", f);
+        fclose(f);
+        return buf;
+}
+
+static const PaperAction *find_action(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+                if (streq(actions[i].name, name))
+                        return &actions[i];
+        return NULL;
+}
+
+int cli_paper_parse(int argc, char **argv, const char *cwd, CliCommand *c, Error *err) {
+        _cleanup_(cli_args_done) CliArgs a = {0};
+        const PaperAction *act = NULL;
+        const CliArgItem *act_item = NULL;
+        json_t *args;
+        int r;
+
+        snprintf(c->hint, sizeof(c->hint), "vmapp --help");
+        free(c->usage_text);
+        c->usage_text = paper_usage(NULL);
+
+        r = cli_args_parse(&a, argc > 0 ? argc - 1 : 0, argv + 1, paper_opts, CLI_PARSE_SINGLE_DASH_LONG, err);
+        if (r < 0)
+                return r;
+        c->json = a.json;
+
+        for (size_t k = 0; k < a.n_items; k++) {
+                if (!(a.items[k].opt->flags & CLI_OPT_ACTION))
+                        continue;
+                if (act_item) {
+                        if (a.help)
+                                break;
+                        return error_set(err, -EINVAL, "conflicting actions '--%s' and '--%s'", act_item->opt->name,
+                                         a.items[k].opt->name);
+                }
+                act_item = &a.items[k];
+                a.items[k].used = true;
+        }
+        if (act_item) {
+                act = find_action(act_item->opt->name);
+                snprintf(c->hint, sizeof(c->hint), "vmapp --%s --help", act->name);
+                free(c->usage_text);
+                c->usage_text = paper_usage(act);
+        }
+        if (a.help || a.version) {
+                c->help = a.help;
+                c->version = !a.help;
+                return CLI_HELP;
+        }
+        if (!act)
+                return error_set(err, -EINVAL, "no action given (e.g. --vmlist)");
+        if (a.n_pos > 0)
+                return error_set(err, -EINVAL, "unexpected argument '%s'", a.pos[0]);
+
+        args = json_object();
+        r = act->build(&a, cwd, args, err);
+        if (r >= 0) {
+                const CliArgItem *u = cli_args_unused(&a);
+                if (u)
+                        r = error_set(err, -EINVAL, "option '--%s' cannot be used with --%s", u->opt->name,
+                                      act->name);
+        }
+        if (r < 0) {
+                json_decref(args);
+                return r;
+        }
+        c->request = json_pack("{s:s, s:o}", "op", act->op, "args", args);
+        if (!c->request)
+                return error_set(err, -ENOMEM, "out of memory");
+        c->print = act->print;
+        return 0;
+}
+
+int cli_paper_to_request(int argc, char **argv, const char *cwd, json_t **ret_req, Error *err) {
+        _cleanup_(cli_command_done) CliCommand c = {0};
+        int r = cli_paper_parse(argc, argv, cwd, &c, err);
+        if (r != 0)
+                return r;
+        *ret_req = TAKE_PTR(c.request);
+        return 0;
+}
