@@ -1,0 +1,63 @@
+# lib.sh - shared helpers for the integration tests (source me).
+# TAP output; a test that cannot run here prints "1..0 # SKIP reason" and
+# exits $VMBATCH_SKIP_EXIT (meson's TAP runner wants 0; 77 by default).
+
+tap_n=0
+tap_failed=0
+ok() { # ok COND-EXIT-STATUS "name"
+  tap_n=$((tap_n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; tap_failed=$((tap_failed + 1)); fi
+}
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+skip_all() { echo "1..0 # SKIP $*"; exit "${VMBATCH_SKIP_EXIT:-77}"; }
+tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+
+# expect_out "name" PATTERN -- command...   (extended regex over stdout+stderr)
+expect_out() {
+  local name=$1 pat=$2; shift 3
+  local out
+  out=$("$@" 2>&1)
+  if printf '%s\n' "$out" | grep -Eq -- "$pat"; then ok 0 "$name"; else ok 1 "$name"; diag "wanted /$pat/, got:" "$out"; fi
+}
+# expect_fail "name" PATTERN -- command...   (non-zero exit and message)
+expect_fail() {
+  local name=$1 pat=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -ne 0 ] && printf '%s\n' "$out" | grep -Eq -- "$pat"; then ok 0 "$name"; else ok 1 "$name"; diag "wanted failure /$pat/, rc=$rc, got:" "$out"; fi
+}
+
+# Create a system user if missing; remember it so cleanup removes only ours.
+CREATED_USERS=()
+ensure_user() {
+  local u=$1
+  if ! id "$u" >/dev/null 2>&1; then
+    useradd -m -s /bin/bash "$u" || return 1
+    CREATED_USERS+=("$u")
+  fi
+}
+remove_created_users() {
+  local u
+  for u in "${CREATED_USERS[@]}"; do userdel -r "$u" >/dev/null 2>&1 || true; done
+}
+
+# start_vmbatchd DIR [extra config lines...]: private daemon, config, socket.
+start_vmbatchd() {
+  local dir=$1; shift
+  VMB_CONF=$dir/vmbatch.conf
+  VMB_SOCK=$dir/vmbatchd.sock
+  { echo "socket = $VMB_SOCK"; echo "database = $dir/db/vmbatch.db"; printf '%s\n' "$@"; } >"$VMB_CONF"
+  "$VMBATCHD" -c "$VMB_CONF" --pidfile "$dir/vmbatchd.pid" 2>>"$dir/vmbatchd.log" &
+  VMB_PID=$!
+  local i
+  for i in $(seq 1 100); do [ -S "$VMB_SOCK" ] && return 0; sleep 0.05; done
+  return 1
+}
+stop_vmbatchd() {
+  [ -n "${VMB_PID:-}" ] || return 0
+  kill "$VMB_PID" 2>/dev/null
+  wait "$VMB_PID" 2>/dev/null
+  VMB_PID=
+}
+# as USER command... : run a CLI command as a system user against our daemon
+as() { local u=$1; shift; runuser -u "$u" -- env VMBATCH_SOCKET="$VMB_SOCK" "$@"; }
