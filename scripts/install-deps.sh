@@ -13,7 +13,7 @@ PACKAGES=(
   qemu-utils qemu-system-x86 dnsmasq-base dnsmasq-utils isc-dhcp-server
   # tests: the tiny test guest, its ISO, a VNC client, system users
   busybox-static cpio e2fsprogs kmod gzip xorriso isolinux syslinux-common vncsnapshot
-  passwd util-linux iproute2 sqlite3
+  passwd util-linux iproute2 sqlite3 acl
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -232,4 +233,104 @@ fail_pipes:
                 if (err[i] >= 0) close(err[i]);
         }
         return r;
+}
+
+static int dup_or_null(int fd, int target, int flags) {
+        if (fd >= 0)
+                return fd == target ? (fcntl(fd, F_SETFD, 0) < 0 ? -1 : 0) : (dup2(fd, target) < 0 ? -1 : 0);
+        int n = open("/dev/null", flags | O_CLOEXEC);
+        if (n < 0)
+                return -1;
+        int r = dup2(n, target);
+        close(n);
+        return r < 0 ? -1 : 0;
+}
+
+_Noreturn static void child_start(const SpawnStartOpts *o, int report_fd) {
+        if (o->pdeathsig)
+                prctl(PR_SET_PDEATHSIG, o->pdeathsig);
+        if (o->new_session)
+                setsid();
+        if (dup_or_null(o->stdin_fd, 0, O_RDONLY) < 0 || dup_or_null(o->stdout_fd, 1, O_WRONLY) < 0 ||
+            dup_or_null(o->stderr_fd, 2, O_WRONLY) < 0)
+                _exit(127);
+        for (size_t i = 0; i < o->n_pass_fds; i++)
+                if (fcntl(o->pass_fds[i], F_SETFD, 0) < 0)
+                        _exit(127);
+        /* close every fd that is neither 0-2 nor passed nor the report pipe */
+        for (int fd = 3; fd < 1024; fd++) {
+                bool keep = fd == report_fd;
+                for (size_t i = 0; i < o->n_pass_fds; i++)
+                        keep |= o->pass_fds[i] == fd;
+                if (!keep)
+                        close(fd);
+        }
+        signal(SIGPIPE, SIG_DFL);
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        if (o->as_user && spawn_drop_privileges(o->uid, o->gid, o->user_name) < 0)
+                _exit(126);
+        umask(o->private_files ? 077 : 022);
+        if (chdir(o->cwd ? o->cwd : "/") < 0)
+                _exit(126);
+        char *env[64];
+        size_t n = 0;
+        env[n++] = "LC_ALL=C";
+        env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (size_t i = 0; o->extra_env && o->extra_env[i] && n < ELEMENTSOF(env) - 1; i++)
+                env[n++] = o->extra_env[i];
+        env[n] = NULL;
+        execvpe(o->argv[0], o->argv, env);
+        dprintf(2, "cannot execute %s: %m\n", o->argv[0]);
+        _exit(127);
+}
+
+int spawn_start(const SpawnStartOpts *o, pid_t *ret_pid, int *ret_pidfd) {
+        if (!o->argv || !o->argv[0])
+                return -EINVAL;
+        if (!o->detach) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        return -errno;
+                if (pid == 0)
+                        child_start(o, -1);
+                if (ret_pidfd)
+                        *ret_pidfd = pidfd_open(pid, 0);
+                *ret_pid = pid;
+                return 0;
+        }
+        /* detach: the middle child forks the real one, reports its pid and
+         * exits, so the real child is re-parented away from us */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t mid = fork();
+        if (mid < 0) {
+                int r = -errno;
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (mid == 0) {
+                close(p[0]);
+                setsid();
+                pid_t pid = fork();
+                if (pid == 0)
+                        child_start(o, -1);
+                (void)!write(p[1], &pid, sizeof(pid));
+                _exit(pid < 0 ? 1 : 0);
+        }
+        close(p[1]);
+        pid_t pid = -1;
+        ssize_t n = read(p[0], &pid, sizeof(pid));
+        close(p[0]);
+        while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (n != sizeof(pid) || pid <= 0)
+                return -ECHILD;
+        if (ret_pidfd)
+                *ret_pidfd = pidfd_open(pid, 0);
+        *ret_pid = pid;
+        return 0;
 }

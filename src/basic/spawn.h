@@ -40,6 +40,32 @@ typedef struct SpawnResult {
 int spawn_run(const SpawnOpts *opts, SpawnResult *ret);
 void spawn_result_clear(SpawnResult *r);
 
+/* Long-running children (dnsmasq, qemu, the starter). */
+typedef struct SpawnStartOpts {
+        char *const *argv;
+        char *const *extra_env;
+        bool as_user;
+        uid_t uid;
+        gid_t gid;
+        const char *user_name;
+        const char *cwd;
+        bool private_files;
+        const int *pass_fds;   /* fds the child keeps, at the same numbers (CLOEXEC cleared) */
+        size_t n_pass_fds;
+        int stdin_fd;          /* -1: /dev/null */
+        int stdout_fd;         /* -1: /dev/null */
+        int stderr_fd;         /* -1: /dev/null */
+        bool new_session;      /* setsid() */
+        bool detach;           /* double fork: the child is not ours to reap (*ret_pid is
+                                  the grandchild, *ret_pidfd still watches it) */
+        int pdeathsig;         /* 0: none; else sent to the child when we die */
+} SpawnStartOpts;
+
+/* Start a child and return at once. *ret_pidfd (may be NULL) becomes
+ * readable when the child exits. Returns -errno when it could not fork;
+ * an exec failure shows as exit status 127. */
+int spawn_start(const SpawnStartOpts *opts, pid_t *ret_pid, int *ret_pidfd);
+
 /* First line of the captured stderr (or stdout), for error messages. */
 const char *spawn_result_first_line(const SpawnResult *r, char *buf, size_t len);
 

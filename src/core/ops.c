@@ -46,6 +46,9 @@ Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm) {
                 return (Rights){0};
         Rights r = authz_rights(&s, &o, g, n);
         free(g);
+        /* a derivative of a forced template stays forced for whoever runs it */
+        if (vm->force_isolated && !who->admin)
+                r.force_isolated = true;
         return r;
 }
 

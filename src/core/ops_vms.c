@@ -93,7 +93,44 @@ static int make_new_discs(NewDiscs *d, const UserRec *owner, const char *vm_name
         return 0;
 }
 
-static int copy_discs(NewDiscs *d, const UserRec *owner, const char *vm_name, const json_t *srcs, Error *err) {
+/* A copy must not launder a vm's disc: a template copied without the derive
+ * right, or a forced derivative copied into a vm without force_isolated.
+ * Refuse any source that is, or is backed by, a disc vmbatch manages. */
+static int check_not_managed(Controller *c, const Cred *as, const char *src, Error *err) {
+        char **chain = NULL;
+        int r = disk_backing_chain(as, src, &chain, err);
+        if (r < 0)
+                return r;
+        DiscRec *all = NULL;
+        size_t n = 0;
+        if ((r = store_disc_all(c->store, &all, &n)) < 0) {
+                r = error_set(err, r, "cannot list discs");
+                goto out;
+        }
+        for (size_t k = 0; chain[k] && r >= 0; k++) {
+                struct stat a;
+                bool have_a = stat(chain[k], &a) == 0;
+                for (size_t i = 0; i < n; i++) {
+                        struct stat b;
+                        bool same = streq(chain[k], all[i].path) ||
+                                    (have_a && stat(all[i].path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+                        if (same) {
+                                r = error_set(err, -EPERM, "%s %s the disc of vm %u: derive it with --base instead",
+                                              src, k == 0 ? "is" : "is backed by", all[i].vm);
+                                break;
+                        }
+                }
+        }
+out:
+        for (size_t k = 0; chain && chain[k]; k++)
+                free(chain[k]);
+        free(chain);
+        free(all);
+        return r;
+}
+
+static int copy_discs(Controller *c, NewDiscs *d, const UserRec *owner, const char *vm_name, const json_t *srcs,
+                      bool admin, Error *err) {
         if (!json_is_array(srcs) || json_array_size(srcs) == 0)
                 return error_set(err, -EINVAL, "usediscs must be a non-empty list of paths");
         size_t i;
@@ -103,6 +140,8 @@ static int copy_discs(NewDiscs *d, const UserRec *owner, const char *vm_name, co
                         return error_set(err, -EINVAL, "usediscs entry #%zu is not a path", i + 1);
                 const char *src = json_string_value(v);
                 int r = validate_path("disc", src, err);
+                if (r >= 0 && !admin)
+                        r = check_not_managed(c, &d->cred, src, err);
                 if (r < 0 || (r = next_path(d, owner, vm_name, err)) < 0 ||
                     (r = disk_clone(&d->cred, src, d->paths[d->n - 1], err)) < 0 || (r = measure_last(d, err)) < 0)
                         return r;
@@ -121,7 +160,15 @@ static int derive_discs(Controller *c, NewDiscs *d, const UserRec *owner, const 
                 free(bd);
                 return error_set(err, -EINVAL, "vm '%s' has no discs to derive from", base->name);
         }
+        Cred base_owner;
+        char base_owner_name[64];
+        r = cred_from_uid(base->owner, &base_owner, base_owner_name, sizeof(base_owner_name), err);
         for (size_t i = 0; i < n && r >= 0; i++) {
+                /* the deriver's qemu-img (and later qemu) reads the template disc
+                 * as the deriver: let exactly this user read it */
+                if (base->owner != owner->uid &&
+                    (r = disk_grant_read(&base_owner, bd[i].path, owner->uid, true, err)) < 0)
+                        break;
                 if ((r = next_path(d, owner, vm_name, err)) < 0)
                         break;
                 r = disk_derive(&d->cred, bd[i].path, d->paths[d->n - 1], err);
@@ -176,15 +223,6 @@ static int apply_size_args(const json_t *args, VmRec *v, Error *err) {
         return 0;
 }
 
-static int share_discs(const Cred *cred, const DiscRec *d, size_t n, bool shared, Error *err) {
-        for (size_t i = 0; i < n; i++) {
-                int r = disk_set_shared(cred, d[i].path, shared, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
         if (!who->known)
@@ -215,6 +253,9 @@ static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_
                         return r;
                 v.base = base.id;
                 v.vm_group = base.vm_group;
+                /* a derivative of a forced-isolated template stays forced, for its
+                 * owner and for anyone the owner lets run it */
+                v.force_isolated = base_rights.force_isolated || base.force_isolated;
                 v.mem = base.mem;
                 v.vcpus = base.vcpus;
                 memcpy(v.kernel, base.kernel, sizeof(v.kernel));
@@ -260,7 +301,7 @@ static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_
         if (sizes)
                 r = make_new_discs(&d, owner, name, sizes, err);
         else if (srcs)
-                r = copy_discs(&d, owner, name, srcs, err);
+                r = copy_discs(c, &d, owner, name, srcs, who->admin, err);
         else
                 r = derive_discs(c, &d, owner, name, &base, err);
         uint64_t adding = 0;
@@ -268,8 +309,6 @@ static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_
                 adding += d.recs[i].allocated;
         if (r >= 0)
                 r = check_quota(c, owner, adding, err);
-        if (r >= 0 && derivable)
-                r = share_discs(&d.cred, d.recs, d.n, true, err);
         if (r >= 0)
                 r = store_vm_insert(c->store, &v, err);
         for (size_t i = 0; i < d.n && r >= 0; i++) {
@@ -279,8 +318,7 @@ static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_
         if (r >= 0) {
                 Grant g = {.subject_type = SUBJECT_USER, .subject = owner->uid, .object_type = OBJECT_VM,
                            .object = v.id, .run = true, .modify = true, .derive = derivable,
-                           /* a derivative of a forced-isolated template stays forced */
-                           .force_isolated = base_rights.force_isolated};
+                           .force_isolated = v.force_isolated};
                 r = store_grant_put(c->store, &g, err);
         }
         if (r >= 0)
@@ -335,18 +373,6 @@ static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_
                 uint32_t n;
                 if (!derivable && (r = store_vm_count_derived(c->store, v.id, &n)) == 0 && n > 0)
                         return error_set(err, -EBUSY, "%u vm(s) are derived from '%s': it stays a template", n, v.name);
-                DiscRec *d;
-                size_t nd;
-                Cred cred;
-                char cname[64];
-                if ((r = store_disc_list(c->store, v.id, &d, &nd)) < 0)
-                        return error_set(err, r, "cannot list discs");
-                r = cred_from_uid(v.owner, &cred, cname, sizeof(cname), err);
-                if (r >= 0)
-                        r = share_discs(&cred, d, nd, derivable, err);
-                free(d);
-                if (r < 0)
-                        return r;
                 v.derivable = derivable;
                 Grant g;
                 if (store_grant_get(c->store, SUBJECT_USER, v.owner, OBJECT_VM, v.id, &g) == 0) {
@@ -360,6 +386,29 @@ static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_
                 return r;
         snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);
         return store_vm_to_json(c->store, &v, ret);
+}
+
+/* The owner of a deleted derivative no longer needs to read the template,
+ * unless they derived it more than once. */
+static int revoke_template_read(Controller *c, const VmRec *v, Error *err) {
+        VmRec base;
+        uint32_t left;
+        if (store_vm_get(c->store, v->base, &base) < 0 || base.owner == v->owner)
+                return 0;
+        int r = store_vm_count_derived_by(c->store, base.id, v->owner, &left);
+        if (r < 0 || left > 0)
+                return r < 0 ? error_set(err, r, "cannot count derived vms") : 0;
+        Cred owner;
+        char name[64];
+        DiscRec *bd;
+        size_t n;
+        if ((r = cred_from_uid(base.owner, &owner, name, sizeof(name), err)) < 0 ||
+            (r = store_disc_list(c->store, base.id, &bd, &n)) < 0)
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = disk_grant_read(&owner, bd[i].path, v->owner, false, err);
+        free(bd);
+        return r;
 }
 
 static int op_vm_del(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
@@ -399,6 +448,8 @@ static int op_vm_del(Controller *c, const Caller *who, const json_t *args, json_
                         r = disk_remove(&cred, d[i].path, err);
         }
         free(d);
+        if (r >= 0 && v.base)
+                r = revoke_template_read(c, &v, err);
         if (r < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);

@@ -48,10 +48,10 @@ int validate_path(const char *what, const char *path, Error *err) {
 
 int validate_mem(uint64_t bytes, Error *err) {
         if (bytes < MEM_MIN || bytes > MEM_MAX)
-                return error_set(err, -EINVAL, "memory %llu MiB is out of range (16M..1T)",
-                                 (unsigned long long)(bytes >> 20));
+                return error_set(err, -EINVAL, "memory %llu bytes is out of range (16M..1T)", (unsigned long long)bytes);
         if (bytes % (1 << 20))
-                return error_set(err, -EINVAL, "memory must be a whole number of MiB");
+                return error_set(err, -EINVAL, "memory %llu bytes is not a whole number of MiB",
+                                 (unsigned long long)bytes);
         return 0;
 }
 

@@ -108,13 +108,41 @@ int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t 
         return 0;
 }
 
-int disk_set_shared(const Cred *as, const char *path, bool shared, Error *err) {
-        /* as the owner, like every other change to their files */
-        char *argv[] = {"chmod", shared ? "0644" : "0600", "--", (char *)path, NULL};
+int disk_grant_read(const Cred *owner, const char *path, uid_t reader, bool grant, Error *err) {
+        char entry[32];
+        snprintf(entry, sizeof(entry), grant ? "u:%u:r" : "u:%u", (unsigned)reader);
+        char *argv[] = {"setfacl", grant ? "-m" : "-x", entry, "--", (char *)path, NULL};
         SpawnResult res;
-        int r = run_as(as, argv, "sharing template disc", &res, err);
+        int r = run_as(owner, argv, grant ? "sharing template disc" : "unsharing template disc", &res, err);
         spawn_result_clear(&res);
         return r;
+}
+
+int disk_backing_chain(const Cred *as, const char *path, char ***ret, Error *err) {
+        char *argv[] = {"qemu-img", "info", "-U", "--backing-chain", "--output=json", "--", (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "reading disc", &res, err);
+        if (r < 0) {
+                spawn_result_clear(&res);
+                return r;
+        }
+        json_t *chain = json_loads(res.out, 0, NULL);
+        spawn_result_clear(&res);
+        if (!json_is_array(chain)) {
+                json_decref(chain);
+                return error_set(err, -EIO, "qemu-img info %s: unexpected output", path);
+        }
+        size_t n = json_array_size(chain);
+        char **v = xcalloc(n + 1, sizeof(char *));
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *f = json_string_value(json_object_get(json_array_get(chain, i), "filename"));
+                if (f)
+                        v[k++] = xstrdup(f);
+        }
+        json_decref(chain);
+        *ret = v;
+        return 0;
 }
 
 char *disk_path_for(const char *stordir, uint32_t uid, const char *vm_name, unsigned n) {

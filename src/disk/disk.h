@@ -26,8 +26,14 @@ int disk_remove(const Cred *as, const char *path, Error *err);
  * bytes allocated on the host filesystem (st_blocks * 512). */
 int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t *ret_allocated, Error *err);
 
-/* Make a template's disc readable by derivers (0644) or private (0600). */
-int disk_set_shared(const Cred *as, const char *path, bool shared, Error *err);
+/* Let one user read a template's disc (POSIX ACL entry u:UID:r, set by the
+ * owner), so that user's qemu can open it as a backing file; or take it
+ * back. Template discs stay 0600: only those granted derive can read them. */
+int disk_grant_read(const Cred *owner, const char *path, uid_t reader, bool grant, Error *err);
+
+/* Every file of path's backing chain, path first (qemu-img info
+ * --backing-chain, as the user). *ret is a NULL-terminated malloc'd list. */
+int disk_backing_chain(const Cred *as, const char *path, char ***ret, Error *err);
 
 /* The disc file name the paper uses: <stordir>/<uid>_<vm>_<n>.qcow2 */
 char *disk_path_for(const char *stordir, uint32_t uid, const char *vm_name, unsigned n);

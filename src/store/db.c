@@ -40,6 +40,7 @@ static const char *const migrations[] = {
         "  descr TEXT NOT NULL DEFAULT '',"
         "  kernel TEXT, initrd TEXT, cmdline TEXT,"
         "  created TEXT NOT NULL,"
+        "  force_isolated INTEGER NOT NULL DEFAULT 0,"
         "  UNIQUE (owner, name));"
         "CREATE INDEX vms_base ON vms(base);"
         "CREATE TABLE discs ("

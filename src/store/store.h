@@ -49,6 +49,7 @@ typedef struct VmRec {
         char kernel[PATH_MAX];
         char initrd[PATH_MAX];
         char cmdline[1024];
+        bool force_isolated; /* inherited from a forced template: binds every user but admins */
 } VmRec;
 
 typedef struct DiscRec {
@@ -148,6 +149,7 @@ int store_vm_get_by_owner_name(Store *s, uint32_t owner, const char *name, VmRec
 /* VM ids with this name (any owner); *ret malloc'd. */
 int store_vm_ids_by_name(Store *s, const char *name, uint32_t **ret, size_t *ret_n);
 int store_vm_count_derived(Store *s, uint32_t base, uint32_t *ret);
+int store_vm_count_derived_by(Store *s, uint32_t base, uint32_t owner, uint32_t *ret);
 /* Every VM as JSON (with discs); visible_to: NULL = all, else VMs that uid
  * owns or that a grant to uid or one of groups names (directly or by group). */
 int store_vm_list(Store *s, const uint32_t *visible_to_uid, const uint32_t *groups, size_t n_groups, json_t **ret);
@@ -155,6 +157,8 @@ int store_vm_to_json(Store *s, const VmRec *v, json_t **ret);
 
 int store_disc_insert(Store *s, DiscRec *d, Error *err);
 int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n);
+/* Every disc (id, vm, path only). */
+int store_disc_all(Store *s, DiscRec **ret, size_t *ret_n);
 int store_disc_set_allocated(Store *s, uint32_t id, uint64_t allocated, Error *err);
 int store_storage_used(Store *s, uint32_t uid, uint64_t *ret);
 

@@ -18,7 +18,12 @@ static const char SQL_USER_LIST[] =
         " FROM users u WHERE ?1 IS NULL OR u.uid = ?1 ORDER BY u.uid";
 static const char SQL_USER_COUNT_VMS[] = "SELECT count(*) FROM vms WHERE owner = ?";
 
-static const char SQL_GROUP_NEXT_ID[] = "SELECT coalesce(max(id), 1) + 1 FROM user_groups";
+/* max + 1, or the lowest free id once max is the largest u32: never wraps */
+static const char SQL_GROUP_NEXT_ID[] =
+        "SELECT CASE WHEN coalesce(max(id), 1) < 4294967295 THEN coalesce(max(id), 1) + 1 ELSE"
+        " (SELECT min(c.id + 1) FROM (SELECT id FROM user_groups UNION SELECT 1) c"
+        "  WHERE c.id + 1 <= 4294967295 AND c.id + 1 NOT IN (SELECT id FROM user_groups)) END"
+        " FROM user_groups";
 static const char SQL_GROUP_INSERT[] = "INSERT INTO user_groups(id, name) VALUES (?, ?)";
 static const char SQL_GROUP_RENAME[] = "UPDATE user_groups SET name = ?2 WHERE id = ?1";
 static const char SQL_GROUP_DELETE[] = "DELETE FROM user_groups WHERE id = ?";
@@ -161,9 +166,12 @@ int store_group_insert(Store *s, GroupRec *g, bool pick_id, Error *err) {
                 sqlite3_stmt *st = store_stmt(s, SQL_GROUP_NEXT_ID, err);
                 if (!st)
                         return -EIO;
-                if (sqlite3_step(st) == SQLITE_ROW)
+                bool full = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL;
+                if (!full)
                         g->id = (uint32_t)sqlite3_column_int64(st, 0);
                 sqlite3_reset(st);
+                if (full)
+                        return error_set(err, -ENOSPC, "no free user group id left");
         }
         sqlite3_stmt *st = store_stmt(s, SQL_GROUP_INSERT, err);
         if (!st)

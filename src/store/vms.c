@@ -3,7 +3,12 @@
 
 #include "store/store-internal.h"
 
-static const char SQL_VMG_NEXT_ID[] = "SELECT coalesce(max(id), 0) + 1 FROM vm_groups";
+/* max + 1, or the lowest free id once max is the largest u32: never wraps */
+static const char SQL_VMG_NEXT_ID[] =
+        "SELECT CASE WHEN coalesce(max(id), 1) < 4294967295 THEN coalesce(max(id), 1) + 1 ELSE"
+        " (SELECT min(c.id + 1) FROM (SELECT id FROM vm_groups UNION SELECT 1) c"
+        "  WHERE c.id + 1 <= 4294967295 AND c.id + 1 NOT IN (SELECT id FROM vm_groups)) END"
+        " FROM vm_groups";
 static const char SQL_VMG_INSERT[] = "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (?, ?, ?, ?)";
 static const char SQL_VMG_UPDATE[] = "UPDATE vm_groups SET name = ?2, ip_first = ?3, ip_last = ?4 WHERE id = ?1";
 static const char SQL_VMG_DELETE[] = "DELETE FROM vm_groups WHERE id = ?";
@@ -15,11 +20,16 @@ static const char SQL_VMG_OVERLAP[] =
 static const char SQL_VMG_LIST[] = "SELECT id, name, ip_first, ip_last FROM vm_groups ORDER BY id";
 static const char SQL_VMG_COUNT_VMS[] = "SELECT count(*) FROM vms WHERE vm_group = ?";
 
-#define VM_COLUMNS "id, name, owner, vm_group, derivable, coalesce(base, 0), mem, vcpus, descr, kernel, initrd, cmdline"
-static const char SQL_VM_NEXT_ID[] = "SELECT max(coalesce(max(id), 1000) + 1, 1001) FROM vms";
+#define VM_COLUMNS \
+        "id, name, owner, vm_group, derivable, coalesce(base, 0), mem, vcpus, descr, kernel, initrd, cmdline, force_isolated"
+static const char SQL_VM_NEXT_ID[] =
+        "SELECT CASE WHEN coalesce(max(id), 1000) < 4294967295 THEN max(coalesce(max(id), 1000) + 1, 1001) ELSE"
+        " (SELECT min(c.id + 1) FROM (SELECT id FROM vms UNION SELECT 1000) c"
+        "  WHERE c.id + 1 <= 4294967295 AND c.id + 1 NOT IN (SELECT id FROM vms)) END"
+        " FROM vms";
 static const char SQL_VM_INSERT[] =
         "INSERT INTO vms(id, name, owner, vm_group, derivable, base, mem, vcpus, descr, kernel, initrd, cmdline,"
-        " created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        " created, force_isolated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 static const char SQL_VM_UPDATE[] =
         "UPDATE vms SET name = ?2, vm_group = ?4, derivable = ?5, mem = ?7, vcpus = ?8, descr = ?9,"
         " kernel = ?10, initrd = ?11, cmdline = ?12 WHERE id = ?1";
@@ -28,6 +38,7 @@ static const char SQL_VM_GET[] = "SELECT " VM_COLUMNS " FROM vms WHERE id = ?";
 static const char SQL_VM_GET_OWNER_NAME[] = "SELECT " VM_COLUMNS " FROM vms WHERE owner = ? AND name = ?";
 static const char SQL_VM_IDS_BY_NAME[] = "SELECT id FROM vms WHERE name = ? ORDER BY id";
 static const char SQL_VM_COUNT_DERIVED[] = "SELECT count(*) FROM vms WHERE base = ?";
+static const char SQL_VM_COUNT_DERIVED_BY[] = "SELECT count(*) FROM vms WHERE base = ?1 AND owner = ?2";
 /* ?1 NULL: every VM. Otherwise VMs owned by ?1 or named by a grant to ?1
  * or to one of the groups in the JSON array ?2, directly or via their group. */
 static const char SQL_VM_LIST[] =
@@ -43,6 +54,7 @@ static const char SQL_DISC_INSERT[] =
         "INSERT INTO discs(vm, idx, path, size, allocated, backing) VALUES (?, ?, ?, ?, ?, ?)";
 static const char SQL_DISC_LIST[] =
         "SELECT id, vm, idx, path, size, allocated, coalesce(backing, 0) FROM discs WHERE vm = ? ORDER BY idx";
+static const char SQL_DISC_ALL_PATHS[] = "SELECT id, vm, path FROM discs ORDER BY id";
 static const char SQL_DISC_SET_ALLOCATED[] = "UPDATE discs SET allocated = ?2 WHERE id = ?1";
 static const char SQL_STORAGE_USED[] =
         "SELECT coalesce(sum(d.allocated), 0) FROM discs d JOIN vms v ON v.id = d.vm WHERE v.owner = ?";
@@ -64,7 +76,9 @@ static int next_id(Store *s, const char *sql, uint32_t *ret, Error *err) {
         if (!st)
                 return -EIO;
         int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-        if (r == 0)
+        if (r == 0 && sqlite3_column_type(st, 0) == SQLITE_NULL)
+                r = error_set(err, -ENOSPC, "no free id left");
+        else if (r == 0)
                 *ret = (uint32_t)sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         return r;
@@ -74,7 +88,7 @@ static int next_id(Store *s, const char *sql, uint32_t *ret, Error *err) {
 
 int store_vmgroup_insert(Store *s, VmGroupRec *g, Error *err) {
         if (g->id == 0 && next_id(s, SQL_VMG_NEXT_ID, &g->id, err) < 0)
-                return -EIO;
+                return err ? err->code : -EIO;
         sqlite3_stmt *st = store_stmt(s, SQL_VMG_INSERT, err);
         if (!st)
                 return -EIO;
@@ -201,11 +215,12 @@ static void bind_vm(sqlite3_stmt *st, const VmRec *v) {
         store_bind_text_or_null(st, 10, v->kernel);
         store_bind_text_or_null(st, 11, v->initrd);
         store_bind_text_or_null(st, 12, v->cmdline);
+        sqlite3_bind_int(st, 14, v->force_isolated);
 }
 
 int store_vm_insert(Store *s, VmRec *v, Error *err) {
         if (v->id == 0 && next_id(s, SQL_VM_NEXT_ID, &v->id, err) < 0)
-                return -EIO;
+                return err ? err->code : -EIO;
         sqlite3_stmt *st = store_stmt(s, SQL_VM_INSERT, err);
         if (!st)
                 return -EIO;
@@ -254,6 +269,7 @@ static void vm_from_row(sqlite3_stmt *st, VmRec *v) {
         store_copy_text(v->kernel, sizeof(v->kernel), st, 9);
         store_copy_text(v->initrd, sizeof(v->initrd), st, 10);
         store_copy_text(v->cmdline, sizeof(v->cmdline), st, 11);
+        v->force_isolated = sqlite3_column_int(st, 12);
 }
 
 static int vm_get(sqlite3_stmt *st, VmRec *ret) {
@@ -295,6 +311,19 @@ int store_vm_count_derived(Store *s, uint32_t base, uint32_t *ret) {
         return count_query(s, SQL_VM_COUNT_DERIVED, base, ret);
 }
 
+int store_vm_count_derived_by(Store *s, uint32_t base, uint32_t owner, uint32_t *ret) {
+        sqlite3_stmt *st = store_stmt(s, SQL_VM_COUNT_DERIVED_BY, NULL);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, base);
+        sqlite3_bind_int64(st, 2, owner);
+        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+        if (r == 0)
+                *ret = (uint32_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return r;
+}
+
 int store_vm_to_json(Store *s, const VmRec *v, json_t **ret) {
         DiscRec *discs = NULL;
         size_t n = 0;
@@ -308,11 +337,11 @@ int store_vm_to_json(Store *s, const VmRec *v, json_t **ret) {
                                                     (json_int_t)discs[i].allocated, "backing",
                                                     (json_int_t)discs[i].backing));
         free(discs);
-        *ret = json_pack("{s:I, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s}", "id", (json_int_t)v->id,
+        *ret = json_pack("{s:I, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:s, s:b}", "id", (json_int_t)v->id,
                          "name", v->name, "owner", (json_int_t)v->owner, "vmgroup", (json_int_t)v->vm_group,
                          "derivable", v->derivable, "base", (json_int_t)v->base, "mem", (json_int_t)v->mem, "vcpus",
                          (json_int_t)v->vcpus, "desc", v->desc, "discs", jd, "kernel", v->kernel, "initrd",
-                         v->initrd, "cmdline", v->cmdline);
+                         v->initrd, "cmdline", v->cmdline, "force_isolated", v->force_isolated);
         return 0;
 }
 
@@ -438,4 +467,31 @@ int store_storage_used(Store *s, uint32_t uid, uint64_t *ret) {
                 *ret = (uint64_t)sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         return r;
+}
+
+int store_disc_all(Store *s, DiscRec **ret, size_t *ret_n) {
+        sqlite3_stmt *st = store_stmt(s, SQL_DISC_ALL_PATHS, NULL);
+        if (!st)
+                return -EIO;
+        DiscRec *v = NULL;
+        size_t n = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                v = realloc(v, (n + 1) * sizeof(DiscRec));
+                if (!v)
+                        abort();
+                memset(&v[n], 0, sizeof(DiscRec));
+                v[n].id = (uint32_t)sqlite3_column_int64(st, 0);
+                v[n].vm = (uint32_t)sqlite3_column_int64(st, 1);
+                store_copy_text(v[n].path, sizeof(v[n].path), st, 2);
+                n++;
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                free(v);
+                return store_step_error(s, rc, "disc list", NULL);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
 }

@@ -94,6 +94,8 @@ printf '%s\n' "$out" | grep -Fq "{'/home/doraz/${DORAZ}_myvm_0.qcow2': 5120}"; o
 backing=$(qemu-img info --output=json "/home/doraz/${DORAZ}_myvm_0.qcow2" | grep -o '"backing-filename": "[^"]*"')
 [ "$backing" = "\"backing-filename\": \"$T/templates/${ADMIN}_gsr_vm_0.qcow2\"" ]; ok $? "overlay's backing file is the template disc"
 [ "$(stat -c %U "/home/doraz/${DORAZ}_myvm_0.qcow2")" = doraz ]; ok $? "overlay is owned by doraz (qemu-img ran as doraz)"
+runuser -u doraz -- head -c1 "$T/templates/${ADMIN}_gsr_vm_0.qcow2" >/dev/null 2>&1; ok $? "doraz (who derived) can read the template disc"
+! runuser -u alex -- head -c1 "$T/templates/${ADMIN}_gsr_vm_0.qcow2" >/dev/null 2>&1; ok $? "alex (who did not derive) cannot read it"
 out=$(v doraz --permlist)
 n=$(printf '%s\n' "$out" | grep -cP '^[0-9]+\t[0-9]+\t')
 printf '%s\n' "$out" | grep -Pq "^10\t1001\t0\t0\t1\t1(\t|$)" &&
