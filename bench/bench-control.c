@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
         snprintf(db, sizeof(db), "%s/vmbatch.db", dir);
         snprintf(sock_path, sizeof(sock_path), "%s/vmbatchd.sock", dir);
         FILE *f = fopen(conf, "w");
-        fprintf(f, "socket = %s\ndatabase = %s\nadmin_user = root\nadmin_stordir = %s\nlog_level = warning\n",
+        fprintf(f, "socket = %s\ndatabase = %s\nadmin_user = root\nadmin_stordir = %s\nlog_level = warning\nnode = no\n",
                 sock_path, db, dir);
         fclose(f);
         char cmd[1200];

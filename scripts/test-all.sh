@@ -46,7 +46,7 @@ fi
 note "build-fuzz (clang libFuzzer, ${FUZZ_SECONDS}s per target)"
 if command -v clang >/dev/null && CC=clang scripts/build.sh build-fuzz -Dfuzz=true; then
   for f in build-fuzz/tests/fuzz/fuzz-*; do
-    [ -x "$f" ] || continue
+    [ -f "$f" ] && [ -x "$f" ] || continue
     name=$(basename "$f")
     corpus=$(mktemp -d)
     seeds=tests/fuzz/corpus/${name#fuzz-}

@@ -76,6 +76,86 @@ int frame_recv(int fd, json_t **ret) {
         return k < 0 ? (int)k : 0;
 }
 
+int frame_send_fd(int fd, const json_t *v, int pass_fd) {
+        size_t n;
+        _cleanup_free_ char *buf = frame_encode(v, &n);
+        if (!buf)
+                return -EMSGSIZE;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {0};
+        struct iovec iov = {buf, n};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (pass_fd >= 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = sizeof(control);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+        }
+        ssize_t k;
+        do
+                k = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        /* the fd went with the first byte; write the rest plainly */
+        return (size_t)k < n ? loop_write(fd, buf + k, n - (size_t)k) : 0;
+}
+
+int frame_recv_fd(int fd, json_t **ret, int *ret_fd) {
+        *ret_fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        uint32_t be;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } control;
+        struct iovec iov = {&be, 4};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                            .msg_controllen = sizeof(control)};
+        ssize_t k;
+        do
+                k = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+                        int fds[4];
+                        memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)(nfds > 4 ? 4 : nfds));
+                        for (int i = 0; i < nfds && i < 4; i++) {
+                                if (*ret_fd < 0)
+                                        *ret_fd = fds[i];
+                                else
+                                        close(fds[i]); /* only one is expected */
+                        }
+                }
+        if (k == 0)
+                return -EPIPE;
+        if (k < 4 && loop_read_exact(fd, (char *)&be + k, 4 - (size_t)k) < 0)
+                goto fail;
+        uint32_t n = ntohl(be);
+        if (n > FRAME_MAX)
+                goto fail;
+        buf = malloc(n + 4);
+        if (!buf)
+                goto fail;
+        memcpy(buf, &be, 4);
+        if (loop_read_exact(fd, buf + 4, n) < 0 || frame_parse(buf, n + 4, ret, NULL) < 0)
+                goto fail;
+        return 0;
+fail:
+        if (*ret_fd >= 0)
+                close(*ret_fd);
+        *ret_fd = -1;
+        return -EBADMSG;
+}
+
 int unix_connect(const char *path) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(path) >= sizeof(sa.sun_path))

@@ -22,5 +22,11 @@ ssize_t frame_parse(const char *buf, size_t len, json_t **ret, size_t *ret_consu
 int frame_send(int fd, const json_t *v);
 int frame_recv(int fd, json_t **ret);
 
+/* The same with one file descriptor riding along (SCM_RIGHTS), for the
+ * node handing a VM's tap to its starter. frame_recv_fd sets *ret_fd to the
+ * received fd (CLOEXEC) or -1 when none came. */
+int frame_send_fd(int fd, const json_t *v, int pass_fd);
+int frame_recv_fd(int fd, json_t **ret, int *ret_fd);
+
 /* Connect to a unix stream socket (CLOEXEC). */
 int unix_connect(const char *path);

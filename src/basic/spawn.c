@@ -52,6 +52,21 @@ int spawn_drop_privileges(uid_t uid, gid_t gid, const char *user_name) {
         return 0;
 }
 
+/* exec argv with the clean environment every child gets: LC_ALL=C, a fixed
+ * PATH, and only the extra entries the caller names. */
+_Noreturn static void exec_clean(char *const *argv, char *const *extra_env) {
+        char *env[64];
+        size_t n = 0;
+        env[n++] = "LC_ALL=C";
+        env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (size_t i = 0; extra_env && extra_env[i] && n < ELEMENTSOF(env) - 1; i++)
+                env[n++] = extra_env[i];
+        env[n] = NULL;
+        execvpe(argv[0], argv, env);
+        dprintf(2, "cannot execute %s: %m\n", argv[0]);
+        _exit(127);
+}
+
 struct capture {
         int fd;
         char *buf;
@@ -103,16 +118,7 @@ _Noreturn static void child_exec(const SpawnOpts *o, int in_fd, int out_fd, int 
                 dprintf(2, "cannot change directory to %s: %m\n", o->cwd ? o->cwd : "/");
                 _exit(126);
         }
-        char *env[64];
-        size_t n = 0;
-        env[n++] = "LC_ALL=C";
-        env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        for (size_t i = 0; o->extra_env && o->extra_env[i] && n < ELEMENTSOF(env) - 1; i++)
-                env[n++] = o->extra_env[i];
-        env[n] = NULL;
-        execvpe(o->argv[0], o->argv, env);
-        dprintf(2, "cannot execute %s: %m\n", o->argv[0]);
-        _exit(127);
+        exec_clean(o->argv, o->extra_env);
 }
 
 int spawn_run(const SpawnOpts *o, SpawnResult *ret) {
@@ -274,16 +280,7 @@ _Noreturn static void child_start(const SpawnStartOpts *o, int report_fd) {
         umask(o->private_files ? 077 : 022);
         if (chdir(o->cwd ? o->cwd : "/") < 0)
                 _exit(126);
-        char *env[64];
-        size_t n = 0;
-        env[n++] = "LC_ALL=C";
-        env[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        for (size_t i = 0; o->extra_env && o->extra_env[i] && n < ELEMENTSOF(env) - 1; i++)
-                env[n++] = o->extra_env[i];
-        env[n] = NULL;
-        execvpe(o->argv[0], o->argv, env);
-        dprintf(2, "cannot execute %s: %m\n", o->argv[0]);
-        _exit(127);
+        exec_clean(o->argv, o->extra_env);
 }
 
 int spawn_start(const SpawnStartOpts *o, pid_t *ret_pid, int *ret_pidfd) {

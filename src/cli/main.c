@@ -19,6 +19,40 @@ static const char *base_name(const char *path) {
         return slash ? slash + 1 : path;
 }
 
+/* vm.run answers once the job is submitted; like the paper's vmapp, wait
+ * until the vm runs (its VNC display is known) before printing. */
+static int wait_running(const char *socket_path, const char *prog, json_t **data, Error *err) {
+        const char *state = json_string_value(json_object_get(*data, "state"));
+        if (!streq(state, "submitted") && !streq(state, "starting"))
+                return 0;
+        json_int_t id = json_integer_value(json_object_get(*data, "id"));
+        const char *env = getenv("VMBATCH_RUN_WAIT");
+        int wait_s = env ? atoi(env) : 120;
+        if (wait_s > 0)
+                fprintf(stderr, "%s: waiting for instance %lld to start...\n", prog, (long long)id);
+        for (int i = 0; i < wait_s * 5; i++) {
+                usleep(200000);
+                json_t *req = json_pack("{s:s, s:{s:I}}", "op", "instance.show", "args", "instance", id), *d = NULL;
+                Error e = {0};
+                int r = rpc_call(socket_path, req, &d, &e);
+                json_decref(req);
+                if (r == -ENOENT)
+                        return error_set(err, -EIO,
+                                         "instance %lld ended before it ran (its job log says why: ask an admin)",
+                                         (long long)id);
+                if (r < 0)
+                        continue;
+                state = json_string_value(json_object_get(d, "state"));
+                if (streq(state, "running") || streq(state, "paused")) {
+                        json_decref(*data);
+                        *data = d;
+                        return 0;
+                }
+                json_decref(d);
+        }
+        return 0; /* still queued: print what we know */
+}
+
 int main(int argc, char **argv) {
         static char *no_argv[] = {(char *)"vmbatch", NULL};
         _cleanup_(cli_command_done) CliCommand c = {0};
@@ -54,6 +88,8 @@ int main(int argc, char **argv) {
 
         socket_path = config_client_socket_path();
         r = rpc_call(socket_path, c.request, &data, &err);
+        if (r >= 0 && streq(json_string_value(json_object_get(c.request, "op")), "vm.run"))
+                r = wait_running(socket_path, prog, &data, &err);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", prog, err.message);
                 return 1;

@@ -319,6 +319,9 @@ int cli_print_run(FILE *f, const json_t *req_args, const json_t *data) {
                 fprintf(f, "Your vm is accessible via host %s vnc port %" JSON_INTEGER_FORMAT
                            ", display %" JSON_INTEGER_FORMAT "\n",
                         host ? host : "", port, display);
+                const char *pw = str_of(data, "vnc_password");
+                if (!isempty(pw))
+                        fprintf(f, "VNC password: %s\n", pw);
         } else if (json_is_true(json_object_get(req_args, "no_start")))
                 fprintf(f, "Instance %" JSON_INTEGER_FORMAT " reserved: ip %s mac %s (not started)\n",
                         int_of(data, "id"), ip ? ip : "", mac ? mac : "");

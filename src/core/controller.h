@@ -9,9 +9,21 @@
 #include "core/settings.h"
 #include "store/store.h"
 
+/* What the controller asks of the layers above it (the daemon's node
+ * and batch roles). Called inside the operation's transaction: a failure
+ * rolls the whole operation back. NULL hooks: starting is not available. */
+typedef struct ControllerHooks {
+        /* vm.run: submit the instance's job; may fill inst->backend/job_id */
+        int (*launch)(void *userdata, InstanceRec *inst, Error *err);
+        /* "stop" | "suspend" | "resume" an instance that was started */
+        int (*signal)(void *userdata, const InstanceRec *inst, const char *action, Error *err);
+} ControllerHooks;
+
 typedef struct Controller {
         Store *store;
         const Settings *settings;
+        const ControllerHooks *hooks;
+        void *hooks_data;
 } Controller;
 
 /* Handle one request object {"op", "args"} from uid; returns the response

@@ -52,7 +52,13 @@ Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm) {
         return r;
 }
 
-int resolve_user(Controller *c, const json_t *args, const char *key, UserRec *ret, Error *err) {
+/* The part every resolver shares: read the reference, look it up by id or
+ * by name, and name what was asked for when it is not there. */
+typedef int (*lookup_id_fn)(Store *s, uint32_t id, void *ret);
+typedef int (*lookup_name_fn)(Store *s, const char *name, void *ret);
+
+static int resolve_ref(Controller *c, const json_t *args, const char *key, const char *what, lookup_id_fn by_id,
+                       lookup_name_fn by_name, void *ret, Error *err) {
         int64_t id;
         const char *name;
         int r = json_get_ref(args, key, &id, &name, err);
@@ -60,41 +66,34 @@ int resolve_user(Controller *c, const json_t *args, const char *key, UserRec *re
                 return error_set(err, -EINVAL, "missing %s", key);
         if (r < 0)
                 return r;
-        r = name ? store_user_get_by_name(c->store, name, ret) : store_user_get(c->store, (uint32_t)id, ret);
+        r = name ? by_name(c->store, name, ret) : by_id(c->store, (uint32_t)id, ret);
         if (r == -ENOENT)
-                return name ? error_set(err, -ENOENT, "no such user '%s'", name)
-                            : error_set(err, -ENOENT, "no such user with uid %lld", (long long)id);
+                return name ? error_set(err, -ENOENT, "no such %s '%s'", what, name)
+                            : error_set(err, -ENOENT, "no such %s with %s %lld", what,
+                                        streq(what, "user") ? "uid" : "id", (long long)id);
         return r;
+}
+
+/* typed lookups behind the untyped resolver, without casting functions */
+#define DEFINE_LOOKUPS(type, rec)                                                                            \
+        static int type##_by_id(Store *s, uint32_t id, void *ret) { return store_##type##_get(s, id, (rec *)ret); } \
+        static int type##_by_name(Store *s, const char *name, void *ret) {                                   \
+                return store_##type##_get_by_name(s, name, (rec *)ret);                                      \
+        }
+DEFINE_LOOKUPS(user, UserRec)
+DEFINE_LOOKUPS(group, GroupRec)
+DEFINE_LOOKUPS(vmgroup, VmGroupRec)
+
+int resolve_user(Controller *c, const json_t *args, const char *key, UserRec *ret, Error *err) {
+        return resolve_ref(c, args, key, "user", user_by_id, user_by_name, ret, err);
 }
 
 int resolve_group(Controller *c, const json_t *args, const char *key, GroupRec *ret, Error *err) {
-        int64_t id;
-        const char *name;
-        int r = json_get_ref(args, key, &id, &name, err);
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "missing %s", key);
-        if (r < 0)
-                return r;
-        r = name ? store_group_get_by_name(c->store, name, ret) : store_group_get(c->store, (uint32_t)id, ret);
-        if (r == -ENOENT)
-                return name ? error_set(err, -ENOENT, "no such user group '%s'", name)
-                            : error_set(err, -ENOENT, "no such user group with id %lld", (long long)id);
-        return r;
+        return resolve_ref(c, args, key, "user group", group_by_id, group_by_name, ret, err);
 }
 
 int resolve_vmgroup(Controller *c, const json_t *args, const char *key, VmGroupRec *ret, Error *err) {
-        int64_t id;
-        const char *name;
-        int r = json_get_ref(args, key, &id, &name, err);
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "missing %s", key);
-        if (r < 0)
-                return r;
-        r = name ? store_vmgroup_get_by_name(c->store, name, ret) : store_vmgroup_get(c->store, (uint32_t)id, ret);
-        if (r == -ENOENT)
-                return name ? error_set(err, -ENOENT, "no such vm group '%s'", name)
-                            : error_set(err, -ENOENT, "no such vm group with id %lld", (long long)id);
-        return r;
+        return resolve_ref(c, args, key, "vm group", vmgroup_by_id, vmgroup_by_name, ret, err);
 }
 
 static bool vm_visible(Controller *c, const Caller *who, const VmRec *vm) {

@@ -4,8 +4,9 @@
  * The checks and the allocation happen in one write transaction, so N
  * requests arriving together can never hold more than max_running
  * instances or share an address. Launching through a batch backend is the
- * next layer (src/batch); until it exists, only reservations (no_start)
- * are served and a real start is refused with a clear error. */
+ * daemon's business (ControllerHooks): the instance row is written first,
+ * state "submitted", and the hook submits its job in the same
+ * transaction, so a failed submission leaves nothing behind. */
 #include <stdio.h>
 
 #include "core/ipam.h"
@@ -87,16 +88,26 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
         if (used > who->user.max_storage)
                 return error_set(err, -EDQUOT, "storage quota exceeded: free some space before running a vm");
 
-        if (!no_start)
-                return error_set(err, -ENOTSUP,
-                                 "starting vms needs a batch backend, which this build does not have yet; "
-                                 "--no-start reserves an address");
+        if (!no_start && (!c->hooks || !c->hooks->launch))
+                return error_set(err, -ENOTSUP, "this vmbatchd cannot start vms (no node role); --no-start reserves "
+                                                "an address");
+        if (install || cdrom) {
+                /* the install medium rides in the instance's boot request */
+                if (strlen(cdrom) >= sizeof(inst.cdrom))
+                        return error_set(err, -ENAMETOOLONG, "cdrom path is too long");
+                snprintf(inst.cdrom, sizeof(inst.cdrom), "%s", cdrom);
+        }
 
         if ((r = allocate_address(c, &vm, &inst, err)) < 0)
                 return r;
-        snprintf(inst.state, sizeof(inst.state), "reserved");
+        snprintf(inst.state, sizeof(inst.state), no_start ? "reserved" : "submitted");
         if ((r = store_instance_insert(c->store, &inst, err)) < 0)
                 return r;
+        if (!no_start) {
+                if ((r = c->hooks->launch(c->hooks_data, &inst, err)) < 0 ||
+                    (r = store_instance_update(c->store, &inst, err)) < 0)
+                        return r;
+        }
         snprintf(audit->object, sizeof(audit->object), "instance %u of vm %u %s", inst.id, vm.id, vm.name);
         *ret = instance_to_json(&inst);
         return 0;
@@ -152,19 +163,55 @@ static int op_instance_release(Controller *c, const Caller *who, const json_t *a
         return 0;
 }
 
+/* stop, suspend, resume: the node does the work; a reservation just goes */
+static int signal_instance(Controller *c, const Caller *who, const json_t *args, const char *action, json_t **ret,
+                           OpAudit *audit, Error *err) {
+        InstanceRec inst;
+        int r = resolve_instance(c, who, args, &inst, err);
+        if (r < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
+        if (streq(inst.state, "reserved")) {
+                if (!streq(action, "stop"))
+                        return error_set(err, -EINVAL, "instance %u is only reserved, not running", inst.id);
+                if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
+                        return r;
+                snprintf(inst.state, sizeof(inst.state), "stopped");
+                *ret = instance_to_json(&inst);
+                return 0;
+        }
+        if (!c->hooks || !c->hooks->signal)
+                return error_set(err, -ENOTSUP, "this vmbatchd cannot control running vms");
+        if ((r = c->hooks->signal(c->hooks_data, &inst, action, err)) < 0)
+                return r;
+        /* the hook may have changed the row (a job that never started is gone) */
+        if (store_instance_get(c->store, inst.id, &inst) < 0)
+                snprintf(inst.state, sizeof(inst.state), "stopped");
+        *ret = instance_to_json(&inst);
+        return 0;
+}
+
 static int op_instance_stop(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                            Error *err) {
+        return signal_instance(c, who, args, "stop", ret, audit, err);
+}
+
+static int op_instance_suspend(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                               Error *err) {
+        return signal_instance(c, who, args, "suspend", ret, audit, err);
+}
+
+static int op_instance_resume(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                              Error *err) {
+        return signal_instance(c, who, args, "resume", ret, audit, err);
+}
+
+static int op_instance_show(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                             Error *err) {
         InstanceRec inst;
         int r = resolve_instance(c, who, args, &inst, err);
         if (r < 0)
                 return r;
-        if (!streq(inst.state, "reserved"))
-                return error_set(err, -ENOTSUP, "instance %u is %s: stopping needs the batch backend", inst.id,
-                                 inst.state);
-        if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
-                return r;
-        snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
-        snprintf(inst.state, sizeof(inst.state), "stopped");
         *ret = instance_to_json(&inst);
         return 0;
 }
@@ -182,6 +229,9 @@ const OpDef ops_instances[] = {
         {"vm.run", op_vm_run, OP_MUTATES, keys_run},
         {"instance.release", op_instance_release, OP_MUTATES, keys_instance},
         {"instance.stop", op_instance_stop, OP_MUTATES, keys_instance},
+        {"instance.suspend", op_instance_suspend, OP_MUTATES, keys_instance},
+        {"instance.resume", op_instance_resume, OP_MUTATES, keys_instance},
+        {"instance.show", op_instance_show, 0, keys_instance},
         {"map.list", op_map_list, 0, keys_none},
         {NULL, NULL, 0, NULL},
 };

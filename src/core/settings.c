@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "build-config.h"
+
 void settings_defaults(Settings *s) {
         memset(s, 0, sizeof(*s));
         snprintf(s->socket, sizeof(s->socket), "%s", VMBATCH_DEFAULT_SOCKET);
@@ -12,6 +14,19 @@ void settings_defaults(Settings *s) {
         s->default_mem = 512ULL << 20;
         s->default_vcpus = 1;
         snprintf(s->log_level, sizeof(s->log_level), "info");
+        snprintf(s->state_dir, sizeof(s->state_dir), "/var/lib/vmbatch");
+        snprintf(s->bridge, sizeof(s->bridge), "vbr0");
+        snprintf(s->dhcp_backend, sizeof(s->dhcp_backend), "dnsmasq");
+        snprintf(s->omapi_server, sizeof(s->omapi_server), "127.0.0.1");
+        s->omapi_port = 7911;
+        snprintf(s->omapi_key_name, sizeof(s->omapi_key_name), "omapi_key");
+        snprintf(s->accel, sizeof(s->accel), "auto");
+        snprintf(s->qemu_binary, sizeof(s->qemu_binary), "qemu-system-x86_64");
+        snprintf(s->vnc_listen, sizeof(s->vnc_listen), "0.0.0.0");
+        snprintf(s->batch_backend, sizeof(s->batch_backend), "local");
+        snprintf(s->starter, sizeof(s->starter), "%s/vmbatch-starter", VMBATCH_LIBEXECDIR);
+        s->reattach_grace_s = 30;
+        s->node = true;
 }
 
 static int set_string(char *dst, size_t len, const char *key, const char *v, Error *err) {
@@ -34,7 +49,53 @@ int settings_apply(Settings *s, const Config *c, Error *err) {
                         r = set_string(s->admin_user, sizeof(s->admin_user), k, v, err);
                 else if (streq(k, "admin_stordir"))
                         r = set_string(s->admin_stordir, sizeof(s->admin_stordir), k, v, err);
-                else if (streq(k, "log_level")) {
+                else if (streq(k, "node")) {
+                        if (!streq(v, "yes") && !streq(v, "no"))
+                                return error_set(err, -EINVAL, "config node: '%s' is not yes|no", v);
+                        s->node = streq(v, "yes");
+                } else if (streq(k, "state_dir"))
+                        r = set_string(s->state_dir, sizeof(s->state_dir), k, v, err);
+                else if (streq(k, "bridge")) {
+                        if (strlen(v) == 0 || strlen(v) > 15 || strchr(v, '/'))
+                                return error_set(err, -EINVAL, "config bridge: '%s' is not an interface name", v);
+                        r = set_string(s->bridge, sizeof(s->bridge), k, v, err);
+                } else if (streq(k, "bridge_address"))
+                        r = set_string(s->bridge_address, sizeof(s->bridge_address), k, v, err);
+                else if (streq(k, "dhcp_backend")) {
+                        if (!streq(v, "dnsmasq") && !streq(v, "omapi") && !streq(v, "none"))
+                                return error_set(err, -EINVAL, "config dhcp_backend: '%s' is not dnsmasq|omapi|none", v);
+                        r = set_string(s->dhcp_backend, sizeof(s->dhcp_backend), k, v, err);
+                } else if (streq(k, "dhcp_range"))
+                        r = set_string(s->dhcp_range, sizeof(s->dhcp_range), k, v, err);
+                else if (streq(k, "dhcp_gateway"))
+                        r = set_string(s->dhcp_gateway, sizeof(s->dhcp_gateway), k, v, err);
+                else if (streq(k, "omapi_server"))
+                        r = set_string(s->omapi_server, sizeof(s->omapi_server), k, v, err);
+                else if (streq(k, "omapi_port")) {
+                        if (parse_u64(v, &n) < 0 || n < 1 || n > 65535)
+                                return error_set(err, -EINVAL, "config omapi_port: bad port '%s'", v);
+                        s->omapi_port = (uint32_t)n;
+                } else if (streq(k, "omapi_key_name"))
+                        r = set_string(s->omapi_key_name, sizeof(s->omapi_key_name), k, v, err);
+                else if (streq(k, "omapi_secret"))
+                        r = set_string(s->omapi_secret, sizeof(s->omapi_secret), k, v, err);
+                else if (streq(k, "accel")) {
+                        if (!streq(v, "auto") && !streq(v, "kvm") && !streq(v, "tcg"))
+                                return error_set(err, -EINVAL, "config accel: '%s' is not auto|kvm|tcg", v);
+                        r = set_string(s->accel, sizeof(s->accel), k, v, err);
+                } else if (streq(k, "qemu_binary"))
+                        r = set_string(s->qemu_binary, sizeof(s->qemu_binary), k, v, err);
+                else if (streq(k, "vnc_listen"))
+                        r = set_string(s->vnc_listen, sizeof(s->vnc_listen), k, v, err);
+                else if (streq(k, "batch_backend"))
+                        r = set_string(s->batch_backend, sizeof(s->batch_backend), k, v, err);
+                else if (streq(k, "starter"))
+                        r = set_string(s->starter, sizeof(s->starter), k, v, err);
+                else if (streq(k, "reattach_grace")) {
+                        if (parse_u64(v, &n) < 0 || n > 3600)
+                                return error_set(err, -EINVAL, "config reattach_grace: bad seconds '%s'", v);
+                        s->reattach_grace_s = (uint32_t)n;
+                } else if (streq(k, "log_level")) {
                         if (!streq(v, "error") && !streq(v, "warning") && !streq(v, "info") && !streq(v, "debug"))
                                 return error_set(err, -EINVAL, "config log_level: '%s' is not error|warning|info|debug",
                                                  v);

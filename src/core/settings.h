@@ -15,6 +15,24 @@ typedef struct Settings {
         uint64_t default_mem;
         uint32_t default_vcpus;
         char log_level[16];
+        /* node role: where VMs run on this host */
+        bool node;                     /* run VMs here (bridge, taps, DHCP); off: control plane only */
+        char state_dir[PATH_MAX];      /* job logs, dnsmasq state */
+        char bridge[16];
+        char bridge_address[64];       /* "192.168.100.1/24": given to the bridge if set */
+        char dhcp_backend[16];         /* dnsmasq | omapi | none */
+        char dhcp_range[64];           /* dnsmasq: "NET/MASK" of the static range */
+        char dhcp_gateway[16];         /* router option for guests */
+        char omapi_server[64];
+        uint32_t omapi_port;
+        char omapi_key_name[64];
+        char omapi_secret[256];
+        char accel[8];                 /* auto | kvm | tcg */
+        char qemu_binary[PATH_MAX];
+        char vnc_listen[64];
+        char batch_backend[16];        /* local */
+        char starter[PATH_MAX];
+        uint32_t reattach_grace_s;     /* after a restart, how long starters have to come back */
 } Settings;
 
 void settings_defaults(Settings *s);

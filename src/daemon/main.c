@@ -151,8 +151,15 @@ int main(int argc, char **argv) {
         static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
         signal(SIGPIPE, SIG_IGN);
         Server *server = NULL;
+        Node *node = NULL;
+        if (settings.node && (r = node_new(loop, &controller, &node, &err)) < 0) {
+                fprintf(stderr, "vmbatchd: node role: %s\n", err.message);
+                event_loop_free(loop);
+                store_close(store);
+                return 1;
+        }
         if ((r = event_add_signal(loop, sigs, ELEMENTSOF(sigs), on_signal, loop, NULL)) < 0 ||
-            (r = server_new(loop, &controller, settings.socket, &server, &err)) < 0) {
+            (r = server_new(loop, &controller, node, settings.socket, &server, &err)) < 0) {
                 fprintf(stderr, "vmbatchd: %s\n", err.code ? err.message : strerror(-r));
                 event_loop_free(loop);
                 store_close(store);
@@ -166,8 +173,11 @@ int main(int argc, char **argv) {
                 }
         }
         log_info("vmbatchd %s listening on %s, database %s", VMBATCH_VERSION, settings.socket, settings.database);
+        if (node)
+                node_reconcile(node);
         r = event_loop_run(loop);
         server_free(server);
+        node_free(node);
         event_loop_free(loop);
         store_close(store);
         if (pidfile)

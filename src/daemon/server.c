@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,7 +12,8 @@
 
 #define MAX_CLIENTS 4096
 
-typedef struct Client {
+typedef struct NodeClient Client;
+struct NodeClient {
         Server *server;
         int fd;
         uint32_t uid;
@@ -21,12 +23,13 @@ typedef struct Client {
         char *out;
         size_t out_len, out_off;
         bool closing; /* close once out is flushed */
-        struct Client *prev, *next;
-} Client;
+        Client *prev, *next;
+};
 
 struct Server {
         EventLoop *loop;
         Controller *controller;
+        Node *node;
         int fd;
         char *path;
         EventSource *source;
@@ -56,10 +59,51 @@ static void respond(char **out, size_t *len, json_t *response) {
         free(frame);
 }
 
+static int client_flush(Client *c);
+
+static void safe_close(int fd) {
+        if (fd >= 0)
+                close(fd);
+}
+
+/* A response that carries an fd goes out at once, in order: flush what is
+ * queued, then send it with the fd (the socket is briefly blocking; the
+ * message is small and the buffer empty). */
+static void respond_with_fd(Client *c, json_t *response, int fd) {
+        int fl = fcntl(c->fd, F_GETFL);
+        fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+        if (c->out_len)
+                loop_write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_off = 0;
+        frame_send_fd(c->fd, response, fd);
+        fcntl(c->fd, F_SETFL, fl);
+        json_decref(response);
+}
+
+static json_t *error_response(const Error *err, int r) {
+        return json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", errno_name(r), "message", err->message);
+}
+
+/* node.* requests go to the node role, the rest to the controller */
+static json_t *dispatch(Server *s, Client *c, uint32_t uid, json_t *req, int *pass_fd) {
+        *pass_fd = -1;
+        const char *op = json_string_value(json_object_get(req, "op"));
+        if (!op || strncmp(op, "node.", 5) != 0)
+                return controller_request(s->controller, uid, req);
+        Error err = {0};
+        json_t *data = NULL;
+        int r = node_request(s->node, c, uid, op, json_object_get(req, "args"), &data, pass_fd, &err);
+        if (r < 0)
+                return error_response(&err, r);
+        return json_pack("{s:b, s:o}", "ok", true, "data", data);
+}
+
 /* Consume as many whole frames from in as there are; returns bytes used.
- * *close set when the stream cannot continue. Pure apart from the
- * controller: shared by the socket path and server_feed(). */
-static size_t process(Controller *controller, uint32_t uid, const char *in, size_t len, char **out, size_t *out_len,
+ * *close set when the stream cannot continue. Shared by the socket path
+ * and server_feed() (c NULL: no node role). */
+static size_t process(Server *s, Client *c, uint32_t uid, const char *in, size_t len, char **out, size_t *out_len,
                       bool *close) {
         size_t used = 0;
         while (used < len && !*close) {
@@ -82,8 +126,14 @@ static size_t process(Controller *controller, uint32_t uid, const char *in, size
                                           "request is not a JSON object"));
                         continue;
                 }
-                respond(out, out_len, controller_request(controller, uid, req));
+                int pass_fd = -1;
+                json_t *resp = dispatch(s, c, uid, req, &pass_fd);
                 json_decref(req);
+                if (pass_fd >= 0 && c) {
+                        respond_with_fd(c, resp, pass_fd);
+                        safe_close(pass_fd);
+                } else
+                        respond(out, out_len, resp);
         }
         return used;
 }
@@ -93,7 +143,8 @@ char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_
         char *out = NULL;
         size_t out_len = 0;
         bool close = false;
-        process(controller, uid, bytes, len, &out, &out_len, &close);
+        Server s = {.controller = controller};
+        process(&s, NULL, uid, bytes, len, &out, &out_len, &close);
         *ret_len = out_len;
         *ret_close = close;
         return out;
@@ -101,6 +152,7 @@ char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_
 
 static void client_free(Client *c) {
         Server *s = c->server;
+        node_client_closed(s->node, c);
         event_source_free(c->source);
         close(c->fd);
         if (c->prev)
@@ -167,7 +219,7 @@ static int on_client(EventSource *src, int fd, uint32_t events, void *userdata) 
         }
         c->in_len += (size_t)n;
         bool close_after = false;
-        size_t used = process(c->server->controller, c->uid, c->in, c->in_len, &c->out, &c->out_len, &close_after);
+        size_t used = process(c->server, c, c->uid, c->in, c->in_len, &c->out, &c->out_len, &close_after);
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
         if (close_after) {
@@ -208,7 +260,13 @@ static int on_accept(EventSource *src, int fd, uint32_t events, void *userdata) 
         }
 }
 
-int server_new(EventLoop *loop, Controller *controller, const char *path, Server **ret, Error *err) {
+int server_client_push(NodeClient *c, json_t *message) {
+        respond(&c->out, &c->out_len, message);
+        int r = client_flush(c);
+        return r == -EPIPE ? 0 : r;
+}
+
+int server_new(EventLoop *loop, Controller *controller, Node *node, const char *path, Server **ret, Error *err) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(path) >= sizeof(sa.sun_path))
                 return error_set(err, -ENAMETOOLONG, "socket path %s is too long", path);
@@ -235,6 +293,7 @@ int server_new(EventLoop *loop, Controller *controller, const char *path, Server
         Server *s = xcalloc(1, sizeof(*s));
         s->loop = loop;
         s->controller = controller;
+        s->node = node;
         s->fd = fd;
         s->path = xstrdup(path);
         r = event_add_io(loop, fd, EPOLLIN, on_accept, s, &s->source);
@@ -249,6 +308,7 @@ int server_new(EventLoop *loop, Controller *controller, const char *path, Server
 void server_free(Server *s) {
         if (!s)
                 return;
+        s->node = NULL; /* shutting down: running VMs keep running, starters reconnect */
         while (s->clients)
                 client_free(s->clients);
         event_source_free(s->source);

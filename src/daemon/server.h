@@ -5,10 +5,13 @@
 
 #include "basic/event.h"
 #include "core/controller.h"
+#include "daemon/node.h"
 
 typedef struct Server Server;
 
-int server_new(EventLoop *loop, Controller *controller, const char *socket_path, Server **ret, Error *err);
+/* node may be NULL (no node role: node.* requests are refused). */
+int server_new(EventLoop *loop, Controller *controller, Node *node, const char *socket_path, Server **ret,
+               Error *err);
 void server_free(Server *s);
 /* Feed bytes as if they came from a client of uid (fuzzing and tests):
  * returns the response bytes produced (malloc'd, maybe empty). */

@@ -74,6 +74,8 @@ static const char *const migrations[] = {
         "  exehost TEXT NOT NULL DEFAULT '',"
         "  vnc_display INTEGER NOT NULL DEFAULT -1,"
         "  tap TEXT NOT NULL DEFAULT '',"
+        "  vnc_password TEXT NOT NULL DEFAULT '',"
+        "  cdrom TEXT NOT NULL DEFAULT '',"
         "  mem INTEGER NOT NULL,"
         "  vcpus INTEGER NOT NULL,"
         "  created TEXT NOT NULL,"
@@ -258,6 +260,12 @@ void store_now(char buf[32]) {
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void store_now_utc(char *buf, size_t len) {
+        char b[32];
+        store_now(b);
+        snprintf(buf, len, "%s", b);
 }
 
 int store_collect_u32(Store *s, sqlite3_stmt *st, uint32_t **ret, size_t *ret_n) {

@@ -5,17 +5,19 @@
 
 #define INSTANCE_COLUMNS                                                                                   \
         "id, vm, uid, ip, mac, isolated, state, backend, job_id, exehost, vnc_display, tap, mem, vcpus, created, " \
-        "started"
+        "started, vnc_password, cdrom"
 static const char SQL_INSTANCE_INSERT[] =
         "INSERT INTO instances(vm, uid, ip, mac, isolated, state, backend, job_id, exehost, vnc_display, tap,"
-        " mem, vcpus, created, started) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+        " mem, vcpus, created, started, vnc_password, cdrom)"
+        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
 static const char SQL_INSTANCE_UPDATE[] =
         "UPDATE instances SET state = ?7, backend = ?8, job_id = ?9, exehost = ?10, vnc_display = ?11, tap = ?12,"
-        " started = ?16 WHERE id = ?1";
+        " started = ?16, vnc_password = ?17 WHERE id = ?1";
 static const char SQL_INSTANCE_DELETE[] = "DELETE FROM instances WHERE id = ?";
 static const char SQL_INSTANCE_GET[] = "SELECT " INSTANCE_COLUMNS " FROM instances WHERE id = ?";
 static const char SQL_INSTANCE_LIST[] =
         "SELECT " INSTANCE_COLUMNS " FROM instances WHERE ?1 IS NULL OR uid = ?1 ORDER BY id";
+static const char SQL_INSTANCE_IDS_ALL[] = "SELECT id FROM instances ORDER BY id";
 static const char SQL_INSTANCE_IDS_FOR_VM[] = "SELECT id FROM instances WHERE vm = ? ORDER BY id";
 static const char SQL_INSTANCE_COUNT_USER[] = "SELECT count(*) FROM instances WHERE uid = ?";
 static const char SQL_INSTANCE_USED_IPS[] =
@@ -39,6 +41,8 @@ static void bind_instance(sqlite3_stmt *st, const InstanceRec *i, const char *no
         sqlite3_bind_int64(st, 14, i->vcpus);
         sqlite3_bind_text(st, 15, now ? now : i->created, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 16, i->started, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 17, i->vnc_password, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 18, i->cdrom, -1, SQLITE_STATIC);
 }
 
 int store_instance_insert(Store *s, InstanceRec *i, Error *err) {
@@ -89,6 +93,8 @@ static void instance_from_row(sqlite3_stmt *st, InstanceRec *i) {
         i->vcpus = (uint32_t)sqlite3_column_int64(st, 13);
         store_copy_text(i->created, sizeof(i->created), st, 14);
         store_copy_text(i->started, sizeof(i->started), st, 15);
+        store_copy_text(i->vnc_password, sizeof(i->vnc_password), st, 16);
+        store_copy_text(i->cdrom, sizeof(i->cdrom), st, 17);
 }
 
 int store_instance_get(Store *s, uint32_t id, InstanceRec *ret) {
@@ -109,12 +115,12 @@ json_t *instance_to_json(const InstanceRec *i) {
         char ip[16];
         snprintf(ip, sizeof(ip), "%u.%u.%u.%u", i->ip >> 24, (i->ip >> 16) & 255, (i->ip >> 8) & 255, i->ip & 255);
         json_t *vnc_port = i->vnc_display >= 0 ? json_integer(5900 + i->vnc_display) : json_null();
-        return json_pack("{s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:I, s:I, s:s, s:s}", "id",
+        return json_pack("{s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "id",
                          (json_int_t)i->id, "vm", (json_int_t)i->vm, "uid", (json_int_t)i->uid, "ip", ip, "mac",
                          i->mac, "isolated", i->isolated, "state", i->state, "backend", i->backend, "job_id",
                          i->job_id, "exehost", i->exehost, "vnc_display", i->vnc_display, "vnc_port", vnc_port,
                          "tap", i->tap, "mem", (json_int_t)i->mem, "vcpus", (json_int_t)i->vcpus, "created",
-                         i->created, "started", i->started);
+                         i->created, "started", i->started, "vnc_password", i->vnc_password);
 }
 
 int store_instance_list(Store *s, const uint32_t *only_uid, json_t **ret) {
@@ -136,6 +142,13 @@ int store_instance_list(Store *s, const uint32_t *only_uid, json_t **ret) {
         }
         *ret = arr;
         return 0;
+}
+
+int store_instance_ids_all(Store *s, uint32_t **ret, size_t *ret_n) {
+        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_IDS_ALL, NULL);
+        if (!st)
+                return -EIO;
+        return store_collect_u32(s, st, ret, ret_n);
 }
 
 int store_instance_ids_for_vm(Store *s, uint32_t vm, uint32_t **ret, size_t *ret_n) {

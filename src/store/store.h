@@ -86,6 +86,8 @@ typedef struct InstanceRec {
         char exehost[256];
         int32_t vnc_display; /* -1: none yet */
         char tap[16];
+        char vnc_password[16];
+        char cdrom[PATH_MAX]; /* install medium for this boot, "" = none */
         uint64_t mem;
         uint32_t vcpus;
         char created[32];
@@ -184,12 +186,16 @@ int store_instance_update(Store *s, const InstanceRec *i, Error *err);
 int store_instance_delete(Store *s, uint32_t id, Error *err);
 int store_instance_get(Store *s, uint32_t id, InstanceRec *ret);
 int store_instance_list(Store *s, const uint32_t *only_uid, json_t **ret);
+/* every instance id, for reconciliation */
+int store_instance_ids_all(Store *s, uint32_t **ret, size_t *ret_n);
 int store_instance_ids_for_vm(Store *s, uint32_t vm, uint32_t **ret, size_t *ret_n);
 int store_instance_count_for_user(Store *s, uint32_t uid, uint32_t *ret);
 /* Sorted IPs in [first, last] held by instances, and every MAC in use. */
 int store_instance_used_ips(Store *s, uint32_t first, uint32_t last, uint32_t **ret, size_t *ret_n);
 int store_instance_mac_in_use(Store *s, const char *mac, bool *ret);
 json_t *instance_to_json(const InstanceRec *i);
+/* "YYYY-MM-DD HH:MM:SS" UTC, the format of every time in the store */
+void store_now_utc(char *buf, size_t len);
 
 /* audit log: append-only (triggers refuse UPDATE and DELETE) */
 int store_audit(Store *s, uint32_t uid, const char *op, const char *object, json_t *detail /* borrowed */,

@@ -47,7 +47,7 @@ start_vmbatchd() {
   VMB_CONF=$dir/vmbatch.conf
   VMB_SOCK=$dir/vmbatchd.sock
   { echo "socket = $VMB_SOCK"; echo "database = $dir/db/vmbatch.db"; printf '%s\n' "$@"; } >"$VMB_CONF"
-  "$VMBATCHD" -c "$VMB_CONF" --pidfile "$dir/vmbatchd.pid" 2>>"$dir/vmbatchd.log" &
+  ${VMB_PREFIX:-} "$VMBATCHD" -c "$VMB_CONF" --pidfile "$dir/vmbatchd.pid" 2>>"$dir/vmbatchd.log" &
   VMB_PID=$!
   local i
   for i in $(seq 1 100); do [ -S "$VMB_SOCK" ] && return 0; sleep 0.05; done
@@ -61,3 +61,11 @@ stop_vmbatchd() {
 }
 # as USER command... : run a CLI command as a system user against our daemon
 as() { local u=$1; shift; runuser -u "$u" -- env VMBATCH_SOCKET="$VMB_SOCK" "$@"; }
+
+# wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succeeds
+wait_for() {
+  local t=$1; shift
+  local i
+  for i in $(seq 1 $((t * 5))); do "$@" && return 0; sleep 0.2; done
+  return 1
+}

@@ -41,7 +41,7 @@ ADMIN=$(id -u badadmin); DORAZ=$(id -u doraz); ALEX=$(id -u alex)
 mkdir -p "$T/templates" && chown badadmin: "$T/templates" && chmod 0755 "$T/templates"
 chmod 0755 /home/doraz /home/alex
 
-start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" || { echo "Bail out! vmbatchd did not start"; exit 1; }
+start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "node = no" || { echo "Bail out! vmbatchd did not start"; exit 1; }
 
 # --init by the preconfigured admin only
 expect_fail "doraz cannot --init" "only the configured admin" -- v doraz --init --dbpath "$T/db/vmbatch.db"

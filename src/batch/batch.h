@@ -1,0 +1,45 @@
+/* batch.h - how an instance becomes a job: submit / state / cancel.
+ *
+ * Every backend runs the same job: `vmbatch-starter --instance N --socket S`
+ * as the VM's owner on some execution host; the starter reaches the node
+ * role of the vmbatchd there. `local` (the embedded default) starts the
+ * starter itself, detached, so a daemon restart does not kill running VMs;
+ * Slurm (sbatch) and Grid Engine (qsub) backends plug in here. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "basic/error.h"
+#include "disk/disk.h"
+
+typedef enum BatchJobState {
+        BATCH_JOB_PENDING,
+        BATCH_JOB_RUNNING,
+        BATCH_JOB_GONE, /* finished, cancelled, or unknown to the scheduler */
+        _BATCH_JOB_STATE_MAX,
+        _BATCH_JOB_STATE_INVALID = -EINVAL,
+} BatchJobState;
+
+typedef struct BatchSubmit {
+        uint32_t instance;
+        const Cred *user;
+        const char *starter;     /* path of vmbatch-starter */
+        const char *socket;      /* the node socket the starter connects to */
+        const char *log_path;    /* the job's stdout/stderr */
+        uint64_t mem;            /* bytes, for the scheduler's resource request */
+        uint32_t vcpus;
+        uint32_t walltime_s;     /* 0: none */
+} BatchSubmit;
+
+typedef struct BatchBackend {
+        const char *name;
+        int (*submit)(const BatchSubmit *req, char *ret_job_id, size_t len, Error *err);
+        int (*state)(const char *job_id, BatchJobState *ret, Error *err);
+        int (*cancel)(const char *job_id, Error *err);
+} BatchBackend;
+
+const BatchBackend *batch_backend_find(const char *name);
+
+/* The argv a job runs (pure; shared by every backend's job script). */
+char **batch_starter_argv(const BatchSubmit *req);
+void batch_argv_free(char **argv);

@@ -1,0 +1,379 @@
+/* vmbatch-starter - the per-VM monitor, what a batch job runs.
+ *
+ *   vmbatch-starter --instance N --socket PATH
+ *
+ * Runs as the VM's owner. Asks the local vmbatchd (node role) for the VM's
+ * spec and receives the opened tap over the socket; runs qemu as its child
+ * (killed if the starter dies); sets the VNC password and follows the guest
+ * over QMP; relays stop / suspend / resume from the daemon; reports the
+ * state and, at the end, the exit. Its connection to the daemon is the VM's
+ * liveness signal. If the daemon restarts, the starter keeps qemu running
+ * and re-attaches; if it cannot within the grace period, it ends the VM.
+ * Model: conmon (one event loop, signalfd, pidfd, the child under PDEATHSIG). */
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "basic/frame.h"
+#include "basic/jsonutil.h"
+#include "basic/spawn.h"
+#include "build-config.h"
+#include "qemu/cmdline.h"
+#include "qemu/qmp.h"
+
+#define STOP_GRACE_MS 30000       /* ACPI power button, then kill */
+#define TERM_GRACE_MS 5000        /* SIGTERM from the batch system: be quick */
+#define REATTACH_TIMEOUT_MS 60000 /* how long to wait for a restarted daemon */
+
+typedef struct Starter {
+        uint32_t instance;
+        const char *socket;
+        int daemon_fd;
+        pid_t qemu;
+        int qemu_pidfd;
+        Qmp *qmp;
+        char dir[64];
+        char qmp_path[128];
+        uint64_t kill_at_usec; /* 0: no deadline */
+        const char *end_reason;
+} Starter;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "vmbatch-starter: ");
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\n");
+        va_end(ap);
+}
+
+static int request(Starter *s, const char *op, json_t *args) {
+        json_t *req = json_pack("{s:s, s:o}", "op", op, "args", args);
+        int r = frame_send(s->daemon_fd, req);
+        json_decref(req);
+        return r; /* the answer is read by the loop like any other message */
+}
+
+static int attach(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
+        int fd = unix_connect(s->socket);
+        if (fd < 0)
+                return error_set(err, fd, "cannot reach vmbatchd at %s: %s", s->socket, strerror(-fd));
+        s->daemon_fd = fd;
+        json_t *req = json_pack("{s:s, s:{s:I}}", "op", "node.attach", "args", "instance", (json_int_t)s->instance);
+        int r = frame_send(fd, req);
+        json_decref(req);
+        json_t *resp = NULL;
+        if (r >= 0)
+                r = frame_recv_fd(fd, &resp, ret_tap);
+        if (r < 0)
+                return error_set(err, r, "vmbatchd did not answer: %s", strerror(-r));
+        if (!json_is_true(json_object_get(resp, "ok"))) {
+                r = error_set(err, -EPERM, "%s",
+                              json_string_value(json_object_get(json_object_get(resp, "error"), "message")));
+                json_decref(resp);
+                return r;
+        }
+        if (*ret_tap < 0) {
+                json_decref(resp);
+                return error_set(err, -EPROTO, "vmbatchd sent no tap");
+        }
+        *ret_spec = json_incref(json_object_get(resp, "data"));
+        json_decref(resp);
+        return 0;
+}
+
+static const char *sget(const json_t *o, const char *k) {
+        const char *v = json_string_value(json_object_get(o, k));
+        return v && *v ? v : NULL;
+}
+
+static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
+        const char *accel, *warning = NULL;
+        int r = qemu_accel_probe(sget(spec, "accel") ? sget(spec, "accel") : "auto", err, &accel, &warning);
+        if (r < 0)
+                return r;
+        if (warning)
+                say("%s", warning);
+        json_t *jd = json_object_get(spec, "discs");
+        QemuDisc discs[QEMU_DISCS_MAX];
+        size_t nd = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(jd, i, v) {
+                if (nd < QEMU_DISCS_MAX)
+                        discs[nd++] = (QemuDisc){.path = json_string_value(v), .format = "qcow2"};
+        }
+        char name[64], serial[PATH_MAX];
+        snprintf(name, sizeof(name), "vmbatch-%u", s->instance);
+        snprintf(serial, sizeof(serial), "%s/serial.log", s->dir);
+        const char *serial_path = sget(spec, "serial_log") ? sget(spec, "serial_log") : serial;
+        QemuSpec q = QEMU_SPEC_INIT;
+        q.binary = sget(spec, "qemu_binary");
+        q.name = name;
+        q.accel = accel;
+        q.memory_mib = (uint32_t)json_integer_value(json_object_get(spec, "mem_mib"));
+        q.vcpus = (uint32_t)json_integer_value(json_object_get(spec, "vcpus"));
+        q.discs = discs;
+        q.n_discs = nd;
+        q.kernel = sget(spec, "kernel");
+        q.initrd = sget(spec, "initrd");
+        q.cmdline = sget(spec, "cmdline");
+        q.cdrom = sget(spec, "cdrom");
+        if (q.cdrom) /* installing: boot the medium, not the kernel */
+                q.kernel = q.initrd = q.cmdline = NULL;
+        q.tap_fd = tap_fd;
+        q.mac = sget(spec, "mac");
+        q.vnc_display = (int)json_integer_value(json_object_get(spec, "vnc_display"));
+        q.vnc_listen = sget(spec, "vnc_listen");
+        q.qmp_socket = s->qmp_path;
+        q.serial_log = serial_path;
+        char **argv = NULL;
+        if ((r = qemu_cmdline_build(&q, err, &argv)) < 0)
+                return r;
+        SpawnStartOpts o = {
+                .argv = argv,
+                .stdin_fd = -1,
+                .stdout_fd = 2,
+                .stderr_fd = 2,
+                .pass_fds = &tap_fd,
+                .n_pass_fds = 1,
+                .pdeathsig = SIGKILL, /* the monitor gone means the vm gone */
+        };
+        r = spawn_start(&o, &s->qemu, &s->qemu_pidfd);
+        qemu_argv_free(argv);
+        if (r < 0)
+                return error_set(err, r, "cannot start qemu: %s", strerror(-r));
+        say("instance %u: qemu pid %d (%s), serial log %s", s->instance, (int)s->qemu, accel, serial_path);
+        return 0;
+}
+
+static void begin_stop(Starter *s, int grace_ms, const char *why) {
+        if (s->kill_at_usec)
+                return;
+        s->end_reason = why;
+        Error err = {0};
+        if (!s->qmp || qmp_system_powerdown(s->qmp, &err) < 0)
+                grace_ms = 0;
+        s->kill_at_usec = now_usec() + (uint64_t)grace_ms * 1000;
+        say("instance %u: stopping (%s), power button pressed, %d ms before kill", s->instance, why, grace_ms);
+}
+
+static void on_daemon_message(Starter *s, json_t *m) {
+        const char *event = json_string_value(json_object_get(m, "event"));
+        if (!event) {
+                if (!json_is_true(json_object_get(m, "ok")))
+                        say("vmbatchd: %s",
+                            json_string_value(json_object_get(json_object_get(m, "error"), "message")));
+                return;
+        }
+        Error err = {0};
+        if (streq(event, "stop"))
+                begin_stop(s, STOP_GRACE_MS, "stopped by its owner");
+        else if (streq(event, "suspend")) {
+                if (qmp_stop(s->qmp, &err) < 0)
+                        say("suspend: %s", err.message);
+                else
+                        request(s, "node.state", json_pack("{s:s}", "state", "paused"));
+        } else if (streq(event, "resume")) {
+                if (qmp_cont(s->qmp, &err) < 0)
+                        say("resume: %s", err.message);
+                else
+                        request(s, "node.state", json_pack("{s:s}", "state", "running"));
+        }
+}
+
+/* The daemon went away (restart): keep the vm, come back when it does. */
+static int reattach(Starter *s) {
+        close(s->daemon_fd);
+        s->daemon_fd = -1;
+        uint64_t deadline = now_usec() + (uint64_t)REATTACH_TIMEOUT_MS * 1000;
+        say("instance %u: lost vmbatchd, re-attaching", s->instance);
+        while (now_usec() < deadline) {
+                int fd = unix_connect(s->socket);
+                if (fd >= 0) {
+                        json_t *req = json_pack("{s:s, s:{s:I}}", "op", "node.reattach", "args", "instance",
+                                                (json_int_t)s->instance);
+                        json_t *resp = NULL;
+                        int r = frame_send(fd, req);
+                        json_decref(req);
+                        if (r >= 0)
+                                r = frame_recv(fd, &resp);
+                        bool ok = r >= 0 && json_is_true(json_object_get(resp, "ok"));
+                        json_decref(resp);
+                        if (ok) {
+                                s->daemon_fd = fd;
+                                say("instance %u: re-attached", s->instance);
+                                return 0;
+                        }
+                        close(fd);
+                        if (r >= 0)
+                                return -ENOENT; /* the daemon forgot us: the vm must go */
+                }
+                /* qemu may end meanwhile */
+                struct pollfd p = {s->qemu_pidfd, POLLIN, 0};
+                if (poll(&p, 1, 1000) > 0)
+                        return -ECHILD;
+        }
+        return -ETIMEDOUT;
+}
+
+static int run(Starter *s) {
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        int status = 0;
+        for (;;) {
+                struct pollfd p[4] = {
+                        {s->qemu_pidfd, POLLIN, 0},
+                        {s->daemon_fd, POLLIN, 0},
+                        {s->qmp ? qmp_fd(s->qmp) : -1, POLLIN, 0},
+                        {sfd, POLLIN, 0},
+                };
+                int timeout = -1;
+                if (s->kill_at_usec) {
+                        uint64_t now = now_usec();
+                        timeout = now >= s->kill_at_usec ? 0 : (int)((s->kill_at_usec - now) / 1000) + 1;
+                }
+                int n = poll(p, 4, timeout);
+                if (n < 0 && errno != EINTR)
+                        break;
+                if (s->kill_at_usec && now_usec() >= s->kill_at_usec) {
+                        say("instance %u: the guest did not power off in time: killing qemu", s->instance);
+                        kill(s->qemu, SIGKILL);
+                        s->kill_at_usec = now_usec() + 3600ULL * 1000000; /* wait for the pidfd */
+                }
+                if (p[0].revents) {
+                        waitpid(s->qemu, &status, 0);
+                        break;
+                }
+                if (p[3].revents) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                begin_stop(s, TERM_GRACE_MS, "the job was cancelled");
+                }
+                if (p[2].revents && s->qmp) {
+                        json_t *ev;
+                        while (qmp_next_event(s->qmp, 0, &ev) > 0) {
+                                const char *name = json_string_value(json_object_get(ev, "event"));
+                                if (streq(name, "SHUTDOWN") && !s->end_reason)
+                                        s->end_reason = "the guest powered off";
+                                json_decref(ev);
+                        }
+                }
+                if (p[1].revents) {
+                        json_t *m = NULL;
+                        int r = frame_recv(s->daemon_fd, &m);
+                        if (r < 0) {
+                                r = reattach(s);
+                                if (r < 0) {
+                                        say("instance %u: cannot re-attach (%s): ending the vm", s->instance,
+                                            strerror(-r));
+                                        kill(s->qemu, SIGKILL);
+                                        waitpid(s->qemu, &status, 0);
+                                        return 1;
+                                }
+                                continue;
+                        }
+                        on_daemon_message(s, m);
+                        json_decref(m);
+                }
+        }
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        char reason[160];
+        snprintf(reason, sizeof(reason), "%s (qemu exit %d)", s->end_reason ? s->end_reason : "qemu exited", code);
+        say("instance %u: %s", s->instance, reason);
+        if (s->daemon_fd >= 0) {
+                request(s, "node.exit", json_pack("{s:s}", "reason", reason));
+                json_t *m = NULL;
+                frame_recv(s->daemon_fd, &m); /* wait for the teardown */
+                json_decref(m);
+        }
+        return code == 0 ? 0 : 1;
+}
+
+static void usage(FILE *f) {
+        fprintf(f, "Usage: vmbatch-starter --instance N --socket PATH\n"
+                   "The per-VM monitor a vmbatch job runs; see vmbatchd(8).\n");
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {{"instance", required_argument, NULL, 'i'},
+                                             {"socket", required_argument, NULL, 's'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
+        Starter s = {.daemon_fd = -1, .qemu_pidfd = -1};
+        int c;
+        while ((c = getopt_long(argc, argv, "i:s:h", opts, NULL)) >= 0) {
+                if (c == 'i') {
+                        if (parse_u32(optarg, &s.instance) < 0 || s.instance == 0) {
+                                fprintf(stderr, "vmbatch-starter: bad instance '%s'\n", optarg);
+                                return 2;
+                        }
+                } else if (c == 's')
+                        s.socket = optarg;
+                else if (c == 'h') {
+                        usage(stdout);
+                        return 0;
+                } else if (c == 'V') {
+                        printf("vmbatch-starter %s\n", VMBATCH_VERSION);
+                        return 0;
+                } else {
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (!s.instance || !s.socket) {
+                usage(stderr);
+                return 2;
+        }
+        signal(SIGPIPE, SIG_IGN);
+        snprintf(s.dir, sizeof(s.dir), "/tmp/vmbatch-%u-XXXXXX", s.instance);
+        if (!mkdtemp(s.dir)) {
+                say("cannot create a private directory: %m");
+                return 1;
+        }
+        snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/qmp.sock", s.dir);
+        Error err = {0};
+        json_t *spec = NULL;
+        int tap = -1, rc = 1;
+        if (attach(&s, &spec, &tap, &err) < 0 || start_qemu(&s, spec, tap, &err) < 0) {
+                say("instance %u: %s", s.instance, err.message);
+                goto out;
+        }
+        close(tap);
+        tap = -1;
+        if (qmp_connect(s.qmp_path, 30000, &s.qmp, &err) < 0 ||
+            qmp_set_vnc_password(s.qmp, json_string_value(json_object_get(spec, "vnc_password")), &err) < 0) {
+                say("instance %u: %s", s.instance, err.message);
+                kill(s.qemu, SIGKILL);
+                waitpid(s.qemu, NULL, 0);
+                goto out;
+        }
+        request(&s, "node.state", json_pack("{s:s}", "state", "running"));
+        rc = run(&s);
+out:
+        if (tap >= 0)
+                close(tap);
+        qmp_free(s.qmp);
+        json_decref(spec);
+        unlink(s.qmp_path);
+        char serial[128];
+        snprintf(serial, sizeof(serial), "%s/serial.log", s.dir);
+        unlink(serial);
+        rmdir(s.dir);
+        if (s.daemon_fd >= 0)
+                close(s.daemon_fd);
+        return rc;
+}

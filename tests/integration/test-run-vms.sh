@@ -1,0 +1,126 @@
+#!/bin/bash
+# test-run-vms.sh VMBATCHD VMBATCH STARTER SCRIPTS [DHCP]
+# Two users' VMs derived from one template run at once on the embedded
+# default (one host, local backend) inside a network namespace this test
+# makes: each guest gets exactly the IP and MAC of --maplist from the DHCP
+# server (DHCP = dnsmasq, the default), a real VNC client captures the
+# console with the instance's password, the overlay grows while the
+# template does not change, and after a stop the mapping, tap and lease
+# are gone. Guests run under TCG.
+set -u
+. "$(dirname "$0")/lib.sh"
+VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
+DHCP=${5:-dnsmasq}
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
+for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release vncsnapshot openssl setfacl; do
+  command -v "$t" >/dev/null || skip_all "$t not installed"
+done
+
+T=$(mktemp -d /tmp/vmbatch-run-XXXXXX); chmod 0755 "$T"
+NS=vmb-run-$$
+cleanup() {
+  stop_vmbatchd
+  # starters and qemus are ours: end them by the pids the mapping knows
+  for p in $(cat "$T"/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
+  ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$NS" 2>/dev/null
+  remove_created_users
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
+"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
+mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
+chmod 0755 "$T/guest"
+for u in badadmin doraz alex; do ensure_user "$u" || skip_all "cannot create user $u"; done
+chmod 0755 /home/doraz /home/alex
+mkdir -p "$T/templates" && chown badadmin: "$T/templates" && chmod 0711 "$T/templates"
+mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
+VMAPP=$T/bin/vmapp
+v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
+
+ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"
+VMB_PREFIX="ip netns exec $NS"
+start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
+  "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = $DHCP" \
+  "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
+  "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" ||
+  { cat "$T/vmbatchd.log"; echo "Bail out! vmbatchd did not start"; exit 1; }
+ok 0 "vmbatchd (node role, $DHCP) started in namespace $NS"
+
+v badadmin --init >/dev/null && v badadmin --ugadd --name studs --ugid 10 >/dev/null &&
+  v badadmin --uadd --name doraz --uid "$(id -u doraz)" --ug studs --stordir /home/doraz >/dev/null &&
+  v badadmin --uadd --name alex --uid "$(id -u alex)" --ug studs --stordir /home/alex >/dev/null &&
+  v badadmin --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null
+ok $? "setup: init, studs, doraz, alex, lab1"
+v badadmin --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
+  --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
+  --cmdline "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.disk=1 vmb.hold=-1" >/dev/null &&
+  v badadmin --permset +d,+i --ug studs --vm tmpl >/dev/null
+ok $? "template from the test guest, derivable by studs, forced isolated"
+TDISC=$(ls "$T"/templates/*_tmpl_0.qcow2)
+tsum=$(sha256sum <"$TDISC")
+v doraz --vmadd --name myvm --base tmpl >/dev/null && v alex --vmadd --name myvm --base tmpl >/dev/null
+ok $? "doraz and alex derive myvm"
+osize0=$(stat -c %s "/home/doraz/$(id -u doraz)_myvm_0.qcow2")
+
+expect_fail "unisolated run refused" "unisolated" -- v doraz --vmrun --vm myvm
+out1=$(VMBATCH_RUN_WAIT=120 v doraz --vmrun --vm myvm --isolate 2>&1); rc1=$?
+out2=$(VMBATCH_RUN_WAIT=120 v alex --vmrun --vm myvm --isolate 2>&1); rc2=$?
+[ $rc1 -eq 0 ] && printf '%s\n' "$out1" | grep -q "Your vm is accessible via host $(hostname) vnc port 59[0-9][0-9], display [0-9]"
+ok $? "doraz: $(printf '%s' "$out1" | grep accessible)"
+[ $rc2 -eq 0 ] && printf '%s\n' "$out2" | grep -q "Your vm is accessible via host"
+ok $? "alex: $(printf '%s' "$out2" | grep accessible)"
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] || { diag "$out1" "$out2"; tail -30 "$T/vmbatchd.log" | sed 's/^/# /'; cat "$T"/state/jobs/*.log | sed 's/^/# /'; }
+
+map=$(v badadmin --json --maplist)
+field() { # field INSTANCE_INDEX KEY
+  printf '%s' "$map" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m[$1]['$2'])"
+}
+n=$(printf '%s' "$map" | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")
+[ "$n" = 2 ]; ok $? "--maplist has two running instances"
+for i in 0 1; do
+  id=$(field $i id); ip=$(field $i ip); mac=$(field $i mac); tap=$(field $i tap); port=$(field $i vnc_port)
+  pw=$(field $i vnc_password); state=$(field $i state)
+  serial=$T/state/jobs/instance-$id.serial
+  [ "$state" = running ]; ok $? "instance $id is running ($ip $mac $tap vnc $port)"
+  wait_for 90 grep -q "VMB-LEASE ip=$ip " "$serial"
+  ok $? "instance $id: the guest got exactly its mapped IP $ip by DHCP"
+  grep "VMB-LEASE" "$serial" | grep -qi "mac=$mac"; ok $? "instance $id: with its mapped MAC $mac"
+  ip -n "$NS" -d link show "$tap" 2>/dev/null | grep -q "master vbr0"; ok $? "instance $id: tap $tap is on vbr0"
+  wait_for 30 grep -q "VMB-DISK-WRITTEN" "$serial"; ok $? "instance $id: the guest wrote to its disc"
+  printf '%s' "$pw" | openssl enc -des-ecb -nopad -K e84ad660c4721ae0 -provider legacy -provider default \
+    -in <(printf '%-8.8s' "$pw" | tr ' ' '\0') -out "$T/vncpw-$id" 2>/dev/null
+  ip netns exec "$NS" timeout 30 vncsnapshot -quiet -passwd "$T/vncpw-$id" "127.0.0.1::$port" "$T/shot-$id.jpg" >/dev/null 2>&1
+  [ -s "$T/shot-$id.jpg" ]; ok $? "instance $id: vncsnapshot captured the console with the instance password"
+  printf 'wrongpw!' | openssl enc -des-ecb -nopad -K e84ad660c4721ae0 -provider legacy -provider default -out "$T/badpw" 2>/dev/null
+  ! ip netns exec "$NS" timeout 30 vncsnapshot -quiet -passwd "$T/badpw" "127.0.0.1::$port" "$T/bad-$id.jpg" >/dev/null 2>&1 || [ ! -s "$T/bad-$id.jpg" ]
+  ok $? "instance $id: a wrong VNC password is refused"
+done
+[ "$(field 0 ip)" != "$(field 1 ip)" ]; ok $? "the two guests have different addresses"
+osize1=$(stat -c %s "/home/doraz/$(id -u doraz)_myvm_0.qcow2")
+[ "$osize1" -gt "$osize0" ]; ok $? "doraz's overlay grew ($osize0 -> $osize1 bytes)"
+[ "$(sha256sum <"$TDISC")" = "$tsum" ]; ok $? "the template disc did not change"
+leases=$(cat "$T"/state/dhcp/*leases* 2>/dev/null)
+
+# stop doraz's vm: powered down over QMP, then everything is freed
+id0=$(field 0 id); tap0=$(field 0 tap); ip0=$(field 0 ip)
+owner0=$(field 0 uid); user0=$(getent passwd "$owner0" | cut -d: -f1)
+v "$user0" --vmstop --instance "$id0" >/dev/null; ok $? "--vmstop instance $id0"
+gone() { ! v badadmin --json --maplist | grep -q "\"id\": $id0,"; }
+wait_for 60 gone; ok $? "instance $id0's mapping is gone after the stop"
+! ip -n "$NS" link show "$tap0" >/dev/null 2>&1; ok $? "its tap $tap0 is gone"
+! grep -rqs "$ip0" "$T"/state/dhcp/hosts; ok $? "its fixed lease is gone from the DHCP hosts"
+! grep -qs " $ip0 " "$T"/state/dhcp/*leases*; ok $? "its lease was released"
+grep -q "VMB-POWERBUTTON" "$T/state/jobs/instance-$id0.serial" 2>/dev/null; ok $? "the guest saw the ACPI power button"
+
+# the other one: kill its starter with SIGKILL: qemu dies with it, all freed
+id1=$(field 1 id); tap1=$(field 1 tap); job1=$(field 1 job_id)
+kill -9 "${job1%%:*}"; ok $? "SIGKILL the starter of instance $id1 (pid ${job1%%:*})"
+gone1() { ! v badadmin --json --maplist | grep -q "\"id\": $id1,"; }
+wait_for 30 gone1; ok $? "instance $id1's mapping is gone"
+wait_for 10 eval "! ip -n $NS link show $tap1 >/dev/null 2>&1"; ok $? "its tap is gone"
+! pgrep -f "vmbatch-$id1" >/dev/null; ok $? "its qemu is gone"
+tap_done
