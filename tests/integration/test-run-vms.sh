@@ -15,11 +15,14 @@ DHCP=${5:-dnsmasq}
 for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release vncsnapshot openssl setfacl; do
   command -v "$t" >/dev/null || skip_all "$t not installed"
 done
+DHCPD=$(command -v dhcpd || echo /usr/sbin/dhcpd)
+[ "$DHCP" = dnsmasq ] || [ -x "$DHCPD" ] || skip_all "dhcpd (isc-dhcp-server) not installed"
 
 T=$(mktemp -d /tmp/vmbatch-run-XXXXXX); chmod 0755 "$T"
 NS=vmb-run-$$
 cleanup() {
   stop_vmbatchd
+  [ -n "${DHCPD_PID:-}" ] && kill "$DHCPD_PID" 2>/dev/null
   # starters and qemus are ours: end them by the pids the mapping knows
   for p in $(cat "$T"/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
   ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
@@ -40,13 +43,40 @@ mkdir -p "$T/templates" && chown badadmin: "$T/templates" && chmod 0711 "$T/temp
 mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
 VMAPP=$T/bin/vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
+# VMBATCH_DEMO=1 (the README's main command): show what a user would see
+show() { [ "${VMBATCH_DEMO:-0}" = 1 ] && printf '%s\n' "$@" >&2; return 0; }
 
 ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"
 VMB_PREFIX="ip netns exec $NS"
+DHCP_CONF=()
+if [ "$DHCP" = omapi ]; then
+  # the paper's ISC dhcpd: fixed hosts only (no range), host objects added over OMAPI
+  ip -n "$NS" link add vbr0 type bridge && ip -n "$NS" addr add 192.168.100.1/24 dev vbr0 &&
+    ip -n "$NS" link set vbr0 up || skip_all "cannot make the bridge for dhcpd"
+  SECRET=$(head -c 32 /dev/urandom | base64 -w0)
+  mkdir -p "$T/dhcpd"
+  cat >"$T/dhcpd/dhcpd.conf" <<CONF
+authoritative;
+ddns-update-style none;
+default-lease-time 3600;
+ping-check false;
+key omapi_key { algorithm hmac-md5; secret "$SECRET"; };
+omapi-port 7911;
+omapi-key omapi_key;
+subnet 192.168.100.0 netmask 255.255.255.0 { option routers 192.168.100.1; }
+CONF
+  : >"$T/dhcpd/dhcpd.leases"
+  ip netns exec "$NS" "$DHCPD" -4 -f -q -cf "$T/dhcpd/dhcpd.conf" -lf "$T/dhcpd/dhcpd.leases" \
+    -pf "$T/dhcpd/dhcpd.pid" vbr0 >"$T/dhcpd/dhcpd.log" 2>&1 &
+  DHCPD_PID=$!
+  wait_for 10 eval "ip netns exec $NS bash -c 'exec 3<>/dev/tcp/127.0.0.1/7911' 2>/dev/null" ||
+    { cat "$T/dhcpd/dhcpd.log"; skip_all "dhcpd did not start"; }
+  DHCP_CONF=("omapi_server = 127.0.0.1" "omapi_port = 7911" "omapi_key_name = omapi_key" "omapi_secret = $SECRET")
+fi
 start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
   "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = $DHCP" \
   "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
-  "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" ||
+  "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "${DHCP_CONF[@]}" ||
   { cat "$T/vmbatchd.log"; echo "Bail out! vmbatchd did not start"; exit 1; }
 ok 0 "vmbatchd (node role, $DHCP) started in namespace $NS"
 
@@ -69,12 +99,15 @@ osize0=$(stat -c %s "/home/doraz/$(id -u doraz)_myvm_0.qcow2")
 expect_fail "unisolated run refused" "unisolated" -- v doraz --vmrun --vm myvm
 out1=$(VMBATCH_RUN_WAIT=120 v doraz --vmrun --vm myvm --isolate 2>&1); rc1=$?
 out2=$(VMBATCH_RUN_WAIT=120 v alex --vmrun --vm myvm --isolate 2>&1); rc2=$?
+show "" "\$ su doraz; vmapp --vmrun --vm myvm --mem 2G" "$(v doraz --vmrun --vm myvm --mem 2G 2>&1)" \
+  "" "\$ su doraz; vmapp --vmrun --vm myvm --mem 2G --isolate" "$out1" "" "\$ su alex; vmapp --vmrun --vm myvm --isolate" "$out2"
 [ $rc1 -eq 0 ] && printf '%s\n' "$out1" | grep -q "Your vm is accessible via host $(hostname) vnc port 59[0-9][0-9], display [0-9]"
 ok $? "doraz: $(printf '%s' "$out1" | grep accessible)"
 [ $rc2 -eq 0 ] && printf '%s\n' "$out2" | grep -q "Your vm is accessible via host"
 ok $? "alex: $(printf '%s' "$out2" | grep accessible)"
 [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] || { diag "$out1" "$out2"; tail -30 "$T/vmbatchd.log" | sed 's/^/# /'; cat "$T"/state/jobs/*.log | sed 's/^/# /'; }
 
+show "" "\$ su badadmin; vmapp --maplist" "$(v badadmin --maplist)"
 map=$(v badadmin --json --maplist)
 field() { # field INSTANCE_INDEX KEY
   printf '%s' "$map" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m[$1]['$2'])"
@@ -88,6 +121,7 @@ for i in 0 1; do
   [ "$state" = running ]; ok $? "instance $id is running ($ip $mac $tap vnc $port)"
   wait_for 90 grep -q "VMB-LEASE ip=$ip " "$serial"
   ok $? "instance $id: the guest got exactly its mapped IP $ip by DHCP"
+  show "instance $id ($ip $mac) serial console: $(grep -m1 VMB-LEASE "$serial")"
   grep "VMB-LEASE" "$serial" | grep -qi "mac=$mac"; ok $? "instance $id: with its mapped MAC $mac"
   ip -n "$NS" -d link show "$tap" 2>/dev/null | grep -q "master vbr0"; ok $? "instance $id: tap $tap is on vbr0"
   wait_for 30 grep -q "VMB-DISK-WRITTEN" "$serial"; ok $? "instance $id: the guest wrote to its disc"
@@ -109,11 +143,20 @@ leases=$(cat "$T"/state/dhcp/*leases* 2>/dev/null)
 id0=$(field 0 id); tap0=$(field 0 tap); ip0=$(field 0 ip)
 owner0=$(field 0 uid); user0=$(getent passwd "$owner0" | cut -d: -f1)
 v "$user0" --vmstop --instance "$id0" >/dev/null; ok $? "--vmstop instance $id0"
+show "" "\$ su $user0; vmapp --vmstop --instance $id0"
 gone() { ! v badadmin --json --maplist | grep -q "\"id\": $id0,"; }
 wait_for 60 gone; ok $? "instance $id0's mapping is gone after the stop"
+show "" "\$ su badadmin; vmapp --maplist" "$(v badadmin --maplist)"
 ! ip -n "$NS" link show "$tap0" >/dev/null 2>&1; ok $? "its tap $tap0 is gone"
-! grep -rqs "$ip0" "$T"/state/dhcp/hosts; ok $? "its fixed lease is gone from the DHCP hosts"
-! grep -qs " $ip0 " "$T"/state/dhcp/*leases*; ok $? "its lease was released"
+if [ "$DHCP" = omapi ]; then
+  # dhcpd records the OMAPI host object, then its deletion, in its leases file
+  grep -q "host vm$id0" "$T/dhcpd/dhcpd.leases"; ok $? "dhcpd recorded host vm$id0 (added over OMAPI)"
+  awk -v h="host vm$id0 " 'index($0, h) == 1 {b = 1; d = 0} b && /deleted;/ {d = 1} b && /^}/ {b = 0} END {exit !d}' \
+    "$T/dhcpd/dhcpd.leases"; ok $? "host vm$id0 was deleted from dhcpd over OMAPI"
+else
+  ! grep -rqs "$ip0" "$T"/state/dhcp/hosts; ok $? "its fixed lease is gone from the DHCP hosts"
+  ! grep -qs " $ip0 " "$T"/state/dhcp/*leases*; ok $? "its lease was released"
+fi
 grep -q "VMB-POWERBUTTON" "$T/state/jobs/instance-$id0.serial" 2>/dev/null; ok $? "the guest saw the ACPI power button"
 
 # the other one: kill its starter with SIGKILL: qemu dies with it, all freed
