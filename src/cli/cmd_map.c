@@ -1,4 +1,4 @@
-/* cmd_map.c - "vmbatch map list" and "vmbatch instance release|stop|list":
+/* cmd_map.c - "vmbatch map list" and "vmbatch instance release|stop|suspend|resume|show|list":
  * the running (or reserved) instances, the paper's Mapping table. */
 #include "cli/cli.h"
 
@@ -7,6 +7,42 @@ static int instance_id(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 }
 
 const CliVerb cli_map_verbs[] = {
+        {
+                .name = "suspend",
+                .op = "instance.suspend",
+                .usage = "INSTANCE",
+                .help = "Pause a running instance (QMP stop).\n",
+                .pos_name = "INSTANCE",
+                .min_pos = 1,
+                .max_pos = 1,
+                .opts = cli_no_opts,
+                .build = instance_id,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "resume",
+                .op = "instance.resume",
+                .usage = "INSTANCE",
+                .help = "Let a suspended instance run again (QMP cont).\n",
+                .pos_name = "INSTANCE",
+                .min_pos = 1,
+                .max_pos = 1,
+                .opts = cli_no_opts,
+                .build = instance_id,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "show",
+                .op = "instance.show",
+                .usage = "INSTANCE [--json]",
+                .help = "Show one instance (state, address, VNC display and password).\n",
+                .pos_name = "INSTANCE",
+                .min_pos = 1,
+                .max_pos = 1,
+                .opts = cli_no_opts,
+                .build = instance_id,
+                .print = cli_print_stopped,
+        },
         {
                 .name = "list",
                 .op = "map.list",
@@ -38,6 +74,42 @@ const CliVerb cli_instance_verbs[] = {
                 .op = "instance.stop",
                 .usage = "INSTANCE",
                 .help = "Stop a running instance.\n",
+                .pos_name = "INSTANCE",
+                .min_pos = 1,
+                .max_pos = 1,
+                .opts = cli_no_opts,
+                .build = instance_id,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "suspend",
+                .op = "instance.suspend",
+                .usage = "INSTANCE",
+                .help = "Pause a running instance (QMP stop).\n",
+                .pos_name = "INSTANCE",
+                .min_pos = 1,
+                .max_pos = 1,
+                .opts = cli_no_opts,
+                .build = instance_id,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "resume",
+                .op = "instance.resume",
+                .usage = "INSTANCE",
+                .help = "Let a suspended instance run again (QMP cont).\n",
+                .pos_name = "INSTANCE",
+                .min_pos = 1,
+                .max_pos = 1,
+                .opts = cli_no_opts,
+                .build = instance_id,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "show",
+                .op = "instance.show",
+                .usage = "INSTANCE [--json]",
+                .help = "Show one instance (state, address, VNC display and password).\n",
                 .pos_name = "INSTANCE",
                 .min_pos = 1,
                 .max_pos = 1,

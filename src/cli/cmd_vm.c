@@ -1,4 +1,4 @@
-/* cmd_vm.c - "vmbatch vm add|mod|del|list|show|run|stop" */
+/* cmd_vm.c - "vmbatch vm add|mod|del|list|show|run|stop|suspend|resume" */
 #include "cli/cli.h"
 
 /* All values of a multi option, each a comma list, into one array. */
@@ -272,6 +272,28 @@ const CliVerb cli_vm_verbs[] = {
                 .op = "instance.stop",
                 .usage = "VM | --instance N",
                 .help = "Stop a running instance, named by its VM or by its instance id.\n",
+                .min_pos = 0,
+                .max_pos = 1,
+                .opts = stop_opts,
+                .build = vm_stop,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "suspend",
+                .op = "instance.suspend",
+                .usage = "VM | --instance N",
+                .help = "Pause a running instance's virtual CPUs (QMP stop); its memory stays allocated.\n",
+                .min_pos = 0,
+                .max_pos = 1,
+                .opts = stop_opts,
+                .build = vm_stop,
+                .print = cli_print_stopped,
+        },
+        {
+                .name = "resume",
+                .op = "instance.resume",
+                .usage = "VM | --instance N",
+                .help = "Let a suspended instance run again (QMP cont).\n",
                 .min_pos = 0,
                 .max_pos = 1,
                 .opts = stop_opts,

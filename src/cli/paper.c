@@ -22,7 +22,7 @@ static const CliOpt paper_opts[] = {
         {"vmgdel", A},    {"vmgmod", A},    {"vmglist", A},       {"vmadd", A},     {"vmdel", A},
         {"vmmod", A},     {"vmlist", A},    {"vmshow", A},        {"permset", A | V}, {"permdel", A},
         {"permlist", A},  {"vmrun", A},     {"vmstop", A},        {"vmrelease", A}, {"maplist", A},
-        {"auditlist", A}, {"ping", A},
+        {"auditlist", A}, {"ping", A},      {"vmsuspend", A},     {"vmresume", A},
         /* arguments */
         {"dbpath", V},    {"name", V},      {"newname", V},       {"ugid", V},      {"uid", V},
         {"ug", M},        {"delug", M},     {"stordir", V},       {"maxvms", V},    {"maxstor", V},
@@ -409,6 +409,8 @@ static const PaperAction actions[] = {
         {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart]",
          b_vmrun, cli_print_run},
         {"vmstop", "instance.stop", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
+        {"vmsuspend", "instance.suspend", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
+        {"vmresume", "instance.resume", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
         {"vmrelease", "instance.release", "--instance N", b_vmrelease, NULL},
         {"maplist", "map.list", "", b_nothing, cli_print_map},
         {"auditlist", "audit.list", "[--limit N]", b_auditlist, cli_print_audit},

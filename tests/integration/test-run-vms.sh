@@ -139,6 +139,15 @@ osize1=$(stat -c %s "/home/doraz/$(id -u doraz)_myvm_0.qcow2")
 [ "$(sha256sum <"$TDISC")" = "$tsum" ]; ok $? "the template disc did not change"
 leases=$(cat "$T"/state/dhcp/*leases* 2>/dev/null)
 
+# suspend and resume (QMP stop / cont)
+id0=$(field 0 id); owner0=$(field 0 uid); user0=$(getent passwd "$owner0" | cut -d: -f1)
+state_of() { v badadmin --json --maplist | python3 -c "import json,sys; print([i['state'] for i in json.load(sys.stdin) if i['id'] == $1][0])"; }
+as "$user0" "$VMAPP_BIN" instance suspend "$id0" >/dev/null && wait_for 10 eval '[ "$(state_of '"$id0"')" = paused ]'
+ok $? "instance $id0 suspended: state paused"
+expect_fail "a paused instance cannot be suspended again" "not running" -- as "$user0" "$VMAPP_BIN" instance suspend "$id0"
+as "$user0" "$VMAPP_BIN" instance resume "$id0" >/dev/null && wait_for 10 eval '[ "$(state_of '"$id0"')" = running ]'
+ok $? "instance $id0 resumed: state running"
+
 # stop doraz's vm: powered down over QMP, then everything is freed
 id0=$(field 0 id); tap0=$(field 0 tap); ip0=$(field 0 ip)
 owner0=$(field 0 uid); user0=$(getent passwd "$owner0" | cut -d: -f1)
