@@ -175,4 +175,24 @@ gone1() { ! v badadmin --json --maplist | grep -q "\"id\": $id1,"; }
 wait_for 30 gone1; ok $? "instance $id1's mapping is gone"
 wait_for 10 eval "! ip -n $NS link show $tap1 >/dev/null 2>&1"; ok $? "its tap is gone"
 ! pgrep -f "vmbatch-$id1" >/dev/null; ok $? "its qemu is gone"
+
+# install an operating system from a CD onto a new empty disc (the paper's --install)
+VMBATCH_GUEST_DIR=$GUEST "$SCRIPTS/build-test-iso.sh" "$T/iso" >/dev/null 2>"$T/iso.log"
+ok $? "built a bootable installer ISO"
+chmod 0755 "$T/iso" && chmod 0644 "$T/iso/install.iso"
+v badadmin --vmadd --name fresh --vmg lab1 --stor 16M --mem 128M >/dev/null; ok $? "--vmadd fresh with a new empty 16M disc"
+VMBATCH_RUN_WAIT=0 v badadmin --vmrun --vm fresh --install --cdrom "$T/iso/install.iso" >/dev/null
+ok $? "--vmrun --vm fresh --install --cdrom install.iso"
+idi=$(v badadmin --json --maplist | python3 -c "import json,sys; print(max(i['id'] for i in json.load(sys.stdin)))")
+wait_for 90 grep -q "VMB-INSTALLED" "$T/state/jobs/instance-$idi.serial"; ok $? "the installer ran from the CD and wrote the disc"
+goneI() { ! v badadmin --json --maplist | grep -q "\"id\": $idi,"; }
+wait_for 30 goneI; ok $? "the installer powered off and its instance was freed"
+v badadmin --vmmod --vm fresh --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
+  --cmdline "console=ttyS0 quiet panic=-1 vmb.net=0 vmb.disk=1 vmb.hold=0" >/dev/null &&
+  VMBATCH_RUN_WAIT=0 v badadmin --vmrun --vm fresh >/dev/null
+idb=$(v badadmin --json --maplist | python3 -c "import json,sys; print(max(i['id'] for i in json.load(sys.stdin)))")
+wait_for 90 grep -q "VMB-DISK base=installed" "$T/state/jobs/instance-$idb.serial"
+ok $? "booting the installed disc finds what the installer wrote"
+goneB() { ! v badadmin --json --maplist | grep -q "\"id\": $idb,"; }
+wait_for 30 goneB; ok $? "that vm powered itself off and was freed"
 tap_done
