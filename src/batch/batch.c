@@ -2,10 +2,10 @@
 
 #include <stdio.h>
 
-extern const BatchBackend batch_local;
+extern const BatchBackend batch_local, batch_slurm, batch_sge;
 
 const BatchBackend *batch_backend_find(const char *name) {
-        static const BatchBackend *const all[] = {&batch_local};
+        static const BatchBackend *const all[] = {&batch_local, &batch_slurm, &batch_sge};
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
                 if (streq(all[i]->name, name))
                         return all[i];
@@ -20,6 +20,24 @@ char **batch_starter_argv(const BatchSubmit *req) {
         v[3] = xstrdup("--socket");
         v[4] = xstrdup(req->socket);
         return v;
+}
+
+char *batch_job_script(const BatchSubmit *req) {
+        /* the job itself: only the starter, nothing the user controls */
+        return xasprintf("#!/bin/sh\n"
+                         "# vmbatch instance %u\n"
+                         "exec %s --instance %u --socket %s\n",
+                         req->instance, req->starter, req->instance, req->socket);
+}
+
+const char *batch_job_id_from_env(void) {
+        static const char *const vars[] = {"SLURM_JOB_ID", "JOB_ID", NULL};
+        for (size_t i = 0; vars[i]; i++) {
+                const char *v = getenv(vars[i]);
+                if (!isempty(v))
+                        return v;
+        }
+        return NULL;
 }
 
 void batch_argv_free(char **argv) {

@@ -29,6 +29,7 @@ typedef struct BatchSubmit {
         uint64_t mem;            /* bytes, for the scheduler's resource request */
         uint32_t vcpus;
         uint32_t walltime_s;     /* 0: none */
+        const char *job_name;    /* "vmbatch-<instance>" */
 } BatchSubmit;
 
 typedef struct BatchBackend {
@@ -43,3 +44,12 @@ const BatchBackend *batch_backend_find(const char *name);
 /* The argv a job runs (pure; shared by every backend's job script). */
 char **batch_starter_argv(const BatchSubmit *req);
 void batch_argv_free(char **argv);
+
+/* The job script every scheduler runs (pure): a shell that execs the
+ * starter; golden-tested. malloc'd. */
+char *batch_job_script(const BatchSubmit *req);
+
+/* Inside a job: the scheduler's id for it (SLURM_JOB_ID, Grid Engine's
+ * JOB_ID), or NULL when run by the local backend. The node checks it
+ * against the instance's job before it hands over a tap. */
+const char *batch_job_id_from_env(void);

@@ -153,7 +153,9 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
                 .mem = inst->mem,
                 .vcpus = inst->vcpus,
         };
-        char job[64];
+        char job[64], job_name[32];
+        snprintf(job_name, sizeof(job_name), "vmbatch-%u", inst->id);
+        req.job_name = job_name;
         if ((r = n->batch->submit(&req, job, sizeof(job), err)) < 0)
                 return r;
         snprintf(inst->backend, sizeof(inst->backend), "%s", n->batch->name);
@@ -299,6 +301,12 @@ static int node_attach(Node *n, NodeClient *client, uint32_t uid, const json_t *
                 return error_set(err, -EBUSY, "instance %u is %s, not waiting to start", inst.id, inst.state);
         if (att_by_instance(n, inst.id) || att_by_client(n, client))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", inst.id);
+        /* a scheduler's job must be this instance's job, not any job of the user */
+        const char *job = NULL;
+        if ((r = json_get_string(args, "job_id", &job, err)) < 0 && r != -ENOENT)
+                return r;
+        if (!streq(inst.backend, "local") && !streq(job, inst.job_id))
+                return error_set(err, -EPERM, "job %s is not the job of instance %u", job ? job : "(none)", inst.id);
         VmRec vm;
         Cred cred;
         char cname[64];

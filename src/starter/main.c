@@ -23,6 +23,7 @@
 #include "basic/frame.h"
 #include "basic/jsonutil.h"
 #include "basic/spawn.h"
+#include "batch/batch.h"
 #include "build-config.h"
 #include "qemu/cmdline.h"
 #include "qemu/qmp.h"
@@ -66,7 +67,9 @@ static int attach(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
         if (fd < 0)
                 return error_set(err, fd, "cannot reach vmbatchd at %s: %s", s->socket, strerror(-fd));
         s->daemon_fd = fd;
-        json_t *req = json_pack("{s:s, s:{s:I}}", "op", "node.attach", "args", "instance", (json_int_t)s->instance);
+        const char *job = batch_job_id_from_env();
+        json_t *req = json_pack("{s:s, s:{s:I, s:s?}}", "op", "node.attach", "args", "instance",
+                                (json_int_t)s->instance, "job_id", job);
         int r = frame_send(fd, req);
         json_decref(req);
         json_t *resp = NULL;
