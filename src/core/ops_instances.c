@@ -40,6 +40,31 @@ static int allocate_address(Controller *c, const VmRec *vm, InstanceRec *inst, E
         return r;
 }
 
+static int check_single_writer(Controller *c, const VmRec *vm, Error *err) {
+        uint32_t *ids;
+        size_t n;
+        int r = store_instance_ids_for_vm(c->store, vm->id, &ids, &n);
+        if (r < 0)
+                return error_set(err, r, "cannot list instances");
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                InstanceRec other;
+                if (store_instance_get(c->store, ids[i], &other) == 0 && !streq(other.state, "reserved"))
+                        r = error_set(err, -EBUSY, "vm '%s' is already running (instance %u): stop it first",
+                                      vm->name, other.id);
+        }
+        free(ids);
+        if (r < 0)
+                return r;
+        uint32_t derived;
+        if ((r = store_vm_count_derived(c->store, vm->id, &derived)) < 0)
+                return error_set(err, r, "cannot count derived vms");
+        if (derived > 0)
+                return error_set(err, -EBUSY,
+                                 "vm '%s' is the base of %u derived vm(s) and must not change: derive a copy to run it",
+                                 vm->name, derived);
+        return 0;
+}
+
 static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
         if (!who->known)
@@ -75,6 +100,12 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
             (r = arg_size(args, "vcpus", &vcpus, err)) < 0 || (r > 0 && (r = validate_vcpus(vcpus, err)) < 0))
                 return r;
         inst.vcpus = (uint32_t)vcpus;
+
+        /* one disc, one writer: a vm runs at most once at a time, and a
+         * template whose disc backs others never runs (it must not change).
+         * Reservations (no_start) write nothing and are not limited here. */
+        if (!no_start && (r = check_single_writer(c, &vm, err)) < 0)
+                return r;
 
         uint32_t running;
         if ((r = store_instance_count_for_user(c->store, who->uid, &running)) < 0)

@@ -39,7 +39,9 @@ getent group vmusers >/dev/null || groupadd vmusers
 for u in badadmin doraz alex; do ensure_user "$u" || skip_all "cannot create user $u"; usermod -aG vmusers "$u"; done
 ADMIN=$(id -u badadmin); DORAZ=$(id -u doraz); ALEX=$(id -u alex)
 mkdir -p "$T/templates" && chown badadmin: "$T/templates" && chmod 0755 "$T/templates"
-chmod 0755 /home/doraz /home/alex
+# storage folders of this run (a user left over from elsewhere may have old discs at home)
+for u in doraz alex; do mkdir -p "$T/home/$u" && chown "$u:" "$T/home/$u" && chmod 0755 "$T/home/$u"; done
+chmod 0755 "$T/home"
 
 start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "node = no" || { echo "Bail out! vmbatchd did not start"; exit 1; }
 
@@ -55,12 +57,12 @@ printf '%s\n' "$out" | grep -Pq '^0\tadmin$' && printf '%s\n' "$out" | grep -Pq 
   printf '%s\n' "$out" | grep -Pq '^10\tstuds$'; ok $? "--uglist: 0 admin, 1 all_users, 10 studs"
 
 # users
-v badadmin --uadd --name doraz --uid "$DORAZ" --ug studs --stordir /home/doraz >/dev/null; ok $? "--uadd doraz"
-v badadmin --uadd --name alex --uid "$ALEX" --ug studs --stordir /home/alex >/dev/null; ok $? "--uadd alex"
+v badadmin --uadd --name doraz --uid "$DORAZ" --ug studs --stordir "$T/home/doraz" >/dev/null; ok $? "--uadd doraz"
+v badadmin --uadd --name alex --uid "$ALEX" --ug studs --stordir "$T/home/alex" >/dev/null; ok $? "--uadd alex"
 out=$(v badadmin --ulist)
 printf '%s\n' "$out" | grep -Pq "^$ADMIN\tbadadmin\t[^\t]*\t\(0,1,\)\t1000\t133G\t$T/templates$"; ok $? "--ulist: admin row (0,1,) 1000 133G"
-printf '%s\n' "$out" | grep -Pq "^$DORAZ\tdoraz\t[^\t]*\t\(1,10,\)\t2\t13G\t/home/doraz$"; ok $? "--ulist: doraz (1,10,) 2 13G /home/doraz"
-printf '%s\n' "$out" | grep -Pq "^$ALEX\talex\t[^\t]*\t\(1,10,\)\t2\t13G\t/home/alex$"; ok $? "--ulist: alex (1,10,)"
+printf '%s\n' "$out" | grep -Pq "^$DORAZ\tdoraz\t[^\t]*\t\(1,10,\)\t2\t13G\t$T/home/doraz$"; ok $? "--ulist: doraz (1,10,) 2 13G /home/doraz"
+printf '%s\n' "$out" | grep -Pq "^$ALEX\talex\t[^\t]*\t\(1,10,\)\t2\t13G\t$T/home/alex$"; ok $? "--ulist: alex (1,10,)"
 expect_fail "doraz cannot add users" "only members of the admin group" -- v doraz --uadd --name alex2 --uid 4242
 
 # VM groups
@@ -90,10 +92,10 @@ v doraz --vmadd --name myvm --base gsr_vm >/dev/null; ok $? "doraz: --vmadd --na
 out=$(v doraz --vmlist)
 printf '%s\n' "$out" | grep -Pq "^1001\tgsr_vm\t$ADMIN\t2\t1\t0\t" &&
   printf '%s\n' "$out" | grep -Pq "^1002\tmyvm\t$DORAZ\t2\t0\t1001\t"; ok $? "doraz --vmlist: 1001 template, 1002 myvm group 2 derivable 0 base 1001"
-printf '%s\n' "$out" | grep -Fq "{'/home/doraz/${DORAZ}_myvm_0.qcow2': 5120}"; ok $? "overlay named <uid>_myvm_0.qcow2 in doraz's storage dir"
-backing=$(qemu-img info --output=json "/home/doraz/${DORAZ}_myvm_0.qcow2" | grep -o '"backing-filename": "[^"]*"')
+printf '%s\n' "$out" | grep -Fq "{'$T/home/doraz/${DORAZ}_myvm_0.qcow2': 5120}"; ok $? "overlay named <uid>_myvm_0.qcow2 in doraz's storage dir"
+backing=$(qemu-img info --output=json "$T/home/doraz/${DORAZ}_myvm_0.qcow2" | grep -o '"backing-filename": "[^"]*"')
 [ "$backing" = "\"backing-filename\": \"$T/templates/${ADMIN}_gsr_vm_0.qcow2\"" ]; ok $? "overlay's backing file is the template disc"
-[ "$(stat -c %U "/home/doraz/${DORAZ}_myvm_0.qcow2")" = doraz ]; ok $? "overlay is owned by doraz (qemu-img ran as doraz)"
+[ "$(stat -c %U "$T/home/doraz/${DORAZ}_myvm_0.qcow2")" = doraz ]; ok $? "overlay is owned by doraz (qemu-img ran as doraz)"
 runuser -u doraz -- head -c1 "$T/templates/${ADMIN}_gsr_vm_0.qcow2" >/dev/null 2>&1; ok $? "doraz (who derived) can read the template disc"
 ! runuser -u alex -- head -c1 "$T/templates/${ADMIN}_gsr_vm_0.qcow2" >/dev/null 2>&1; ok $? "alex (who did not derive) cannot read it"
 out=$(v doraz --permlist)
@@ -123,7 +125,7 @@ v doraz --vmrun --vm second --isolate --nostart >/dev/null; ok $? "doraz runs a 
 v doraz --vmadd --name third --base gsr_vm >/dev/null
 expect_fail "third running vm exceeds max_running 2" "at most 2 vm" -- v doraz --vmrun --vm third --isolate --nostart
 expect_fail "--usediscs /etc/shadow as doraz" "[Pp]ermission denied" -- v doraz --vmadd --name stolen --usediscs /etc/shadow
-[ ! -e "/home/doraz/${DORAZ}_stolen_0.qcow2" ]; ok $? "no disc file left behind"
+[ ! -e "$T/home/doraz/${DORAZ}_stolen_0.qcow2" ]; ok $? "no disc file left behind"
 ! v doraz --vmlist | grep -Pq '\tstolen\t'; ok $? "no vm 'stolen' recorded"
 expect_fail "template with derived vms cannot be deleted" "base of" -- v badadmin --vmdel --vm gsr_vm
 expect_fail "unknown uid refused" "not a vmbatch user" -- runuser -u nobody -- env VMBATCH_SOCKET="$VMB_SOCK" "$VMAPP" --vmlist

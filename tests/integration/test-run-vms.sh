@@ -38,7 +38,9 @@ GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
 mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
 chmod 0755 "$T/guest"
 for u in badadmin doraz alex; do ensure_user "$u" || skip_all "cannot create user $u"; done
-chmod 0755 /home/doraz /home/alex
+# storage folders of this run (a user left over from elsewhere may have old discs at home)
+for u in doraz alex; do mkdir -p "$T/home/$u" && chown "$u:" "$T/home/$u" && chmod 0755 "$T/home/$u"; done
+chmod 0755 "$T/home"
 mkdir -p "$T/templates" && chown badadmin: "$T/templates" && chmod 0711 "$T/templates"
 mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
 VMAPP=$T/bin/vmapp
@@ -81,8 +83,8 @@ start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "stat
 ok 0 "vmbatchd (node role, $DHCP) started in namespace $NS"
 
 v badadmin --init >/dev/null && v badadmin --ugadd --name studs --ugid 10 >/dev/null &&
-  v badadmin --uadd --name doraz --uid "$(id -u doraz)" --ug studs --stordir /home/doraz >/dev/null &&
-  v badadmin --uadd --name alex --uid "$(id -u alex)" --ug studs --stordir /home/alex >/dev/null &&
+  v badadmin --uadd --name doraz --uid "$(id -u doraz)" --ug studs --stordir "$T/home/doraz" >/dev/null &&
+  v badadmin --uadd --name alex --uid "$(id -u alex)" --ug studs --stordir "$T/home/alex" >/dev/null &&
   v badadmin --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null
 ok $? "setup: init, studs, doraz, alex, lab1"
 v badadmin --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
@@ -94,7 +96,7 @@ TDISC=$(ls "$T"/templates/*_tmpl_0.qcow2)
 tsum=$(sha256sum <"$TDISC")
 v doraz --vmadd --name myvm --base tmpl >/dev/null && v alex --vmadd --name myvm --base tmpl >/dev/null
 ok $? "doraz and alex derive myvm"
-osize0=$(stat -c %s "/home/doraz/$(id -u doraz)_myvm_0.qcow2")
+osize0=$(stat -c %s "$T/home/doraz/$(id -u doraz)_myvm_0.qcow2")
 
 expect_fail "unisolated run refused" "unisolated" -- v doraz --vmrun --vm myvm
 out1=$(VMBATCH_RUN_WAIT=120 v doraz --vmrun --vm myvm --isolate 2>&1); rc1=$?
@@ -134,7 +136,10 @@ for i in 0 1; do
   ok $? "instance $id: a wrong VNC password is refused"
 done
 [ "$(field 0 ip)" != "$(field 1 ip)" ]; ok $? "the two guests have different addresses"
-osize1=$(stat -c %s "/home/doraz/$(id -u doraz)_myvm_0.qcow2")
+expect_fail "a running vm cannot be started twice (one writer per disc)" "already running" -- \
+  env VMBATCH_RUN_WAIT=0 runuser -u doraz -- env VMBATCH_SOCKET="$VMB_SOCK" "$VMAPP" --vmrun --vm myvm --isolate
+expect_fail "a template that backs derived vms cannot run" "base of 2 derived" -- v badadmin --vmrun --vm tmpl
+osize1=$(stat -c %s "$T/home/doraz/$(id -u doraz)_myvm_0.qcow2")
 [ "$osize1" -gt "$osize0" ]; ok $? "doraz's overlay grew ($osize0 -> $osize1 bytes)"
 [ "$(sha256sum <"$TDISC")" = "$tsum" ]; ok $? "the template disc did not change"
 leases=$(cat "$T"/state/dhcp/*leases* 2>/dev/null)
