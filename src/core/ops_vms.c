@@ -167,7 +167,7 @@ static int derive_discs(Controller *c, NewDiscs *d, const UserRec *owner, const 
                 /* the deriver's qemu-img (and later qemu) reads the template disc
                  * as the deriver: let exactly this user read it */
                 if (base->owner != owner->uid &&
-                    (r = disk_grant_read(&base_owner, bd[i].path, owner->uid, true, err)) < 0)
+                    (r = disk_grant(&base_owner, bd[i].path, owner->uid, "r", err)) < 0)
                         break;
                 if ((r = next_path(d, owner, vm_name, err)) < 0)
                         break;
@@ -406,7 +406,7 @@ static int revoke_template_read(Controller *c, const VmRec *v, Error *err) {
             (r = store_disc_list(c->store, base.id, &bd, &n)) < 0)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++)
-                r = disk_grant_read(&owner, bd[i].path, v->owner, false, err);
+                r = disk_grant(&owner, bd[i].path, v->owner, NULL, err);
         free(bd);
         return r;
 }

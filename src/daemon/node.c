@@ -67,6 +67,8 @@ static void att_remove(Node *n, Attachment *a) {
         *a = n->att[--n->n_att];
 }
 
+static int share_discs_with_runner(Node *n, const InstanceRec *inst, bool grant, Error *err);
+
 /* ---- teardown: exactly once, whatever ended the instance ---- */
 
 static void dhcp_name(uint32_t id, char buf[32]) { snprintf(buf, 32, "vm%u", id); }
@@ -101,6 +103,11 @@ static int teardown_locked(Node *n, const InstanceRec *inst, const char *reason,
                         }
                 free(d);
         }
+        if (!streq(inst->state, "reserved")) {
+                error_clear(&e);
+                if (share_discs_with_runner(n, inst, false, &e) < 0)
+                        log_warn("instance %u: taking back disc access: %s", inst->id, e.message);
+        }
         int r = store_instance_delete(s, inst->id, err);
         if (r < 0)
                 return r;
@@ -131,6 +138,36 @@ static void teardown(Node *n, uint32_t id, const char *reason) {
         }
 }
 
+/* A vm run by someone other than its owner (the owner granted run): the
+ * runner's qemu needs to write the vm's discs and read their backing
+ * files. grant: perms to give; NULL takes the write access back. */
+static int share_discs_with_runner(Node *n, const InstanceRec *inst, bool grant, Error *err) {
+        Store *s = n->controller->store;
+        VmRec vm;
+        if (store_vm_get(s, inst->vm, &vm) < 0 || vm.owner == inst->uid)
+                return 0;
+        Cred owner;
+        char oname[64];
+        DiscRec *d;
+        size_t nd;
+        int r = cred_from_uid(vm.owner, &owner, oname, sizeof(oname), err);
+        if (r < 0 || (r = store_disc_list(s, vm.id, &d, &nd)) < 0)
+                return r;
+        for (size_t i = 0; i < nd && r >= 0; i++)
+                r = disk_grant(&owner, d[i].path, inst->uid, grant ? "rw" : NULL, err);
+        free(d);
+        VmRec base;
+        if (r >= 0 && grant && vm.base && store_vm_get(s, vm.base, &base) == 0 &&
+            (r = cred_from_uid(base.owner, &owner, oname, sizeof(oname), err)) >= 0 &&
+            (r = store_disc_list(s, base.id, &d, &nd)) >= 0) {
+                for (size_t i = 0; i < nd && r >= 0; i++)
+                        if (base.owner != inst->uid)
+                                r = disk_grant(&owner, d[i].path, inst->uid, "r", err);
+                free(d);
+        }
+        return r;
+}
+
 /* ---- controller hooks ---- */
 
 static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
@@ -153,6 +190,8 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
                 .mem = inst->mem,
                 .vcpus = inst->vcpus,
         };
+        if ((r = share_discs_with_runner(n, inst, true, err)) < 0)
+                return r;
         char job[64], job_name[32];
         snprintf(job_name, sizeof(job_name), "vmbatch-%u", inst->id);
         req.job_name = job_name;

@@ -108,12 +108,15 @@ int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t 
         return 0;
 }
 
-int disk_grant_read(const Cred *owner, const char *path, uid_t reader, bool grant, Error *err) {
-        char entry[32];
-        snprintf(entry, sizeof(entry), grant ? "u:%u:r" : "u:%u", (unsigned)reader);
-        char *argv[] = {"setfacl", grant ? "-m" : "-x", entry, "--", (char *)path, NULL};
+int disk_grant(const Cred *owner, const char *path, uid_t user, const char *perms, Error *err) {
+        char entry[48];
+        if (perms)
+                snprintf(entry, sizeof(entry), "u:%u:%s", (unsigned)user, perms);
+        else
+                snprintf(entry, sizeof(entry), "u:%u", (unsigned)user);
+        char *argv[] = {"setfacl", perms ? "-m" : "-x", entry, "--", (char *)path, NULL};
         SpawnResult res;
-        int r = run_as(owner, argv, grant ? "sharing template disc" : "unsharing template disc", &res, err);
+        int r = run_as(owner, argv, perms ? "sharing a disc" : "unsharing a disc", &res, err);
         spawn_result_clear(&res);
         return r;
 }

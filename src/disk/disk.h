@@ -26,10 +26,11 @@ int disk_remove(const Cred *as, const char *path, Error *err);
  * bytes allocated on the host filesystem (st_blocks * 512). */
 int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t *ret_allocated, Error *err);
 
-/* Let one user read a template's disc (POSIX ACL entry u:UID:r, set by the
- * owner), so that user's qemu can open it as a backing file; or take it
- * back. Template discs stay 0600: only those granted derive can read them. */
-int disk_grant_read(const Cred *owner, const char *path, uid_t reader, bool grant, Error *err);
+/* Give one other user access to a disc through a POSIX ACL entry set by
+ * the owner: perms "r" (a template's disc, read by a deriver's qemu as a
+ * backing file), "rw" (a vm run by someone its owner granted run to), or
+ * NULL to take the entry back. Discs stay 0600 otherwise. */
+int disk_grant(const Cred *owner, const char *path, uid_t user, const char *perms, Error *err);
 
 /* Every file of path's backing chain, path first (qemu-img info
  * --backing-chain, as the user). *ret is a NULL-terminated malloc'd list. */

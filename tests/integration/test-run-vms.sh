@@ -181,6 +181,20 @@ wait_for 30 gone1; ok $? "instance $id1's mapping is gone"
 wait_for 10 eval "! ip -n $NS link show $tap1 >/dev/null 2>&1"; ok $? "its tap is gone"
 ! pgrep -f "vmbatch-$id1" >/dev/null; ok $? "its qemu is gone"
 
+# a vm run by someone its owner lets run it: the runner's qemu gets (and
+# loses again) write access to the owner's disc, isolation still forced
+DDISC="$T/home/doraz/$(id -u doraz)_myvm_0.qcow2"
+v doraz --permset +r --u alex --vm 1002 >/dev/null; ok $? "doraz lets alex run vm 1002"
+expect_fail "alex must isolate doraz's forced vm too" "unisolated" -- v alex --vmrun --vm 1002
+VMBATCH_RUN_WAIT=120 v alex --vmrun --vm 1002 --isolate >/dev/null; ok $? "alex runs doraz's vm 1002 isolated"
+getfacl -p "$DDISC" 2>/dev/null | grep -q "^user:alex:rw-"; ok $? "alex's qemu may write doraz's disc while it runs"
+ida=$(v alex --json --maplist | python3 -c "import json,sys; print([i['id'] for i in json.load(sys.stdin) if i['vm'] == 1002][0])")
+wait_for 90 grep -q "VMB-LEASE" "$T/state/jobs/instance-$ida.serial"; ok $? "that guest got its lease"
+v alex --vmstop --instance "$ida" >/dev/null
+goneA() { ! v badadmin --json --maplist | grep -q "\"id\": $ida,"; }
+wait_for 60 goneA; ok $? "stopped and freed"
+! getfacl -p "$DDISC" 2>/dev/null | grep -q "^user:alex:"; ok $? "alex's access to doraz's disc was taken back"
+
 # install an operating system from a CD onto a new empty disc (the paper's --install)
 VMBATCH_GUEST_DIR=$GUEST "$SCRIPTS/build-test-iso.sh" "$T/iso" >/dev/null 2>"$T/iso.log"
 ok $? "built a bootable installer ISO"
