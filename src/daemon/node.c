@@ -530,6 +530,9 @@ void node_reconcile(Node *n) {
         size_t nn = 0;
         if (!in_grace && link_list_prefix(LINK_TAP_PREFIX, &names, &nn) == 0) {
                 for (size_t i = 0; i < nn; i++) {
+                        uint64_t tap_id;
+                        if (link_tap_name_parse(names[i], &tap_id) < 0)
+                                continue; /* "vmb" + digits only: never a bridge like vmbbr0 */
                         bool owned = false;
                         for (size_t k = 0; k < n->n_att; k++) {
                                 char tap[LINK_NAME_MAX + 1];

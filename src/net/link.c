@@ -50,6 +50,23 @@ int link_tap_name(uint64_t instance_id, char *buf, size_t size) {
         return 0;
 }
 
+int link_tap_name_parse(const char *name, uint64_t *ret_instance_id) {
+        size_t plen = strlen(LINK_TAP_PREFIX);
+        if (!name || strncmp(name, LINK_TAP_PREFIX, plen) != 0 || strlen(name) > LINK_NAME_MAX)
+                return -EINVAL;
+        const char *digits = name + plen;
+        if (!*digits || (digits[0] == '0' && digits[1]))
+                return -EINVAL;
+        for (const char *p = digits; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+        uint64_t id;
+        if (parse_u64(digits, &id) < 0)
+                return -EINVAL;
+        *ret_instance_id = id;
+        return 0;
+}
+
 int link_address_parse(const char *cidr, LinkAddress *ret) {
         if (isempty(cidr))
                 return -EINVAL;

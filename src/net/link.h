@@ -29,6 +29,11 @@ bool link_name_is_valid(const char *name);
  * when it would not fit in 15 characters (ids up to 999999999999). Pure. */
 int link_tap_name(uint64_t instance_id, char *buf, size_t size);
 
+/* The reverse, for reconciliation (link_list_prefix("vmb") also returns
+ * e.g. a bridge "vmbbr0"): the instance id of a tap name, -EINVAL when name
+ * is not "vmb" followed by decimal digits (no leading zero). Pure. */
+int link_tap_name_parse(const char *name, uint64_t *ret_instance_id);
+
 /* Parse "192.168.100.1/24" or "fd00::1/64" (the prefix is required).
  * family is AF_INET or AF_INET6; addr holds 4 or 16 bytes. Pure. */
 typedef struct LinkAddress {

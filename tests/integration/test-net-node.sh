@@ -170,7 +170,6 @@ kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 wait_gone vmb1003
 ok $? "a tap vanishes when its holder is SIGKILLed (pid $pid)"
-exec {HOLD[1]}>&- {HOLD[0]}<&- 2>/dev/null
 
 coproc HOLD { exec ip netns exec "$NS" "$TOOL" tap vmb1004 "$BR" "$NOBODY_UID" 2>&1; }
 HOLDER_PIDS+=("$HOLD_PID")
@@ -247,6 +246,12 @@ ok $? "a client with $MAC1 gets exactly $IP1 and router $GW: $out"
 ADD_TO_LEASE_MS=$((t1 - t0))
 grep -q " $MAC1 $IP1 vm1002 " "$D/leases"
 ok $? "the lease is in dnsmasq's leases file"
+t0=$(now_ms)
+out=$(dhcp_client $MAC1 5)
+t1=$(now_ms)
+[ "$out" = "lease ip=$IP1 router=$GW" ]
+ok $? "the same client again (baseline: host known for a while): $out"
+BASE_MS=$((t1 - t0))
 serve_cmd "add vm1002 $MAC1 $IP1"
 ok $? "adding the same host again is fine: $REPLY_LINE"
 serve_cmd "list" && [ "$REPLY_LINE" = "ok list vm1002" ]
@@ -299,6 +304,9 @@ out=$(dhcp_client $MAC2 5)
 ok $? "after the restart vm2002 still gets $IP1 (hosts and leases kept): $out"
 serve_cmd "remove vm2002" && [ ! -e "$D/hosts/vm2002" ]
 ok $? "remove by name only (MAC and IP from the file): $REPLY_LINE"
+sleep 0.2
+[ "$(cat "/proc/$DPID2/comm" 2>/dev/null)" = dnsmasq ]
+ok $? "dnsmasq (pid $DPID2) survived the SIGHUP that makes it forget the removed host"
 serve_cmd "add ../x $MAC1 $IP1"
 [[ $REPLY_LINE == "error EINVAL invalid DHCP host name '../x'"* ]]
 ok $? "a path as host name is refused: $REPLY_LINE"
@@ -312,7 +320,8 @@ for _ in $(seq 1 40); do
 done
 ok $gone "freeing the backend stopped dnsmasq"
 diag "dnsmasq: start ${START_US} us, restart ${RESTART_US} us; host add -> udhcpc lease ${ADD_TO_LEASE_MS} ms" \
-    "(includes ip netns exec + busybox start; reused IP: ${REUSE_MS} ms); remove incl. dhcp_release ${REMOVE_US} us"
+    "(client run incl. ip netns exec + busybox; same client for a long-known host ${BASE_MS} ms;" \
+    "reused IP right after remove ${REUSE_MS} ms); remove incl. dhcp_release ${REMOVE_US} us"
 
 # ---- omapi backend against ISC dhcpd -------------------------------------------
 if [ -z "$DHCPD" ]; then
@@ -340,9 +349,10 @@ subnet 192.168.100.0 netmask 255.255.255.0 {
 }
 CONF
 start_dhcpd() {
-    : >"$W/dhcpd.leases.new"
     [ -e "$W/dhcpd.leases" ] || : >"$W/dhcpd.leases"
-    nsx "$DHCPD" -4 -f -q -cf "$W/dhcpd.conf" -lf "$W/dhcpd.leases" -pf "$W/dhcpd.pid" "$BR" >>"$W/dhcpd.log" 2>&1 &
+    # ip netns exec execs dhcpd: $! is dhcpd's own pid
+    ip netns exec "$NS" "$DHCPD" -4 -f -q -cf "$W/dhcpd.conf" -lf "$W/dhcpd.leases" -pf "$W/dhcpd.pid" "$BR" \
+        >>"$W/dhcpd.log" 2>&1 &
     DHCPD_PID=$!
     local i
     for i in $(seq 1 100); do

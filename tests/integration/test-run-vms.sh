@@ -131,6 +131,7 @@ for i in 0 1; do
     -in <(printf '%-8.8s' "$pw" | tr ' ' '\0') -out "$T/vncpw-$id" 2>/dev/null
   ip netns exec "$NS" timeout 30 vncsnapshot -quiet -passwd "$T/vncpw-$id" "127.0.0.1::$port" "$T/shot-$id.jpg" >/dev/null 2>&1
   [ -s "$T/shot-$id.jpg" ]; ok $? "instance $id: vncsnapshot captured the console with the instance password"
+  [ -n "${VMBATCH_KEEP_SHOTS:-}" ] && cp "$T/shot-$id.jpg" "$VMBATCH_KEEP_SHOTS/" 2>/dev/null
   printf 'wrongpw!' | openssl enc -des-ecb -nopad -K e84ad660c4721ae0 -provider legacy -provider default -out "$T/badpw" 2>/dev/null
   ! ip netns exec "$NS" timeout 30 vncsnapshot -quiet -passwd "$T/badpw" "127.0.0.1::$port" "$T/bad-$id.jpg" >/dev/null 2>&1 || [ ! -s "$T/bad-$id.jpg" ]
   ok $? "instance $id: a wrong VNC password is refused"

@@ -367,6 +367,16 @@ static void test_link_pure(void) {
         char small[4];
         is_int(link_tap_name(1, small, sizeof(small)), -ENOBUFS, "small buffer");
 
+        uint64_t id = 0;
+        is_int(link_tap_name_parse("vmb1002", &id), 0, "parse vmb1002");
+        is_int(id, 1002, "instance 1002");
+        is_int(link_tap_name_parse("vmb999999999999", &id), 0, "parse the largest");
+        ok(id == 999999999999ULL, "instance 999999999999");
+        static const char *not_taps[] = {"vmbbr0", "vmb", "vmb01", "vmb-1", "vmb1x", "tap1", "vmb1 ",
+                                         "vmb1000000000000"};
+        for (size_t i = 0; i < ELEMENTSOF(not_taps); i++)
+                is_int(link_tap_name_parse(not_taps[i], &id), -EINVAL, "'%s' is not a tap name", not_taps[i]);
+
         ok(link_name_is_valid("vmbbr0"), "vmbbr0 valid");
         ok(link_name_is_valid("br-exam.10"), "br-exam.10 valid");
         ok(!link_name_is_valid(""), "empty invalid");
