@@ -7,14 +7,19 @@
 #
 # Host packages needed: busybox-static cpio qemu-utils e2fsprogs kmod gzip
 #   (plus a working apt source for the kernel package, or VMBATCH_KERNEL_DEB=/path/to.deb)
+#   and, for /bin/vmb-attack (tests/guest/vmb-attack.c, the isolation test's attacker and
+#   listener), gcc with glibc's static libc.a (libc6-dev); without them the guest is built
+#   without it (a warning) and test-isolation.sh skips.
 #
 # OUTDIR: first argument, else $VMBATCH_GUEST_DIR, else build/guest. Produces there:
 #   vmlinuz      the Debian cloud kernel, unmodified
 #   initrd.img   gzip'ed newc cpio: static busybox, virtio(+deps), button/evdev, /init
 #   disk.raw     16 MiB ext2, label vmbdata, containing base.txt = "template"
 #   base.qcow2   disk.raw converted to qcow2 (the backing file for test overlays)
-# Cached: when all four exist and are newer than this script, nothing is rebuilt. The
-# directory is printed on stdout either way; progress goes to stderr.
+#   vmb-attack   the static binary that is also the guest's /bin/vmb-attack (when gcc could
+#                build it; it runs on the host too)
+# Cached: when all four exist and are newer than this script and than vmb-attack.c, nothing
+# is rebuilt. The directory is printed on stdout either way; progress goes to stderr.
 #
 # The guest reads its orders from the kernel command line (console=ttyS0 expected):
 #   vmb.net=0|1      bring up eth0, run udhcpc (default 1); prints
@@ -27,6 +32,18 @@
 #   vmb.probe=ARG    run /vmb-probe from the disc (mounted at /mnt) as `sh /mnt/vmb-probe ARG`
 #                    with VMB_IP VMB_MAC VMB_SERVER in its environment; prints
 #                    "VMB-PROBE-END rc=N", or "VMB-PROBE-MISSING" when there is no script
+#   vmb.attack=IP    after the lease, run `vmb-attack attack IP PEERMAC FLOOD`: every attack of
+#                    ISOLATION.md against the peer IP from raw frames on eth0, one
+#                    "VMB-PROBE <name> sent ..." line each, then "VMB-ATTACK-END"
+#   vmb.peermac=MAC  the peer's MAC for vmb.attack (default: ask ARP, else broadcast)
+#   vmb.flood=N      broadcast frames of vmb.attack's flood probe (default 5000)
+#   vmb.listen=0|1|N after the lease, run `vmb-attack listen N` (1 = 600 s): promiscuous on eth0,
+#                    "VMB-LISTENING ...", "VMB-SEEN <probe> ..." per tagged probe frame; it ends
+#                    after N s or on a UDP "stop" to port 7777, printing counts, its ARP cache and
+#                    IPv6 state, then "VMB-LISTEN-END ..."
+#                    (both print "VMB-ATTACK-FAIL rc=N" / "VMB-LISTEN-FAIL rc=N" when the program
+#                    fails, "VMB-ATTACK-MISSING" when the guest was built without it, and
+#                    "VMB-ATTACK-NOLEASE" when there is no address to attack or listen from)
 #   vmb.hold=N       stay up N seconds before powering off (default 0, -1 = forever)
 # It always prints "VMB-INIT" first and "VMB-DONE" last, then `poweroff -f` (qemu exits).
 # An ACPI power button press (QMP system_powerdown) prints "VMB-POWERBUTTON", "VMB-DONE"
@@ -34,6 +51,8 @@
 set -euo pipefail
 
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
+ATTACK_SRC=$(dirname "$SCRIPT")/../tests/guest/vmb-attack.c
+[ -f "$ATTACK_SRC" ] && ATTACK_SRC=$(readlink -f "$ATTACK_SRC") || ATTACK_SRC=
 OUT=${1:-${VMBATCH_GUEST_DIR:-build/guest}}
 OUTPUTS=(vmlinuz initrd.img disk.raw base.qcow2)
 FLAVOUR=cloud-amd64
@@ -48,6 +67,7 @@ up_to_date() {
     local f
     for f in "${OUTPUTS[@]}"; do
         [ -f "$OUT/$f" ] && [ "$OUT/$f" -nt "$SCRIPT" ] || return 1
+        [ -z "$ATTACK_SRC" ] || [ "$OUT/$f" -nt "$ATTACK_SRC" ] || return 1
     done
 }
 
@@ -75,6 +95,7 @@ done
 t0=$(date +%s.%N)
 # no stale mix of old and new outputs if this build is interrupted
 for f in "${OUTPUTS[@]}"; do rm -f "$OUT/$f"; done
+rm -f "$OUT/vmb-attack"
 WORK=$(mktemp -d "$OUT/.work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
@@ -115,6 +136,19 @@ R=$WORK/initramfs
 mkdir -p "$R"/{bin,dev,proc,sys,mnt,tmp,etc/acpi/PWRF,lib/modules}
 cp /bin/busybox "$R/bin/busybox"
 ln -s bin "$R/sbin"
+
+# the isolation test's attacker/listener: static, so it needs nothing in the initramfs
+if [ -n "$ATTACK_SRC" ]; then
+    if command -v gcc >/dev/null && echo 'int main(void){return 0;}' > "$WORK/t.c" &&
+       gcc -static -o "$WORK/t" "$WORK/t.c" 2>/dev/null; then
+        gcc -static -O2 -Wall -Wextra -o "$WORK/vmb-attack" "$ATTACK_SRC" || die "cannot build $ATTACK_SRC"
+        strip -s "$WORK/vmb-attack" 2>/dev/null || true
+        cp "$WORK/vmb-attack" "$R/bin/vmb-attack"
+        say "vmb-attack: $(stat -c %s "$WORK/vmb-attack") B"
+    else
+        say "warning: no gcc with a static libc: the guest has no /bin/vmb-attack"
+    fi
+fi
 
 # modules in load order: depth-first, dependencies before dependents
 ORDER=()
@@ -253,6 +287,23 @@ if [ -n "$PROBE" ]; then
 fi
 [ "$MOUNTED" = 1 ] && { sync; umount /mnt; }
 
+ATTACK=$(arg attack ""); LISTEN=$(arg listen 0)
+if [ "$LISTEN" != 0 ] || [ -n "$ATTACK" ]; then
+    if [ ! -x /bin/vmb-attack ]; then
+        echo "VMB-ATTACK-MISSING"
+    elif [ -z "$IP" ]; then
+        echo "VMB-ATTACK-NOLEASE"
+    else
+        if [ "$LISTEN" != 0 ]; then
+            [ "$LISTEN" = 1 ] && LISTEN=600
+            vmb-attack listen "$LISTEN" || echo "VMB-LISTEN-FAIL rc=$?"
+        fi
+        if [ -n "$ATTACK" ]; then
+            vmb-attack attack "$ATTACK" "$(arg peermac -)" "$(arg flood 5000)" || echo "VMB-ATTACK-FAIL rc=$?"
+        fi
+    fi
+fi
+
 if [ "$HOLD" = -1 ]; then
     while :; do sleep 3600; done
 elif [ "$HOLD" != 0 ]; then
@@ -281,6 +332,7 @@ truncate -s 16M "$WORK/disk.raw"    # mke2fs says "Creating regular file" otherw
 mke2fs -q -t ext2 -F -L vmbdata -d "$D" "$WORK/disk.raw"
 qemu-img convert -q -f raw -O qcow2 "$WORK/disk.raw" "$WORK/base.qcow2"
 
+[ -f "$WORK/vmb-attack" ] && mv -f "$WORK/vmb-attack" "$OUT/vmb-attack"
 for f in "${OUTPUTS[@]}"; do
     mv -f "$WORK/$f" "$OUT/$f"
 done

@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   gcc meson ninja-build pkg-config libsqlite3-dev libjansson-dev nettle-dev
+  # isolation filters
+  libnftables-dev nftables ebtables
   # fuzzing (libFuzzer + sanitizer runtimes)
   clang libclang-rt-14-dev
   # runtime: discs, guests, DHCP
@@ -14,6 +16,8 @@ PACKAGES=(
   # tests: the tiny test guest, its ISO, a VNC client, system users
   busybox-static cpio e2fsprogs kmod gzip xorriso isolinux syslinux-common vncsnapshot
   passwd util-linux iproute2 sqlite3 acl
+  # batch_backend = slurm (scripts/slurm-up.sh runs them without systemd)
+  slurm-wlm slurmctld slurmd slurm-client munge
 )
 
 missing=()

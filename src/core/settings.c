@@ -27,6 +27,8 @@ void settings_defaults(Settings *s) {
         snprintf(s->starter, sizeof(s->starter), "%s/vmbatch-starter", VMBATCH_LIBEXECDIR);
         s->reattach_grace_s = 30;
         s->node = true;
+        snprintf(s->filter_backend, sizeof(s->filter_backend), "nft");
+        s->broadcast_pps = 50;
 }
 
 static int set_string(char *dst, size_t len, const char *key, const char *v, Error *err) {
@@ -95,7 +97,21 @@ int settings_apply(Settings *s, const Config *c, Error *err) {
                         if (parse_u64(v, &n) < 0 || n > 3600)
                                 return error_set(err, -EINVAL, "config reattach_grace: bad seconds '%s'", v);
                         s->reattach_grace_s = (uint32_t)n;
-                } else if (streq(k, "log_level")) {
+                } else if (streq(k, "filter_backend")) {
+                        if (!streq(v, "nft") && !streq(v, "ebtables") && !streq(v, "none"))
+                                return error_set(err, -EINVAL, "config filter_backend: '%s' is not nft|ebtables|none", v);
+                        r = set_string(s->filter_backend, sizeof(s->filter_backend), k, v, err);
+                } else if (streq(k, "filter_allow"))
+                        r = set_string(s->filter_allow, sizeof(s->filter_allow), k, v, err);
+                else if (streq(k, "broadcast_pps")) {
+                        if (parse_u64(v, &n) < 0 || n < 1 || n > 100000)
+                                return error_set(err, -EINVAL, "config broadcast_pps: bad rate '%s'", v);
+                        s->broadcast_pps = (uint32_t)n;
+                } else if (streq(k, "dhcp_server_ip"))
+                        r = set_string(s->dhcp_server_ip, sizeof(s->dhcp_server_ip), k, v, err);
+                else if (streq(k, "dhcp_server_mac"))
+                        r = set_string(s->dhcp_server_mac, sizeof(s->dhcp_server_mac), k, v, err);
+                else if (streq(k, "log_level")) {
                         if (!streq(v, "error") && !streq(v, "warning") && !streq(v, "info") && !streq(v, "debug"))
                                 return error_set(err, -EINVAL, "config log_level: '%s' is not error|warning|info|debug",
                                                  v);

@@ -33,6 +33,11 @@ typedef struct Settings {
         char batch_backend[16];        /* local */
         char starter[PATH_MAX];
         uint32_t reattach_grace_s;     /* after a restart, how long starters have to come back */
+        char filter_backend[16];       /* nft | ebtables | none */
+        char filter_allow[1024];       /* comma list of addresses isolated VMs may also reach */
+        uint32_t broadcast_pps;        /* isolated VMs' broadcast limit, per tap */
+        char dhcp_server_ip[16];       /* "" = the gateway (a DHCP server on the bridge) */
+        char dhcp_server_mac[18];      /* "" = the bridge's MAC */
 } Settings;
 
 void settings_defaults(Settings *s);

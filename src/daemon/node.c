@@ -14,6 +14,7 @@
 #include "core/ipam.h"
 #include "disk/disk.h"
 #include "net/dhcp.h"
+#include "net/filter.h"
 #include "net/link.h"
 
 #define RECONCILE_INTERVAL_MS 5000
@@ -30,6 +31,7 @@ struct Node {
         const Settings *settings;
         const BatchBackend *batch;
         DhcpBackend *dhcp;
+        FilterBackend *filter;
         EventSource *dhcp_watch;
         uint64_t dhcp_restarted_usec;
         EventSource *timer;
@@ -68,6 +70,7 @@ static void att_remove(Node *n, Attachment *a) {
 }
 
 static int share_discs_with_runner(Node *n, const InstanceRec *inst, bool grant, Error *err);
+static void runtime_dir_remove(Node *n, const InstanceRec *inst);
 
 /* ---- teardown: exactly once, whatever ended the instance ---- */
 
@@ -83,6 +86,11 @@ static int teardown_locked(Node *n, const InstanceRec *inst, const char *reason,
         Error e = {0};
         if (n->dhcp && dhcp_host_remove(n->dhcp, name, inst->mac, ip, &e) < 0)
                 log_warn("instance %u: removing the lease failed: %s", inst->id, e.message);
+        if (*inst->tap && n->filter) {
+                error_clear(&e);
+                if (filter_remove(n->filter, inst->tap, &e) < 0)
+                        log_warn("instance %u: removing filters of %s failed: %s", inst->id, inst->tap, e.message);
+        }
         if (*inst->tap) {
                 error_clear(&e);
                 if (link_delete(inst->tap, &e) < 0)
@@ -103,6 +111,8 @@ static int teardown_locked(Node *n, const InstanceRec *inst, const char *reason,
                         }
                 free(d);
         }
+        if (!streq(inst->state, "reserved"))
+                runtime_dir_remove(n, inst);
         if (!streq(inst->state, "reserved")) {
                 error_clear(&e);
                 if (share_discs_with_runner(n, inst, false, &e) < 0)
@@ -284,6 +294,39 @@ static void random_password(char buf[9]) {
         buf[8] = 0;
 }
 
+/* The starter's private directory (QMP socket): made here, owned by the
+ * user, removed at teardown whatever killed the starter. */
+static void runtime_dir_path(Node *n, uint32_t id, char *buf, size_t len) {
+        snprintf(buf, len, "%s/run/instance-%u", n->settings->state_dir, id);
+}
+
+static int runtime_dir_create(Node *n, const InstanceRec *inst, const Cred *cred, char *path, size_t len,
+                              Error *err) {
+        runtime_dir_path(n, inst->id, path, len);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return error_set(err, -errno, "cannot create %s: %m", path);
+        struct stat st;
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return error_set(err, -ENOTDIR, "%s is not a directory", path);
+        if (chown(path, cred->uid, cred->gid) < 0)
+                return error_set(err, -errno, "cannot chown %s: %m", path);
+        return 0;
+}
+
+static void runtime_dir_remove(Node *n, const InstanceRec *inst) {
+        char path[PATH_MAX + 64], cname[64];
+        Cred cred;
+        runtime_dir_path(n, inst->id, path, sizeof(path));
+        if (access(path, F_OK) < 0 || cred_from_uid(inst->uid, &cred, cname, sizeof(cname), NULL) < 0)
+                return;
+        /* its content is the user's: remove that as the user (who cannot
+         * unlink the directory itself from our root-owned parent), then the
+         * empty directory as root */
+        disk_remove_tree(&cred, path, NULL);
+        if (rmdir(path) < 0 && errno != ENOENT)
+                log_warn("instance %u: cannot remove %s: %m", inst->id, path);
+}
+
 /* The guest's serial console, kept beside the job log, written by the
  * user's qemu: created here, owned by the user. */
 static int serial_log_create(Node *n, const InstanceRec *inst, const Cred *cred, char *path, size_t len, Error *err) {
@@ -367,8 +410,9 @@ static int node_attach(Node *n, NodeClient *client, uint32_t uid, const json_t *
         link_tap_name(inst.id, tap, sizeof(tap));
         dhcp_name(inst.id, name);
         ipv4_format(inst.ip, ip);
-        char serial[PATH_MAX + 64];
-        if ((r = serial_log_create(n, &inst, &cred, serial, sizeof(serial), err)) < 0) {
+        char serial[PATH_MAX + 64], rundir[PATH_MAX + 64];
+        if ((r = serial_log_create(n, &inst, &cred, serial, sizeof(serial), err)) < 0 ||
+            (r = runtime_dir_create(n, &inst, &cred, rundir, sizeof(rundir), err)) < 0) {
                 free(d);
                 return r;
         }
@@ -379,6 +423,15 @@ static int node_attach(Node *n, NodeClient *client, uint32_t uid, const json_t *
         }
         if (n->dhcp && (r = dhcp_host_add(n->dhcp, name, inst.mac, ip, err)) < 0) {
                 close(fd);
+                free(d);
+                return r;
+        }
+        /* the filters exist before qemu can send its first frame */
+        FilterVm fv = {.tap = tap, .mac = inst.mac, .ip = ip, .isolated = inst.isolated};
+        if (n->filter && (r = filter_add(n->filter, &fv, err)) < 0) {
+                close(fd);
+                if (n->dhcp)
+                        dhcp_host_remove(n->dhcp, name, inst.mac, ip, NULL);
                 free(d);
                 return r;
         }
@@ -396,6 +449,8 @@ static int node_attach(Node *n, NodeClient *client, uint32_t uid, const json_t *
         }
         if (r < 0) {
                 close(fd);
+                if (n->filter)
+                        filter_remove(n->filter, tap, NULL);
                 if (n->dhcp)
                         dhcp_host_remove(n->dhcp, name, inst.mac, ip, NULL);
                 free(d);
@@ -404,6 +459,7 @@ static int node_attach(Node *n, NodeClient *client, uint32_t uid, const json_t *
         att_add(n, inst.id, client);
         *ret = boot_spec(n, &inst, &vm, d, nd);
         spec_set_serial(*ret, serial);
+        json_object_set_new(*ret, "runtime_dir", json_string(rundir));
         free(d);
         *ret_fd = fd;
         log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d", inst.id, uid, tap, ip, inst.mac,
@@ -499,6 +555,8 @@ void node_client_closed(Node *n, NodeClient *client) {
 
 /* ---- reconciliation ---- */
 
+static void sync_filters(Node *n);
+
 void node_reconcile(Node *n) {
         Store *s = n->controller->store;
         uint32_t *ids = NULL;
@@ -525,6 +583,8 @@ void node_reconcile(Node *n) {
                         b->cancel(inst.job_id, NULL);
                 teardown(n, inst.id, "its monitor did not come back");
         }
+        if (n->filter)
+                sync_filters(n);
         /* taps and leases nobody owns any more */
         char **names = NULL;
         size_t nn = 0;
@@ -561,6 +621,35 @@ void node_reconcile(Node *n) {
                         dhcp_names_free(hosts);
                 }
         }
+        free(ids);
+}
+
+/* Make the rules exactly those of the instances that have a tap (also
+ * after someone ran `nft flush ruleset`). */
+static void sync_filters(Node *n) {
+        Store *s = n->controller->store;
+        uint32_t *ids = NULL;
+        size_t nids = 0;
+        if (store_instance_ids_all(s, &ids, &nids) < 0)
+                return;
+        InstanceRec *inst = xcalloc(nids + 1, sizeof(InstanceRec));
+        FilterVm *vms = xcalloc(nids + 1, sizeof(FilterVm));
+        char (*ips)[16] = xcalloc(nids + 1, 16);
+        size_t nv = 0;
+        for (size_t i = 0; i < nids; i++) {
+                if (store_instance_get(s, ids[i], &inst[nv]) < 0 || !*inst[nv].tap ||
+                    streq(inst[nv].state, "reserved") || streq(inst[nv].state, "submitted"))
+                        continue;
+                ipv4_format(inst[nv].ip, ips[nv]);
+                vms[nv] = (FilterVm){.tap = inst[nv].tap, .mac = inst[nv].mac, .ip = ips[nv], .isolated = inst[nv].isolated};
+                nv++;
+        }
+        Error err = {0};
+        if (filter_sync(n->filter, vms, nv, &err) < 0)
+                log_error("cannot re-apply the isolation filters: %s", err.message);
+        free(ips);
+        free(vms);
+        free(inst);
         free(ids);
 }
 
@@ -601,6 +690,50 @@ static int split_range(const char *range, char *net, char *mask) {
         return ipv4_parse(net, &a) < 0 || ipv4_parse(mask, &a) < 0 ? -EINVAL : 0;
 }
 
+/* The isolation filters, from the addresses the controller hands out and
+ * the bridge: the gateway (bridge_address or dhcp_gateway), the DHCP
+ * server (on the bridge unless configured), and the allow-list. */
+static int filters_new(Node *n, Error *err) {
+        const Settings *st = n->settings;
+        char gw[64] = "";
+        if (!isempty(st->dhcp_gateway))
+                snprintf(gw, sizeof(gw), "%s", st->dhcp_gateway);
+        else if (!isempty(st->bridge_address)) {
+                snprintf(gw, sizeof(gw), "%s", st->bridge_address);
+                char *slash = strchr(gw, '/');
+                if (slash)
+                        *slash = 0;
+        }
+        if (!*gw)
+                return error_set(err, -EINVAL, "isolation filters need the gateway: set bridge_address or dhcp_gateway "
+                                               "(or filter_backend = none)");
+        char allow_buf[sizeof(st->filter_allow)];
+        snprintf(allow_buf, sizeof(allow_buf), "%s", st->filter_allow);
+        const char *allow[64];
+        size_t n_allow = 0;
+        for (char *save = NULL, *tok = strtok_r(allow_buf, ", ", &save); tok && n_allow < 64;
+             tok = strtok_r(NULL, ", ", &save))
+                allow[n_allow++] = tok;
+        FilterNet net = {
+                .bridge = st->bridge,
+                .gateway_ip = gw,
+                .dhcp_ip = isempty(st->dhcp_server_ip) ? NULL : st->dhcp_server_ip,
+                .dhcp_mac = isempty(st->dhcp_server_mac) ? NULL : st->dhcp_server_mac,
+                .allow_ips = allow,
+                .n_allow = n_allow,
+                .broadcast_pps = st->broadcast_pps,
+        };
+        int r = filter_backend_new(st->filter_backend, &net, &n->filter, err);
+        if (r >= 0)
+                r = filter_setup(n->filter, err);
+        if (r < 0) {
+                filter_backend_free(n->filter);
+                n->filter = NULL;
+                error_prefix(err, "isolation filters (%s)", st->filter_backend);
+        }
+        return r;
+}
+
 int node_new(EventLoop *loop, Controller *controller, Node **ret, Error *err) {
         const Settings *st = controller->settings;
         Node *n = xcalloc(1, sizeof(*n));
@@ -617,6 +750,8 @@ int node_new(EventLoop *loop, Controller *controller, Node **ret, Error *err) {
         char jobs[PATH_MAX + 16];
         snprintf(jobs, sizeof(jobs), "%s/jobs", st->state_dir);
         mkdir(st->state_dir, 0755);
+        mkdir(jobs, 0755);
+        snprintf(jobs, sizeof(jobs), "%s/run", st->state_dir);
         mkdir(jobs, 0755);
         int r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err);
         if (r < 0) {
@@ -653,6 +788,12 @@ int node_new(EventLoop *loop, Controller *controller, Node **ret, Error *err) {
                 if (wfd >= 0)
                         event_add_io(loop, wfd, EPOLLIN, on_dhcp_exit, n, &n->dhcp_watch);
         }
+        if (!streq(st->filter_backend, "none") && (r = filters_new(n, err)) < 0) {
+                event_source_free(n->dhcp_watch);
+                dhcp_backend_free(n->dhcp);
+                free(n);
+                return r;
+        }
         event_add_timer(loop, RECONCILE_INTERVAL_MS, on_timer, n, &n->timer);
         n->hooks = (ControllerHooks){.launch = hook_launch, .signal = hook_signal};
         controller->hooks = &n->hooks;
@@ -667,6 +808,7 @@ void node_free(Node *n) {
         event_source_free(n->timer);
         event_source_free(n->dhcp_watch);
         dhcp_backend_free(n->dhcp);
+        filter_backend_free(n->filter); /* the rules stay: the vms keep running */
         n->controller->hooks = NULL;
         free(n->att);
         free(n);

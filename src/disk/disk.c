@@ -84,6 +84,14 @@ int disk_remove(const Cred *as, const char *path, Error *err) {
         return r;
 }
 
+int disk_remove_tree(const Cred *as, const char *path, Error *err) {
+        char *argv[] = {"rm", "-rf", "--one-file-system", "--", (char *)path, NULL};
+        SpawnResult res;
+        int r = run_as(as, argv, "removing a runtime directory", &res, err);
+        spawn_result_clear(&res);
+        return r;
+}
+
 int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t *ret_allocated, Error *err) {
         char *argv[] = {"qemu-img", "info", "-U", "--output=json", "--", (char *)path, NULL};
         SpawnResult res;

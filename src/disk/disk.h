@@ -21,6 +21,8 @@ int disk_create(const Cred *as, const char *path, uint64_t size, Error *err);
 int disk_derive(const Cred *as, const char *base_path, const char *path, Error *err);
 int disk_clone(const Cred *as, const char *src, const char *path, Error *err);
 int disk_remove(const Cred *as, const char *path, Error *err);
+/* rm -rf of a directory the user owns, as the user. */
+int disk_remove_tree(const Cred *as, const char *path, Error *err);
 
 /* Virtual size (from the qcow2 header, via qemu-img info as the user) and
  * bytes allocated on the host filesystem (st_blocks * 512). */

@@ -39,8 +39,8 @@ typedef struct Starter {
         pid_t qemu;
         int qemu_pidfd;
         Qmp *qmp;
-        char dir[64];
-        char qmp_path[128];
+        char dir[PATH_MAX];
+        char qmp_path[PATH_MAX + 16];
         uint64_t kill_at_usec; /* 0: no deadline */
         const char *end_reason;
 } Starter;
@@ -113,7 +113,7 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
                 if (nd < QEMU_DISCS_MAX)
                         discs[nd++] = (QemuDisc){.path = json_string_value(v), .format = "qcow2"};
         }
-        char name[64], serial[PATH_MAX];
+        char name[64], serial[PATH_MAX + 16];
         snprintf(name, sizeof(name), "vmbatch-%u", s->instance);
         snprintf(serial, sizeof(serial), "%s/serial.log", s->dir);
         const char *serial_path = sget(spec, "serial_log") ? sget(spec, "serial_log") : serial;
@@ -342,16 +342,22 @@ int main(int argc, char **argv) {
                 return 2;
         }
         signal(SIGPIPE, SIG_IGN);
-        snprintf(s.dir, sizeof(s.dir), "/tmp/vmbatch-%u-XXXXXX", s.instance);
-        if (!mkdtemp(s.dir)) {
-                say("cannot create a private directory: %m");
-                return 1;
-        }
-        snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/qmp.sock", s.dir);
         Error err = {0};
         json_t *spec = NULL;
         int tap = -1, rc = 1;
-        if (attach(&s, &spec, &tap, &err) < 0 || start_qemu(&s, spec, tap, &err) < 0) {
+        if (attach(&s, &spec, &tap, &err) < 0) {
+                say("instance %u: %s", s.instance, err.message);
+                goto out;
+        }
+        /* the node made this directory for us and removes it when we end */
+        const char *rundir = sget(spec, "runtime_dir");
+        if (!rundir || strlen(rundir) >= sizeof(s.dir) - 16) {
+                say("instance %u: vmbatchd gave no usable runtime directory", s.instance);
+                goto out;
+        }
+        snprintf(s.dir, sizeof(s.dir), "%s", rundir);
+        snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/qmp.sock", s.dir);
+        if (start_qemu(&s, spec, tap, &err) < 0) {
                 say("instance %u: %s", s.instance, err.message);
                 goto out;
         }
@@ -371,11 +377,8 @@ out:
                 close(tap);
         qmp_free(s.qmp);
         json_decref(spec);
-        unlink(s.qmp_path);
-        char serial[128];
-        snprintf(serial, sizeof(serial), "%s/serial.log", s.dir);
-        unlink(serial);
-        rmdir(s.dir);
+        if (*s.qmp_path)
+                unlink(s.qmp_path);
         if (s.daemon_fd >= 0)
                 close(s.daemon_fd);
         return rc;

@@ -180,7 +180,9 @@ kill -9 "${job1%%:*}"; ok $? "SIGKILL the starter of instance $id1 (pid ${job1%%
 gone1() { ! v badadmin --json --maplist | grep -q "\"id\": $id1,"; }
 wait_for 30 gone1; ok $? "instance $id1's mapping is gone"
 wait_for 10 eval "! ip -n $NS link show $tap1 >/dev/null 2>&1"; ok $? "its tap is gone"
-! pgrep -f "vmbatch-$id1" >/dev/null; ok $? "its qemu is gone"
+# its qemu (PDEATHSIG) is found by its QMP socket path, unique to this run
+wait_for 10 eval '! pgrep -f "$T/state/run/instance-$id1/" >/dev/null'; ok $? "its qemu is gone"
+[ ! -e "$T/state/run/instance-$id1" ]; ok $? "its runtime directory (QMP socket) is gone"
 
 # a vm run by someone its owner lets run it: the runner's qemu gets (and
 # loses again) write access to the owner's disc, isolation still forced

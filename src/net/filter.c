@@ -1,0 +1,386 @@
+/* filter.c - what the filter backends share: argument checks, the backend
+ * object and its dispatch, the "none" backend, command-list helpers. */
+#include "net/filter.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "net/link.h"
+
+/* ---- checks ------------------------------------------------------------ */
+
+bool filter_tap_is_valid(const char *tap) {
+        size_t plen = strlen(LINK_TAP_PREFIX);
+        if (!tap || strncmp(tap, LINK_TAP_PREFIX, plen) != 0)
+                return false;
+        size_t len = strlen(tap);
+        if (len == plen || len > LINK_NAME_MAX)
+                return false;
+        /* the name goes into nft strings, ebtables chain names and argv:
+         * nothing that quotes, globs ('*', '+') or splits */
+        for (const char *p = tap + plen; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_'))
+                        return false;
+        return true;
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+static int mac_parse(const char *s, uint8_t m[6]) {
+        if (!s || strlen(s) != 17)
+                return -EINVAL;
+        for (int i = 0; i < 6; i++) {
+                int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+                if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+                        return -EINVAL;
+                m[i] = (uint8_t)(hi << 4 | lo);
+        }
+        return 0;
+}
+
+static void mac_format(const uint8_t m[6], char ret[18]) {
+        snprintf(ret, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+int filter_mac_normalize(const char *mac, char ret[static 18]) {
+        uint8_t m[6];
+        if (mac_parse(mac, m) < 0)
+                return -EINVAL;
+        if (m[0] & 1) /* multicast / broadcast */
+                return -EINVAL;
+        if (!(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+                return -EINVAL;
+        mac_format(m, ret);
+        return 0;
+}
+
+/* A unicast IPv4 address in canonical dotted form. */
+static int ip_normalize(const char *s, char ret[16]) {
+        struct in_addr a;
+        if (!s || inet_pton(AF_INET, s, &a) != 1)
+                return -EINVAL;
+        uint32_t h = ntohl(a.s_addr);
+        if (h == 0 || h == 0xffffffffu || (h >> 28) == 0xe || (h >> 24) == 127)
+                return -EINVAL;
+        if (!inet_ntop(AF_INET, &a, ret, 16))
+                return -EINVAL;
+        return streq(s, ret) ? 0 : -EINVAL;
+}
+
+/* "a.b.c.d" or "a.b.c.d/len" (1..32, no host bits set). */
+static int allow_check(const char *s) {
+        if (!s || strlen(s) > 18)
+                return -EINVAL;
+        char buf[19], canon[16];
+        strcpy(buf, s);
+        char *slash = strchr(buf, '/');
+        if (!slash) {
+                struct in_addr a;
+                if (inet_pton(AF_INET, buf, &a) != 1 || !inet_ntop(AF_INET, &a, canon, sizeof(canon)) ||
+                    !streq(buf, canon))
+                        return -EINVAL;
+                return 0;
+        }
+        *slash = 0;
+        uint32_t len;
+        if (parse_u32(slash + 1, &len) < 0 || len < 1 || len > 32)
+                return -EINVAL;
+        struct in_addr a;
+        if (inet_pton(AF_INET, buf, &a) != 1 || !inet_ntop(AF_INET, &a, canon, sizeof(canon)) || !streq(buf, canon))
+                return -EINVAL;
+        uint32_t h = ntohl(a.s_addr), mask = len == 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+        return (h & ~mask) ? -EINVAL : 0;
+}
+
+int filter_vm_check(const FilterVm *vm, Error *err) {
+        char mac[18], ip[16];
+        if (!vm)
+                return error_set(err, -EINVAL, "filter: no VM");
+        if (!filter_tap_is_valid(vm->tap))
+                return error_set(err, -EINVAL,
+                                 "filter: invalid tap name '%s' (want " LINK_TAP_PREFIX
+                                 " and 1-12 letters, digits or '_')",
+                                 vm->tap ? vm->tap : "");
+        if (filter_mac_normalize(vm->mac, mac) < 0)
+                return error_set(err, -EINVAL, "filter: %s: invalid MAC '%s' (want a unicast xx:xx:xx:xx:xx:xx)",
+                                 vm->tap, vm->mac ? vm->mac : "");
+        if (ip_normalize(vm->ip, ip) < 0)
+                return error_set(err, -EINVAL, "filter: %s: invalid IPv4 address '%s' (want a unicast a.b.c.d)",
+                                 vm->tap, vm->ip ? vm->ip : "");
+        return 0;
+}
+
+int filter_net_check(const FilterNet *net, bool need_macs, Error *err) {
+        char buf[18];
+        if (!net)
+                return error_set(err, -EINVAL, "filter: no network");
+        if (net->bridge && !link_name_is_valid(net->bridge))
+                return error_set(err, -EINVAL, "filter: invalid bridge name '%s'", net->bridge);
+        if (ip_normalize(net->gateway_ip, buf) < 0)
+                return error_set(err, -EINVAL, "filter: invalid gateway address '%s'",
+                                 net->gateway_ip ? net->gateway_ip : "");
+        if (net->dhcp_ip && ip_normalize(net->dhcp_ip, buf) < 0)
+                return error_set(err, -EINVAL, "filter: invalid DHCP server address '%s'", net->dhcp_ip);
+        if (net->gateway_mac && filter_mac_normalize(net->gateway_mac, buf) < 0)
+                return error_set(err, -EINVAL, "filter: invalid gateway MAC '%s'", net->gateway_mac);
+        if (net->dhcp_mac && filter_mac_normalize(net->dhcp_mac, buf) < 0)
+                return error_set(err, -EINVAL, "filter: invalid DHCP server MAC '%s'", net->dhcp_mac);
+        if (!net->gateway_mac && isempty(net->bridge))
+                return error_set(err, -EINVAL, "filter: neither a gateway MAC nor a bridge to take it from");
+        if (need_macs && !net->gateway_mac)
+                return error_set(err, -EINVAL, "filter: no gateway MAC");
+        if (net->n_allow > FILTER_ALLOW_MAX)
+                return error_set(err, -E2BIG, "filter: %zu allowed addresses (at most %d)", net->n_allow,
+                                 FILTER_ALLOW_MAX);
+        if (net->n_allow && !net->allow_ips)
+                return error_set(err, -EINVAL, "filter: allow-list missing");
+        for (size_t i = 0; i < net->n_allow; i++)
+                if (allow_check(net->allow_ips[i]) < 0)
+                        return error_set(err, -EINVAL, "filter: invalid allowed address '%s' (want a.b.c.d[/len])",
+                                         net->allow_ips[i] ? net->allow_ips[i] : "");
+        return 0;
+}
+
+/* ---- command lists ----------------------------------------------------- */
+
+void filter_cmds_clear(FilterCmds *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n; i++) {
+                for (char **a = c->argv[i]; *a; a++)
+                        free(*a);
+                free(c->argv[i]);
+        }
+        free(c->argv);
+        c->argv = NULL;
+        c->n = 0;
+}
+
+char *filter_cmds_format(const FilterCmds *c) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m)
+                abort();
+        for (size_t i = 0; i < c->n; i++) {
+                for (char **a = c->argv[i]; *a; a++)
+                        fprintf(m, "%s%s", a == c->argv[i] ? "" : " ", *a);
+                fputc('\n', m);
+        }
+        fclose(m);
+        return buf;
+}
+
+void filter_names_free(char **names) {
+        if (!names)
+                return;
+        for (char **p = names; *p; p++)
+                free(*p);
+        free(names);
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **filter_names_sorted(char **names, size_t n, size_t *ret_n) {
+        char **out = xcalloc(n + 1, sizeof(char *));
+        size_t k = 0;
+        if (n)
+                qsort(names, n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < n; i++)
+                if (k == 0 || !streq(out[k - 1], names[i]))
+                        out[k++] = xstrdup(names[i]);
+        *ret_n = k;
+        return out;
+}
+
+/* ---- the "none" backend ------------------------------------------------ */
+
+static int none_ok(FilterBackend *b, Error *err) {
+        return 0;
+}
+static int none_add(FilterBackend *b, const FilterVm *vm, Error *err) {
+        return 0;
+}
+static int none_remove(FilterBackend *b, const char *tap, Error *err) {
+        return 0;
+}
+static int none_sync(FilterBackend *b, const FilterVm *vms, size_t n, Error *err) {
+        return 0;
+}
+static int none_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *err) {
+        *ret_taps = xcalloc(1, sizeof(char *));
+        *ret_n = 0;
+        return 0;
+}
+
+static const FilterOps filter_none_ops = {
+        .name = "none",
+        .setup = none_ok,
+        .add = none_add,
+        .remove = none_remove,
+        .sync = none_sync,
+        .list = none_list,
+};
+
+/* ---- the backend object ------------------------------------------------ */
+
+static const char *own(FilterBackend *b, size_t slot, const char *s) {
+        if (!s)
+                return NULL;
+        free(b->net_strings[slot]);
+        b->net_strings[slot] = xstrdup(s);
+        return b->net_strings[slot];
+}
+
+int filter_backend_new(const char *kind, const FilterNet *net, FilterBackend **ret, Error *err) {
+        const FilterOps *ops;
+        if (isempty(kind) || streq(kind, "nft"))
+                ops = &filter_nft_ops;
+        else if (streq(kind, "ebtables"))
+                ops = &filter_ebt_ops;
+        else if (streq(kind, "none"))
+                ops = &filter_none_ops;
+        else
+                return error_set(err, -EINVAL, "filter: unknown backend '%s' (want nft, ebtables or none)", kind);
+        int r;
+        if (ops != &filter_none_ops && (r = filter_net_check(net, false, err)) < 0)
+                return r;
+
+        FilterBackend *b = xcalloc(1, sizeof(*b));
+        b->ops = ops;
+        if (net) {
+                b->net.bridge = own(b, 0, net->bridge);
+                b->net.gateway_ip = own(b, 1, net->gateway_ip);
+                b->net.gateway_mac = own(b, 2, net->gateway_mac);
+                b->net.dhcp_ip = own(b, 3, net->dhcp_ip);
+                b->net.dhcp_mac = own(b, 4, net->dhcp_mac);
+                b->net.broadcast_pps = net->broadcast_pps;
+                b->allow = xcalloc(net->n_allow + 1, sizeof(char *));
+                for (size_t i = 0; i < net->n_allow; i++)
+                        b->allow[i] = xstrdup(net->allow_ips[i]);
+                b->net.allow_ips = (const char *const *)b->allow;
+                b->net.n_allow = net->n_allow;
+        }
+        if (ops->init && (r = ops->init(b, err)) < 0) {
+                b->ops = &filter_none_ops; /* nothing to undo */
+                filter_backend_free(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
+void filter_backend_free(FilterBackend *b) {
+        if (!b)
+                return;
+        if (b->ops->done)
+                b->ops->done(b);
+        for (size_t i = 0; i < ELEMENTSOF(b->net_strings); i++)
+                free(b->net_strings[i]);
+        if (b->allow)
+                for (char **p = b->allow; *p; p++)
+                        free(*p);
+        free(b->allow);
+        free(b);
+}
+
+const char *filter_backend_name(const FilterBackend *b) {
+        return b->ops->name;
+}
+
+static int bridge_mac(const char *bridge, char ret[18], Error *err) {
+        if (strlen(bridge) >= IFNAMSIZ)
+                return error_set(err, -EINVAL, "filter: invalid bridge name '%s'", bridge);
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return error_set(err, -errno, "filter: socket: %s", strerror(errno));
+        struct ifreq ifr = {0};
+        memcpy(ifr.ifr_name, bridge, strlen(bridge));
+        if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+                int r = -errno;
+                if (r == -ENODEV)
+                        return error_set(err, r, "filter: bridge %s does not exist (its MAC is the gateway MAC)",
+                                         bridge);
+                return error_set(err, r, "filter: MAC of %s: %s", bridge, strerror(-r));
+        }
+        if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+                return error_set(err, -EINVAL, "filter: %s is not an Ethernet device", bridge);
+        mac_format((const uint8_t *)ifr.ifr_hwaddr.sa_data, ret);
+        return 0;
+}
+
+int filter_backend_net(FilterBackend *b, const FilterNet **ret, Error *err) {
+        if (!b->macs_resolved) {
+                char mac[18];
+                int r;
+                if (b->net.gateway_mac) {
+                        filter_mac_normalize(b->net.gateway_mac, mac); /* checked in _new */
+                } else if ((r = bridge_mac(b->net.bridge, mac, err)) < 0)
+                        return r;
+                b->net.gateway_mac = own(b, 2, mac);
+                if (b->net.dhcp_mac) {
+                        filter_mac_normalize(b->net.dhcp_mac, mac);
+                        b->net.dhcp_mac = own(b, 4, mac);
+                } else
+                        b->net.dhcp_mac = own(b, 4, b->net.gateway_mac);
+                if (!b->net.dhcp_ip)
+                        b->net.dhcp_ip = own(b, 3, b->net.gateway_ip);
+                if (b->net.broadcast_pps == 0)
+                        b->net.broadcast_pps = FILTER_BROADCAST_PPS_DEFAULT;
+                b->macs_resolved = true;
+        }
+        *ret = &b->net;
+        return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+int filter_setup(FilterBackend *b, Error *err) {
+        return b->ops->setup(b, err);
+}
+
+int filter_add(FilterBackend *b, const FilterVm *vm, Error *err) {
+        int r = filter_vm_check(vm, err);
+        if (r < 0)
+                return r;
+        return b->ops->add(b, vm, err);
+}
+
+int filter_remove(FilterBackend *b, const char *tap, Error *err) {
+        if (!filter_tap_is_valid(tap))
+                return error_set(err, -EINVAL, "filter: invalid tap name '%s'", tap ? tap : "");
+        return b->ops->remove(b, tap, err);
+}
+
+int filter_sync(FilterBackend *b, const FilterVm *vms, size_t n, Error *err) {
+        int r;
+        if (n && !vms)
+                return error_set(err, -EINVAL, "filter: no VMs");
+        for (size_t i = 0; i < n; i++) {
+                if ((r = filter_vm_check(&vms[i], err)) < 0)
+                        return r;
+                for (size_t j = 0; j < i; j++)
+                        if (streq(vms[i].tap, vms[j].tap))
+                                return error_set(err, -EINVAL, "filter: tap %s listed twice", vms[i].tap);
+        }
+        return b->ops->sync(b, vms, n, err);
+}
+
+int filter_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *err) {
+        return b->ops->list(b, ret_taps, ret_n, err);
+}

@@ -1,0 +1,201 @@
+/* filter.h - the isolation filters of the VMs on this node's bridge.
+ *
+ * Every VM's tap gets rules built ONLY from the controller's allocation (its
+ * fixed MAC and IPv4 address), never learned from traffic. For every VM:
+ *   - frames with another source MAC are dropped (MAC spoofing);
+ *   - IPv4 with another source address is dropped, except the DHCP client's
+ *     0.0.0.0:68 -> 255.255.255.255:67 (IP spoofing);
+ *   - ARP whose sender MAC is not its MAC or whose sender IP is not in
+ *     {its IP, 0.0.0.0} is dropped, as is ARP that is not Ethernet/IPv4;
+ *   - DHCP server replies (udp sport 67), IPv6 router advertisements and
+ *     redirects (icmpv6 134, 137) and DHCPv6 server messages (udp sport 547)
+ *     are dropped;
+ *   - every ethertype but IPv4, ARP and IPv6 is dropped (VLAN tags, RARP...).
+ * For an ISOLATED VM in addition:
+ *   - no frame goes from its tap to any other tap, nor from any tap to it
+ *     (a non-isolated VM cannot reach it either);
+ *   - it may send only to the gateway's MAC, the DHCP server's MAC or the
+ *     broadcast address, IPv4 only to the gateway, the DHCP server and the
+ *     allow-list (plus the DHCP broadcast), and no IPv6 at all;
+ *   - what reaches it must be ARP or IPv4 from one of those addresses (so
+ *     the host does not route another VM's packets to it);
+ *   - its broadcasts are limited to broadcast_pps per second.
+ * Frames from a tap named "vmb*" that has no rules are all dropped, so a
+ * tap is closed until filter_add has run (every bridge port whose name
+ * starts with "vmb" counts as a VM's tap; other ports are not filtered).
+ *
+ * Backends:
+ *   nft       (the default) one `table bridge vmbatch` of our own, through
+ *             libnftables in-process. Per-VM state is set elements keyed by
+ *             the tap name, so adding or removing a VM is one atomic
+ *             transaction of a constant size whatever the number of VMs.
+ *   ebtables  the paper's tool (Debian: ebtables-nft): one chain per VM,
+ *             dispatched by `-i tap` from the nat table's PREROUTING (before
+ *             the bridge learns a source MAC, so a spoofed frame cannot
+ *             poison its forwarding table), the isolation of traffic towards
+ *             a VM in the filter table's FORWARD and OUTPUT. One process per
+ *             command: slower.
+ *   none      no filtering at all (every call succeeds and does nothing).
+ *
+ * Functions return 0 or a negative errno and fill err (may be NULL) with
+ * one line for a human; the library prints nothing. Everything needs
+ * CAP_NET_ADMIN. Make and use a backend in the network namespace of the
+ * bridge: the nft backend's netlink socket stays in the namespace it was
+ * first used in, ebtables runs in the caller's. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "basic/error.h"
+
+#define FILTER_NFT_TABLE "vmbatch"      /* table bridge vmbatch */
+#define FILTER_BROADCAST_PPS_DEFAULT 100u
+#define FILTER_ALLOW_MAX 64
+
+typedef struct FilterNet {
+        const char *bridge;       /* the VMs' bridge; its MAC is the gateway MAC when gateway_mac is NULL */
+        const char *gateway_ip;   /* required */
+        const char *gateway_mac;  /* NULL: the bridge's own MAC (looked up when rules are built) */
+        const char *dhcp_ip;      /* NULL: gateway_ip */
+        const char *dhcp_mac;     /* NULL: gateway_mac */
+        const char *const *allow_ips; /* what isolated VMs may reach besides: "a.b.c.d" or "a.b.c.d/len" */
+        size_t n_allow;
+        unsigned broadcast_pps;   /* isolated VMs' broadcast limit per tap; 0: FILTER_BROADCAST_PPS_DEFAULT */
+} FilterNet;
+
+typedef struct FilterVm {
+        const char *tap;          /* "vmb" + 1..12 of [A-Za-z0-9_] */
+        const char *mac;          /* unicast, "xx:xx:xx:xx:xx:xx" (any case) */
+        const char *ip;           /* unicast IPv4 */
+        bool isolated;
+} FilterVm;
+
+typedef struct FilterBackend FilterBackend;
+
+/* kind: "nft" (NULL or "" too), "ebtables" or "none". Checks net (copied:
+ * the caller's strings need not outlive the call); touches no rules. */
+int filter_backend_new(const char *kind, const FilterNet *net, FilterBackend **ret, Error *err);
+/* Leaves every rule in place: VMs keep running across a daemon restart.
+ * Accepts NULL. */
+void filter_backend_free(FilterBackend *b);
+static inline void filter_backend_freep(FilterBackend **b) { filter_backend_free(*b); }
+#define _cleanup_filter_backend_ _cleanup_(filter_backend_freep)
+
+/* "nft", "ebtables" or "none". */
+const char *filter_backend_name(const FilterBackend *b);
+
+/* Create our table/chains if missing and (re)write our base rules; never
+ * touches other tables (ebtables: inserts one jump at the head of nat
+ * PREROUTING and filter FORWARD and OUTPUT, and otherwise only touches
+ * chains named vmb-* and vm-*).
+ * Keeps the VMs' rules. Idempotent. */
+int filter_setup(FilterBackend *b, Error *err);
+/* Give vm its rules (replacing what that tap had). nft: one atomic
+ * transaction, about 0.1 ms whatever the number of VMs. The tap need not
+ * exist yet. When our table or chains have vanished they are re-created
+ * first (the other VMs' taps then stay closed until filter_sync). */
+int filter_add(FilterBackend *b, const FilterVm *vm, Error *err);
+/* Remove the rules of tap. Idempotent: a tap without rules is 0. */
+int filter_remove(FilterBackend *b, const char *tap, Error *err);
+/* Make the rules exactly these VMs (reconciliation): re-creates our table
+ * and base rules when they vanished (`nft flush ruleset`) or were changed,
+ * removes the rules of taps not listed, adds or fixes the listed ones. nft:
+ * one atomic transaction (nothing is written when all is in order). */
+int filter_sync(FilterBackend *b, const FilterVm *vms, size_t n, Error *err);
+/* Taps that have rules now, sorted, as a NULL-terminated array (free with
+ * filter_names_free). */
+int filter_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *err);
+void filter_names_free(char **names);
+
+/* ---- checks (pure) ----------------------------------------------------- */
+
+bool filter_tap_is_valid(const char *tap);
+/* Lower-case canonical "xx:xx:xx:xx:xx:xx" of a unicast MAC; -EINVAL for
+ * anything else (multicast, all zero, bad syntax). */
+int filter_mac_normalize(const char *mac, char ret[static 18]);
+int filter_vm_check(const FilterVm *vm, Error *err);
+/* Needs gateway_mac resolved when need_macs. */
+int filter_net_check(const FilterNet *net, bool need_macs, Error *err);
+
+/* ---- generators (pure; golden-tested) ---------------------------------- */
+
+/* The nft base ruleset for net (gateway_mac set): idempotent input for
+ * `nft -f` that declares the table, its sets and chains, flushes the rules
+ * and static sets (never the VMs' elements) and writes them again. */
+int filter_nft_ruleset(const FilterNet *net, char **ret);
+/* nft commands that give vm its rules (idempotent when the tap already has
+ * the same MAC and IP; fails with EEXIST when it has others). */
+int filter_nft_vm_add(const FilterVm *vm, char **ret);
+/* nft commands that remove the rules of vm (its tap with the MAC and IP it
+ * has now); succeeds whether or not the elements are there. */
+int filter_nft_vm_remove(const FilterVm *vm, char **ret);
+
+/* A list of ebtables command lines (each a NULL-terminated argv:
+ * "ebtables", "-t", TABLE, ...). */
+typedef struct FilterCmds {
+        char ***argv;
+        size_t n;
+} FilterCmds;
+void filter_cmds_clear(FilterCmds *c);
+/* One command per line, arguments joined by spaces (for golden files). */
+char *filter_cmds_format(const FilterCmds *c);
+
+#define FILTER_EBT_CHAIN_PREFIX "vm-" /* per-VM chain: "vm-" + tap */
+/* Our shared ebtables chains and their rules, in the order they must be
+ * created, for filter_setup: creating one is "-N chain -P RETURN" then its "-A"
+ * lines. The jumps from the built-in chains are in filter_ebt_hooks. */
+typedef struct FilterEbtChain {
+        const char *table; /* "nat" or "filter" */
+        const char *name;
+        bool dispatch;    /* holds the per-VM dispatch rules: created when missing, never flushed */
+        FilterCmds rules; /* the -A commands (none for a dispatch chain) */
+} FilterEbtChain;
+int filter_ebt_base(const FilterNet *net, FilterEbtChain **ret, size_t *ret_n);
+void filter_ebt_base_free(FilterEbtChain *chains, size_t n);
+/* "-t nat -I PREROUTING 1 -j vmb-pre" ...: the one rule we put in each
+ * built-in chain we use. */
+typedef struct FilterEbtHook {
+        const char *table;
+        const char *builtin;
+        const char *target;
+} FilterEbtHook;
+extern const FilterEbtHook filter_ebt_hooks[3];
+/* Everything filter_setup does on an empty table, in order (golden). */
+int filter_ebt_setup_cmds(const FilterNet *net, FilterCmds *ret);
+/* The commands that give vm its chain and dispatch rules (tap must have
+ * none yet). */
+int filter_ebt_vm_add(const FilterNet *net, const FilterVm *vm, FilterCmds *ret);
+/* The commands that remove tap's dispatch rules and chain (the caller
+ * ignores "does not exist" failures). */
+int filter_ebt_vm_remove(const char *tap, FilterCmds *ret);
+
+/* ---- internal: the backends behind FilterBackend ----------------------- */
+
+typedef struct FilterOps {
+        const char *name;
+        int (*init)(FilterBackend *b, Error *err);
+        void (*done)(FilterBackend *b);
+        int (*setup)(FilterBackend *b, Error *err);
+        int (*add)(FilterBackend *b, const FilterVm *vm, Error *err);
+        int (*remove)(FilterBackend *b, const char *tap, Error *err);
+        int (*sync)(FilterBackend *b, const FilterVm *vms, size_t n, Error *err);
+        int (*list)(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *err);
+} FilterOps;
+
+struct FilterBackend {
+        const FilterOps *ops;
+        FilterNet net;         /* strings owned (net_strings), gateway_mac/dhcp_mac resolved lazily */
+        char *net_strings[8];
+        char **allow;
+        bool macs_resolved;
+        void *priv;            /* the backend's own state */
+};
+
+extern const FilterOps filter_nft_ops;
+extern const FilterOps filter_ebt_ops;
+
+/* The FilterNet with gateway_mac (from the bridge when unset) and dhcp_* filled in. */
+int filter_backend_net(FilterBackend *b, const FilterNet **ret, Error *err);
+/* Sorted, de-duplicated NULL-terminated copy. */
+char **filter_names_sorted(char **names, size_t n, size_t *ret_n);

@@ -1,0 +1,676 @@
+/* filter_ebtables.c - the isolation filters with ebtables (the paper's
+ * tool; on Debian 12 it is ebtables-nft), one `ebtables` process per
+ * command through spawn_run.
+ *
+ * Layout (we add one rule at the head of three built-in chains and
+ * otherwise only touch chains named vmb-* and vm-*):
+ *   nat PREROUTING -> vmb-pre: -j vmb-vms; -i vmb+ -j DROP
+ *     vmb-vms       one "-i TAP -j vm-TAP" per VM
+ *     vm-TAP        the VM's own chain: its MAC and IP, the shared checks
+ *                   (vmb-proto, vmb-arp0, vmb-dhcp0; isolated: vmb-iso-out
+ *                   and a broadcast limit), then ACCEPT
+ *   filter FORWARD -> vmb-forward: -j vmb-iso-to; -o vmb+ -j vmb-iso-from
+ *   filter OUTPUT  -> vmb-iso-to
+ *     vmb-iso-to    one "-o TAP -j vmb-iso-in" per isolated VM (what may reach it)
+ *     vmb-iso-from  one "-i TAP -j DROP" per isolated VM (nothing to other taps)
+ * What a VM sends is checked in PREROUTING, before the bridge learns the
+ * frame's source MAC: checked later (FORWARD/INPUT), a frame claiming
+ * another VM's MAC would still move that MAC to the sender's port in the
+ * bridge's forwarding table and divert the other VM's traffic.
+ * The shared chains RETURN what passes and DROP the rest. Every chain is
+ * made with "-N NAME -P RETURN": ebtables-nft 1.8.9 gives a chain made by a
+ * bare "-N" a hidden final ACCEPT (while -L shows "policy: RETURN"), which
+ * would end the hook's traversal for every frame that reaches it. Rules are
+ * written in the form `ebtables -L` prints them back, so filter_sync can
+ * compare what is there with what should be, line by line. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "basic/spawn.h"
+#include "net/filter.h"
+#include "net/link.h"
+
+#define EBT_TIMEOUT_MS 15000
+#define TAPS LINK_TAP_PREFIX "+"
+
+const FilterEbtHook filter_ebt_hooks[3] = {
+        {"nat", "PREROUTING", "vmb-pre"},
+        {"filter", "FORWARD", "vmb-forward"},
+        {"filter", "OUTPUT", "vmb-iso-to"},
+};
+
+static const char *const tables[] = {"nat", "filter"};
+
+/* ---- generators -------------------------------------------------------- */
+
+static void cmds_push(FilterCmds *c, char **argv) {
+        char ***p = realloc(c->argv, (c->n + 1) * sizeof(char **));
+        if (!p)
+                abort();
+        c->argv = p;
+        c->argv[c->n++] = argv;
+}
+
+/* "ebtables" + the words of the formatted line (our arguments never contain
+ * spaces: names, addresses and numbers are checked). */
+_printf_(2, 3) static void cmdf(FilterCmds *c, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *line = NULL;
+        if (vasprintf(&line, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        size_t n = 1, cap = 8;
+        char **argv = xcalloc(cap, sizeof(char *));
+        argv[0] = xstrdup("ebtables");
+        char *save = NULL;
+        for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                if (n + 2 > cap) {
+                        cap *= 2;
+                        char **q = realloc(argv, cap * sizeof(char *));
+                        if (!q)
+                                abort();
+                        argv = q;
+                }
+                argv[n++] = xstrdup(w);
+        }
+        argv[n] = NULL;
+        free(line);
+        cmds_push(c, argv);
+}
+
+/* Parts of "ebtables -t TABLE -A CHAIN rule...". */
+#define CMD_TABLE(argv) ((argv)[2])
+#define CMD_CHAIN(argv) ((argv)[4])
+
+/* The rule of such a command, as `ebtables -L` prints it. */
+static char *cmd_rule_text(char **argv) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                abort();
+        for (size_t i = 5; argv[i - 1] && argv[i]; i++)
+                fprintf(f, "%s%s", i == 5 ? "" : " ", argv[i]);
+        fclose(f);
+        return buf;
+}
+
+/* An allow-list entry as ebtables prints it ("/32" dropped). */
+static void allow_canon(const char *a, char buf[20]) {
+        snprintf(buf, 20, "%s", a);
+        size_t len = strlen(buf);
+        if (len > 3 && streq(buf + len - 3, "/32"))
+                buf[len - 3] = 0;
+}
+
+typedef struct NetNorm {
+        char gw_mac[18], dhcp_mac[18];
+        const char *gw_ip, *dhcp_ip;
+        unsigned pps;
+} NetNorm;
+
+static int net_norm(const FilterNet *net, NetNorm *ret) {
+        if (filter_net_check(net, true, NULL) < 0)
+                return -EINVAL;
+        filter_mac_normalize(net->gateway_mac, ret->gw_mac);
+        filter_mac_normalize(net->dhcp_mac ? net->dhcp_mac : net->gateway_mac, ret->dhcp_mac);
+        ret->gw_ip = net->gateway_ip;
+        ret->dhcp_ip = net->dhcp_ip ? net->dhcp_ip : net->gateway_ip;
+        ret->pps = net->broadcast_pps ? net->broadcast_pps : FILTER_BROADCAST_PPS_DEFAULT;
+        return 0;
+}
+
+static FilterEbtChain *chain_new(FilterEbtChain **v, size_t *n, const char *table, const char *name, bool dispatch) {
+        FilterEbtChain *p = realloc(*v, (*n + 1) * sizeof(FilterEbtChain));
+        if (!p)
+                abort();
+        *v = p;
+        p[*n] = (FilterEbtChain){.table = table, .name = name, .dispatch = dispatch};
+        return &p[(*n)++];
+}
+
+int filter_ebt_base(const FilterNet *net, FilterEbtChain **ret, size_t *ret_n) {
+        NetNorm nn;
+        if (net_norm(net, &nn) < 0)
+                return -EINVAL;
+        FilterEbtChain *v = NULL, *c;
+        size_t n = 0;
+        char a[20];
+
+        /* dispatch chains: one rule per VM each */
+        chain_new(&v, &n, "nat", "vmb-vms", true);
+        chain_new(&v, &n, "filter", "vmb-iso-to", true);
+        chain_new(&v, &n, "filter", "vmb-iso-from", true);
+
+        /* every VM: ethertypes and rogue servers */
+        c = chain_new(&v, &n, "nat", "vmb-proto", false);
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 --ip-proto udp --ip-sport 67 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type router-advertisement -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type redirect -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto udp --ip6-sport 547 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p ARP --arp-htype ! 1 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p ARP --arp-ptype ! 0x800 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p ARP -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-proto -j DROP");
+
+        /* ARP sender IP that is not the VM's: only 0.0.0.0 (a probe) returns */
+        c = chain_new(&v, &n, "nat", "vmb-arp0", false);
+        cmdf(&c->rules, "-t nat -A vmb-arp0 -p ARP --arp-ip-src 0.0.0.0 -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-arp0 -j DROP");
+
+        /* IPv4 source that is not the VM's: only a DHCP client's broadcast returns */
+        c = chain_new(&v, &n, "nat", "vmb-dhcp0", false);
+        cmdf(&c->rules, "-t nat -A vmb-dhcp0 -p IPv4 --ip-src 0.0.0.0 --ip-dst 255.255.255.255 --ip-proto udp "
+                        "--ip-sport 68 --ip-dport 67 -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-dhcp0 -j DROP");
+
+        /* isolated: destination MACs */
+        c = chain_new(&v, &n, "nat", "vmb-iso-dmac", false);
+        cmdf(&c->rules, "-t nat -A vmb-iso-dmac -d %s -j RETURN", nn.gw_mac);
+        if (!streq(nn.dhcp_mac, nn.gw_mac))
+                cmdf(&c->rules, "-t nat -A vmb-iso-dmac -d %s -j RETURN", nn.dhcp_mac);
+        cmdf(&c->rules, "-t nat -A vmb-iso-dmac -d Broadcast -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-iso-dmac -j DROP");
+
+        /* isolated: what it may send (ARP and IPv4 to the gateway, the DHCP
+         * server, the allow-list; no IPv6) */
+        c = chain_new(&v, &n, "nat", "vmb-iso-out", false);
+        cmdf(&c->rules, "-t nat -A vmb-iso-out -j vmb-iso-dmac");
+        cmdf(&c->rules, "-t nat -A vmb-iso-out -p ARP -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-iso-out -p IPv4 --ip-dst 255.255.255.255 --ip-proto udp --ip-sport 68 "
+                        "--ip-dport 67 -j RETURN");
+        cmdf(&c->rules, "-t nat -A vmb-iso-out -p IPv4 --ip-dst %s -j RETURN", nn.gw_ip);
+        if (!streq(nn.dhcp_ip, nn.gw_ip))
+                cmdf(&c->rules, "-t nat -A vmb-iso-out -p IPv4 --ip-dst %s -j RETURN", nn.dhcp_ip);
+        for (size_t i = 0; i < net->n_allow; i++) {
+                allow_canon(net->allow_ips[i], a);
+                cmdf(&c->rules, "-t nat -A vmb-iso-out -p IPv4 --ip-dst %s -j RETURN", a);
+        }
+        cmdf(&c->rules, "-t nat -A vmb-iso-out -j DROP");
+
+        /* what PREROUTING jumps to; a tap without a chain is closed */
+        c = chain_new(&v, &n, "nat", "vmb-pre", false);
+        cmdf(&c->rules, "-t nat -A vmb-pre -j vmb-vms");
+        cmdf(&c->rules, "-t nat -A vmb-pre -i " TAPS " -j DROP");
+
+        /* isolated: what may reach it */
+        c = chain_new(&v, &n, "filter", "vmb-iso-in", false);
+        cmdf(&c->rules, "-t filter -A vmb-iso-in -i " TAPS " -j DROP");
+        cmdf(&c->rules, "-t filter -A vmb-iso-in -p ARP -j RETURN");
+        cmdf(&c->rules, "-t filter -A vmb-iso-in -p IPv4 --ip-src %s -j RETURN", nn.gw_ip);
+        if (!streq(nn.dhcp_ip, nn.gw_ip))
+                cmdf(&c->rules, "-t filter -A vmb-iso-in -p IPv4 --ip-src %s -j RETURN", nn.dhcp_ip);
+        for (size_t i = 0; i < net->n_allow; i++) {
+                allow_canon(net->allow_ips[i], a);
+                cmdf(&c->rules, "-t filter -A vmb-iso-in -p IPv4 --ip-src %s -j RETURN", a);
+        }
+        cmdf(&c->rules, "-t filter -A vmb-iso-in -j DROP");
+
+        /* what FORWARD jumps to */
+        c = chain_new(&v, &n, "filter", "vmb-forward", false);
+        cmdf(&c->rules, "-t filter -A vmb-forward -j vmb-iso-to");
+        cmdf(&c->rules, "-t filter -A vmb-forward -o " TAPS " -j vmb-iso-from");
+
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+void filter_ebt_base_free(FilterEbtChain *chains, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                filter_cmds_clear(&chains[i].rules);
+        free(chains);
+}
+
+static void cmds_move(FilterCmds *to, FilterCmds *from) {
+        for (size_t i = 0; i < from->n; i++)
+                cmds_push(to, from->argv[i]);
+        free(from->argv);
+        *from = (FilterCmds){0};
+}
+
+int filter_ebt_setup_cmds(const FilterNet *net, FilterCmds *ret) {
+        FilterEbtChain *v;
+        size_t n;
+        int r = filter_ebt_base(net, &v, &n);
+        if (r < 0)
+                return r;
+        FilterCmds c = {0};
+        for (size_t i = 0; i < n; i++)
+                cmdf(&c, "-t %s -N %s -P RETURN", v[i].table, v[i].name);
+        for (size_t i = 0; i < n; i++)
+                cmds_move(&c, &v[i].rules);
+        for (size_t i = 0; i < ELEMENTSOF(filter_ebt_hooks); i++)
+                cmdf(&c, "-t %s -I %s 1 -j %s", filter_ebt_hooks[i].table, filter_ebt_hooks[i].builtin,
+                     filter_ebt_hooks[i].target);
+        filter_ebt_base_free(v, n);
+        *ret = c;
+        return 0;
+}
+
+/* The per-VM chain's rules (-A vm-TAP ...), then its dispatch rules. */
+static int vm_cmds(const FilterNet *net, const FilterVm *vm, FilterCmds *chain_rules, FilterCmds *dispatch) {
+        NetNorm nn;
+        char mac[18];
+        if (net_norm(net, &nn) < 0 || filter_vm_check(vm, NULL) < 0)
+                return -EINVAL;
+        filter_mac_normalize(vm->mac, mac);
+        const char *t = vm->tap;
+        cmdf(chain_rules, "-t nat -A vm-%s -s ! %s -j DROP", t, mac);
+        cmdf(chain_rules, "-t nat -A vm-%s -j vmb-proto", t);
+        cmdf(chain_rules, "-t nat -A vm-%s -p ARP --arp-mac-src ! %s -j DROP", t, mac);
+        cmdf(chain_rules, "-t nat -A vm-%s -p ARP --arp-ip-src ! %s -j vmb-arp0", t, vm->ip);
+        cmdf(chain_rules, "-t nat -A vm-%s -p IPv4 --ip-src ! %s -j vmb-dhcp0", t, vm->ip);
+        if (vm->isolated) {
+                cmdf(chain_rules, "-t nat -A vm-%s -j vmb-iso-out", t);
+                cmdf(chain_rules, "-t nat -A vm-%s -d Broadcast --limit %u/sec --limit-burst %u -j ACCEPT", t,
+                     nn.pps, nn.pps);
+                cmdf(chain_rules, "-t nat -A vm-%s -d Broadcast -j DROP", t);
+        }
+        cmdf(chain_rules, "-t nat -A vm-%s -j ACCEPT", t);
+        cmdf(dispatch, "-t nat -A vmb-vms -i %s -j vm-%s", t, t);
+        if (vm->isolated) {
+                cmdf(dispatch, "-t filter -A vmb-iso-to -o %s -j vmb-iso-in", t);
+                cmdf(dispatch, "-t filter -A vmb-iso-from -i %s -j DROP", t);
+        }
+        return 0;
+}
+
+int filter_ebt_vm_add(const FilterNet *net, const FilterVm *vm, FilterCmds *ret) {
+        FilterCmds c = {0}, rules = {0}, dispatch = {0};
+        if (vm_cmds(net, vm, &rules, &dispatch) < 0) {
+                filter_cmds_clear(&rules);
+                filter_cmds_clear(&dispatch);
+                return -EINVAL;
+        }
+        /* the chain is complete before anything jumps to it; until then the
+         * tap's frames meet the "-i vmb+ -j DROP" of vmb-pre */
+        cmdf(&c, "-t nat -N vm-%s -P RETURN", vm->tap);
+        cmds_move(&c, &rules);
+        cmds_move(&c, &dispatch);
+        *ret = c;
+        return 0;
+}
+
+int filter_ebt_vm_remove(const char *tap, FilterCmds *ret) {
+        if (!filter_tap_is_valid(tap))
+                return -EINVAL;
+        FilterCmds c = {0};
+        cmdf(&c, "-t nat -D vmb-vms -i %s -j vm-%s", tap, tap);
+        cmdf(&c, "-t filter -D vmb-iso-to -o %s -j vmb-iso-in", tap);
+        cmdf(&c, "-t filter -D vmb-iso-from -i %s -j DROP", tap);
+        cmdf(&c, "-t nat -F vm-%s", tap);
+        cmdf(&c, "-t nat -X vm-%s", tap);
+        *ret = c;
+        return 0;
+}
+
+/* ---- running ebtables -------------------------------------------------- */
+
+/* ebtables' ways of saying that a rule or chain is not there */
+static bool ebt_absent(const char *text) {
+        return text && (strstr(text, "does a matching rule exist") || strstr(text, "No chain/target/match") ||
+                        strstr(text, "doesn't exist") || strstr(text, "does not exist") || strstr(text, "incompatible"));
+}
+
+/* Run one command. *ret_out (may be NULL) gets stdout. ok_absent: a
+ * "not there" failure is success (returns 1). */
+static int ebt_run(char **argv, bool ok_absent, char **ret_out, Error *err) {
+        SpawnOpts o = {
+                .argv = argv,
+                .timeout_ms = EBT_TIMEOUT_MS,
+                .capture_max = 64u << 20,
+        };
+        SpawnResult res = {0};
+        int r = spawn_run(&o, &res);
+        if (r < 0)
+                return error_set(err, r, "filter: cannot run ebtables: %s", strerror(-r));
+        if (res.exit_code != 0) {
+                const char *etext = res.err ? res.err : "";
+                if (ok_absent && ebt_absent(etext)) {
+                        spawn_result_clear(&res);
+                        return 1;
+                }
+                char line[300];
+                spawn_result_first_line(&res, line, sizeof(line));
+                FilterCmds one = {.argv = &argv, .n = 1};
+                _cleanup_free_ char *cmd = filter_cmds_format(&one);
+                cmd[strcspn(cmd, "\n")] = 0;
+                r = res.timed_out ? -ETIMEDOUT : ebt_absent(etext) ? -ENOENT : -EIO;
+                if (strstr(etext, "Permission denied") || strstr(etext, "Operation not permitted"))
+                        r = -EPERM;
+                error_set(err, r, "filter: %s: %s", cmd, *line ? line : "failed");
+                spawn_result_clear(&res);
+                return r;
+        }
+        if (ret_out)
+                *ret_out = TAKE_PTR(res.out);
+        spawn_result_clear(&res);
+        return 0;
+}
+
+static int ebt_run_all(const FilterCmds *c, bool ok_absent, Error *err) {
+        for (size_t i = 0; i < c->n; i++) {
+                int r = ebt_run(c->argv[i], ok_absent, NULL, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- the tables as they are now ---------------------------------------- */
+
+typedef struct EbtChain {
+        const char *table;
+        char *name;
+        char **rules;
+        size_t n;
+} EbtChain;
+
+typedef struct EbtState {
+        EbtChain *chains;
+        size_t n;
+} EbtState;
+
+static void ebt_state_clear(EbtState *t) {
+        for (size_t i = 0; i < t->n; i++) {
+                for (size_t k = 0; k < t->chains[i].n; k++)
+                        free(t->chains[i].rules[k]);
+                free(t->chains[i].rules);
+                free(t->chains[i].name);
+        }
+        free(t->chains);
+        *t = (EbtState){0};
+}
+
+static const EbtChain *ebt_chain(const EbtState *t, const char *table, const char *name) {
+        for (size_t i = 0; i < t->n; i++)
+                if (streq(t->chains[i].table, table) && streq(t->chains[i].name, name))
+                        return &t->chains[i];
+        return NULL;
+}
+
+static bool chain_has(const EbtChain *c, const char *rule) {
+        for (size_t k = 0; c && k < c->n; k++)
+                if (streq(c->rules[k], rule))
+                        return true;
+        return false;
+}
+
+/* Parse `ebtables -t TABLE -L`:
+ *   Bridge chain: NAME, entries: N, policy: P
+ *   rule
+ *   ... (blank line) */
+static void ebt_parse(const char *text, const char *table, EbtState *t) {
+        EbtChain *cur = NULL;
+        const char *p = text;
+        while (p && *p) {
+                size_t len = strcspn(p, "\n");
+                char *line = strndup(p, len);
+                if (!line)
+                        abort();
+                p += len + (p[len] == '\n');
+                if (strncmp(line, "Bridge chain: ", 14) == 0) {
+                        size_t nl = strcspn(line + 14, ",");
+                        EbtChain *q = realloc(t->chains, (t->n + 1) * sizeof(EbtChain));
+                        if (!q)
+                                abort();
+                        t->chains = q;
+                        cur = &t->chains[t->n++];
+                        *cur = (EbtChain){.table = table, .name = strndup(line + 14, nl)};
+                        if (!cur->name)
+                                abort();
+                } else if (cur && *line) {
+                        char **q = realloc(cur->rules, (cur->n + 1) * sizeof(char *));
+                        if (!q)
+                                abort();
+                        cur->rules = q;
+                        cur->rules[cur->n++] = TAKE_PTR(line);
+                } else if (!*line)
+                        cur = NULL;
+                free(line);
+        }
+}
+
+static int ebt_load(EbtState *ret, Error *err) {
+        EbtState t = {0};
+        for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
+                char *argv[] = {"ebtables", "-t", (char *)tables[i], "-L", NULL};
+                _cleanup_free_ char *out = NULL;
+                int r = ebt_run(argv, false, &out, err);
+                if (r < 0) {
+                        ebt_state_clear(&t);
+                        return r;
+                }
+                ebt_parse(out, tables[i], &t);
+        }
+        *ret = t;
+        return 0;
+}
+
+/* Do the chain's rules equal the commands' rules? */
+static bool chain_matches(const EbtChain *c, const FilterCmds *want) {
+        if (!c || c->n != want->n)
+                return false;
+        for (size_t k = 0; k < want->n; k++) {
+                char *rule = cmd_rule_text(want->argv[k]);
+                bool same = streq(c->rules[k], rule);
+                free(rule);
+                if (!same)
+                        return false;
+        }
+        return true;
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+static int ebt_setup_with(FilterBackend *b, const EbtState *t, Error *err) {
+        const FilterNet *net;
+        int r = filter_backend_net(b, &net, err);
+        if (r < 0)
+                return r;
+        FilterEbtChain *v;
+        size_t n;
+        if ((r = filter_ebt_base(net, &v, &n)) < 0)
+                return error_set(err, r, "filter: cannot build the ebtables rules");
+        FilterCmds c = {0};
+        /* create what is missing first, then fill: rules jump across chains */
+        for (size_t i = 0; i < n; i++)
+                if (!ebt_chain(t, v[i].table, v[i].name))
+                        cmdf(&c, "-t %s -N %s -P RETURN", v[i].table, v[i].name);
+        for (size_t i = 0; i < n; i++) {
+                const EbtChain *have = ebt_chain(t, v[i].table, v[i].name);
+                if (v[i].dispatch || chain_matches(have, &v[i].rules))
+                        continue;
+                if (have)
+                        cmdf(&c, "-t %s -F %s", v[i].table, v[i].name);
+                cmds_move(&c, &v[i].rules);
+        }
+        /* our jump first in each built-in chain */
+        for (size_t i = 0; i < ELEMENTSOF(filter_ebt_hooks); i++) {
+                const FilterEbtHook *h = &filter_ebt_hooks[i];
+                const EbtChain *have = ebt_chain(t, h->table, h->builtin);
+                _cleanup_free_ char *rule = xasprintf("-j %s", h->target);
+                if (have && have->n > 0 && streq(have->rules[0], rule))
+                        continue;
+                cmdf(&c, "-t %s -I %s 1 -j %s", h->table, h->builtin, h->target);
+                /* an older jump further down goes (by number: the new one is 1) */
+                for (size_t k = have ? have->n : 0; k > 0; k--)
+                        if (streq(have->rules[k - 1], rule))
+                                cmdf(&c, "-t %s -D %s %zu", h->table, h->builtin, k + 1);
+        }
+        filter_ebt_base_free(v, n);
+        r = ebt_run_all(&c, false, err);
+        filter_cmds_clear(&c);
+        return r;
+}
+
+static int ebt_setup(FilterBackend *b, Error *err) {
+        EbtState t;
+        int r = ebt_load(&t, err);
+        if (r < 0)
+                return r;
+        r = ebt_setup_with(b, &t, err);
+        ebt_state_clear(&t);
+        return r;
+}
+
+static int ebt_remove(FilterBackend *b, const char *tap, Error *err) {
+        FilterCmds c = {0};
+        int r = filter_ebt_vm_remove(tap, &c);
+        if (r < 0)
+                return error_set(err, r, "filter: invalid tap name '%s'", tap);
+        r = ebt_run_all(&c, true, err);
+        filter_cmds_clear(&c);
+        return r < 0 ? r : 0;
+}
+
+static int ebt_add_cmds(const FilterNet *net, const FilterVm *vm, Error *err) {
+        FilterCmds c = {0};
+        int r = filter_ebt_vm_add(net, vm, &c);
+        if (r < 0)
+                return error_set(err, r, "filter: cannot build the rules of %s", vm->tap);
+        r = ebt_run_all(&c, false, err);
+        filter_cmds_clear(&c);
+        return r;
+}
+
+static int ebt_add(FilterBackend *b, const FilterVm *vm, Error *err) {
+        const FilterNet *net;
+        int r = filter_backend_net(b, &net, err);
+        if (r < 0)
+                return r;
+        /* replace what the tap had (one `ebtables -L` to find out) */
+        _cleanup_free_ char *chain = xasprintf(FILTER_EBT_CHAIN_PREFIX "%s", vm->tap);
+        char *list[] = {"ebtables", "-t", "nat", "-L", chain, NULL};
+        if (ebt_run(list, true, NULL, NULL) == 0 && (r = ebt_remove(b, vm->tap, err)) < 0)
+                return r;
+        Error e = {0};
+        if ((r = ebt_add_cmds(net, vm, &e)) >= 0)
+                return r;
+        (void)ebt_remove(b, vm->tap, NULL); /* no half-made chain stays behind */
+        /* our chains may have vanished (`nft flush ruleset`): put them back
+         * and try once more; the other VMs stay closed until filter_sync */
+        if (ebt_setup(b, NULL) < 0)
+                return error_set(err, e.code, "%s", e.message);
+        if ((r = ebt_add_cmds(net, vm, err)) < 0)
+                (void)ebt_remove(b, vm->tap, NULL);
+        return r;
+}
+
+/* Are tap's chain and dispatch rules exactly what vm wants? */
+static bool ebt_vm_ok(const EbtState *t, const FilterNet *net, const FilterVm *vm) {
+        FilterCmds rules = {0}, dispatch = {0}, none = {0};
+        if (vm_cmds(net, vm, &rules, &dispatch) < 0)
+                return false;
+        _cleanup_free_ char *name = xasprintf(FILTER_EBT_CHAIN_PREFIX "%s", vm->tap);
+        bool ok = chain_matches(ebt_chain(t, "nat", name), &rules);
+        for (size_t k = 0; ok && k < dispatch.n; k++) {
+                char *rule = cmd_rule_text(dispatch.argv[k]);
+                ok = chain_has(ebt_chain(t, CMD_TABLE(dispatch.argv[k]), CMD_CHAIN(dispatch.argv[k])), rule);
+                free(rule);
+        }
+        /* and nothing of an isolated VM when it is not isolated */
+        if (ok && !vm->isolated) {
+                FilterVm iso = *vm;
+                iso.isolated = true;
+                filter_cmds_clear(&dispatch);
+                filter_cmds_clear(&rules);
+                vm_cmds(net, &iso, &none, &dispatch);
+                for (size_t k = 1; ok && k < dispatch.n; k++) {
+                        char *rule = cmd_rule_text(dispatch.argv[k]);
+                        ok = !chain_has(ebt_chain(t, CMD_TABLE(dispatch.argv[k]), CMD_CHAIN(dispatch.argv[k])), rule);
+                        free(rule);
+                }
+        }
+        filter_cmds_clear(&rules);
+        filter_cmds_clear(&dispatch);
+        filter_cmds_clear(&none);
+        return ok;
+}
+
+/* Taps that have something of ours: a vm-TAP chain or a dispatch rule. */
+static char **ebt_taps(const EbtState *t, size_t *ret_n) {
+        char **all = NULL;
+        size_t n = 0;
+        size_t plen = strlen(FILTER_EBT_CHAIN_PREFIX);
+        for (size_t i = 0; i < t->n; i++) {
+                const EbtChain *c = &t->chains[i];
+                if (streq(c->table, "nat") && strncmp(c->name, FILTER_EBT_CHAIN_PREFIX, plen) == 0 &&
+                    filter_tap_is_valid(c->name + plen)) {
+                        all = realloc(all, (n + 1) * sizeof(char *));
+                        if (!all)
+                                abort();
+                        all[n++] = xstrdup(c->name + plen);
+                }
+                if (!streq(c->name, "vmb-vms") && !streq(c->name, "vmb-iso-to") && !streq(c->name, "vmb-iso-from"))
+                        continue;
+                /* "-i TAP ..." / "-o TAP ..." */
+                for (size_t k = 0; k < c->n; k++) {
+                        char word[LINK_NAME_MAX + 2];
+                        if (sscanf(c->rules[k], "%*s %16s", word) == 1 && filter_tap_is_valid(word)) {
+                                all = realloc(all, (n + 1) * sizeof(char *));
+                                if (!all)
+                                        abort();
+                                all[n++] = xstrdup(word);
+                        }
+                }
+        }
+        char **sorted = filter_names_sorted(all, n, ret_n);
+        for (size_t i = 0; i < n; i++)
+                free(all[i]);
+        free(all);
+        return sorted;
+}
+
+static int ebt_sync(FilterBackend *b, const FilterVm *vms, size_t n, Error *err) {
+        const FilterNet *net;
+        int r = filter_backend_net(b, &net, err);
+        if (r < 0)
+                return r;
+        EbtState t;
+        if ((r = ebt_load(&t, err)) < 0)
+                return r;
+        if ((r = ebt_setup_with(b, &t, err)) < 0)
+                goto out;
+        size_t nt;
+        char **taps = ebt_taps(&t, &nt);
+        /* taps that should have nothing */
+        for (size_t i = 0; i < nt && r >= 0; i++) {
+                bool wanted = false;
+                for (size_t j = 0; j < n && !wanted; j++)
+                        wanted = streq(taps[i], vms[j].tap);
+                if (!wanted)
+                        r = ebt_remove(b, taps[i], err);
+        }
+        filter_names_free(taps);
+        /* taps whose rules are missing or not as they should be */
+        for (size_t j = 0; j < n && r >= 0; j++)
+                if (!ebt_vm_ok(&t, net, &vms[j]) && (r = ebt_remove(b, vms[j].tap, err)) >= 0)
+                        r = ebt_add_cmds(net, &vms[j], err);
+out:
+        ebt_state_clear(&t);
+        return r < 0 ? r : 0;
+}
+
+static int ebt_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *err) {
+        EbtState t;
+        int r = ebt_load(&t, err);
+        if (r < 0)
+                return r;
+        *ret_taps = ebt_taps(&t, ret_n);
+        ebt_state_clear(&t);
+        return 0;
+}
+
+const FilterOps filter_ebt_ops = {
+        .name = "ebtables",
+        .setup = ebt_setup,
+        .add = ebt_add,
+        .remove = ebt_remove,
+        .sync = ebt_sync,
+        .list = ebt_list,
+};

@@ -1,0 +1,425 @@
+/* test-filter.c - net/filter.h: generators, checks, and the backends in a
+ * private network namespace.
+ *
+ *   test-filter GOLDEN_DIR
+ *
+ * The nft ruleset, the nft commands of one VM and the ebtables command
+ * lists are compared with GOLDEN_DIR/<name>; VMBATCH_REGENERATE=1 rewrites
+ * the files instead (review the diff before committing). Bad taps, MACs and
+ * addresses are refused. As root (unshare(CLONE_NEWNET) works), the nft
+ * backend, and the ebtables one when installed, run for real in a network
+ * namespace of this process only: the generated rules load, add / remove /
+ * list / sync behave, `flush ruleset` is repaired by filter_sync. Packets
+ * are the integration test's business (tests/integration/test-filter.sh). */
+#include <nftables/libnftables.h>
+#include <sched.h>
+#include <stdio.h>
+
+#include "net/filter.h"
+#include "tap.h"
+
+static const char *golden_dir = "tests/golden/filter";
+static bool regenerate;
+
+static char *read_file(const char *path) {
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+                fwrite(chunk, 1, n, m);
+        fclose(f);
+        fclose(m);
+        return buf;
+}
+
+static void write_file(const char *path, const char *content) {
+        FILE *f = fopen(path, "we");
+        if (f) {
+                fputs(content, f);
+                fclose(f);
+        }
+}
+
+static void golden(const char *name, const char *got) {
+        _cleanup_free_ char *path = xasprintf("%s/%s", golden_dir, name);
+        if (regenerate) {
+                write_file(path, got ? got : "");
+                ok(1, "golden %s (regenerated)", name);
+                return;
+        }
+        _cleanup_free_ char *want = read_file(path);
+        if (!want) {
+                ok(0, "golden %s", name);
+                printf("#   cannot read %s (VMBATCH_REGENERATE=1 creates it)\n", path);
+                return;
+        }
+        is_str(got, want, "golden %s", name);
+}
+
+static const char *const allow[] = {"10.9.0.0/16", "172.16.5.4", "172.16.6.0/32"};
+
+/* the gateway is the host (bridge MAC), the DHCP server elsewhere, an allow-list */
+static const FilterNet net_full = {
+        .bridge = "vbr0",
+        .gateway_ip = "192.168.100.1",
+        .gateway_mac = "02:00:00:00:64:01",
+        .dhcp_ip = "192.168.100.254",
+        .dhcp_mac = "02:00:00:00:64:FE",
+        .allow_ips = allow,
+        .n_allow = 3,
+        .broadcast_pps = 50,
+};
+
+/* the single-host default: gateway = DHCP server, nothing else */
+static const FilterNet net_min = {
+        .bridge = "vbr0",
+        .gateway_ip = "192.168.100.1",
+        .gateway_mac = "02:00:00:00:64:01",
+};
+
+static const FilterVm vm_iso = {"vmb1002", "DE:AF:DE:AF:64:02", "192.168.100.2", true};
+static const FilterVm vm_open = {"vmb7", "de:af:de:af:64:07", "192.168.100.7", false};
+
+static void test_golden(void) {
+        char *text = NULL;
+        is_int(filter_nft_ruleset(&net_full, &text), 0, "nft ruleset (full)");
+        golden("nft-ruleset-full.nft", text);
+        free(text);
+        text = NULL;
+        is_int(filter_nft_ruleset(&net_min, &text), 0, "nft ruleset (minimal)");
+        golden("nft-ruleset-min.nft", text);
+        free(text);
+
+        const struct {
+                const char *name;
+                const FilterVm *vm;
+                int (*fn)(const FilterVm *, char **);
+        } nft[] = {
+                {"nft-add-isolated.nft", &vm_iso, filter_nft_vm_add},
+                {"nft-add-open.nft", &vm_open, filter_nft_vm_add},
+                {"nft-remove.nft", &vm_iso, filter_nft_vm_remove},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(nft); i++) {
+                text = NULL;
+                is_int(nft[i].fn(nft[i].vm, &text), 0, "%s generated", nft[i].name);
+                golden(nft[i].name, text);
+                free(text);
+        }
+
+        FilterCmds c = {0};
+        is_int(filter_ebt_setup_cmds(&net_full, &c), 0, "ebtables setup (full)");
+        text = filter_cmds_format(&c);
+        golden("ebt-setup-full.txt", text);
+        free(text);
+        filter_cmds_clear(&c);
+        is_int(filter_ebt_setup_cmds(&net_min, &c), 0, "ebtables setup (minimal)");
+        text = filter_cmds_format(&c);
+        golden("ebt-setup-min.txt", text);
+        free(text);
+        filter_cmds_clear(&c);
+
+        is_int(filter_ebt_vm_add(&net_full, &vm_iso, &c), 0, "ebtables add (isolated)");
+        text = filter_cmds_format(&c);
+        golden("ebt-add-isolated.txt", text);
+        free(text);
+        /* argv, not a shell line: every word is one argument */
+        bool words_ok = c.n > 0;
+        for (size_t i = 0; i < c.n; i++) {
+                words_ok &= streq(c.argv[i][0], "ebtables") && streq(c.argv[i][1], "-t");
+                for (char **a = c.argv[i]; *a; a++)
+                        words_ok &= **a && !strchr(*a, ' ');
+        }
+        ok(words_ok, "ebtables commands are argv lists starting 'ebtables -t TABLE'");
+        filter_cmds_clear(&c);
+        is_int(filter_ebt_vm_add(&net_full, &vm_open, &c), 0, "ebtables add (open)");
+        text = filter_cmds_format(&c);
+        golden("ebt-add-open.txt", text);
+        free(text);
+        filter_cmds_clear(&c);
+        is_int(filter_ebt_vm_remove("vmb1002", &c), 0, "ebtables remove");
+        text = filter_cmds_format(&c);
+        golden("ebt-remove.txt", text);
+        free(text);
+        filter_cmds_clear(&c);
+
+        /* the fingerprint follows the configuration */
+        char *a = NULL, *b = NULL;
+        FilterNet other = net_min;
+        other.broadcast_pps = 7;
+        filter_nft_ruleset(&net_min, &a);
+        filter_nft_ruleset(&other, &b);
+        ok(a && b && strstr(b, "7/second") && strcmp(a, b) != 0, "broadcast_pps changes the ruleset");
+        char *fa = a ? strstr(a, "comment \"vmbatch ") : NULL, *fb = b ? strstr(b, "comment \"vmbatch ") : NULL;
+        ok(fa && fb && strncmp(fa, fb, 34) != 0, "... and its fingerprint");
+        free(a);
+        free(b);
+}
+
+static void test_checks(void) {
+        const char *good_taps[] = {"vmb1", "vmb123456789012", "vmb_x", "vmbA"};
+        const char *bad_taps[] = {NULL, "", "vmb", "eth0", "tap1", "vmb1234567890123", "vmb*", "vmb+",
+                                  "vmb1\"", "vmb1 x", "vmb-1", "vmb1;", "vmb.1", "vmb1/2", "VMB1"};
+        for (size_t i = 0; i < ELEMENTSOF(good_taps); i++)
+                ok(filter_tap_is_valid(good_taps[i]), "tap '%s' accepted", good_taps[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad_taps); i++)
+                ok(!filter_tap_is_valid(bad_taps[i]), "tap '%s' refused", bad_taps[i] ? bad_taps[i] : "(null)");
+
+        char m[18];
+        is_int(filter_mac_normalize("DE:AF:DE:AF:64:0A", m), 0, "MAC in capitals");
+        is_str(m, "de:af:de:af:64:0a", "MAC normalized to lower case");
+        const char *bad_macs[] = {NULL,
+                                  "",
+                                  "de:af:de:af:64",
+                                  "de:af:de:af:64:02:01",
+                                  "de-af-de-af-64-02",
+                                  "de:af:de:af:64:0g",
+                                  "de:af:de:af:64:2",
+                                  "01:00:5e:00:00:01",
+                                  "ff:ff:ff:ff:ff:ff",
+                                  "00:00:00:00:00:00",
+                                  "de:af:de:af:64:02 ",
+                                  "de:af:de:af:64:02\"; drop"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_macs); i++)
+                is_int(filter_mac_normalize(bad_macs[i], m), -EINVAL, "MAC '%s' refused",
+                       bad_macs[i] ? bad_macs[i] : "(null)");
+
+        Error e = {0};
+        is_int(filter_vm_check(&vm_iso, &e), 0, "a good VM passes");
+        const FilterVm bad_vms[] = {
+                {"eth0", "de:af:de:af:64:02", "192.168.100.2", false},
+                {"vmb1", "de:af:de:af:64", "192.168.100.2", false},
+                {"vmb1", "01:af:de:af:64:02", "192.168.100.2", false},
+                {"vmb1", "de:af:de:af:64:02", "192.168.100.300", false},
+                {"vmb1", "de:af:de:af:64:02", "192.168.100.02", false},
+                {"vmb1", "de:af:de:af:64:02", "0.0.0.0", false},
+                {"vmb1", "de:af:de:af:64:02", "255.255.255.255", false},
+                {"vmb1", "de:af:de:af:64:02", "224.0.0.1", false},
+                {"vmb1", "de:af:de:af:64:02", "fd00::2", false},
+                {"vmb1", "de:af:de:af:64:02", "192.168.100.2/24", false},
+                {"vmb1", NULL, "192.168.100.2", false},
+                {"vmb1", "de:af:de:af:64:02", NULL, false},
+        };
+        const char *why[] = {"tap", "MAC", "MAC", "IPv4", "IPv4", "IPv4", "IPv4", "IPv4", "IPv4", "IPv4", "MAC", "IPv4"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_vms); i++) {
+                error_clear(&e);
+                int r = filter_vm_check(&bad_vms[i], &e);
+                ok(r == -EINVAL && strstr(e.message, why[i]), "bad VM %zu refused (%s): %s", i, why[i], e.message);
+                char *text = NULL;
+                is_int(filter_nft_vm_add(&bad_vms[i], &text), -EINVAL, "... and the nft generator refuses it");
+                free(text);
+                FilterCmds c = {0};
+                is_int(filter_ebt_vm_add(&net_min, &bad_vms[i], &c), -EINVAL, "... and the ebtables one");
+                filter_cmds_clear(&c);
+        }
+
+        /* networks */
+        is_int(filter_net_check(&net_full, true, NULL), 0, "the full network passes");
+        FilterNet n = net_min;
+        n.gateway_ip = "192.168.100.1/24";
+        is_int(filter_net_check(&n, true, NULL), -EINVAL, "gateway with a prefix refused");
+        n = net_min;
+        n.gateway_mac = NULL;
+        n.bridge = NULL;
+        is_int(filter_net_check(&n, false, NULL), -EINVAL, "no gateway MAC and no bridge refused");
+        n.bridge = "vbr0";
+        is_int(filter_net_check(&n, false, NULL), 0, "no gateway MAC but a bridge: looked up later");
+        is_int(filter_net_check(&n, true, NULL), -EINVAL, "... but not for the generators");
+        char *text = NULL;
+        is_int(filter_nft_ruleset(&n, &text), -EINVAL, "nft ruleset without a gateway MAC refused");
+        free(text);
+        const char *bad_allow[][1] = {{"10.0.0.0/0"}, {"10.0.0.1/8"}, {"10.0.0.0/33"}, {"10.0.0.0/"},
+                                      {"fd00::/8"},   {"10.0.0.0 "},  {"10.0.0"},      {NULL}};
+        for (size_t i = 0; i < ELEMENTSOF(bad_allow); i++) {
+                n = net_min;
+                n.allow_ips = bad_allow[i];
+                n.n_allow = 1;
+                is_int(filter_net_check(&n, true, NULL), -EINVAL, "allow-list entry '%s' refused",
+                       bad_allow[i][0] ? bad_allow[i][0] : "(null)");
+        }
+        const char *many[FILTER_ALLOW_MAX + 1];
+        for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                many[i] = "10.0.0.1";
+        n = net_min;
+        n.allow_ips = many;
+        n.n_allow = ELEMENTSOF(many);
+        is_int(filter_net_check(&n, true, NULL), -E2BIG, "more than %d allowed addresses refused", FILTER_ALLOW_MAX);
+
+        /* backends */
+        FilterBackend *b = NULL;
+        error_clear(&e);
+        is_int(filter_backend_new("iptables", &net_min, &b, &e), -EINVAL, "unknown backend refused");
+        ok(strstr(e.message, "unknown backend") != NULL, "... with a message: %s", e.message);
+        n = net_min;
+        n.gateway_ip = "not-an-ip";
+        is_int(filter_backend_new("nft", &n, &b, NULL), -EINVAL, "bad network refused by filter_backend_new");
+        is_int(filter_backend_new("none", NULL, &b, NULL), 0, "the none backend needs no network");
+        char **taps = NULL;
+        size_t nt = 1;
+        ok(b && filter_setup(b, NULL) == 0 && filter_add(b, &vm_iso, NULL) == 0 && filter_remove(b, "vmb1", NULL) == 0 &&
+                   filter_sync(b, &vm_iso, 1, NULL) == 0 && filter_list(b, &taps, &nt, NULL) == 0 && nt == 0,
+           "none: every call succeeds and nothing is listed");
+        error_clear(&e);
+        is_int(filter_add(b, &bad_vms[0], &e), -EINVAL, "none: a bad VM is still refused");
+        filter_names_free(taps);
+        is_str(filter_backend_name(b), "none", "backend name");
+        filter_backend_free(b);
+        filter_backend_free(NULL);
+}
+
+/* ---- for real, in a private network namespace -------------------------- */
+
+static int nft_cmd(const char *cmd, char **ret_out) {
+        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        nft_ctx_buffer_output(ctx);
+        nft_ctx_buffer_error(ctx);
+        int r = nft_run_cmd_from_buffer(ctx, cmd);
+        if (ret_out)
+                *ret_out = xstrdup(nft_ctx_get_output_buffer(ctx));
+        nft_ctx_free(ctx);
+        return r;
+}
+
+static char *joined(char **names, size_t n) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%s", i ? " " : "", names[i]);
+        fclose(f);
+        return buf;
+}
+
+static char *listed(FilterBackend *b) {
+        char **taps;
+        size_t n;
+        if (filter_list(b, &taps, &n, NULL) < 0)
+                return xstrdup("(error)");
+        char *s = joined(taps, n);
+        filter_names_free(taps);
+        return s;
+}
+
+static void test_backend(const char *kind) {
+        FilterBackend *b = NULL;
+        Error e = {0};
+        if (filter_backend_new(kind, &net_full, &b, &e) < 0) {
+                ok(0, "%s: backend: %s", kind, e.message);
+                return;
+        }
+        is_str(filter_backend_name(b), kind, "%s: name", kind);
+        ok(filter_setup(b, &e) == 0, "%s: setup %s", kind, e.message);
+        ok(filter_setup(b, &e) == 0, "%s: setup again %s", kind, e.message);
+        FilterVm a = {"vmb1", "de:af:de:af:64:02", "192.168.100.2", true};
+        FilterVm c = {"vmb2", "de:af:de:af:64:03", "192.168.100.3", false};
+        ok(filter_add(b, &a, &e) == 0 && filter_add(b, &c, &e) == 0, "%s: add two %s", kind, e.message);
+        ok(filter_add(b, &a, &e) == 0, "%s: add again %s", kind, e.message);
+        char *s = listed(b);
+        is_str(s, "vmb1 vmb2", "%s: list", kind);
+        free(s);
+        FilterVm a2 = {"vmb1", "de:af:de:af:64:09", "192.168.100.9", false};
+        ok(filter_add(b, &a2, &e) == 0, "%s: add with another MAC and IP replaces %s", kind, e.message);
+        ok(filter_remove(b, "vmb1", &e) == 0, "%s: remove %s", kind, e.message);
+        ok(filter_remove(b, "vmb1", &e) == 0, "%s: remove again %s", kind, e.message);
+        ok(filter_remove(b, "vmb99", &e) == 0, "%s: remove a tap never added %s", kind, e.message);
+        s = listed(b);
+        is_str(s, "vmb2", "%s: list after remove", kind);
+        free(s);
+        if (streq(kind, "nft")) {
+                char *out = NULL;
+                nft_cmd("list set bridge " FILTER_NFT_TABLE " vm_mac", &out);
+                ok(out && !strstr(out, "64:09") && !strstr(out, "64:02"), "%s: no element of vmb1 left", kind);
+                free(out);
+        }
+
+        FilterVm three[] = {a, c, {"vmb3", "de:af:de:af:64:04", "192.168.100.4", true}};
+        ok(filter_sync(b, three, 3, &e) == 0, "%s: sync three %s", kind, e.message);
+        s = listed(b);
+        is_str(s, "vmb1 vmb2 vmb3", "%s: list after sync", kind);
+        free(s);
+        ok(filter_sync(b, three + 1, 1, &e) == 0, "%s: sync down to one %s", kind, e.message);
+        s = listed(b);
+        is_str(s, "vmb2", "%s: list after sync down", kind);
+        free(s);
+        FilterVm twice[] = {c, c};
+        error_clear(&e);
+        is_int(filter_sync(b, twice, 2, &e), -EINVAL, "%s: a tap twice in sync refused", kind);
+
+        /* someone flushes everything */
+        ok(nft_cmd("flush ruleset", NULL) == 0, "%s: flush ruleset", kind);
+        s = listed(b);
+        is_str(s, "", "%s: nothing listed after the flush", kind);
+        free(s);
+        ok(filter_remove(b, "vmb2", &e) == 0, "%s: remove with our rules gone %s", kind, e.message);
+        ok(filter_add(b, &c, &e) == 0, "%s: add with our rules gone puts them back %s", kind, e.message);
+        s = listed(b);
+        is_str(s, "vmb2", "%s: list after that add", kind);
+        free(s);
+        nft_cmd("flush ruleset", NULL);
+        ok(filter_sync(b, three, 3, &e) == 0, "%s: sync after the flush %s", kind, e.message);
+        s = listed(b);
+        is_str(s, "vmb1 vmb2 vmb3", "%s: all back", kind);
+        free(s);
+        if (streq(kind, "nft")) {
+                char *out = NULL;
+                nft_cmd("list chain bridge " FILTER_NFT_TABLE " prerouting", &out);
+                ok(out && strstr(out, "MAC spoofing"), "%s: base rules back", kind);
+                free(out);
+        }
+
+        /* a new backend object (a daemon restart) can remove what an earlier one added */
+        filter_backend_free(b);
+        b = NULL;
+        ok(filter_backend_new(kind, &net_full, &b, &e) == 0, "%s: a new backend object", kind);
+        ok(filter_remove(b, "vmb3", &e) == 0, "%s: removes a tap it did not add %s", kind, e.message);
+        s = listed(b);
+        is_str(s, "vmb1 vmb2", "%s: list", kind);
+        free(s);
+        ok(filter_add(b, &a2, &e) == 0, "%s: replaces a tap it did not add %s", kind, e.message);
+        if (streq(kind, "nft")) {
+                char *out = NULL;
+                nft_cmd("list set bridge " FILTER_NFT_TABLE " vm_mac", &out);
+                ok(out && strstr(out, "64:09") && !strstr(out, "64:02"), "%s: old elements replaced", kind);
+                free(out);
+        }
+        filter_backend_free(b);
+}
+
+static void test_for_real(void) {
+        if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+                ok(1, "# SKIP backends for real: needs root (unshare CLONE_NEWNET)");
+                return;
+        }
+        /* the bridge's MAC is not needed: net_full names the gateway MAC */
+        test_backend("nft");
+        if (access("/usr/sbin/ebtables", X_OK) == 0 || access("/sbin/ebtables", X_OK) == 0) {
+                nft_cmd("flush ruleset", NULL);
+                test_backend("ebtables");
+        } else
+                ok(1, "# SKIP ebtables not installed");
+
+        /* without a gateway MAC the bridge's own is taken */
+        FilterNet n = net_min;
+        n.gateway_mac = NULL;
+        n.bridge = "vmbnobr";
+        FilterBackend *b = NULL;
+        Error e = {0};
+        ok(filter_backend_new("nft", &n, &b, &e) == 0, "backend with the bridge as gateway");
+        is_int(filter_setup(b, &e), -ENODEV, "a missing bridge: -ENODEV");
+        ok(strstr(e.message, "vmbnobr") != NULL, "... naming it: %s", e.message);
+        filter_backend_free(b);
+}
+
+int main(int argc, char **argv) {
+        if (argc > 1)
+                golden_dir = argv[1];
+        regenerate = !isempty(getenv("VMBATCH_REGENERATE"));
+        test_golden();
+        test_checks();
+        test_for_real();
+        return tap_done();
+}
