@@ -16,4 +16,5 @@ run "$BUILD/bench/bench-control" --clients 50 --cycles 100 --vmbatchd "$BUILD/sr
 run "$BUILD/bench/bench-control" --clients 300 --cycles 20 --vmbatchd "$BUILD/src/daemon/vmbatchd"
 run bench/bench-derive.sh "$BUILD"
 run bench/bench-boot.sh "$BUILD"
+run "$BUILD/bench/bench-filter"
 exit $rc
