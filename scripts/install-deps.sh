@@ -18,6 +18,8 @@ PACKAGES=(
   passwd util-linux iproute2 sqlite3 acl
   # batch_backend = slurm (scripts/slurm-up.sh runs them without systemd)
   slurm-wlm slurmctld slurmd slurm-client munge
+  # batch_backend = sge (scripts/sge-up.sh runs them without systemd)
+  gridengine-master gridengine-exec gridengine-client gridengine-common
 )
 
 missing=()
@@ -35,5 +37,13 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Grid Engine's packages ask (debconf) whether to set up a cell and where its master is
+if command -v debconf-set-selections >/dev/null; then
+  for p in common client exec master; do
+    echo "gridengine-$p shared/gridengineconfig boolean true"
+    echo "gridengine-$p shared/gridenginecell string default"
+    echo "gridengine-$p shared/gridenginemaster string $(hostname)"
+  done | debconf-set-selections
+fi
 # daemons packaged with init scripts (isc-dhcp-server) must not start at install
 apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

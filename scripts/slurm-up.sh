@@ -91,7 +91,6 @@ say() { printf '[slurm-up %5dms] %s\n' $(( (${EPOCHREALTIME/[.,]/} - T0) / 1000 
 die() { echo "slurm-up: $*" >&2; exit "${2:-1}"; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root"
-[ -z "$NS" ] || [ -e "/run/netns/$NS" ] || die "no network namespace $NS"
 
 # alive PID NAME: PID runs and its command name is NAME (not a recycled pid)
 alive() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
@@ -132,7 +131,7 @@ case "${1:-up}" in
     done
     if command -v sinfo >/dev/null; then in_ns sinfo 2>&1 || true; fi
     exit 0 ;;
-  up) ;;
+  up) [ -z "$NS" ] || [ -e "/run/netns/$NS" ] || die "no network namespace $NS" ;;
   *) echo "usage: $0 [up|stop|status]" >&2; exit 2 ;;
 esac
 

@@ -22,12 +22,34 @@ char **batch_starter_argv(const BatchSubmit *req) {
         return v;
 }
 
+/* 'text' for sh, with every ' closed, escaped and reopened */
+static char *sh_quote(const char *text) {
+        size_t n = 2;
+        for (const char *p = text; *p; p++)
+                n += *p == '\'' ? 4 : 1;
+        char *q = xcalloc(n + 1, 1), *o = q;
+        *o++ = '\'';
+        for (const char *p = text; *p; p++) {
+                if (*p == '\'') {
+                        memcpy(o, "'\\''", 4);
+                        o += 4;
+                } else
+                        *o++ = *p;
+        }
+        *o = '\'';
+        return q;
+}
+
 char *batch_job_script(const BatchSubmit *req) {
         /* the job itself: only the starter, nothing the user controls */
-        return xasprintf("#!/bin/sh\n"
-                         "# vmbatch instance %u\n"
-                         "exec %s --instance %u --socket %s\n",
-                         req->instance, req->starter, req->instance, req->socket);
+        char *starter = sh_quote(req->starter), *socket = sh_quote(req->socket);
+        char *script = xasprintf("#!/bin/sh\n"
+                                 "# vmbatch instance %u\n"
+                                 "exec %s --instance %u --socket %s\n",
+                                 req->instance, starter, req->instance, socket);
+        free(starter);
+        free(socket);
+        return script;
 }
 
 const char *batch_job_id_from_env(void) {

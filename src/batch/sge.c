@@ -20,10 +20,17 @@
  *         ("Following jobs do not exist": GONE); then `qstat -u OWNER` gives
  *         its state (qw -> PENDING, r/t -> RUNNING). When qmaster does not
  *         answer, state() fails: reconcile must not take a hiccup for "gone".
- * cancel: `qdel ID` (as root, a Grid Engine manager). Grid Engine then sends
- *         the queue's terminate_method to the job's process group (SIGKILL by
- *         default; scripts/sge-up.sh sets SIGTERM so the starter can end the
- *         VM cleanly). A job that is already gone is not an error.
+ * cancel: `qdel ID` (as root, a Grid Engine manager). A job that is already
+ *         gone is not an error. Grid Engine then applies the queue's
+ *         terminate_method: SIGKILL by default (the starter dies, qemu with it
+ *         by PDEATHSIG, the node frees everything when the starter's
+ *         connection drops); a signal name goes to the job's whole process
+ *         group, qemu included, so qemu quits before the guest can power
+ *         down; scripts/sge-up.sh sets "kill -s TERM $job_pid", which reaches
+ *         the starter alone: ACPI power button, qemu killed 5 s later. Note
+ *         that Grid Engine never escalates a terminate_method to SIGKILL: a
+ *         job that ignores it stays in state "dr" (qdel -f forgets it but
+ *         leaves its processes running).
  *
  * The client programs need SGE_ROOT and SGE_CELL: taken from vmbatchd's
  * environment, else Debian's /var/lib/gridengine and "default". The job

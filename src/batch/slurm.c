@@ -78,7 +78,7 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
                 v[n++] = xasprintf("--mem=%lluM", (unsigned long long)((req->mem + MIB - 1) / MIB));
         v[n++] = xasprintf("--cpus-per-task=%u", req->vcpus ? req->vcpus : 1);
         if (req->walltime_s > 0) {
-                v[n++] = xasprintf("--time=%u", (req->walltime_s + 59) / 60);
+                v[n++] = xasprintf("--time=%llu", ((unsigned long long)req->walltime_s + 59) / 60);
                 /* before the limit, SIGTERM to the job's shell only (the
                  * starter): the guest gets the power button, not a kill */
                 v[n++] = xstrdup("--signal=B:TERM@60");

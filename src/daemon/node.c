@@ -1,5 +1,6 @@
-#include "daemon/node.h"
-
+/* node.c - the node role: requests from starters (attach, reattach,
+ * state, exit), the liveness of their connections, and setting up the
+ * host (bridge, DHCP server, isolation filters). See node-internal.h. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,238 +11,38 @@
 
 #include "basic/jsonutil.h"
 #include "basic/log.h"
-#include "batch/batch.h"
 #include "core/ipam.h"
-#include "disk/disk.h"
-#include "net/dhcp.h"
-#include "net/filter.h"
+#include "daemon/node-internal.h"
 #include "net/link.h"
 
 #define RECONCILE_INTERVAL_MS 5000
 #define VNC_DISPLAY_MAX 1000
 
-typedef struct Attachment {
-        uint32_t instance;
-        NodeClient *client;
-} Attachment;
-
-struct Node {
-        EventLoop *loop;
-        Controller *controller;
-        const Settings *settings;
-        const BatchBackend *batch;
-        DhcpBackend *dhcp;
-        FilterBackend *filter;
-        EventSource *dhcp_watch;
-        uint64_t dhcp_restarted_usec;
-        EventSource *timer;
-        char hostname[256];
-        uint64_t started_usec;
-        Attachment *att;
-        size_t n_att;
-        ControllerHooks hooks;
-};
-
 /* ---- attachments: which connection is which instance's starter ---- */
 
-static Attachment *att_by_instance(Node *n, uint32_t id) {
+Attachment *att_by_instance(Node *n, uint32_t id) {
         for (size_t i = 0; i < n->n_att; i++)
                 if (n->att[i].instance == id)
                         return &n->att[i];
         return NULL;
 }
 
-static Attachment *att_by_client(Node *n, NodeClient *c) {
+Attachment *att_by_client(Node *n, NodeClient *c) {
         for (size_t i = 0; i < n->n_att; i++)
                 if (n->att[i].client == c)
                         return &n->att[i];
         return NULL;
 }
 
-static void att_add(Node *n, uint32_t id, NodeClient *c) {
+void att_add(Node *n, uint32_t id, NodeClient *c) {
         n->att = realloc(n->att, (n->n_att + 1) * sizeof(Attachment));
         if (!n->att)
                 abort();
         n->att[n->n_att++] = (Attachment){id, c};
 }
 
-static void att_remove(Node *n, Attachment *a) {
+void att_remove(Node *n, Attachment *a) {
         *a = n->att[--n->n_att];
-}
-
-static int share_discs_with_runner(Node *n, const InstanceRec *inst, bool grant, Error *err);
-static void runtime_dir_remove(Node *n, const InstanceRec *inst);
-
-/* ---- teardown: exactly once, whatever ended the instance ---- */
-
-static void dhcp_name(uint32_t id, char buf[32]) { snprintf(buf, 32, "vm%u", id); }
-
-/* Inside an open transaction. Frees lease, tap, the address (the row) and
- * refreshes the storage the VM's discs now occupy. */
-static int teardown_locked(Node *n, const InstanceRec *inst, const char *reason, Error *err) {
-        Store *s = n->controller->store;
-        char name[32], ip[16];
-        dhcp_name(inst->id, name);
-        ipv4_format(inst->ip, ip);
-        Error e = {0};
-        if (n->dhcp && dhcp_host_remove(n->dhcp, name, inst->mac, ip, &e) < 0)
-                log_warn("instance %u: removing the lease failed: %s", inst->id, e.message);
-        if (*inst->tap && n->filter) {
-                error_clear(&e);
-                if (filter_remove(n->filter, inst->tap, &e) < 0)
-                        log_warn("instance %u: removing filters of %s failed: %s", inst->id, inst->tap, e.message);
-        }
-        if (*inst->tap) {
-                error_clear(&e);
-                if (link_delete(inst->tap, &e) < 0)
-                        log_warn("instance %u: removing tap %s failed: %s", inst->id, inst->tap, e.message);
-        }
-        /* what the VM wrote now counts against its owner's quota */
-        DiscRec *d;
-        size_t nd;
-        Cred cred;
-        char cname[64];
-        VmRec vm;
-        if (store_vm_get(s, inst->vm, &vm) == 0 && store_disc_list(s, vm.id, &d, &nd) == 0) {
-                if (cred_from_uid(vm.owner, &cred, cname, sizeof(cname), NULL) == 0)
-                        for (size_t i = 0; i < nd; i++) {
-                                uint64_t size, alloc;
-                                if (disk_measure(&cred, d[i].path, &size, &alloc, NULL) == 0)
-                                        store_disc_set_allocated(s, d[i].id, alloc, NULL);
-                        }
-                free(d);
-        }
-        if (!streq(inst->state, "reserved"))
-                runtime_dir_remove(n, inst);
-        if (!streq(inst->state, "reserved")) {
-                error_clear(&e);
-                if (share_discs_with_runner(n, inst, false, &e) < 0)
-                        log_warn("instance %u: taking back disc access: %s", inst->id, e.message);
-        }
-        int r = store_instance_delete(s, inst->id, err);
-        if (r < 0)
-                return r;
-        json_t *detail = json_pack("{s:s, s:s}", "reason", reason, "ip", ip);
-        char obj[64];
-        snprintf(obj, sizeof(obj), "instance %u", inst->id);
-        r = store_audit(s, 0, "instance.end", obj, detail, err);
-        json_decref(detail);
-        log_info("instance %u of vm %u ended (%s): %s %s freed", inst->id, inst->vm, reason, ip, inst->mac);
-        return r;
-}
-
-static void teardown(Node *n, uint32_t id, const char *reason) {
-        Store *s = n->controller->store;
-        Error err = {0};
-        InstanceRec inst;
-        if (store_begin(s, &err) < 0) {
-                log_error("instance %u: %s", id, err.message);
-                return;
-        }
-        if (store_instance_get(s, id, &inst) < 0) {
-                store_rollback(s);
-                return; /* already gone: exactly once */
-        }
-        if (teardown_locked(n, &inst, reason, &err) < 0 || store_commit(s, &err) < 0) {
-                store_rollback(s);
-                log_error("instance %u: teardown failed: %s", id, err.message);
-        }
-}
-
-/* A vm run by someone other than its owner (the owner granted run): the
- * runner's qemu needs to write the vm's discs and read their backing
- * files. grant: perms to give; NULL takes the write access back. */
-static int share_discs_with_runner(Node *n, const InstanceRec *inst, bool grant, Error *err) {
-        Store *s = n->controller->store;
-        VmRec vm;
-        if (store_vm_get(s, inst->vm, &vm) < 0 || vm.owner == inst->uid)
-                return 0;
-        Cred owner;
-        char oname[64];
-        DiscRec *d;
-        size_t nd;
-        int r = cred_from_uid(vm.owner, &owner, oname, sizeof(oname), err);
-        if (r < 0 || (r = store_disc_list(s, vm.id, &d, &nd)) < 0)
-                return r;
-        for (size_t i = 0; i < nd && r >= 0; i++)
-                r = disk_grant(&owner, d[i].path, inst->uid, grant ? "rw" : NULL, err);
-        free(d);
-        VmRec base;
-        if (r >= 0 && grant && vm.base && store_vm_get(s, vm.base, &base) == 0 &&
-            (r = cred_from_uid(base.owner, &owner, oname, sizeof(oname), err)) >= 0 &&
-            (r = store_disc_list(s, base.id, &d, &nd)) >= 0) {
-                for (size_t i = 0; i < nd && r >= 0; i++)
-                        if (base.owner != inst->uid)
-                                r = disk_grant(&owner, d[i].path, inst->uid, "r", err);
-                free(d);
-        }
-        return r;
-}
-
-/* ---- controller hooks ---- */
-
-static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
-        Node *n = userdata;
-        if (!n->batch)
-                return error_set(err, -ENOTSUP, "batch backend '%s' is not available", n->settings->batch_backend);
-        Cred cred;
-        char cname[64];
-        int r = cred_from_uid(inst->uid, &cred, cname, sizeof(cname), err);
-        if (r < 0)
-                return r;
-        char log_path[PATH_MAX + 64];
-        snprintf(log_path, sizeof(log_path), "%s/jobs/instance-%u.log", n->settings->state_dir, inst->id);
-        BatchSubmit req = {
-                .instance = inst->id,
-                .user = &cred,
-                .starter = n->settings->starter,
-                .socket = n->settings->socket,
-                .log_path = log_path,
-                .mem = inst->mem,
-                .vcpus = inst->vcpus,
-        };
-        if ((r = share_discs_with_runner(n, inst, true, err)) < 0)
-                return r;
-        char job[64], job_name[32];
-        snprintf(job_name, sizeof(job_name), "vmbatch-%u", inst->id);
-        req.job_name = job_name;
-        if ((r = n->batch->submit(&req, job, sizeof(job), err)) < 0)
-                return r;
-        snprintf(inst->backend, sizeof(inst->backend), "%s", n->batch->name);
-        snprintf(inst->job_id, sizeof(inst->job_id), "%s", job);
-        log_info("instance %u submitted to %s as job %s", inst->id, n->batch->name, job);
-        return 0;
-}
-
-static int hook_signal(void *userdata, const InstanceRec *inst, const char *action, Error *err) {
-        Node *n = userdata;
-        Attachment *a = att_by_instance(n, inst->id);
-        if (a) {
-                if (streq(action, "suspend") && !streq(inst->state, "running"))
-                        return error_set(err, -EINVAL, "instance %u is %s, not running", inst->id, inst->state);
-                if (streq(action, "resume") && !streq(inst->state, "paused"))
-                        return error_set(err, -EINVAL, "instance %u is %s, not paused", inst->id, inst->state);
-                int r = server_client_push(a->client, json_pack("{s:s}", "event", action));
-                if (r < 0)
-                        return error_set(err, r, "cannot reach the starter of instance %u", inst->id);
-                if (streq(action, "stop")) {
-                        InstanceRec u = *inst;
-                        snprintf(u.state, sizeof(u.state), "stopping");
-                        return store_instance_update(n->controller->store, &u, err);
-                }
-                return 0;
-        }
-        if (!streq(action, "stop"))
-                return error_set(err, -EAGAIN, "instance %u is %s: its monitor is not connected", inst->id,
-                                 inst->state);
-        /* no starter connected (queued job, or lost): cancel the job, free now */
-        const BatchBackend *b = batch_backend_find(inst->backend);
-        if (b && *inst->job_id) {
-                Error e = {0};
-                if (b->cancel(inst->job_id, &e) < 0)
-                        log_warn("instance %u: cancelling job %s: %s", inst->id, inst->job_id, e.message);
-        }
-        return teardown_locked(n, inst, "stopped before its monitor connected", err);
 }
 
 /* ---- node.* requests from starters ---- */
@@ -296,50 +97,6 @@ static void random_password(char buf[9]) {
 
 /* The starter's private directory (QMP socket): made here, owned by the
  * user, removed at teardown whatever killed the starter. */
-static void runtime_dir_path(Node *n, uint32_t id, char *buf, size_t len) {
-        snprintf(buf, len, "%s/run/instance-%u", n->settings->state_dir, id);
-}
-
-static int runtime_dir_create(Node *n, const InstanceRec *inst, const Cred *cred, char *path, size_t len,
-                              Error *err) {
-        runtime_dir_path(n, inst->id, path, len);
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-                return error_set(err, -errno, "cannot create %s: %m", path);
-        struct stat st;
-        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-                return error_set(err, -ENOTDIR, "%s is not a directory", path);
-        if (chown(path, cred->uid, cred->gid) < 0)
-                return error_set(err, -errno, "cannot chown %s: %m", path);
-        return 0;
-}
-
-static void runtime_dir_remove(Node *n, const InstanceRec *inst) {
-        char path[PATH_MAX + 64], cname[64];
-        Cred cred;
-        runtime_dir_path(n, inst->id, path, sizeof(path));
-        if (access(path, F_OK) < 0 || cred_from_uid(inst->uid, &cred, cname, sizeof(cname), NULL) < 0)
-                return;
-        /* its content is the user's: remove that as the user (who cannot
-         * unlink the directory itself from our root-owned parent), then the
-         * empty directory as root */
-        disk_remove_tree(&cred, path, NULL);
-        if (rmdir(path) < 0 && errno != ENOENT)
-                log_warn("instance %u: cannot remove %s: %m", inst->id, path);
-}
-
-/* The guest's serial console, kept beside the job log, written by the
- * user's qemu: created here, owned by the user. */
-static int serial_log_create(Node *n, const InstanceRec *inst, const Cred *cred, char *path, size_t len, Error *err) {
-        snprintf(path, len, "%s/jobs/instance-%u.serial", n->settings->state_dir, inst->id);
-        unlink(path);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return error_set(err, -errno, "cannot create %s: %m", path);
-        int r = fchown(fd, cred->uid, cred->gid) < 0 ? -errno : 0;
-        close(fd);
-        return r < 0 ? error_set(err, r, "cannot chown %s", path) : 0;
-}
-
 static json_t *boot_spec(Node *n, const InstanceRec *inst, const VmRec *vm, const DiscRec *d, size_t nd) {
         json_t *discs = json_array();
         for (size_t i = 0; i < nd; i++)
@@ -551,106 +308,6 @@ void node_client_closed(Node *n, NodeClient *client) {
         att_remove(n, a);
         /* the connection is the liveness signal: no monitor, no vm */
         teardown(n, id, "its monitor went away");
-}
-
-/* ---- reconciliation ---- */
-
-static void sync_filters(Node *n);
-
-void node_reconcile(Node *n) {
-        Store *s = n->controller->store;
-        uint32_t *ids = NULL;
-        size_t nids = 0;
-        if (store_instance_ids_all(s, &ids, &nids) < 0)
-                return;
-        bool in_grace = now_usec() - n->started_usec < (uint64_t)n->settings->reattach_grace_s * 1000000;
-        for (size_t i = 0; i < nids; i++) {
-                InstanceRec inst;
-                if (store_instance_get(s, ids[i], &inst) < 0 || streq(inst.state, "reserved") ||
-                    att_by_instance(n, inst.id))
-                        continue;
-                if (streq(inst.state, "submitted")) {
-                        const BatchBackend *b = batch_backend_find(inst.backend);
-                        BatchJobState st;
-                        if (b && b->state(inst.job_id, &st, NULL) == 0 && st == BATCH_JOB_GONE)
-                                teardown(n, inst.id, "its job ended before the vm started");
-                        continue;
-                }
-                if (in_grace)
-                        continue; /* a starter may still come back after our restart */
-                const BatchBackend *b = batch_backend_find(inst.backend);
-                if (b && *inst.job_id)
-                        b->cancel(inst.job_id, NULL);
-                teardown(n, inst.id, "its monitor did not come back");
-        }
-        if (n->filter)
-                sync_filters(n);
-        /* taps and leases nobody owns any more */
-        char **names = NULL;
-        size_t nn = 0;
-        if (!in_grace && link_list_prefix(LINK_TAP_PREFIX, &names, &nn) == 0) {
-                for (size_t i = 0; i < nn; i++) {
-                        uint64_t tap_id;
-                        if (link_tap_name_parse(names[i], &tap_id) < 0)
-                                continue; /* "vmb" + digits only: never a bridge like vmbbr0 */
-                        bool owned = false;
-                        for (size_t k = 0; k < n->n_att; k++) {
-                                char tap[LINK_NAME_MAX + 1];
-                                link_tap_name(n->att[k].instance, tap, sizeof(tap));
-                                owned |= streq(tap, names[i]);
-                        }
-                        if (!owned && link_delete(names[i], NULL) == 0)
-                                log_info("removed leftover tap %s", names[i]);
-                }
-                link_names_free(names);
-        }
-        if (!in_grace && n->dhcp) {
-                char **hosts = NULL;
-                size_t nh = 0;
-                if (dhcp_host_list(n->dhcp, &hosts, &nh, NULL) == 0) {
-                        for (size_t i = 0; i < nh; i++) {
-                                unsigned id;
-                                InstanceRec inst;
-                                if (sscanf(hosts[i], "vm%u", &id) != 1 ||
-                                    (store_instance_get(s, id, &inst) == 0 && !streq(inst.state, "reserved") &&
-                                     !streq(inst.state, "submitted")))
-                                        continue;
-                                dhcp_host_remove(n->dhcp, hosts[i], NULL, NULL, NULL);
-                                log_info("removed leftover lease %s", hosts[i]);
-                        }
-                        dhcp_names_free(hosts);
-                }
-        }
-        free(ids);
-}
-
-/* Make the rules exactly those of the instances that have a tap (also
- * after someone ran `nft flush ruleset`). */
-static void sync_filters(Node *n) {
-        Store *s = n->controller->store;
-        uint32_t *ids = NULL;
-        size_t nids = 0;
-        if (store_instance_ids_all(s, &ids, &nids) < 0)
-                return;
-        InstanceRec *inst = xcalloc(nids + 1, sizeof(InstanceRec));
-        FilterVm *vms = xcalloc(nids + 1, sizeof(FilterVm));
-        char (*ips)[16] = xcalloc(nids + 1, 16);
-        size_t nv = 0;
-        for (size_t i = 0; i < nids; i++) {
-                if (store_instance_get(s, ids[i], &inst[nv]) < 0 || !*inst[nv].tap ||
-                    streq(inst[nv].state, "reserved") || streq(inst[nv].state, "submitted"))
-                        continue;
-                ipv4_format(inst[nv].ip, ips[nv]);
-                vms[nv] = (FilterVm){.tap = inst[nv].tap, .mac = inst[nv].mac, .ip = ips[nv], .isolated = inst[nv].isolated};
-                nv++;
-        }
-        Error err = {0};
-        if (filter_sync(n->filter, vms, nv, &err) < 0)
-                log_error("cannot re-apply the isolation filters: %s", err.message);
-        free(ips);
-        free(vms);
-        free(inst);
-        free(ids);
 }
 
 static int on_timer(EventSource *s, void *userdata) {

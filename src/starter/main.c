@@ -148,6 +148,10 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
                 .pass_fds = &tap_fd,
                 .n_pass_fds = 1,
                 .pdeathsig = SIGKILL, /* the monitor gone means the vm gone */
+                /* its own session: a scheduler signalling the job's processes
+                 * (scancel, qdel) reaches the starter, which powers the guest
+                 * down cleanly, instead of killing qemu outright */
+                .new_session = true,
         };
         r = spawn_start(&o, &s->qemu, &s->qemu_pidfd);
         qemu_argv_free(argv);

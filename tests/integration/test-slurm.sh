@@ -172,7 +172,7 @@ t0=${EPOCHREALTIME/[.,]/}
 sl scancel "$job"; ok $? "scancel $job (outside vmbatch)"
 wait_for 30 gone "$id"; ok $? "instance $id's mapping is gone $(ms_since "$t0") ms after scancel"
 grep -q "VMB-POWERBUTTON" "$serial" && diag "(the guest saw the ACPI power button)" ||
-  diag "(slurmstepd signals every process of the job: qemu got SIGTERM too, no ACPI power-down)"
+  diag "(qemu shares the starter's process group, so scancel's SIGTERM reached it too: no ACPI power-down)"
 wait_for 10 eval "! ip -n $NS link show $tap >/dev/null 2>&1"; ok $? "its tap $tap is gone"
 ! grep -rqs "$ip" "$T"/state/dhcp/hosts; ok $? "its fixed DHCP host is gone"
 wait_for 10 eval "! grep -qs ' $ip ' $T/state/dhcp/*leases*"; ok $? "its lease was released"

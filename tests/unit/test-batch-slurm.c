@@ -104,6 +104,14 @@ static void test_sbatch_argv(void) {
         r.log_path = "/srv/vm%batch/jobs/instance-1234.log";
         sbatch_golden("sbatch-rounded", &r);
 
+        r = base_req();
+        r.walltime_s = UINT32_MAX;
+        char **big = NULL;
+        Error be = {0};
+        is_int(slurm_sbatch_argv(&r, &big, &be), 0, "sbatch argv with the longest walltime");
+        ok(big && streq(big[8], "--time=71582789"), "... rounded up without overflow: %s", big ? big[8] : "");
+        batch_argv_free(big);
+
         /* no memory given: no --mem (0 would ask for the whole node); 0 vcpus is 1 */
         r = base_req();
         r.mem = 0;
