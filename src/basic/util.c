@@ -64,6 +64,32 @@ int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+int parse_duration(const char *s, uint64_t *ret) {
+        if (isempty(s) || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        uint64_t mult = 1;
+        if (*end) {
+                switch (*end) {
+                case 's': mult = 1; break;
+                case 'm': mult = 60; break;
+                case 'h': mult = 3600; break;
+                case 'd': mult = 86400; break;
+                default: return -EINVAL;
+                }
+                if (end[1])
+                        return -EINVAL;
+        }
+        if (v > UINT64_MAX / mult)
+                return -ERANGE;
+        *ret = v * mult;
+        return 0;
+}
+
 void format_size(uint64_t bytes, char *buf, size_t len) {
         static const char units[] = "KMGT";
         int u = -1;

@@ -44,6 +44,9 @@ int parse_u32(const char *s, uint32_t *ret);
  * number is bytes), "1.5G" is refused. Suffixes K M G T, binary (1024). */
 int parse_size(const char *s, uint64_t *ret);
 
+/* "90" (seconds), "90s", "30m", "2h", "1d" -> seconds. */
+int parse_duration(const char *s, uint64_t *ret);
+
 /* Format bytes the way the paper prints quotas: "133G", "512M", "1536K". */
 void format_size(uint64_t bytes, char *buf, size_t len);
 

@@ -198,6 +198,17 @@ int cli_put_count(json_t *o, const char *key, const char *value, const char *wha
         return 0;
 }
 
+int cli_put_duration(json_t *o, const char *key, const char *value, const char *what, Error *err) {
+        uint64_t v;
+        if (!value)
+                return 0;
+        if (parse_duration(value, &v) < 0 || v == 0 || v > 366ULL * 86400)
+                return error_set(err, -EINVAL, "invalid duration '%s' for %s (e.g. 90m, 2h; at most 366d)", value,
+                                 what);
+        json_object_set_new(o, key, json_integer((json_int_t)v));
+        return 0;
+}
+
 static int put_size(json_t *o, const char *key, const char *value, const char *what, bool nonzero, Error *err) {
         uint64_t v;
         if (!value)

@@ -77,6 +77,8 @@ int cli_parse_size(const char *value, const char *what, uint64_t *ret, Error *er
 
 int cli_put_string(json_t *o, const char *key, const char *value, const char *what, Error *err);
 int cli_put_u32(json_t *o, const char *key, const char *value, const char *what, Error *err);
+/* a duration ("90m", "2h", seconds) as seconds, at least 1 */
+int cli_put_duration(json_t *o, const char *key, const char *value, const char *what, Error *err);
 /* positive: 0 refused */
 int cli_put_count(json_t *o, const char *key, const char *value, const char *what, Error *err);
 int cli_put_size(json_t *o, const char *key, const char *value, const char *what, Error *err);

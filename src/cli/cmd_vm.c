@@ -109,7 +109,8 @@ static int vm_run(CliArgs *a, const char *cwd, json_t *args, Error *err) {
                 return error_set(err, -EINVAL, "--install needs --cdrom ISO");
         if ((r = cli_put_ref(args, "vm", a->pos[0], "VM", err)) < 0 ||
             (r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0 ||
+            (r = cli_put_duration(args, "walltime", cli_args_value(a, "walltime"), "--walltime", err)) < 0)
                 return r;
         cli_put_bool(args, "isolate", cli_args_flag(a, "isolate"), true);
         cli_put_bool(args, "install", install, true);
@@ -170,6 +171,7 @@ static const CliOpt run_opts[] = {
         {"install", CLI_OPT_FLAG},
         {"cdrom", CLI_OPT_VALUE},
         {"no-start", CLI_OPT_FLAG},
+        {"walltime", CLI_OPT_VALUE},
         {},
 };
 
@@ -259,7 +261,8 @@ const CliVerb cli_vm_verbs[] = {
                         "                 force_isolated for you)\n"
                         "  --install      boot from --cdrom ISO to install an operating system\n"
                         "  --cdrom ISO    attach this ISO image\n"
-                        "  --no-start     only reserve an IP and MAC (release with 'instance release')\n",
+                        "  --no-start     only reserve an IP and MAC (release with 'instance release')\n"
+                        "  --walltime T   the job's time limit (90m, 2h; the scheduler ends the vm then)\n",
                 .pos_name = "VM",
                 .min_pos = 1,
                 .max_pos = 1,

@@ -30,7 +30,7 @@ static const CliOpt paper_opts[] = {
         {"base", V},      {"mem", V},       {"vcpus", V},         {"derivable", 0}, {"noderivable", 0},
         {"desc", V},      {"kernel", V},    {"initrd", V},        {"cmdline", V},   {"vm", V},
         {"vmid", V},      {"u", V},         {"keepdiscs", 0},     {"isolate", 0},   {"install", 0},
-        {"cdrom", V},     {"nostart", 0},   {"instance", V},      {"limit", V},
+        {"cdrom", V},     {"nostart", 0},   {"instance", V},      {"limit", V},     {"walltime", V},
         {},
 };
 
@@ -339,7 +339,8 @@ static int b_vmrun(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         if (install && !cdrom)
                 return error_set(err, -EINVAL, "--install needs --cdrom ISO");
         if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0 ||
+            (r = cli_put_duration(args, "walltime", cli_args_value(a, "walltime"), "--walltime", err)) < 0)
                 return r;
         cli_put_bool(args, "isolate", cli_args_flag(a, "isolate"), true);
         cli_put_bool(args, "install", install, true);
@@ -406,7 +407,7 @@ static const PaperAction actions[] = {
         {"permset", "perm.set", "+r,+m,+d,+i (--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permset, NULL},
         {"permdel", "perm.del", "(--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permdel, NULL},
         {"permlist", "perm.list", "", b_nothing, cli_print_perms},
-        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart]",
+        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart] [--walltime T]",
          b_vmrun, cli_print_run},
         {"vmstop", "instance.stop", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
         {"vmsuspend", "instance.suspend", "--vm VM | --instance N", b_vmstop, cli_print_stopped},

@@ -100,6 +100,12 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
             (r = arg_size(args, "vcpus", &vcpus, err)) < 0 || (r > 0 && (r = validate_vcpus(vcpus, err)) < 0))
                 return r;
         inst.vcpus = (uint32_t)vcpus;
+        uint64_t walltime = 0;
+        if ((r = arg_size(args, "walltime", &walltime, err)) < 0)
+                return r;
+        if (walltime > 366ULL * 86400)
+                return error_set(err, -EINVAL, "walltime %llu s is longer than a year", (unsigned long long)walltime);
+        inst.walltime_s = (uint32_t)walltime;
 
         /* one disc, one writer: a vm runs at most once at a time, and a
          * template whose disc backs others never runs (it must not change).
@@ -252,7 +258,8 @@ static int op_map_list(Controller *c, const Caller *who, const json_t *args, jso
         return store_instance_list(c->store, who->admin ? NULL : &who->uid, ret);
 }
 
-static const char *const keys_run[] = {"vm", "mem", "vcpus", "isolate", "install", "cdrom", "no_start", NULL};
+static const char *const keys_run[] = {"vm", "mem", "vcpus", "isolate", "install", "cdrom", "no_start", "walltime",
+                                       NULL};
 static const char *const keys_instance[] = {"instance", "vm", NULL};
 static const char *const keys_none[] = {NULL};
 

@@ -142,6 +142,7 @@ int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
                 .log_path = log_path,
                 .mem = inst->mem,
                 .vcpus = inst->vcpus,
+                .walltime_s = inst->walltime_s,
         };
         if ((r = share_discs_with_runner(n, inst, true, err)) < 0)
                 return r;

@@ -88,6 +88,7 @@ typedef struct InstanceRec {
         char tap[16];
         char vnc_password[16];
         char cdrom[PATH_MAX]; /* install medium for this boot, "" = none */
+        uint32_t walltime_s;  /* the job's time limit, 0 = none (only at launch, not stored) */
         uint64_t mem;
         uint32_t vcpus;
         char created[32];
