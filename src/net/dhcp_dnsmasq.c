@@ -426,6 +426,41 @@ static int start_failed(DhcpBackend *b, const char *stderr_path, int exit_code, 
         return error_set(err, -EIO, "dnsmasq did not start (exit status %d)", exit_code);
 }
 
+/* A dnsmasq from before a crash of ours: PDEATHSIG does not survive its
+ * switch to user nobody, so it may still serve. If the pid file names a
+ * dnsmasq that was started with our pid file, end it before we start ours. */
+static void stop_orphan(const char *pidfile) {
+        pid_t pid;
+        if (read_pidfile(pidfile, &pid) < 0)
+                return;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+        size_t n = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        char buf[8192];
+        ssize_t k = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (k <= 0)
+                return;
+        buf[k] = 0;
+        /* argv is NUL-separated: look for "dnsmasq" as argv[0] and our pid file */
+        bool is_dnsmasq = strstr(buf, "dnsmasq") != NULL, ours = false;
+        for (char *p = buf; p < buf + k; p += strlen(p) + 1) {
+                n++;
+                if (strstr(p, "--pid-file=") == p && streq(p + strlen("--pid-file="), pidfile))
+                        ours = true;
+        }
+        if (!is_dnsmasq || !ours || n == 0)
+                return;
+        kill(pid, SIGTERM);
+        for (int i = 0; i < 50 && kill(pid, 0) == 0; i++)
+                usleep(20000);
+        if (kill(pid, 0) == 0)
+                kill(pid, SIGKILL);
+}
+
 static int dnsmasq_start(DhcpBackend *b, Error *err) {
         const DhcpConfig *c = dhcp_backend_config(b);
         Dnsmasq *d = state(b);
@@ -449,6 +484,7 @@ static int dnsmasq_start(DhcpBackend *b, Error *err) {
                 return r;
         _cleanup_free_ char *pidfile = xasprintf("%s/dnsmasq.pid", c->state_dir);
         _cleanup_free_ char *errfile = xasprintf("%s/dnsmasq.stderr", c->state_dir);
+        stop_orphan(pidfile);
         (void)unlink(pidfile);
         _cleanup_close_ int errfd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (errfd < 0) {

@@ -31,6 +31,7 @@
 #define STOP_GRACE_MS 30000       /* ACPI power button, then kill */
 #define TERM_GRACE_MS 5000        /* SIGTERM from the batch system: be quick */
 #define REATTACH_TIMEOUT_MS 60000 /* how long to wait for a restarted daemon */
+#define PRESS_AGAIN_MS 2000       /* while stopping, the power button is pressed this often */
 
 typedef struct Starter {
         uint32_t instance;
@@ -42,6 +43,7 @@ typedef struct Starter {
         char dir[PATH_MAX];
         char qmp_path[PATH_MAX + 16];
         uint64_t kill_at_usec; /* 0: no deadline */
+        uint64_t press_at_usec; /* next ACPI power button press while stopping */
         const char *end_reason;
 } Starter;
 
@@ -169,6 +171,8 @@ static void begin_stop(Starter *s, int grace_ms, const char *why) {
         if (!s->qmp || qmp_system_powerdown(s->qmp, &err) < 0)
                 grace_ms = 0;
         s->kill_at_usec = now_usec() + (uint64_t)grace_ms * 1000;
+        /* a guest still booting misses the button: press again until it goes */
+        s->press_at_usec = grace_ms ? now_usec() + PRESS_AGAIN_MS * 1000ULL : 0;
         say("instance %u: stopping (%s), power button pressed, %d ms before kill", s->instance, why, grace_ms);
 }
 
@@ -250,14 +254,23 @@ static int run(Starter *s) {
                 int timeout = -1;
                 if (s->kill_at_usec) {
                         uint64_t now = now_usec();
-                        timeout = now >= s->kill_at_usec ? 0 : (int)((s->kill_at_usec - now) / 1000) + 1;
+                        uint64_t next = s->press_at_usec && s->press_at_usec < s->kill_at_usec ? s->press_at_usec
+                                                                                               : s->kill_at_usec;
+                        timeout = now >= next ? 0 : (int)((next - now) / 1000) + 1;
                 }
                 int n = poll(p, 4, timeout);
                 if (n < 0 && errno != EINTR)
                         break;
+                if (s->press_at_usec && now_usec() >= s->press_at_usec) {
+                        Error e = {0};
+                        if (s->qmp)
+                                qmp_system_powerdown(s->qmp, &e);
+                        s->press_at_usec = now_usec() + PRESS_AGAIN_MS * 1000ULL;
+                }
                 if (s->kill_at_usec && now_usec() >= s->kill_at_usec) {
                         say("instance %u: the guest did not power off in time: killing qemu", s->instance);
                         kill(s->qemu, SIGKILL);
+                        s->press_at_usec = 0;
                         s->kill_at_usec = now_usec() + 3600ULL * 1000000; /* wait for the pidfd */
                 }
                 if (p[0].revents) {
