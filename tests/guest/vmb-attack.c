@@ -24,12 +24,13 @@
  * if a later ARP from the real gateway repairs the entry).
  *
  * The interface is eth0 unless VMB_IFACE says otherwise. Nothing here needs more than the
- * kernel: no libpcap, no busybox.
+ * kernel: no libpcap, no busybox. The attacker claims SPOOF_MAC and FOREIGN_IP below;
+ * tests/integration/test-isolation.sh looks for them in the host's fdb and neighbour table.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -48,9 +49,7 @@
 
 #define TAG_PREFIX "VMBTAG:"
 #define STOP_PORT 7777
-#define ETH_P_VLAN 0x8100
-#define ETH_P_RARP_ 0x8035
-#define ETH_P_LOCAL_EXP 0x88b5
+#define ETH_P_LOCAL_EXP ETH_P_802_EX1 /* 0x88b5, "local experimental" */
 
 static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t ALLNODES6_MAC[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01};
@@ -664,7 +663,7 @@ static void probe_vlan(void) {
         for (unsigned k = 0; k < 3; k++) {
                 for (int bc = 0; bc < 2; bc++) {
                         size_t pl = put_tag(payload, "vlan", k);
-                        size_t n = eth(f, bc ? BCAST : peer_mac, my_mac, ETH_P_VLAN);
+                        size_t n = eth(f, bc ? BCAST : peer_mac, my_mac, ETH_P_8021Q);
                         n += vlan(f + n, 66, ETH_P_IP);
                         n += ipv4_udp(f + n, my_ip, bc ? INADDR_BROADCAST : peer_ip, 40000, 9, payload, pl);
                         sent += send_frame(f, n) == 0;
@@ -678,7 +677,7 @@ static void probe_rarp(void) {
         uint8_t f[128];
         int sent = 0;
         for (unsigned k = 0; k < 3; k++) {
-                size_t n = eth(f, BCAST, my_mac, ETH_P_RARP_);
+                size_t n = eth(f, BCAST, my_mac, ETH_P_RARP);
                 n += arp(f + n, 3, my_mac, 0, my_mac, 0);
                 n += put_tag(f + n, "rarp", k);
                 sent += send_frame(f, n) == 0;

@@ -31,7 +31,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
 BACKEND=${5:-nft}
-FLOOD=${VMBATCH_ISO_FLOOD:-5000}
+FLOOD=5000                   # broadcast frames of the storm probe
 FOREIGN_IP=192.168.100.249   # the address the attacker claims (vmb-attack.c FOREIGN_IP)
 SPOOF_MAC=02:00:de:ad:be:ef  # the MAC it claims (vmb-attack.c SPOOF_MAC)
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, taps, users)"
@@ -114,16 +114,35 @@ PY
 
 # ---------------------------------------------------------------------------------------------
 # one run: run_case LABEL LISTENER_ISOLATED(0|1) ATTACKER_ISOLATED(0|1) FILTER_BACKEND;
-# facts go to $T/LABEL/facts ("key value")
+# facts go to $T/LABEL/facts ("key value"); a step that fails ends the run (its verdicts fail)
 # ---------------------------------------------------------------------------------------------
 json_find() { # json_find JSON UID KEY: KEY of the instance that uid runs (booleans as 0/1)
   printf '%s' "$1" | python3 -c "import json,sys; v=[i['$3'] for i in json.load(sys.stdin) if i['uid'] == $2][0]; print(int(v) if isinstance(v, bool) else v)"
 }
 serial() { tr -d '\r' <"$1" 2>/dev/null; }
+okr() { ok "$1" "$2"; return "$1"; } # ok, and return its status (to end a run)
 
 run_case() {
+  local NS=vmb-iso-$$-$1
+  run_body "$@"
+  [ -n "$CAP_PID" ] && { kill "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; CAP_PID=; }
+  # stop what runs (the admin may stop any instance); everything is freed
+  local p ids
+  if [ -n "${VMB_PID:-}" ]; then
+    ids=$(v badadmin --json --maplist 2>/dev/null | python3 -c 'import json,sys; print(*[i["id"] for i in json.load(sys.stdin)])' 2>/dev/null)
+    for p in $ids; do v badadmin --vmstop --instance "$p" >/dev/null 2>&1; done
+    wait_for 60 eval "! v badadmin --json --maplist | grep -q '\"id\"'"
+    ok $? "$1: instances ${ids:-(none)} stopped"
+  fi
+  stop_vmbatchd
+  for p in $(cat "$T/$1"/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
+  ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$NS" 2>/dev/null
+}
+
+run_body() {
   local label=$1 isob=$2 isoa=$3 fb=$4
-  local R=$T/$label NS=vmb-iso-$$-$label F=$T/$label/facts
+  local R=$T/$label F=$T/$label/facts
   local isob_opt=() isoa_opt=() n
   [ "$isob" = 1 ] && isob_opt=(--isolate)
   [ "$isoa" = 1 ] && isoa_opt=(--isolate)
@@ -133,7 +152,7 @@ run_case() {
   fact iso_listener "$isob"; fact iso_attacker "$isoa"; fact filtered "$([ "$fb" = none ] && echo 0 || echo 1)"
   diag "run $label: listener $([ "$isob" = 1 ] && echo isolated || echo "not isolated"), attacker $(
     [ "$isoa" = 1 ] && echo isolated || echo "not isolated"), filter_backend = $fb"
-  ip netns add "$NS" && ip -n "$NS" link set lo up || { ok 1 "$label: network namespace"; return; }
+  ip netns add "$NS" && ip -n "$NS" link set lo up || { ok 1 "$label: a network namespace"; return; }
   NAMESPACES+=("$NS")
   VMB_PREFIX="ip netns exec $NS"
   local sd
@@ -146,8 +165,8 @@ run_case() {
     "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = dnsmasq" \
     "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
     "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "filter_backend = $fb"
-  ok $? "$label: vmbatchd (node role, filter_backend = $fb) started in namespace $NS"
-  [ -S "$VMB_SOCK" ] || { diag "$(tail -5 "$R/vmbatchd.log")"; return; }
+  okr $? "$label: vmbatchd (node role, filter_backend = $fb) started in namespace $NS" ||
+    { diag "$(tail -5 "$R/vmbatchd.log")"; return; }
 
   v badadmin --init >/dev/null && v badadmin --ugadd --name studs --ugid 10 >/dev/null &&
     v badadmin --uadd --name doraz --uid "$(id -u doraz)" --ug studs --stordir "/home/doraz/vmb-iso-$$-$label" >/dev/null &&
@@ -159,12 +178,12 @@ run_case() {
     v doraz --vmadd --name listener --base tmpl >/dev/null &&
     v doraz --vmmod --vm listener --cmdline "$BASECMD vmb.listen=600" >/dev/null &&
     v alex --vmadd --name attacker --base tmpl >/dev/null
-  ok $? "$label: template (not force_isolated), doraz's listener and alex's attacker derived from it" || return
+  okr $? "$label: template (not force_isolated), doraz's listener and alex's attacker derived from it" || return
 
   # the listener first
   local out map ipb macb idb ipa maca ida
   out=$(VMBATCH_RUN_WAIT=120 v doraz --vmrun --vm listener "${isob_opt[@]}" 2>&1)
-  ok $? "$label: doraz runs the listener ${isob_opt[*]:-(not isolated)}" || { diag "$out"; return; }
+  okr $? "$label: doraz runs the listener ${isob_opt[*]:-(not isolated)}" || { diag "$out"; return; }
   map=$(v badadmin --json --maplist)
   ipb=$(json_find "$map" "$(id -u doraz)" ip 2>/dev/null); macb=$(json_find "$map" "$(id -u doraz)" mac 2>/dev/null)
   idb=$(json_find "$map" "$(id -u doraz)" id 2>/dev/null)
@@ -187,7 +206,7 @@ run_case() {
   CAP_PID=$!
   wait_for 10 test -e "$R/host-seen.ready"; ok $? "$label: host capture on vbr0 (pid $CAP_PID)"
   out=$(VMBATCH_RUN_WAIT=120 v alex --vmrun --vm attacker "${isoa_opt[@]}" 2>&1)
-  ok $? "$label: alex runs the attacker ${isoa_opt[*]:-(not isolated)}" || diag "$out"
+  okr $? "$label: alex runs the attacker ${isoa_opt[*]:-(not isolated)}" || { diag "$out"; return; }
   map=$(v badadmin --json --maplist)
   ipa=$(json_find "$map" "$(id -u alex)" ip 2>/dev/null); maca=$(json_find "$map" "$(id -u alex)" mac 2>/dev/null)
   ida=$(json_find "$map" "$(id -u alex)" id 2>/dev/null)
@@ -256,16 +275,6 @@ for k in range(3):
   grep -qi "^$ipa .*lladdr $SPOOF_MAC" "$R/neigh.txt" && fact host_neigh_spoofed yes || fact host_neigh_spoofed no
   grep -qi "inet6 2001:db8:66:" "$R/addr6.txt" && fact host_ra_addr yes || fact host_ra_addr no
   fact maca "$maca"
-
-  # stop both; everything is freed
-  v alex --vmstop --instance "$ida" >/dev/null 2>&1
-  v doraz --vmstop --instance "$idb" >/dev/null 2>&1
-  wait_for 60 eval "! v badadmin --json --maplist | grep -q '\"id\"'"
-  ok $? "$label: both instances stopped"
-  stop_vmbatchd
-  for p in $(cat "$R"/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
-  ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$NS" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------

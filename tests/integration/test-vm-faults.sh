@@ -37,14 +37,13 @@ T=$(mktemp -d /tmp/vmbatch-faults-XXXXXX); chmod 0755 "$T"
 touch "$T/.start"
 NS=vmb-flt-$$
 NS2=vmb-flt2-$$
-OWN_PIDS=()     # everything we start or see started for us: killed by pid in cleanup
 D2_PID=
 cleanup() {
   local p
   stop_vmbatchd
   [ -n "$D2_PID" ] && { kill "$D2_PID" 2>/dev/null; wait "$D2_PID" 2>/dev/null; }
-  for p in "${OWN_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  # whatever is still inside our namespaces is ours
+  # every starter, qemu, dnsmasq and listener of ours lives in our namespaces: end what is
+  # still there (by pid; a pid recorded earlier may belong to someone else by now)
   for n in "$NS" "$NS2"; do
     ip netns pids "$n" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
     ip netns del "$n" 2>/dev/null
@@ -108,6 +107,11 @@ ns_procs() {
   done
 }
 
+# kill_ours PID: SIGKILL it if it is still a process in our namespace (pids get reused)
+kill_ours() {
+  [ -n "$1" ] && [ "$(stat -L -c %i "/proc/$1/ns/net" 2>/dev/null)" = "$(stat -L -c %i "/run/netns/$NS" 2>/dev/null)" ] &&
+    kill -9 "$1" 2>/dev/null
+}
 daemon_start || { cat "$T/vmbatchd.log"; echo "Bail out! vmbatchd did not start"; exit 1; }
 ok 0 "vmbatchd (node role, dnsmasq) started in namespace $NS"
 
@@ -137,9 +141,8 @@ log_dump() { diag "vmbatchd.log (tail):"; tail -n "${2:-25}" "$T/vmbatchd.log" |
 # remember the starter and its qemu (pids, private dir) for cleanup and the leak check
 track() { # track STARTER_PID
   local s=$1 q
-  OWN_PIDS+=("$s")
   for q in $(pgrep -P "$s" 2>/dev/null); do
-    OWN_PIDS+=("$q"); echo "$q" >>"$T/qemu-pids"
+    echo "$q" >>"$T/qemu-pids"
     { tr '\0' '\n' <"/proc/$q/cmdline"; } 2>/dev/null | grep -o '/tmp/vmbatch-[0-9]*-[A-Za-z0-9]*' | head -1 >>"$T/starter-dirs"
   done
   echo "$s" >>"$T/starter-pids"
@@ -151,7 +154,7 @@ run_bg() {
   RID=$(printf '%s' "$out" | pyj "print(m['id'])")
   local job; job=$(printf '%s' "$out" | pyj "print(m['job_id'])")
   RSTARTER=${job%%:*}
-  [ -n "$RID" ] && [ -n "$RSTARTER" ] && OWN_PIDS+=("$RSTARTER") && echo "$RSTARTER" >>"$T/starter-pids"
+  [ -n "$RID" ] && [ -n "$RSTARTER" ] && echo "$RSTARTER" >>"$T/starter-pids"
 }
 # run_wait USER VM: vm.run that waits until the vm runs; sets RID, RSTARTER, RIP, ROUT, RRC
 run_wait() {
@@ -193,13 +196,13 @@ for c in $(seq 1 "$CYCLES"); do
   state=$(state_from_log "$id")
   t0=$(date +%s%N)
   case $act in
-  starter) kill -9 "$sp" 2>/dev/null ;;
+  starter) kill_ours "$sp" ;;
   qemu)
     q=
     wait_for 15 eval 'q=$(pgrep -P '"$sp"'); [ -n "$q" ] || ! kill -0 '"$sp"' 2>/dev/null'
     q=$(pgrep -P "$sp" | head -1)
     track "$sp"
-    if [ -n "$q" ]; then kill -9 "$q"; what="$what, qemu pid $q"
+    if [ -n "$q" ]; then kill_ours "$q"; what="$what, qemu pid $q"
     else what="$what, no qemu to kill (starter gone)"; fi ;;
   daemon)
     old=$VMB_PID; odns=$(dnsmasq_pid)
@@ -213,9 +216,7 @@ for c in $(seq 1 "$CYCLES"); do
     wait_for 5 eval '[ "$(ns_procs '"$NS"' dnsmasq | wc -l)" -le 1 ]'
     ndn=$(ns_procs "$NS" dnsmasq | tr '\n' ' ')
     [ "$(ns_procs "$NS" dnsmasq | wc -l)" -eq 1 ]
-    todo $? "$what: vmbatchd $old killed and restarted as $VMB_PID; exactly one dnsmasq serves (old $odns, now: $ndn)" \
-      "dnsmasq drops privileges, which clears its PDEATHSIG: it outlives a SIGKILLed vmbatchd"
-    for p in $(ns_procs "$NS" dnsmasq); do [ "$p" = "$ndns" ] || OWN_PIDS+=("$p"); done
+    ok $? "$what: vmbatchd $old killed and restarted as $VMB_PID; exactly one dnsmasq serves (old $odns, now: $ndn)"
     if [ "$state" = running ]; then
       # its starter must come back within reattach_grace; the vm keeps running
       wait_for 8 grep -q "instance $id: monitor re-attached" "$T/vmbatchd.log"
@@ -267,9 +268,8 @@ wait_for 10 eval '[ -z "$(leftover_procs)" ]'
 ok $? "leaks: no starter or qemu of this test is left ($(sort -u "$T/starter-pids" | wc -l) starters, $(sort -u "$T/qemu-pids" 2>/dev/null | wc -l) qemus seen)"
 leftover_procs | sort -u | while read -r p; do diag "left: $p $(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-100)"; done
 [ "$(ns_procs "$NS" dnsmasq | wc -l)" -eq 1 ]
-todo $? "leaks: exactly one dnsmasq in the namespace ($(ns_procs "$NS" dnsmasq | tr '\n' ' '))" \
-  "dnsmasq outlives a SIGKILLed vmbatchd (PDEATHSIG cleared when it drops privileges)"
-for p in $(ns_procs "$NS" dnsmasq); do [ "$p" = "$(dnsmasq_pid)" ] || kill "$p"; done
+ok $? "leaks: exactly one dnsmasq in the namespace ($(ns_procs "$NS" dnsmasq | tr '\n' ' '))"
+for p in $(ns_procs "$NS" dnsmasq); do [ "$p" = "$(dnsmasq_pid)" ] || kill_ours "$p"; done
 # the starters' private directories (QMP socket), where the node keeps them
 rundirs() { find "$T/state/run" -mindepth 1 -maxdepth 1 2>/dev/null; }
 wait_for 5 eval '[ -z "$(rundirs)" ]'; ok $? "leaks: no starter runtime directories left in $T/state/run"
@@ -340,7 +340,7 @@ v badadmin --vmrelease --instance "$sid" >/dev/null && gone "$sid"; ok $? "the r
 
 # the DHCP server killed: restarted, and a new guest still gets its lease
 d0=$(dnsmasq_pid)
-kill -9 "$d0"
+kill_ours "$d0"
 wait_for 10 eval 'd1=$(dnsmasq_pid); [ -n "$d1" ] && [ "$d1" != "$d0" ]'
 d1=$(dnsmasq_pid)
 ok $? "dnsmasq $d0 killed: vmbatchd started a new one (${d1:-none})"
@@ -364,7 +364,7 @@ ip netns exec "$NS" "$PY" -c '
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 5901)); s.listen(1); print("listening", flush=True); time.sleep(600)' >"$T/listener.out" 2>&1 &
-LPID=$!; OWN_PIDS+=("$LPID")
+LPID=$!
 wait_for 10 grep -q listening "$T/listener.out"; ok $? "a listener holds 127.0.0.1:5901 in the namespace"
 if run_wait doraz myvm; then
   d=$(ifield "$RID" vnc_display); st=$(ifield "$RID" state)
