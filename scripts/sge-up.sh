@@ -25,8 +25,13 @@
 #    jobs of root and of system users are refused (vmbatch submits as the VM's owner);
 #  - all.q on this host with SGE_SLOTS slots (default: nproc), a parallel
 #    environment "smp" ($pe_slots) for VMs with several vcpus, and
-#    terminate_method SIGTERM so that qdel lets vmbatch-starter power the guest
-#    down over ACPI (the default would be SIGKILL);
+#    terminate_method "kill -s TERM $job_pid": qdel then sends SIGTERM to the
+#    job's own process, vmbatch-starter, which presses the guest's ACPI power
+#    button and kills qemu 5 s later. Grid Engine's default (SIGKILL) gives the
+#    guest no chance; a signal name would go to the job's whole process group
+#    (a qemu sharing it would quit before the guest powers off). Grid Engine
+#    never follows a terminate_method with SIGKILL: a job that ignores it stays
+#    in "dr", and `qdel -f` only forgets it (its processes keep running);
 #  - both daemons started with `env -i` and a minimal environment: sge_execd
 #    passes its own environment on to every job.
 #
@@ -181,6 +186,21 @@ set_attrs() {
 }
 # qc ARGS...: qconf, quiet unless it fails
 qc() { local out; out=$(qconf "$@" 2>&1) || { printf 'sge-up: qconf %s: %s\n' "$*" "$out" >&2; return 1; }; }
+qconf -sh 2>/dev/null | grep -qx "$H" || qc -ah "$H"
+qconf -ss 2>/dev/null | grep -qx "$H" || qc -as "$H"
+if ! qconf -se "$H" >/dev/null 2>&1; then
+  printf '%s\n' "hostname $H" "load_scaling NONE" "complex_values NONE" "user_lists NONE" \
+    "xuser_lists NONE" "projects NONE" "xprojects NONE" "usage_scaling NONE" "report_variables NONE" >"$W/host"
+  qc -Ae "$W/host"
+fi
+# sge_execd takes a second to register: start it now (this host is an
+# exec host already), configure the rest meanwhile
+EXECD_LAUNCH=
+if ! execd_pid >/dev/null; then
+  "${DENV[@]}" /usr/sbin/sge_execd >"$W/execd.out" 2>&1 &
+  EXECD_LAUNCH=$!
+fi
+
 qconf -sconf global | grep -v '^#' >"$W/global.old"
 cp "$W/global.old" "$W/global"
 set_attrs "$W/global" load_report_time 00:00:05
@@ -192,13 +212,6 @@ set_attrs "$W/sched" schedule_interval 0:0:1 flush_submit_sec 1 flush_finish_sec
   job_load_adjustments NONE load_adjustment_decay_time 0:0:0
 cmp -s "$W/sched" "$W/sched.old" || qc -Msconf "$W/sched"
 
-qconf -sh 2>/dev/null | grep -qx "$H" || qc -ah "$H"
-qconf -ss 2>/dev/null | grep -qx "$H" || qc -as "$H"
-if ! qconf -se "$H" >/dev/null 2>&1; then
-  printf '%s\n' "hostname $H" "load_scaling NONE" "complex_values NONE" "user_lists NONE" \
-    "xuser_lists NONE" "projects NONE" "xprojects NONE" "usage_scaling NONE" "report_variables NONE" >"$W/host"
-  qc -Ae "$W/host"
-fi
 if ! qconf -shgrp @allhosts >/dev/null 2>&1; then
   printf 'group_name @allhosts\nhostlist %s\n' "$H" >"$W/allhosts"
   qc -Ahgrp "$W/allhosts"
@@ -222,6 +235,8 @@ EOF
 qconf -sp smp >/dev/null 2>&1 || qc -Ap "$W/smp"
 
 SLOTS=${SGE_SLOTS:-$(nproc)}
+KILL=$(type -P kill || true)
+TERMINATE=${KILL:+$KILL -s TERM \$job_pid}
 if ! qconf -sq all.q >"$W/q.old" 2>/dev/null; then
   QUEUE_NEW=1 # Debian's init_cluster makes no queue: start from Grid Engine's defaults
   {
@@ -241,7 +256,7 @@ if ! qconf -sq all.q >"$W/q.old" 2>/dev/null; then
 fi
 cp "$W/q.old" "$W/q"
 set_attrs "$W/q" qname all.q hostlist @allhosts slots "$SLOTS" pe_list smp shell /bin/sh \
-  shell_start_mode posix_compliant terminate_method SIGTERM load_thresholds NONE \
+  shell_start_mode posix_compliant terminate_method "${TERMINATE:-SIGTERM}" load_thresholds NONE \
   suspend_thresholds NONE prolog NONE epilog NONE rerun FALSE tmpdir /tmp
 if [ -n "${QUEUE_NEW:-}" ]; then
   qc -Aq "$W/q"
@@ -251,10 +266,11 @@ fi
 say "configured: all.q@$H, $SLOTS slots, pe smp"
 
 # ---- execd
-if ! pid=$(execd_pid); then
-  "${DENV[@]}" /usr/sbin/sge_execd || die "sge_execd did not start"
+if [ -n "$EXECD_LAUNCH" ]; then
+  wait "$EXECD_LAUNCH" || { cat "$W/execd.out" >&2; die "sge_execd did not start"; }
+  pid=
   for _ in $(seq 300); do pid=$(execd_pid) && break; sleep 0.05; done
-  [ -n "${pid:-}" ] || die "sge_execd wrote no pid file"
+  [ -n "$pid" ] || die "sge_execd wrote no pid file"
   remember execd "$pid"
   say "sge_execd started (pid $pid)"
 fi

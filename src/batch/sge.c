@@ -16,27 +16,31 @@
  *         several vcpus and some queue offers the "smp" parallel environment
  *         (qselect), with h_vmem divided per slot. Without such a PE the VM
  *         takes one slot whatever its vcpus.
- * state:  `qstat -j ID` says whether qmaster knows the job (exit 0) or not
- *         ("Following jobs do not exist": GONE); then `qstat -u OWNER` gives
- *         its state (qw -> PENDING, r/t -> RUNNING). When qmaster does not
- *         answer, state() fails: reconcile must not take a hiccup for "gone".
+ * state:  the job's line in `qstat -u '*'` gives its state (qw -> PENDING,
+ *         r/t -> RUNNING); a job not listed is asked about with `qstat -j ID`:
+ *         known to qmaster (exit 0) -> PENDING, "Following jobs do not
+ *         exist" -> GONE. When qmaster does not answer, state() fails:
+ *         reconcile must not take a hiccup for "gone". Each client call takes
+ *         ~80 ms and vmbatchd waits for it, so one listing serves every
+ *         state() of a reconcile round (kept LIST_TTL_USEC; submit and cancel
+ *         drop it); only "gone" needs a call of its own, and is never cached.
  * cancel: `qdel ID` (as root, a Grid Engine manager). A job that is already
  *         gone is not an error. Grid Engine then applies the queue's
  *         terminate_method: SIGKILL by default (the starter dies, qemu with it
  *         by PDEATHSIG, the node frees everything when the starter's
- *         connection drops); a signal name goes to the job's whole process
- *         group, qemu included, so qemu quits before the guest can power
- *         down; scripts/sge-up.sh sets "kill -s TERM $job_pid", which reaches
- *         the starter alone: ACPI power button, qemu killed 5 s later. Note
- *         that Grid Engine never escalates a terminate_method to SIGKILL: a
- *         job that ignores it stays in state "dr" (qdel -f forgets it but
- *         leaves its processes running).
+ *         connection drops); scripts/sge-up.sh sets "kill -s TERM $job_pid",
+ *         which reaches the starter: ACPI power button, qemu killed 5 s later
+ *         (a signal name goes to the job's process group; qemu has a session
+ *         of its own, so that works too). Grid Engine never escalates a
+ *         terminate_method to SIGKILL: a job that ignores it stays in state
+ *         "dr" (qdel -f forgets it but leaves its processes running).
  *
  * The client programs need SGE_ROOT and SGE_CELL: taken from vmbatchd's
  * environment, else Debian's /var/lib/gridengine and "default". The job
  * must run on the host whose vmbatchd submitted it (the starter reaches
- * that daemon's unix socket): in a cell with several execution hosts, give
- * vmbatch a queue on the node hosts only. */
+ * that daemon's unix socket); the job is not pinned to that host yet, so in
+ * a cell with other execution hosts it may start elsewhere, fail to attach,
+ * end, and its instance is then torn down by reconcile. */
 #include <fcntl.h>
 #include <stdio.h>
 
@@ -48,6 +52,14 @@
 #define QSUB_TIMEOUT_MS 20000
 #define QUERY_TIMEOUT_MS 10000
 #define LIST_CAPTURE_MAX (4u << 20)
+#define LIST_TTL_USEC 2000000
+
+/* the last `qstat -u '*'` listing, shared by the state() calls of one
+ * reconcile round */
+static struct {
+        char *out;
+        uint64_t at_usec;
+} listing;
 
 /* ---- pure parts ---- */
 
@@ -322,6 +334,7 @@ static int log_create(const BatchSubmit *req, Error *err) {
 }
 
 static int sge_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Error *err) {
+        sge_forget_listing();
         const char *pe = req->vcpus > 1 && pe_available(SGE_PE_NAME) ? SGE_PE_NAME : NULL;
         char **argv = sge_qsub_argv(req, pe);
         if (!argv)
@@ -368,12 +381,48 @@ static int sge_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Erro
         return r;
 }
 
+void sge_forget_listing(void) {
+        free(listing.out);
+        listing.out = NULL;
+        listing.at_usec = 0;
+}
+
+static int get_listing(const char **ret, Error *err) {
+        uint64_t now = now_usec();
+        if (listing.out && now - listing.at_usec < LIST_TTL_USEC) {
+                *ret = listing.out;
+                return 0;
+        }
+        sge_forget_listing();
+        char **argv = sge_qstat_list_argv(NULL);
+        SpawnResult res;
+        int r = run_client(argv, LIST_CAPTURE_MAX, &res, err);
+        batch_argv_free(argv);
+        if (r < 0)
+                return r;
+        if (res.exit_code != 0)
+                return client_failed("qstat", &res, err);
+        listing.out = TAKE_PTR(res.out);
+        listing.at_usec = now;
+        spawn_result_clear(&res);
+        *ret = listing.out;
+        return 0;
+}
+
 static int sge_state(const char *job_id, BatchJobState *ret, Error *err) {
         if (!sge_job_id_valid(job_id))
                 return error_set(err, -EINVAL, "bad Grid Engine job id '%s'", job_id ? job_id : "");
+        const char *list = NULL;
+        int r = get_listing(&list, err);
+        if (r < 0)
+                return r;
+        r = sge_parse_qstat_list(list, job_id, ret);
+        if (r != -ENOENT)
+                return r < 0 ? error_set(err, r, "cannot read the state of job %s from qstat", job_id) : 0;
+        /* not listed: finished, or just submitted (the listing is older) */
         char **argv = sge_qstat_job_argv(job_id);
         SpawnResult res;
-        int r = run_client(argv, 0, &res, err);
+        r = run_client(argv, 0, &res, err);
         batch_argv_free(argv);
         if (r < 0)
                 return r;
@@ -382,29 +431,14 @@ static int sge_state(const char *job_id, BatchJobState *ret, Error *err) {
         if (known < 0)
                 return client_failed("qstat -j", &res, err);
         spawn_result_clear(&res);
-        if (known == 0) {
-                *ret = BATCH_JOB_GONE;
-                return 0;
-        }
-        argv = sge_qstat_list_argv(owner);
-        r = run_client(argv, LIST_CAPTURE_MAX, &res, err);
-        batch_argv_free(argv);
-        if (r < 0)
-                return r;
-        if (res.exit_code != 0)
-                return client_failed("qstat", &res, err);
-        r = sge_parse_qstat_list(res.out, job_id, ret);
-        spawn_result_clear(&res);
-        if (r == -ENOENT) {
-                *ret = BATCH_JOB_PENDING; /* qmaster knows it, the listing not (yet): not gone */
-                return 0;
-        }
-        return r < 0 ? error_set(err, r, "cannot read the state of job %s from qstat", job_id) : 0;
+        *ret = known ? BATCH_JOB_PENDING : BATCH_JOB_GONE;
+        return 0;
 }
 
 static int sge_cancel(const char *job_id, Error *err) {
         if (!sge_job_id_valid(job_id))
                 return error_set(err, -EINVAL, "bad Grid Engine job id '%s'", job_id ? job_id : "");
+        sge_forget_listing();
         char **argv = sge_qdel_argv(job_id);
         SpawnResult res;
         int r = run_client(argv, 0, &res, err);

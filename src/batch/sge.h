@@ -69,3 +69,7 @@ int sge_parse_qdel(int exit_code, const char *out, const char *err);
 
 /* `qselect -pe PE`: true when at least one queue instance offers it. */
 bool sge_parse_qselect(int exit_code, const char *out);
+
+/* Drop the cached `qstat -u '*'` listing state() shares between calls
+ * (submit and cancel do; tests too). */
+void sge_forget_listing(void);

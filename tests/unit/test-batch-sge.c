@@ -293,7 +293,10 @@ static bool env_has(char *const *env, const char *prefix) {
 
 static int fake_spawn(const SpawnOpts *o, SpawnResult *ret, void *userdata) {
         Fake *f = userdata;
-        const char *prog = o->argv[0];
+        char prog[64];
+        /* qstat answers differently to -j and -u */
+        snprintf(prog, sizeof(prog), "%s%s%s", o->argv[0], streq(o->argv[0], "qstat") ? " " : "",
+                 streq(o->argv[0], "qstat") && o->argv[1] ? o->argv[1] : "");
         strncat(f->calls, prog, sizeof(f->calls) - strlen(f->calls) - 2);
         strcat(f->calls, ";");
         f->env_ok = env_has(o->extra_env, "SGE_ROOT=") && env_has(o->extra_env, "SGE_CELL=");
@@ -323,6 +326,7 @@ static int fake_spawn(const SpawnOpts *o, SpawnResult *ret, void *userdata) {
 }
 
 static void fake_reset(Fake *f) {
+        sge_forget_listing();
         free(f->qsub_stdin);
         free(f->qsub_argv);
         memset(f, 0, sizeof(*f));
@@ -402,38 +406,56 @@ static void test_backend(void) {
         fake_add(&f, (Reply){.prog = "qsub", .timeout = true, .exit_code = 137});
         ok(b->submit(&req, job, sizeof(job), &err) == -ETIMEDOUT, "submit: qsub hangs = error ('%s')", err.message);
 
-        /* state */
+        /* state: one listing serves several calls; unlisted jobs are asked about */
         BatchJobState st;
         fake_reset(&f);
-        fake_add(&f, (Reply){.prog = "qstat", .out = qstat_j_running});
-        /* the hook answers qstat -j and qstat -u alike: both outputs in one is fine for the parsers */
-        f.replies[0].out = xasprintf("%s%s", qstat_j_running, qstat_list);
+        fake_add(&f, (Reply){.prog = "qstat -u", .out = qstat_list});
+        fake_add(&f, (Reply){.prog = "qstat -j", .exit_code = 1, .err = "Following jobs do not exist: \n5\n"});
         is_int(b->state("1", &st, &err), 0, "state 1: ok");
         is_int(st, BATCH_JOB_RUNNING, "state 1: running");
-        is_str(f.calls, "qstat;qstat;", "state: qstat -j, then the owner's listing");
-        ok(f.queries_as_root && f.env_ok, "state: as root, with SGE_ROOT/SGE_CELL");
         is_int(b->state("2", &st, &err), 0, "state 2: ok");
         is_int(st, BATCH_JOB_PENDING, "state 2: pending");
-        free((char *)f.replies[0].out);
-
-        fake_reset(&f);
-        fake_add(&f, (Reply){.prog = "qstat", .exit_code = 1, .err = "Following jobs do not exist: \n5\n"});
+        is_str(f.calls, "qstat -u;", "state 1 and 2: one listing for both");
+        ok(f.queries_as_root && f.env_ok, "state: as root, with SGE_ROOT/SGE_CELL");
         st = BATCH_JOB_RUNNING;
         is_int(b->state("5", &st, &err), 0, "state of a finished job: ok");
         is_int(st, BATCH_JOB_GONE, "state of a finished job: gone");
-        is_str(f.calls, "qstat;", "state of a finished job: one qstat");
+        is_str(f.calls, "qstat -u;qstat -j;", "state of an unlisted job: qstat -j decides");
+
+        fake_reset(&f);
+        fake_add(&f, (Reply){.prog = "qstat -u", .out = qstat_list});
+        fake_add(&f, (Reply){.prog = "qstat -j", .out = qstat_j_running});
+        is_int(b->state("77", &st, &err), 0, "state of a job newer than the listing: ok");
+        is_int(st, BATCH_JOB_PENDING, "state of a job qmaster knows but does not list: pending, not gone");
+
+        fake_reset(&f);
+        fake_add(&f, (Reply){.prog = "qstat -u", .out = qstat_list});
+        is_int(b->state("1", &st, &err), 0, "listing cached");
+        fake_add(&f, (Reply){.prog = "qdel", .out = "root has registered the job 2 for deletion\n"});
+        b->cancel("2", &err);
+        b->state("1", &st, &err);
+        is_str(f.calls, "qstat -u;qdel;qstat -u;", "cancel drops the cached listing");
 
         fake_reset(&f);
         error_clear(&err);
-        fake_add(&f, (Reply){.prog = "qstat",
+        fake_add(&f, (Reply){.prog = "qstat -u",
                              .exit_code = 1,
                              .err = "error: commlib error: got select error (Connection refused)\n"});
         st = BATCH_JOB_RUNNING;
         ok(b->state("5", &st, &err) < 0 && st == BATCH_JOB_RUNNING, "state, qmaster down: error, not gone ('%s')",
            err.message);
+        is_str(f.calls, "qstat -u;", "state, qmaster down: no qstat -j after a failed listing");
         fake_reset(&f);
         error_clear(&err);
-        fake_add(&f, (Reply){.prog = "qstat", .timeout = true, .exit_code = 137});
+        fake_add(&f, (Reply){.prog = "qstat -u", .out = ""});
+        fake_add(&f, (Reply){.prog = "qstat -j",
+                             .exit_code = 1,
+                             .err = "unable to send message to qmaster using port 6444 on host \"vm\": got send "
+                                    "error\n"});
+        ok(b->state("5", &st, &err) < 0, "state, qmaster gone between the two calls: error ('%s')", err.message);
+        fake_reset(&f);
+        error_clear(&err);
+        fake_add(&f, (Reply){.prog = "qstat -u", .timeout = true, .exit_code = 137});
         ok(b->state("5", &st, &err) == -ETIMEDOUT, "state, qmaster hangs: error ('%s')", err.message);
         fake_reset(&f);
         ok(b->state("12:34", &st, NULL) == -EINVAL && !*f.calls, "state of a bad id: refused, nothing run");
