@@ -217,4 +217,39 @@ wait_for 90 grep -q "VMB-DISK base=installed" "$T/state/jobs/instance-$idb.seria
 ok $? "booting the installed disc finds what the installer wrote"
 goneB() { ! v badadmin --json --maplist | grep -q "\"id\": $idb,"; }
 wait_for 30 goneB; ok $? "that vm powered itself off and was freed"
+# the daemon is SIGKILLed while two vms run; one of them dies while it is
+# down: after the restart, reconciliation leaves exactly the live one's
+# filters, lease and mapping, and the live one's starter re-attaches
+if [ "$DHCP" = dnsmasq ]; then
+  VMBATCH_RUN_WAIT=120 v doraz --vmrun --vm myvm --isolate >/dev/null &&
+    VMBATCH_RUN_WAIT=120 v alex --vmrun --vm myvm --isolate >/dev/null
+  ok $? "two vms running again"
+  map=$(v badadmin --json --maplist)
+  live=$(printf '%s' "$map" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m[-2]['id'])")
+  dead=$(printf '%s' "$map" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m[-1]['id'])")
+  deadjob=$(printf '%s' "$map" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m[-1]['job_id'].split(':')[0])")
+  # the per-VM sets (not iso_bcast: its dynamic entries expire by themselves)
+  nftset() { for set in vm_mac vm_ip4 isolated; do ip netns exec "$NS" nft list set bridge vmbatch $set 2>/dev/null; done; }
+  nftset | grep -q "\"vmb$live\"" && nftset | grep -q "\"vmb$dead\""; ok $? "both have isolation rules"
+  kill -9 "$VMB_PID"; wait "$VMB_PID" 2>/dev/null; VMB_PID=
+  kill -9 "$deadjob"; ok $? "vmbatchd SIGKILLed, then instance $dead's starter too"
+  wait_for 10 eval '! pgrep -f "$T/state/run/instance-$dead/" >/dev/null'
+  nftset | grep -q "\"vmb$dead\""; ok $? "while the daemon is down, the dead vm's rules are still there"
+  rm -f "$VMB_SOCK"
+  start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
+    "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = $DHCP" \
+    "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
+    "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "${DHCP_CONF[@]}"
+  ok $? "vmbatchd restarted"
+  deadgone() { ! v badadmin --json --maplist | grep -q "\"id\": $dead,"; }
+  wait_for 30 deadgone; ok $? "reconcile ended instance $dead (its monitor did not come back)"
+  wait_for 15 eval '! nftset | grep -q "\"vmb$dead\""'; ok $? "its isolation rules are gone"
+  nftset | grep -q "\"vmb$live\""; ok $? "the live vm's rules stay"
+  [ "$(state_of "$live")" = running ]; ok $? "the live vm is still running (its starter re-attached)"
+  ! grep -rqs "vm$dead" "$T"/state/dhcp/hosts; ok $? "the dead vm's lease is gone, the live one's stays: $(ls "$T"/state/dhcp/hosts | tr '\n' ' ')"
+  v doraz --vmstop --instance "$live" >/dev/null
+  livegone() { ! v badadmin --json --maplist | grep -q "\"id\": $live,"; }
+  wait_for 60 livegone; ok $? "the live vm stops normally after the restart"
+  wait_for 15 eval '! nftset | grep -q "\"vmb$live\""'; ok $? "and its rules go with it"
+fi
 tap_done

@@ -74,7 +74,8 @@ mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow
 chmod 0755 "$T/guest"
 for u in "$ADMIN" "$U"; do ensure_user "$u" || skip_all "cannot create user $u"; done
 [ "$(id -u "$U")" -ge 1000 ] || skip_all "$U has uid $(id -u "$U") < 1000 (Grid Engine's min_uid)"
-chmod 0755 "/home/$U"
+# a storage folder of this run (a user left over from elsewhere may have old discs at home)
+install -d -o "$U" -g "$(id -gn "$U")" -m 0755 "$T/home-$U"
 mkdir -p "$T/templates" && chown "$ADMIN": "$T/templates" && chmod 0711 "$T/templates"
 mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
 VMAPP=$T/bin/vmapp
@@ -137,7 +138,7 @@ start_vmbatchd "$T" "admin_user = $ADMIN" "admin_stordir = $T/templates" "state_
 ok 0 "vmbatchd (node role, batch_backend = sge) started in namespace $NS"
 
 v "$ADMIN" --init >/dev/null && v "$ADMIN" --ugadd --name studs --ugid 10 >/dev/null &&
-  v "$ADMIN" --uadd --name "$U" --uid "$(id -u "$U")" --ug studs --stordir "/home/$U" >/dev/null &&
+  v "$ADMIN" --uadd --name "$U" --uid "$(id -u "$U")" --ug studs --stordir "$T/home-$U" >/dev/null &&
   v "$ADMIN" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
   v "$ADMIN" --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
     --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
