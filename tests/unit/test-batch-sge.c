@@ -18,61 +18,13 @@
 #include "basic/spawn.h"
 #include "batch/batch.h"
 #include "batch/sge.h"
-#include "tap.h"
-
-static const char *golden_dir = "tests/golden/batch";
-static bool regenerate;
-
-static char *read_file(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                fwrite(chunk, 1, n, m);
-        fclose(f);
-        fclose(m);
-        return buf;
-}
-
-static void golden(const char *name, const char *got) {
-        _cleanup_free_ char *path = xasprintf("%s/%s", golden_dir, name);
-        if (regenerate) {
-                FILE *f = fopen(path, "we");
-                bool written = f && fputs(got, f) >= 0;
-                if (f && fclose(f) != 0)
-                        written = false;
-                ok(written, "golden %s (regenerated)", name);
-                return;
-        }
-        _cleanup_free_ char *want = read_file(path);
-        if (!want) {
-                ok(0, "golden %s", name);
-                printf("#   cannot read %s (VMBATCH_REGENERATE=1 creates it)\n", path);
-                return;
-        }
-        is_str(got, want, "golden %s", name);
-}
-
-static char *lines(char *const *argv) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        for (char *const *p = argv; p && *p; p++)
-                fprintf(m, "%s\n", *p);
-        fclose(m);
-        return buf;
-}
+#include "golden.h"
 
 static void golden_argv(const char *name, char **argv) {
         if (!ok(argv != NULL, "%s: argv built", name))
                 return;
-        _cleanup_free_ char *got = lines(argv);
-        golden(name, got);
+        _cleanup_free_ char *got = golden_lines(argv);
+        golden_check(name, got);
         batch_argv_free(argv);
 }
 
@@ -129,7 +81,7 @@ static void test_argv(void) {
         /* what qsub reads on stdin: the job script every backend shares */
         r = request(7, 128ull << 20, 1, 0);
         _cleanup_free_ char *script = batch_job_script(&r);
-        golden("sge-job-script", script);
+        golden_check("sge-job-script", script);
 }
 
 static void test_vmem(void) {
@@ -306,7 +258,7 @@ static int fake_spawn(const SpawnOpts *o, SpawnResult *ret, void *userdata) {
                 free(f->qsub_stdin);
                 f->qsub_stdin = o->stdin_data ? strndup(o->stdin_data, o->stdin_len) : NULL;
                 free(f->qsub_argv);
-                f->qsub_argv = lines(o->argv);
+                f->qsub_argv = golden_lines(o->argv);
         } else if (o->as_user)
                 f->queries_as_root = false;
         for (size_t i = 0; i < f->n_replies; i++) {
@@ -484,9 +436,7 @@ static void test_backend(void) {
 }
 
 int main(int argc, char **argv) {
-        if (argc > 1)
-                golden_dir = argv[1];
-        regenerate = streq(getenv("VMBATCH_REGENERATE"), "1");
+        golden_setup(argc, argv, "tests/golden/batch");
         test_argv();
         test_vmem();
         test_job_ids();

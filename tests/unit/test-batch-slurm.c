@@ -13,55 +13,12 @@
 
 #include "basic/spawn.h"
 #include "batch/slurm.h"
-#include "tap.h"
+#include "golden.h"
 
-static const char *golden_dir = "tests/golden/batch";
-static bool regenerate;
-
-static char *read_file(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                fwrite(chunk, 1, n, m);
-        fclose(f);
-        fclose(m);
-        return buf;
-}
-
+/* the batch goldens are shared with Grid Engine's: ours are slurm-<name> */
 static void golden(const char *name, const char *got) {
-        _cleanup_free_ char *path = xasprintf("%s/slurm-%s", golden_dir, name);
-        if (regenerate) {
-                FILE *f = fopen(path, "we");
-                if (f) {
-                        fputs(got, f);
-                        fclose(f);
-                }
-                ok(f != NULL, "golden slurm-%s (regenerated)", name);
-                return;
-        }
-        _cleanup_free_ char *want = read_file(path);
-        if (!want) {
-                ok(0, "golden slurm-%s", name);
-                printf("#   cannot read %s (VMBATCH_REGENERATE=1 creates it)\n", path);
-                return;
-        }
-        is_str(got, want, "golden slurm-%s", name);
-}
-
-static char *argv_join(char *const *argv) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        for (char *const *p = argv; p && *p; p++)
-                fprintf(m, "%s\n", *p);
-        fclose(m);
-        return buf;
+        _cleanup_free_ char *file = xasprintf("slurm-%s", name);
+        golden_check(file, got);
 }
 
 static const Cred doraz = {.uid = 1003, .gid = 1004, .name = "doraz"};
@@ -83,7 +40,7 @@ static void sbatch_golden(const char *name, const BatchSubmit *req) {
         char **argv = NULL;
         Error e = {0};
         is_int(slurm_sbatch_argv(req, &argv, &e), 0, "sbatch argv %s", name);
-        _cleanup_free_ char *s = argv_join(argv);
+        _cleanup_free_ char *s = golden_lines(argv);
         golden(name, s);
         batch_argv_free(argv);
 }
@@ -145,12 +102,12 @@ static void test_job_argv(void) {
         char **argv = NULL;
         Error e = {0};
         is_int(slurm_squeue_argv("4242", &argv, &e), 0, "squeue argv");
-        _cleanup_free_ char *s = argv_join(argv);
+        _cleanup_free_ char *s = golden_lines(argv);
         golden("squeue", s);
         batch_argv_free(argv);
         argv = NULL;
         is_int(slurm_scancel_argv("4242", &argv, &e), 0, "scancel argv");
-        _cleanup_free_ char *c = argv_join(argv);
+        _cleanup_free_ char *c = golden_lines(argv);
         golden("scancel", c);
         batch_argv_free(argv);
 
@@ -296,7 +253,7 @@ static int fake_hook(const SpawnOpts *o, SpawnResult *ret, void *userdata) {
         free(f->argv);
         free(f->user_name);
         free(f->stdin_data);
-        f->argv = argv_join(o->argv);
+        f->argv = golden_lines(o->argv);
         f->as_user = o->as_user;
         f->uid = o->uid;
         f->gid = o->gid;
@@ -433,9 +390,7 @@ static void test_backend(void) {
 }
 
 int main(int argc, char **argv) {
-        if (argc > 1)
-                golden_dir = argv[1];
-        regenerate = !isempty(getenv("VMBATCH_REGENERATE"));
+        golden_setup(argc, argv, "tests/golden/batch");
         test_sbatch_argv();
         test_job_argv();
         test_parse_sbatch();

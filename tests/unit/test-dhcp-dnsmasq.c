@@ -16,70 +16,17 @@
 #include "basic/spawn.h"
 #include "net/dhcp.h"
 #include "net/link.h"
-#include "tap.h"
-
-static const char *golden_dir = "tests/golden/dnsmasq";
-static bool regenerate;
-
-static char *read_file(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                fwrite(chunk, 1, n, m);
-        fclose(f);
-        fclose(m);
-        return buf;
-}
-
-static void write_file(const char *path, const char *content) {
-        FILE *f = fopen(path, "we");
-        if (f) {
-                fputs(content, f);
-                fclose(f);
-        }
-}
-
-static void golden(const char *name, const char *got) {
-        _cleanup_free_ char *path = xasprintf("%s/%s", golden_dir, name);
-        if (regenerate) {
-                write_file(path, got);
-                ok(1, "golden %s (regenerated)", name);
-                return;
-        }
-        _cleanup_free_ char *want = read_file(path);
-        if (!want) {
-                ok(0, "golden %s", name);
-                printf("#   cannot read %s (VMBATCH_REGENERATE=1 creates it)\n", path);
-                return;
-        }
-        is_str(got, want, "golden %s", name);
-}
-
-static char *argv_join(char **argv) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        for (char **p = argv; *p; p++)
-                fprintf(m, "%s\n", *p);
-        fclose(m);
-        return buf;
-}
+#include "golden.h"
 
 static void test_host_line(void) {
         char *line = NULL;
         is_int(dnsmasq_host_line("de:af:de:af:64:02", "192.168.100.2", "vm1002", &line), 0, "host line");
-        golden("host-vm1002", line ? line : "");
+        golden_check("host-vm1002", line ? line : "");
         free(line);
         line = NULL;
         is_int(dnsmasq_host_line("DE:AF:DE:AF:FF:FE", "192.168.255.254", "vm-last-1", &line), 0,
                "host line, upper-case MAC");
-        golden("host-vm-last-1", line ? line : "");
+        golden_check("host-vm-last-1", line ? line : "");
 
         char mac[18], ip[16], name[64];
         is_int(dnsmasq_host_line_parse(line, mac, ip, name), 0, "parse our own line");
@@ -149,8 +96,8 @@ static void test_argv(void) {
         char **argv = NULL;
         Error e = {0};
         is_int(dnsmasq_build_argv(&base_config, &argv, &e), 0, "argv with a gateway");
-        _cleanup_free_ char *s = argv ? argv_join(argv) : xstrdup("");
-        golden("argv-gateway", s);
+        _cleanup_free_ char *s = argv ? golden_lines(argv) : xstrdup("");
+        golden_check("argv-gateway", s);
         dhcp_names_free(argv);
 
         DhcpConfig c = base_config;
@@ -161,8 +108,8 @@ static void test_argv(void) {
         c.state_dir = "/run/vmbatch/dhcp";
         argv = NULL;
         is_int(dnsmasq_build_argv(&c, &argv, &e), 0, "argv without a gateway");
-        _cleanup_free_ char *s2 = argv ? argv_join(argv) : xstrdup("");
-        golden("argv-no-gateway", s2);
+        _cleanup_free_ char *s2 = argv ? golden_lines(argv) : xstrdup("");
+        golden_check("argv-no-gateway", s2);
         dhcp_names_free(argv);
 
         static const struct {
@@ -197,7 +144,7 @@ static void test_argv(void) {
 
         argv = NULL;
         is_int(dnsmasq_release_argv("vmbbr0", "192.168.100.2", "DE:AF:DE:AF:64:02", &argv), 0, "release argv");
-        _cleanup_free_ char *r = argv ? argv_join(argv) : xstrdup("");
+        _cleanup_free_ char *r = argv ? golden_lines(argv) : xstrdup("");
         is_str(r, "dhcp_release\nvmbbr0\n192.168.100.2\nde:af:de:af:64:02\n", "release argv content");
         dhcp_names_free(argv);
         is_int(dnsmasq_release_argv("vmbbr0", "x", "de:af:de:af:64:02", &argv), -EINVAL, "release argv: bad IP");
@@ -259,7 +206,7 @@ static void test_host_files(void) {
 
         is_int(dhcp_host_add(b, "vm1002", "de:af:de:af:64:02", "192.168.100.2", &e), 0, "add vm1002");
         _cleanup_free_ char *path = xasprintf("%s/hosts/vm1002", tmpl);
-        _cleanup_free_ char *content = read_file(path);
+        _cleanup_free_ char *content = golden_read_file(path);
         is_str(content, "de:af:de:af:64:02,192.168.100.2,vm1002\n", "host file content");
         struct stat st;
         ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "host file is 0644");
@@ -270,7 +217,7 @@ static void test_host_files(void) {
 
         /* a stale temporary file and a foreign file are not hosts */
         _cleanup_free_ char *stale = xasprintf("%s/hosts/.vm9.tmp", tmpl);
-        write_file(stale, "x");
+        golden_write_file(stale, "x");
         names = NULL;
         is_int(dhcp_host_list(b, &names, &n, &e), 0, "list");
         is_int(n, 2, "two hosts");
@@ -282,19 +229,19 @@ static void test_host_files(void) {
 
         /* with no dnsmasq running, a lease is dropped from the leases file */
         _cleanup_free_ char *leases = xasprintf("%s/leases", tmpl);
-        write_file(leases, "1767225600 de:af:de:af:64:02 192.168.100.2 vm1002 *\n"
+        golden_write_file(leases, "1767225600 de:af:de:af:64:02 192.168.100.2 vm1002 *\n"
                            "1767225601 de:af:de:af:64:03 192.168.100.3 vm1003 *\n");
         is_int(dhcp_host_add(b, "vm1002", "de:af:de:af:64:12", "192.168.100.18", &e), 0,
                "re-add vm1002 with another MAC and IP");
-        _cleanup_free_ char *content2 = read_file(path);
+        _cleanup_free_ char *content2 = golden_read_file(path);
         is_str(content2, "de:af:de:af:64:12,192.168.100.18,vm1002\n", "host file replaced");
-        _cleanup_free_ char *l1 = read_file(leases);
+        _cleanup_free_ char *l1 = golden_read_file(leases);
         is_str(l1, "1767225601 de:af:de:af:64:03 192.168.100.3 vm1003 *\n", "the old lease of vm1002 is gone");
 
         is_int(dhcp_host_remove(b, "vm1003", NULL, NULL, &e), 0, "remove vm1003 (MAC and IP from its file)");
         _cleanup_free_ char *p3 = xasprintf("%s/hosts/vm1003", tmpl);
         ok(access(p3, F_OK) < 0, "vm1003's file is gone");
-        _cleanup_free_ char *l2 = read_file(leases);
+        _cleanup_free_ char *l2 = golden_read_file(leases);
         is_str(l2, "", "vm1003's lease is gone");
         is_int(dhcp_host_remove(b, "vm1003", "de:af:de:af:64:03", "192.168.100.3", &e), 0, "remove again: idempotent");
         is_int(dhcp_host_remove(b, "nosuch", NULL, NULL, &e), 0, "remove an unknown host");
@@ -400,9 +347,7 @@ static void test_link_pure(void) {
 }
 
 int main(int argc, char **argv) {
-        if (argc > 1)
-                golden_dir = argv[1];
-        regenerate = streq(getenv("VMBATCH_REGENERATE"), "1");
+        golden_setup(argc, argv, "tests/golden/dnsmasq");
         test_host_line();
         test_paths();
         test_argv();

@@ -16,50 +16,7 @@
 #include <stdio.h>
 
 #include "net/filter.h"
-#include "tap.h"
-
-static const char *golden_dir = "tests/golden/filter";
-static bool regenerate;
-
-static char *read_file(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                fwrite(chunk, 1, n, m);
-        fclose(f);
-        fclose(m);
-        return buf;
-}
-
-static void write_file(const char *path, const char *content) {
-        FILE *f = fopen(path, "we");
-        if (f) {
-                fputs(content, f);
-                fclose(f);
-        }
-}
-
-static void golden(const char *name, const char *got) {
-        _cleanup_free_ char *path = xasprintf("%s/%s", golden_dir, name);
-        if (regenerate) {
-                write_file(path, got ? got : "");
-                ok(1, "golden %s (regenerated)", name);
-                return;
-        }
-        _cleanup_free_ char *want = read_file(path);
-        if (!want) {
-                ok(0, "golden %s", name);
-                printf("#   cannot read %s (VMBATCH_REGENERATE=1 creates it)\n", path);
-                return;
-        }
-        is_str(got, want, "golden %s", name);
-}
+#include "golden.h"
 
 static const char *const allow[] = {"10.9.0.0/16", "172.16.5.4", "172.16.6.0/32"};
 
@@ -88,11 +45,11 @@ static const FilterVm vm_open = {"vmb7", "de:af:de:af:64:07", "192.168.100.7", f
 static void test_golden(void) {
         char *text = NULL;
         is_int(filter_nft_ruleset(&net_full, &text), 0, "nft ruleset (full)");
-        golden("nft-ruleset-full.nft", text);
+        golden_check("nft-ruleset-full.nft", text);
         free(text);
         text = NULL;
         is_int(filter_nft_ruleset(&net_min, &text), 0, "nft ruleset (minimal)");
-        golden("nft-ruleset-min.nft", text);
+        golden_check("nft-ruleset-min.nft", text);
         free(text);
 
         const struct {
@@ -107,25 +64,25 @@ static void test_golden(void) {
         for (size_t i = 0; i < ELEMENTSOF(nft); i++) {
                 text = NULL;
                 is_int(nft[i].fn(nft[i].vm, &text), 0, "%s generated", nft[i].name);
-                golden(nft[i].name, text);
+                golden_check(nft[i].name, text);
                 free(text);
         }
 
         FilterCmds c = {0};
         is_int(filter_ebt_setup_cmds(&net_full, &c), 0, "ebtables setup (full)");
         text = filter_cmds_format(&c);
-        golden("ebt-setup-full.txt", text);
+        golden_check("ebt-setup-full.txt", text);
         free(text);
         filter_cmds_clear(&c);
         is_int(filter_ebt_setup_cmds(&net_min, &c), 0, "ebtables setup (minimal)");
         text = filter_cmds_format(&c);
-        golden("ebt-setup-min.txt", text);
+        golden_check("ebt-setup-min.txt", text);
         free(text);
         filter_cmds_clear(&c);
 
         is_int(filter_ebt_vm_add(&net_full, &vm_iso, &c), 0, "ebtables add (isolated)");
         text = filter_cmds_format(&c);
-        golden("ebt-add-isolated.txt", text);
+        golden_check("ebt-add-isolated.txt", text);
         free(text);
         /* argv, not a shell line: every word is one argument */
         bool words_ok = c.n > 0;
@@ -138,12 +95,12 @@ static void test_golden(void) {
         filter_cmds_clear(&c);
         is_int(filter_ebt_vm_add(&net_full, &vm_open, &c), 0, "ebtables add (open)");
         text = filter_cmds_format(&c);
-        golden("ebt-add-open.txt", text);
+        golden_check("ebt-add-open.txt", text);
         free(text);
         filter_cmds_clear(&c);
         is_int(filter_ebt_vm_remove("vmb1002", &c), 0, "ebtables remove");
         text = filter_cmds_format(&c);
-        golden("ebt-remove.txt", text);
+        golden_check("ebt-remove.txt", text);
         free(text);
         filter_cmds_clear(&c);
 
@@ -415,9 +372,7 @@ static void test_for_real(void) {
 }
 
 int main(int argc, char **argv) {
-        if (argc > 1)
-                golden_dir = argv[1];
-        regenerate = !isempty(getenv("VMBATCH_REGENERATE"));
+        golden_setup(argc, argv, "tests/golden/filter");
         test_golden();
         test_checks();
         test_for_real();

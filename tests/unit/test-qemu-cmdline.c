@@ -8,36 +8,7 @@
 #include <sys/stat.h>
 
 #include "qemu/cmdline.h"
-#include "tap.h"
-
-static const char *golden_dir;
-static bool regenerate;
-
-static char *read_file(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                fwrite(chunk, 1, n, m);
-        fclose(f);
-        fclose(m);
-        return buf;
-}
-
-static char *argv_to_lines(char *const *argv) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&buf, &len);
-        for (char *const *p = argv; *p; p++)
-                fprintf(m, "%s\n", *p);
-        fclose(m);
-        return buf;
-}
+#include "golden.h"
 
 /* Print the first line where got and want differ. */
 static void diag_first_difference(const char *got, const char *want) {
@@ -63,17 +34,13 @@ static void check_golden(const char *name, const QemuSpec *spec) {
                 printf("#   %d %s\n", r, err.message);
                 return;
         }
-        _cleanup_free_ char *got = argv_to_lines(argv);
+        _cleanup_free_ char *got = golden_lines(argv);
         _cleanup_free_ char *path = xasprintf("%s/%s.args", golden_dir, name);
-        if (regenerate) {
-                FILE *f = fopen(path, "we");
-                bool written = f && fputs(got, f) >= 0;
-                if (f && fclose(f) != 0)
-                        written = false;
-                ok(written, "%s: regenerated %s", name, path);
+        if (golden_regenerate) {
+                ok(golden_write_file(path, got), "%s: regenerated %s", name, path);
                 return;
         }
-        _cleanup_free_ char *want = read_file(path);
+        _cleanup_free_ char *want = golden_read_file(path);
         if (!ok(want && streq(got, want), "%s: matches %s", name, path)) {
                 if (want)
                         diag_first_difference(got, want);
@@ -362,14 +329,6 @@ static void test_accel_matrix(void) {
         }
 }
 
-static void write_file(const char *path, const char *content) {
-        FILE *f = fopen(path, "we");
-        if (f) {
-                fputs(content, f);
-                fclose(f);
-        }
-}
-
 static void test_accel_probe(void) {
         char dir[] = "/tmp/test-qemu-cmdline.XXXXXX";
         if (!ok(mkdtemp(dir) != NULL, "temporary directory"))
@@ -378,11 +337,11 @@ static void test_accel_probe(void) {
         _cleanup_free_ char *nokvm = xasprintf("%s/no-such-kvm", dir);
         _cleanup_free_ char *intel = xasprintf("%s/cpuinfo-vmx", dir);
         _cleanup_free_ char *pvm = xasprintf("%s/cpuinfo-pvm", dir);
-        write_file(kvm, "");
-        write_file(intel, "processor\t: 0\nflags\t\t: fpu vmx sse2\nvmx flags\t: ept\n\n"
+        golden_write_file(kvm, "");
+        golden_write_file(intel, "processor\t: 0\nflags\t\t: fpu vmx sse2\nvmx flags\t: ept\n\n"
                           "processor\t: 1\nflags\t\t: fpu vmx sse2\n");
         /* a "vmx flags" line alone must not count: only the "flags" line is read */
-        write_file(pvm, "processor\t: 0\nflags\t\t: fpu sse2 hypervisor\nvmx flags\t: x\n");
+        golden_write_file(pvm, "processor\t: 0\nflags\t\t: fpu sse2 hypervisor\nvmx flags\t: x\n");
 
         const char *accel = NULL, *warning = NULL;
         Error err = {};
@@ -423,8 +382,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: %s GOLDEN_DIR\n", argv[0]);
                 return 2;
         }
-        golden_dir = argv[1];
-        regenerate = streq(getenv("VMBATCH_REGENERATE"), "1");
+        golden_setup(argc, argv, NULL);
 
         test_golden();
         test_invalid();
