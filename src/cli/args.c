@@ -538,3 +538,39 @@ int cli_put_ref_lists(CliArgs *a, const char *opt, json_t *o, const char *key, E
                 json_decref(arr);
         return 0;
 }
+
+int cli_put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *args, Error *err) {
+        const char *kernel = cli_args_value(a, "kernel"), *initrd = cli_args_value(a, "initrd"),
+                   *cmdline = cli_args_value(a, "cmdline");
+        int r;
+        if (!kernel && (initrd || cmdline))
+                return error_set(err, -EINVAL, "--initrd and --cmdline need --kernel");
+        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+                return r;
+        cli_put_bool(args, "derivable", derivable, true);
+        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
+            (r = cli_put_path(args, "kernel", kernel, cwd, "--kernel", err)) < 0 ||
+            (r = cli_put_path(args, "initrd", initrd, cwd, "--initrd", err)) < 0 ||
+            (r = cli_put_string(args, "cmdline", cmdline, "--cmdline", err)) < 0)
+                return r;
+        return 0;
+}
+
+int cli_put_run_options(CliArgs *a, const char *cwd, const char *no_start_flag, json_t *args, Error *err) {
+        bool install = cli_args_flag(a, "install");
+        const char *cdrom = cli_args_value(a, "cdrom");
+        int r;
+        if (install && !cdrom)
+                return error_set(err, -EINVAL, "--install needs --cdrom ISO");
+        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0 ||
+            (r = cli_put_duration(args, "walltime", cli_args_value(a, "walltime"), "--walltime", err)) < 0)
+                return r;
+        cli_put_bool(args, "isolate", cli_args_flag(a, "isolate"), true);
+        cli_put_bool(args, "install", install, true);
+        if ((r = cli_put_path(args, "cdrom", cdrom, cwd, "--cdrom", err)) < 0)
+                return r;
+        cli_put_bool(args, "no_start", cli_args_flag(a, no_start_flag), true);
+        return 0;
+}

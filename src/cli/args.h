@@ -77,6 +77,12 @@ int cli_parse_size(const char *value, const char *what, uint64_t *ret, Error *er
 
 int cli_put_string(json_t *o, const char *key, const char *value, const char *what, Error *err);
 int cli_put_u32(json_t *o, const char *key, const char *value, const char *what, Error *err);
+/* What both syntaxes of "vm add" put after the discs: mem, vcpus,
+ * derivable, desc, kernel, initrd, cmdline (initrd/cmdline need a kernel). */
+int cli_put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *args, Error *err);
+/* What both syntaxes of "vm run" put after the vm: mem, vcpus, walltime,
+ * isolate, install (needs cdrom), cdrom, and no_start from flag no_start_flag. */
+int cli_put_run_options(CliArgs *a, const char *cwd, const char *no_start_flag, json_t *args, Error *err);
 /* a duration ("90m", "2h", seconds) as seconds, at least 1 */
 int cli_put_duration(json_t *o, const char *key, const char *value, const char *what, Error *err);
 /* positive: 0 refused */

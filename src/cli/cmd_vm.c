@@ -48,21 +48,7 @@ static int vm_add(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         if (base && derivable)
                 return error_set(err, -EINVAL, "a VM derived with --base cannot be --derivable");
 
-        const char *kernel = cli_args_value(a, "kernel"), *initrd = cli_args_value(a, "initrd"),
-                   *cmdline = cli_args_value(a, "cmdline");
-        if (!kernel && (initrd || cmdline))
-                return error_set(err, -EINVAL, "--initrd and --cmdline need --kernel");
-
-        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
-                return r;
-        cli_put_bool(args, "derivable", derivable, true);
-        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
-            (r = cli_put_path(args, "kernel", kernel, cwd, "--kernel", err)) < 0 ||
-            (r = cli_put_path(args, "initrd", initrd, cwd, "--initrd", err)) < 0 ||
-            (r = cli_put_string(args, "cmdline", cmdline, "--cmdline", err)) < 0)
-                return r;
-        return 0;
+        return cli_put_vm_settings(a, cwd, derivable, args, err);
 }
 
 static int vm_mod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -101,23 +87,8 @@ static int vm_ref(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 }
 
 static int vm_run(CliArgs *a, const char *cwd, json_t *args, Error *err) {
-        bool install = cli_args_flag(a, "install");
-        const char *cdrom = cli_args_value(a, "cdrom");
-        int r;
-
-        if (install && !cdrom)
-                return error_set(err, -EINVAL, "--install needs --cdrom ISO");
-        if ((r = cli_put_ref(args, "vm", a->pos[0], "VM", err)) < 0 ||
-            (r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0 ||
-            (r = cli_put_duration(args, "walltime", cli_args_value(a, "walltime"), "--walltime", err)) < 0)
-                return r;
-        cli_put_bool(args, "isolate", cli_args_flag(a, "isolate"), true);
-        cli_put_bool(args, "install", install, true);
-        if ((r = cli_put_path(args, "cdrom", cdrom, cwd, "--cdrom", err)) < 0)
-                return r;
-        cli_put_bool(args, "no_start", cli_args_flag(a, "no-start"), true);
-        return 0;
+        int r = cli_put_ref(args, "vm", a->pos[0], "VM", err);
+        return r < 0 ? r : cli_put_run_options(a, cwd, "no-start", args, err);
 }
 
 static int vm_stop(CliArgs *a, const char *cwd, json_t *args, Error *err) {

@@ -241,8 +241,6 @@ static int b_vmgmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 
 static int b_vmadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         const char *name = cli_args_value(a, "name"), *base = cli_args_value(a, "base");
-        const char *kernel = cli_args_value(a, "kernel"), *initrd = cli_args_value(a, "initrd"),
-                   *cmdline = cli_args_value(a, "cmdline");
         bool derivable = cli_args_flag(a, "derivable");
         int r, stor, use;
 
@@ -259,18 +257,7 @@ static int b_vmadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
                 return error_set(err, -EINVAL, "give exactly one of --stor, --usediscs or --base");
         if (base && derivable)
                 return error_set(err, -EINVAL, "a VM derived with --base cannot be --derivable");
-        if (!kernel && (initrd || cmdline))
-                return error_set(err, -EINVAL, "--initrd and --cmdline need --kernel");
-        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
-                return r;
-        cli_put_bool(args, "derivable", derivable, true);
-        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
-            (r = cli_put_path(args, "kernel", kernel, cwd, "--kernel", err)) < 0 ||
-            (r = cli_put_path(args, "initrd", initrd, cwd, "--initrd", err)) < 0 ||
-            (r = cli_put_string(args, "cmdline", cmdline, "--cmdline", err)) < 0)
-                return r;
-        return 0;
+        return cli_put_vm_settings(a, cwd, derivable, args, err);
 }
 
 static int b_vmdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -330,24 +317,8 @@ static int b_permdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 }
 
 static int b_vmrun(CliArgs *a, const char *cwd, json_t *args, Error *err) {
-        bool install = cli_args_flag(a, "install");
-        const char *cdrom = cli_args_value(a, "cdrom");
-        int r;
-
-        if ((r = target_vm(a, args, false, err)) < 0)
-                return r;
-        if (install && !cdrom)
-                return error_set(err, -EINVAL, "--install needs --cdrom ISO");
-        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0 ||
-            (r = cli_put_duration(args, "walltime", cli_args_value(a, "walltime"), "--walltime", err)) < 0)
-                return r;
-        cli_put_bool(args, "isolate", cli_args_flag(a, "isolate"), true);
-        cli_put_bool(args, "install", install, true);
-        if ((r = cli_put_path(args, "cdrom", cdrom, cwd, "--cdrom", err)) < 0)
-                return r;
-        cli_put_bool(args, "no_start", cli_args_flag(a, "nostart"), true);
-        return 0;
+        int r = target_vm(a, args, false, err);
+        return r < 0 ? r : cli_put_run_options(a, cwd, "nostart", args, err);
 }
 
 static int b_vmstop(CliArgs *a, const char *cwd, json_t *args, Error *err) {
