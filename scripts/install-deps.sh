@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   gcc meson ninja-build pkg-config libsqlite3-dev libjansson-dev nettle-dev
+  # cluster mode: controller <-> node messages sealed with MUNGE
+  libmunge-dev
   # isolation filters
   libnftables-dev nftables ebtables
   # fuzzing (libFuzzer + sanitizer runtimes)

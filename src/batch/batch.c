@@ -1,6 +1,7 @@
 #include "batch/batch.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 extern const BatchBackend batch_local, batch_slurm, batch_sge;
 
@@ -50,6 +51,38 @@ char *batch_job_script(const BatchSubmit *req) {
         free(starter);
         free(socket);
         return script;
+}
+
+int batch_node_socket(const char *tmpl, const char *host, char *buf, size_t len) {
+        size_t n = 0;
+        for (const char *p = tmpl; *p; p++) {
+                const char *piece = p;
+                size_t pl = 1;
+                if (p[0] == '%' && p[1] == 'h') {
+                        piece = host;
+                        pl = strlen(host);
+                        p++;
+                } else if (p[0] == '%' && p[1] == '%')
+                        p++;
+                if (n + pl >= len)
+                        return -ENAMETOOLONG;
+                memcpy(buf + n, piece, pl);
+                n += pl;
+        }
+        if (n >= len)
+                return -ENAMETOOLONG;
+        buf[n] = 0;
+        return 0;
+}
+
+void batch_host_name(char *buf, size_t len) {
+        const char *v = getenv("SLURMD_NODENAME");
+        if (!isempty(v))
+                snprintf(buf, len, "%s", v);
+        else if (gethostname(buf, len) < 0 || len == 0)
+                snprintf(buf, len, "localhost");
+        if (len)
+                buf[len - 1] = 0;
 }
 
 const char *batch_job_id_from_env(void) {

@@ -30,6 +30,7 @@ typedef struct BatchSubmit {
         uint32_t vcpus;
         uint32_t walltime_s;     /* 0: none */
         const char *job_name;    /* "vmbatch-<instance>" */
+        const char *host;        /* run on this execution host only; NULL: where the scheduler likes */
 } BatchSubmit;
 
 typedef struct BatchBackend {
@@ -48,6 +49,14 @@ void batch_argv_free(char **argv);
 /* The job script every scheduler runs (pure): a shell that execs the
  * starter; golden-tested. malloc'd. */
 char *batch_job_script(const BatchSubmit *req);
+
+/* The node socket a job's starter connects to: tmpl with "%h" replaced by
+ * the execution host's name (several nodes may share one file system) and
+ * "%%" by "%". -ENAMETOOLONG if it does not fit len. Pure. */
+int batch_node_socket(const char *tmpl, const char *host, char *buf, size_t len);
+/* Inside a job: the execution host's name as the scheduler calls it
+ * (SLURMD_NODENAME), else the host name. */
+void batch_host_name(char *buf, size_t len);
 
 /* Inside a job: the scheduler's id for it (SLURM_JOB_ID, Grid Engine's
  * JOB_ID), or NULL when run by the local backend. The node checks it

@@ -65,7 +65,9 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
                 return error_set(err, -EINVAL, "invalid slurm job name");
         if (!value_is_sane(req->log_path) || req->log_path[0] != '/' || strchr(req->log_path, '\\'))
                 return error_set(err, -EINVAL, "the job log path must be absolute, printable, without '\\'");
-        char **v = xcalloc(12, sizeof(char *));
+        if (req->host && (!value_is_sane(req->host) || strpbrk(req->host, ",[]= ")))
+                return error_set(err, -EINVAL, "invalid host name '%s'", req->host);
+        char **v = xcalloc(14, sizeof(char *));
         size_t n = 0;
         v[n++] = xstrdup("sbatch");
         v[n++] = xstrdup("--parsable");
@@ -77,6 +79,8 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
         if (req->mem > 0)
                 v[n++] = xasprintf("--mem=%lluM", (unsigned long long)((req->mem + MIB - 1) / MIB));
         v[n++] = xasprintf("--cpus-per-task=%u", req->vcpus ? req->vcpus : 1);
+        if (req->host)
+                v[n++] = xasprintf("--nodelist=%s", req->host);
         if (req->walltime_s > 0) {
                 v[n++] = xasprintf("--time=%llu", ((unsigned long long)req->walltime_s + 59) / 60);
                 /* before the limit, SIGTERM to the job's shell only (the

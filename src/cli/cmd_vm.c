@@ -143,6 +143,7 @@ static const CliOpt run_opts[] = {
         {"cdrom", CLI_OPT_VALUE},
         {"no-start", CLI_OPT_FLAG},
         {"walltime", CLI_OPT_VALUE},
+        {"host", CLI_OPT_VALUE},
         {},
 };
 
@@ -233,7 +234,8 @@ const CliVerb cli_vm_verbs[] = {
                         "  --install      boot from --cdrom ISO to install an operating system\n"
                         "  --cdrom ISO    attach this ISO image\n"
                         "  --no-start     only reserve an IP and MAC (release with 'instance release')\n"
-                        "  --walltime T   the job's time limit (90m, 2h; the scheduler ends the vm then)\n",
+                        "  --walltime T   the job's time limit (90m, 2h; the scheduler ends the vm then)\n"
+                        "  --host NAME    run on this execution host only\n",
                 .pos_name = "VM",
                 .min_pos = 1,
                 .max_pos = 1,

@@ -31,7 +31,7 @@ static const CliOpt paper_opts[] = {
         {"desc", V},      {"kernel", V},    {"initrd", V},        {"cmdline", V},   {"vm", V},
         {"vmid", V},      {"u", V},         {"keepdiscs", 0},     {"isolate", 0},   {"install", 0},
         {"cdrom", V},     {"nostart", 0},   {"instance", V},      {"limit", V},     {"walltime", V},
-        {},
+        {"host", V},      {},
 };
 
 #undef V
@@ -378,7 +378,7 @@ static const PaperAction actions[] = {
         {"permset", "perm.set", "+r,+m,+d,+i (--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permset, NULL},
         {"permdel", "perm.del", "(--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permdel, NULL},
         {"permlist", "perm.list", "", b_nothing, cli_print_perms},
-        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart] [--walltime T]",
+        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart] [--walltime T] [--host NAME]",
          b_vmrun, cli_print_run},
         {"vmstop", "instance.stop", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
         {"vmsuspend", "instance.suspend", "--vm VM | --instance N", b_vmstop, cli_print_stopped},

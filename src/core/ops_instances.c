@@ -106,6 +106,17 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
         if (walltime > 366ULL * 86400)
                 return error_set(err, -EINVAL, "walltime %llu s is longer than a year", (unsigned long long)walltime);
         inst.walltime_s = (uint32_t)walltime;
+        /* --host: the job may run on that execution host only (its node
+         * refuses the job anywhere else) */
+        const char *host = NULL;
+        if ((r = json_get_string(args, "host", &host, err)) < 0 && r != -ENOENT)
+                return r;
+        if (host) {
+                if (isempty(host) || strlen(host) > 63 || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                       "0123456789.-_") != strlen(host))
+                        return error_set(err, -EINVAL, "host '%.64s' is not a host name", host);
+                snprintf(inst.exehost, sizeof(inst.exehost), "%s", host);
+        }
 
         /* one disc, one writer: a vm runs at most once at a time, and a
          * template whose disc backs others never runs (it must not change).
@@ -259,7 +270,7 @@ static int op_map_list(Controller *c, const Caller *who, const json_t *args, jso
 }
 
 static const char *const keys_run[] = {"vm", "mem", "vcpus", "isolate", "install", "cdrom", "no_start", "walltime",
-                                       NULL};
+                                       "host", NULL};
 static const char *const keys_instance[] = {"instance", "vm", NULL};
 static const char *const keys_none[] = {NULL};
 

@@ -111,6 +111,19 @@ int settings_apply(Settings *s, const Config *c, Error *err) {
                         r = set_string(s->dhcp_server_ip, sizeof(s->dhcp_server_ip), k, v, err);
                 else if (streq(k, "dhcp_server_mac"))
                         r = set_string(s->dhcp_server_mac, sizeof(s->dhcp_server_mac), k, v, err);
+                else if (streq(k, "gateway_mac"))
+                        r = set_string(s->gateway_mac, sizeof(s->gateway_mac), k, v, err);
+                else if (streq(k, "cluster_listen") || streq(k, "controller")) {
+                        if (!isempty(v) && !strchr(v, ':'))
+                                return error_set(err, -EINVAL, "config %s: '%s' is not ADDRESS:PORT", k, v);
+                        r = set_string(streq(k, "controller") ? s->controller : s->cluster_listen,
+                                       sizeof(s->controller), k, v, err);
+                } else if (streq(k, "node_name")) {
+                        if (isempty(v) || strpbrk(v, " /\t"))
+                                return error_set(err, -EINVAL, "config node_name: '%s' is not a host name", v);
+                        r = set_string(s->node_name, sizeof(s->node_name), k, v, err);
+                } else if (streq(k, "node_socket"))
+                        r = set_string(s->node_socket, sizeof(s->node_socket), k, v, err);
                 else if (streq(k, "log_level")) {
                         if (!streq(v, "error") && !streq(v, "warning") && !streq(v, "info") && !streq(v, "debug"))
                                 return error_set(err, -EINVAL, "config log_level: '%s' is not error|warning|info|debug",

@@ -38,6 +38,12 @@ typedef struct Settings {
         uint32_t broadcast_pps;        /* isolated VMs' broadcast limit, per tap */
         char dhcp_server_ip[16];       /* "" = the gateway (a DHCP server on the bridge) */
         char dhcp_server_mac[18];      /* "" = the bridge's MAC */
+        char gateway_mac[18];          /* "" = dhcp_server_mac when the DHCP server is the gateway, else the bridge's */
+        /* cluster mode */
+        char cluster_listen[128];      /* controller: "ADDR:PORT" where nodes connect (TCP, MUNGE); "" = none */
+        char controller[128];          /* vmbatchd --node: the controller's "ADDR:PORT" */
+        char node_name[64];            /* this execution host's name; "" = the hostname */
+        char node_socket[PATH_MAX];    /* the node socket on execution hosts, %h = the host's name; "" = socket */
 } Settings;
 
 void settings_defaults(Settings *s);

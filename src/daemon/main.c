@@ -10,6 +10,7 @@
 #include "build-config.h"
 #include "core/controller.h"
 #include "daemon/server.h"
+#include "daemon/uplink.h"
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -17,6 +18,9 @@ static void usage(FILE *f) {
                 "Run the vmbatch daemon: it keeps the state database and answers vmbatch/vmapp.\n\n"
                 "  -c, --config PATH   configuration file (default " VMBATCH_DEFAULT_CONFIG ")\n"
                 "      --init          initialize the database with the reserved rows and exit\n"
+                "      --node          run as an execution host of a cluster: no database; VMs\n"
+                "                      start here and the controller (config 'controller')\n"
+                "                      is asked over TCP, with MUNGE\n"
                 "      --socket PATH   override the socket path\n"
                 "      --database PATH override the database path\n"
                 "      --pidfile PATH  write the daemon's PID here\n"
@@ -44,22 +48,118 @@ static int on_signal(EventSource *s, int signo, void *userdata) {
         return 0;
 }
 
+static int init_database(Controller *controller) {
+        Error err = {0};
+        json_t *data = NULL;
+        int r = store_begin(controller->store, &err);
+        if (r >= 0)
+                r = controller_init(controller, getuid(), &data, &err);
+        if (r >= 0)
+                r = store_audit(controller->store, getuid(), "init", "database", NULL, &err);
+        if (r >= 0)
+                r = store_commit(controller->store, &err);
+        else
+                store_rollback(controller->store);
+        if (r < 0)
+                fprintf(stderr, "vmbatchd: %s\n", err.message);
+        else
+                printf("Initialized %s: admin %s (uid %lld)\n", controller->settings->database,
+                       json_string_value(json_object_get(data, "admin_name")),
+                       (long long)json_integer_value(json_object_get(data, "admin_uid")));
+        json_decref(data);
+        return r < 0 ? 1 : 0;
+}
+
+/* The roles of this process:
+ *   controller, no node (node = no): the control plane, and the fleet when
+ *     nodes connect over TCP (cluster_listen);
+ *   controller + node (the embedded default): both, joined in-process;
+ *   node only (vmbatchd --node, controller NULL): VMs run here, the
+ *     controller is asked over TCP. */
+static int run(const Settings *settings, Controller *controller, const char *pidfile) {
+        Error err = {0};
+        if (!controller && isempty(settings->controller)) {
+                fprintf(stderr, "vmbatchd: --node needs the controller's address (config controller = ADDRESS:PORT)\n");
+                return 1;
+        }
+        if (make_parent_dir(settings->socket, 0755) < 0) {
+                fprintf(stderr, "vmbatchd: cannot create the directory of %s: %m\n", settings->socket);
+                return 1;
+        }
+        EventLoop *loop;
+        int r = event_loop_new(&loop);
+        if (r < 0) {
+                fprintf(stderr, "vmbatchd: event loop: %s\n", strerror(-r));
+                return 1;
+        }
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+        signal(SIGPIPE, SIG_IGN);
+        Server *server = NULL;
+        Fleet *fleet = NULL;
+        Host *host = NULL;
+        UplinkTcp *uplink = NULL;
+        Embedded embedded = {0};
+        bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
+        bool want_host = !controller || settings->node;
+        /* the host first: the DHCP server serves on the bridge it makes */
+        if (want_host && (r = host_new(loop, settings, &host, &err)) < 0)
+                error_prefix(&err, "node role");
+        else if (want_fleet && (r = fleet_new(loop, controller, &fleet, &err)) < 0)
+                error_prefix(&err, "controller");
+        else if (host && fleet)
+                embedded_join(&embedded, fleet, host);
+        else if (host)
+                r = uplink_tcp_new(loop, host, settings->controller, &uplink, &err);
+        if (r >= 0 && (r = event_add_signal(loop, sigs, ELEMENTSOF(sigs), on_signal, loop, NULL)) < 0)
+                error_set(&err, r, "signals: %s", strerror(-r));
+        if (r >= 0)
+                r = server_new(loop, controller, fleet, host, settings->socket, &server, &err);
+        if (r >= 0 && controller && !isempty(settings->cluster_listen))
+                r = server_listen_tcp(server, settings->cluster_listen, &err);
+        if (r >= 0) {
+                if (pidfile) {
+                        FILE *f = fopen(pidfile, "we");
+                        if (f) {
+                                fprintf(f, "%d\n", (int)getpid());
+                                fclose(f);
+                        }
+                }
+                log_info("vmbatchd %s listening on %s%s%s", VMBATCH_VERSION, settings->socket,
+                         controller ? ", database " : ", node ", controller ? settings->database : host_name(host));
+                if (fleet)
+                        fleet_reconcile(fleet);
+                r = event_loop_run(loop);
+                if (pidfile)
+                        unlink(pidfile);
+                log_info("stopped");
+        } else
+                fprintf(stderr, "vmbatchd: %s\n", err.message);
+        server_free(server);
+        uplink_tcp_free(uplink);
+        host_free(host);
+        fleet_free(fleet);
+        event_loop_free(loop);
+        return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
-        enum { OPT_INIT = 1000, OPT_SOCKET, OPT_DATABASE, OPT_PIDFILE, OPT_VERSION };
+        enum { OPT_INIT = 1000, OPT_NODE, OPT_SOCKET, OPT_DATABASE, OPT_PIDFILE, OPT_VERSION };
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'}, {"init", no_argument, NULL, OPT_INIT},
+                {"node", no_argument, NULL, OPT_NODE},
                 {"socket", required_argument, NULL, OPT_SOCKET}, {"database", required_argument, NULL, OPT_DATABASE},
                 {"pidfile", required_argument, NULL, OPT_PIDFILE}, {"verbose", no_argument, NULL, 'v'},
                 {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, OPT_VERSION},
                 {"foreground", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
         };
         const char *config_path = NULL, *socket_path = NULL, *db_path = NULL, *pidfile = NULL;
-        bool init = false, verbose = false;
+        bool init = false, verbose = false, node_only = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:vhf", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c': config_path = optarg; break;
                 case OPT_INIT: init = true; break;
+                case OPT_NODE: node_only = true; break;
                 case OPT_SOCKET: socket_path = optarg; break;
                 case OPT_DATABASE: db_path = optarg; break;
                 case OPT_PIDFILE: pidfile = optarg; break;
@@ -103,6 +203,8 @@ int main(int argc, char **argv) {
                       : streq(settings.log_level, "error")         ? LOG_LEVEL_ERR
                                                                    : LOG_LEVEL_INFO);
 
+        if (node_only)
+                return run(&settings, NULL, pidfile);
         if (make_parent_dir(settings.database, 0700) < 0) {
                 fprintf(stderr, "vmbatchd: cannot create the directory of %s: %m\n", settings.database);
                 return 1;
@@ -114,74 +216,7 @@ int main(int argc, char **argv) {
         }
         chmod(settings.database, 0600);
         Controller controller = {.store = store, .settings = &settings};
-
-        if (init) {
-                json_t *data = NULL;
-                r = store_begin(store, &err);
-                if (r >= 0)
-                        r = controller_init(&controller, getuid(), &data, &err);
-                if (r >= 0)
-                        r = store_audit(store, getuid(), "init", "database", NULL, &err);
-                if (r >= 0)
-                        r = store_commit(store, &err);
-                else
-                        store_rollback(store);
-                if (r < 0)
-                        fprintf(stderr, "vmbatchd: %s\n", err.message);
-                else
-                        printf("Initialized %s: admin %s (uid %lld)\n", settings.database,
-                               json_string_value(json_object_get(data, "admin_name")),
-                               (long long)json_integer_value(json_object_get(data, "admin_uid")));
-                json_decref(data);
-                store_close(store);
-                return r < 0 ? 1 : 0;
-        }
-
-        if (make_parent_dir(settings.socket, 0755) < 0) {
-                fprintf(stderr, "vmbatchd: cannot create the directory of %s: %m\n", settings.socket);
-                store_close(store);
-                return 1;
-        }
-        EventLoop *loop;
-        if ((r = event_loop_new(&loop)) < 0) {
-                fprintf(stderr, "vmbatchd: event loop: %s\n", strerror(-r));
-                store_close(store);
-                return 1;
-        }
-        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-        signal(SIGPIPE, SIG_IGN);
-        Server *server = NULL;
-        Node *node = NULL;
-        if (settings.node && (r = node_new(loop, &controller, &node, &err)) < 0) {
-                fprintf(stderr, "vmbatchd: node role: %s\n", err.message);
-                event_loop_free(loop);
-                store_close(store);
-                return 1;
-        }
-        if ((r = event_add_signal(loop, sigs, ELEMENTSOF(sigs), on_signal, loop, NULL)) < 0 ||
-            (r = server_new(loop, &controller, node, settings.socket, &server, &err)) < 0) {
-                fprintf(stderr, "vmbatchd: %s\n", err.code ? err.message : strerror(-r));
-                event_loop_free(loop);
-                store_close(store);
-                return 1;
-        }
-        if (pidfile) {
-                FILE *f = fopen(pidfile, "we");
-                if (f) {
-                        fprintf(f, "%d\n", (int)getpid());
-                        fclose(f);
-                }
-        }
-        log_info("vmbatchd %s listening on %s, database %s", VMBATCH_VERSION, settings.socket, settings.database);
-        if (node)
-                node_reconcile(node);
-        r = event_loop_run(loop);
-        server_free(server);
-        node_free(node);
-        event_loop_free(loop);
+        r = init ? init_database(&controller) : run(&settings, &controller, pidfile);
         store_close(store);
-        if (pidfile)
-                unlink(pidfile);
-        log_info("stopped");
-        return r < 0 ? 1 : 0;
+        return r;
 }

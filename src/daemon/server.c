@@ -1,6 +1,9 @@
 #include "daemon/server.h"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -8,7 +11,10 @@
 #include <sys/un.h>
 
 #include "basic/frame.h"
+#include "basic/jsonutil.h"
 #include "basic/log.h"
+#include "daemon/uplink.h"
+#include "net/munge_seal.h"
 
 #define MAX_CLIENTS 4096
 
@@ -23,16 +29,19 @@ struct NodeClient {
         char *out;
         size_t out_len, out_off;
         bool closing; /* close once out is flushed */
+        bool cluster;  /* a vmbatchd --node over TCP: sealed messages */
+        FleetNode *fleet_node; /* after its cluster.hello */
         Client *prev, *next;
 };
 
 struct Server {
         EventLoop *loop;
         Controller *controller;
-        Node *node;
-        int fd;
+        Fleet *fleet;
+        Host *host;
+        int fd, tcp_fd;
         char *path;
-        EventSource *source;
+        EventSource *source, *tcp_source;
         Client *clients;
         size_t n_clients;
 };
@@ -86,15 +95,75 @@ static json_t *error_response(const Error *err, int r) {
         return json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", errno_name(r), "message", err->message);
 }
 
-/* node.* requests go to the node role, the rest to the controller */
+static int tcp_node_signal(void *data, uint32_t instance, const char *action, Error *err) {
+        json_t *sealed = NULL;
+        json_t *msg = json_pack("{s:s, s:I, s:s}", "event", "signal", "instance", (json_int_t)instance, "action",
+                                action);
+        int r = munge_seal(msg, &sealed, err);
+        json_decref(msg);
+        if (r < 0)
+                return r;
+        r = server_client_push(data, sealed);
+        return r < 0 ? error_set(err, r, "cannot reach the node of instance %u", instance) : 0;
+}
+
+static const FleetNodeOps tcp_node_ops = {.signal = tcp_node_signal};
+
+/* A sealed request of a node: {"op", "id", "args"} made by root on a host
+ * with the cluster's key; answered sealed, {"re": id, "ok", ...}. The
+ * first must be cluster.hello, naming the node. */
+static json_t *dispatch_cluster(Server *s, Client *c, json_t *sealed) {
+        Error err = {0};
+        json_t *req = NULL, *data = NULL, *resp;
+        int r = munge_open_root(sealed, &req, &err);
+        if (r < 0) {
+                log_warn("node connection refused: %s", err.message);
+                c->closing = true;
+                return error_response(&err, r); /* not sealed: we do not know who reads it */
+        }
+        const char *op = json_string_value(json_object_get(req, "op"));
+        json_t *args = json_object_get(req, "args");
+        const char *name = NULL;
+        if (!op)
+                r = error_set(&err, -EINVAL, "missing op");
+        else if (!c->fleet_node && !streq(op, "cluster.hello"))
+                r = error_set(&err, -EPROTO, "a node says cluster.hello first");
+        else if (!c->fleet_node && (json_need_string(args, "node", &name, &err) < 0 || isempty(name) ||
+                                    strlen(name) > 63))
+                r = error_set(&err, -EINVAL, "cluster.hello needs the node's name");
+        if (r >= 0 && name)
+                c->fleet_node = fleet_node_add(s->fleet, name, &tcp_node_ops, c);
+        if (r >= 0)
+                r = fleet_request(s->fleet, c->fleet_node, op, args, &data, &err);
+        resp = r < 0 ? error_response(&err, r) : json_pack("{s:b, s:o}", "ok", true, "data", data);
+        json_object_set(resp, "re", json_object_get(req, "id") ? json_object_get(req, "id") : json_null());
+        json_decref(req);
+        json_t *out = NULL;
+        if (munge_seal(resp, &out, &err) < 0) {
+                log_error("cannot seal an answer to node %s: %s", fleet_node_name(c->fleet_node), err.message);
+                c->closing = true;
+                out = error_response(&err, -EACCES);
+        }
+        json_decref(resp);
+        return out;
+}
+
+/* node.* requests go to the node role, cluster connections to the fleet,
+ * the rest to the controller */
 static json_t *dispatch(Server *s, Client *c, uint32_t uid, json_t *req, int *pass_fd) {
         *pass_fd = -1;
+        if (c && c->cluster)
+                return dispatch_cluster(s, c, req);
         const char *op = json_string_value(json_object_get(req, "op"));
-        if (!op || strncmp(op, "node.", 5) != 0)
-                return controller_request(s->controller, uid, req);
         Error err = {0};
+        if (!op || strncmp(op, "node.", 5) != 0) {
+                if (!s->controller)
+                        return error_response(&err, error_set(&err, -ENOTSUP, "this vmbatchd is an execution node: "
+                                                                              "ask the controller"));
+                return controller_request(s->controller, uid, req);
+        }
         json_t *data = NULL;
-        int r = node_request(s->node, c, uid, op, json_object_get(req, "args"), &data, pass_fd, &err);
+        int r = host_request(s->host, c, uid, op, json_object_get(req, "args"), &data, pass_fd, &err);
         if (r < 0)
                 return error_response(&err, r);
         return json_pack("{s:b, s:o}", "ok", true, "data", data);
@@ -129,6 +198,8 @@ static size_t process(Server *s, Client *c, uint32_t uid, const char *in, size_t
                 int pass_fd = -1;
                 json_t *resp = dispatch(s, c, uid, req, &pass_fd);
                 json_decref(req);
+                if (c && c->closing)
+                        *close = true;
                 if (pass_fd >= 0 && c) {
                         respond_with_fd(c, resp, pass_fd);
                         safe_close(pass_fd);
@@ -152,7 +223,10 @@ char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_
 
 static void client_free(Client *c) {
         Server *s = c->server;
-        node_client_closed(s->node, c);
+        if (c->fleet_node)
+                fleet_node_remove(s->fleet, c->fleet_node);
+        else if (!c->cluster)
+                host_client_closed(s->host, c);
         event_source_free(c->source);
         close(c->fd);
         if (c->prev)
@@ -231,33 +305,84 @@ static int on_client(EventSource *src, int fd, uint32_t events, void *userdata) 
         return 0;
 }
 
+static void client_new(Server *s, int cfd, uint32_t uid, bool cluster) {
+        Client *c = xcalloc(1, sizeof(*c));
+        c->server = s;
+        c->fd = cfd;
+        c->uid = uid;
+        c->cluster = cluster;
+        if (event_add_io(s->loop, cfd, EPOLLIN, on_client, c, &c->source) < 0) {
+                close(cfd);
+                free(c);
+                return;
+        }
+        c->next = s->clients;
+        if (s->clients)
+                s->clients->prev = c;
+        s->clients = c;
+        s->n_clients++;
+}
+
 static int on_accept(EventSource *src, int fd, uint32_t events, void *userdata) {
         Server *s = userdata;
         for (;;) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0)
-                        return (errno == EAGAIN || errno == EINTR) ? 0 : 0;
+                        return 0;
                 struct ucred cred;
                 socklen_t len = sizeof(cred);
                 if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || s->n_clients >= MAX_CLIENTS) {
                         close(cfd);
                         continue;
                 }
-                Client *c = xcalloc(1, sizeof(*c));
-                c->server = s;
-                c->fd = cfd;
-                c->uid = cred.uid;
-                if (event_add_io(s->loop, cfd, EPOLLIN, on_client, c, &c->source) < 0) {
+                client_new(s, cfd, cred.uid, false);
+        }
+}
+
+/* nodes over TCP: who they are is in every sealed message, not here */
+static int on_accept_tcp(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Server *s = userdata;
+        for (;;) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0)
+                        return 0;
+                if (s->n_clients >= MAX_CLIENTS) {
                         close(cfd);
-                        free(c);
                         continue;
                 }
-                c->next = s->clients;
-                if (s->clients)
-                        s->clients->prev = c;
-                s->clients = c;
-                s->n_clients++;
+                int one = 1;
+                setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                client_new(s, cfd, UINT32_MAX, true);
         }
+}
+
+int server_listen_tcp(Server *s, const char *addr, Error *err) {
+        char host[128], port[16];
+        int r = addr_port_split(addr, host, sizeof(host), port, sizeof(port), err);
+        if (r < 0)
+                return r;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
+        if ((r = getaddrinfo(host, port, &hints, &ai)) != 0)
+                return error_set(err, -EINVAL, "cluster_listen %s: %s", addr, gai_strerror(r));
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int one = 1;
+        if (fd >= 0)
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+                r = -errno;
+                freeaddrinfo(ai);
+                if (fd >= 0)
+                        close(fd);
+                return error_set(err, r, "cannot listen on %s: %s", addr, strerror(-r));
+        }
+        freeaddrinfo(ai);
+        if ((r = event_add_io(s->loop, fd, EPOLLIN, on_accept_tcp, s, &s->tcp_source)) < 0) {
+                close(fd);
+                return error_set(err, r, "event loop: %s", strerror(-r));
+        }
+        s->tcp_fd = fd;
+        log_info("nodes connect on %s (MUNGE)", addr);
+        return 0;
 }
 
 int server_client_push(NodeClient *c, json_t *message) {
@@ -266,7 +391,8 @@ int server_client_push(NodeClient *c, json_t *message) {
         return r == -EPIPE ? 0 : r;
 }
 
-int server_new(EventLoop *loop, Controller *controller, Node *node, const char *path, Server **ret, Error *err) {
+int server_new(EventLoop *loop, Controller *controller, Fleet *fleet, Host *host, const char *path, Server **ret,
+               Error *err) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(path) >= sizeof(sa.sun_path))
                 return error_set(err, -ENAMETOOLONG, "socket path %s is too long", path);
@@ -293,8 +419,10 @@ int server_new(EventLoop *loop, Controller *controller, Node *node, const char *
         Server *s = xcalloc(1, sizeof(*s));
         s->loop = loop;
         s->controller = controller;
-        s->node = node;
+        s->fleet = fleet;
+        s->host = host;
         s->fd = fd;
+        s->tcp_fd = -1;
         s->path = xstrdup(path);
         r = event_add_io(loop, fd, EPOLLIN, on_accept, s, &s->source);
         if (r < 0) {
@@ -308,11 +436,14 @@ int server_new(EventLoop *loop, Controller *controller, Node *node, const char *
 void server_free(Server *s) {
         if (!s)
                 return;
-        s->node = NULL; /* shutting down: running VMs keep running, starters reconnect */
+        s->host = NULL; /* shutting down: running VMs keep running, starters reconnect */
         while (s->clients)
                 client_free(s->clients);
         event_source_free(s->source);
+        event_source_free(s->tcp_source);
         close(s->fd);
+        if (s->tcp_fd >= 0)
+                close(s->tcp_fd);
         unlink(s->path);
         free(s->path);
         free(s);

@@ -324,7 +324,8 @@ static int run(Starter *s) {
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: vmbatch-starter --instance N --socket PATH\n"
-                   "The per-VM monitor a vmbatch job runs; see vmbatchd(8).\n");
+                   "The per-VM monitor a vmbatch job runs; see vmbatchd(8).\n"
+                   "In PATH, %%h stands for this execution host's name (SLURMD_NODENAME or the host name).\n");
 }
 
 int main(int argc, char **argv) {
@@ -358,6 +359,14 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return 2;
         }
+        /* one file system, several execution hosts: "%h" names this one */
+        char host[256], socket_path[PATH_MAX];
+        batch_host_name(host, sizeof(host));
+        if (batch_node_socket(s.socket, host, socket_path, sizeof(socket_path)) < 0) {
+                fprintf(stderr, "vmbatch-starter: socket path too long\n");
+                return 2;
+        }
+        s.socket = socket_path;
         signal(SIGPIPE, SIG_IGN);
         Error err = {0};
         json_t *spec = NULL;

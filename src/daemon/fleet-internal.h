@@ -1,0 +1,70 @@
+/* fleet-internal.h - shared by the files of the controller's side of
+ * running VMs (src/daemon/fleet*.c):
+ * fleet.c       execution hosts, cluster.* requests, DHCP server, setup
+ * fleet_life.c  an instance's controller-side life: launch, signals, end
+ * fleet_sync.c  reconciliation with the scheduler and the DHCP server */
+#pragma once
+
+#include "batch/batch.h"
+#include "daemon/fleet.h"
+#include "disk/disk.h"
+#include "net/dhcp.h"
+
+struct FleetNode {
+        Fleet *fleet;
+        char name[256];
+        const FleetNodeOps *ops;
+        void *data;
+        FleetNode *next;
+};
+
+/* which host holds the monitor of which instance */
+typedef struct Placement {
+        uint32_t instance;
+        FleetNode *node;
+} Placement;
+
+/* when a host (by name) last came or went: its instances are left alone
+ * for reattach_grace after that */
+typedef struct HostChange {
+        char name[256];
+        uint64_t usec;
+} HostChange;
+
+struct Fleet {
+        EventLoop *loop;
+        Controller *controller;
+        const Settings *settings;
+        const BatchBackend *batch;
+        DhcpBackend *dhcp;
+        EventSource *dhcp_watch;
+        uint64_t dhcp_restarted_usec;
+        EventSource *timer;
+        uint64_t started_usec;
+        FleetNode *nodes;
+        Placement *placed;
+        size_t n_placed;
+        HostChange *changes;
+        size_t n_changes;
+        ControllerHooks hooks;
+};
+
+Placement *placement_of(Fleet *f, uint32_t instance);
+void placement_set(Fleet *f, uint32_t instance, FleetNode *node);
+void placement_drop(Fleet *f, uint32_t instance);
+FleetNode *fleet_node_by_name(Fleet *f, const char *name);
+/* the host named changed (came or went) within the grace period */
+bool host_changed_recently(Fleet *f, const char *name);
+
+/* "vm<id>": the instance's name at the DHCP server */
+void dhcp_name(uint32_t id, char buf[32]);
+/* Free the lease, the disc access of a runner, the address (the row),
+ * and refresh the storage the VM's discs occupy, exactly once.
+ * _locked: inside an open transaction. */
+int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error *err);
+void teardown(Fleet *f, uint32_t id, const char *reason);
+int share_discs_with_runner(Fleet *f, const InstanceRec *inst, bool grant, Error *err);
+
+/* ControllerHooks */
+int hook_launch(void *userdata, InstanceRec *inst, Error *err);
+int hook_signal(void *userdata, const InstanceRec *inst, const char *action, Error *err);

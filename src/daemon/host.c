@@ -1,0 +1,480 @@
+/* host.c - the node role: requests from starters (attach, reattach, state,
+ * exit), the liveness of their connections, the host's bridge, taps and
+ * isolation filters, and the files each instance gets here. See host.h. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "basic/jsonutil.h"
+#include "basic/log.h"
+#include "core/ipam.h"
+#include "daemon/host.h"
+#include "disk/disk.h"
+#include "net/filter.h"
+#include "net/link.h"
+
+#define RECONCILE_INTERVAL_MS 5000
+#define VNC_DISPLAY_MAX 1000
+
+/* an instance whose monitor (starter) is connected here */
+typedef struct Attachment {
+        uint32_t instance;
+        uint32_t uid;
+        NodeClient *client;
+        int vnc_display;
+        char tap[LINK_NAME_MAX + 1];
+        char mac[18];
+        char ip[16];
+        bool isolated;
+} Attachment;
+
+struct Host {
+        EventLoop *loop;
+        const Settings *settings;
+        FilterBackend *filter;
+        EventSource *timer;
+        char name[256];
+        uint64_t started_usec;
+        Attachment *att;
+        size_t n_att;
+        Uplink uplink;
+};
+
+/* ---- attachments ---- */
+
+static Attachment *att_by_instance(Host *h, uint32_t id) {
+        for (size_t i = 0; i < h->n_att; i++)
+                if (h->att[i].instance == id)
+                        return &h->att[i];
+        return NULL;
+}
+
+static Attachment *att_by_client(Host *h, NodeClient *c) {
+        for (size_t i = 0; i < h->n_att; i++)
+                if (h->att[i].client == c)
+                        return &h->att[i];
+        return NULL;
+}
+
+static Attachment *att_add(Host *h, const Attachment *a) {
+        h->att = realloc(h->att, (h->n_att + 1) * sizeof(Attachment));
+        if (!h->att)
+                abort();
+        h->att[h->n_att] = *a;
+        return &h->att[h->n_att++];
+}
+
+static void att_remove(Host *h, Attachment *a) { *a = h->att[--h->n_att]; }
+
+/* ---- the files of an instance on this host ---- */
+
+static void runtime_dir_path(Host *h, uint32_t id, char *buf, size_t len) {
+        snprintf(buf, len, "%s/run/instance-%u", h->settings->state_dir, id);
+}
+
+/* The starter's private directory (QMP socket): made here, owned by the
+ * user, removed at teardown whatever killed the starter. */
+static int runtime_dir_create(Host *h, uint32_t id, const Cred *cred, char *path, size_t len, Error *err) {
+        runtime_dir_path(h, id, path, len);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return error_set(err, -errno, "cannot create %s: %m", path);
+        struct stat st;
+        if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return error_set(err, -ENOTDIR, "%s is not a directory", path);
+        if (chown(path, cred->uid, cred->gid) < 0)
+                return error_set(err, -errno, "cannot chown %s: %m", path);
+        return 0;
+}
+
+static void runtime_dir_remove(Host *h, uint32_t id, uint32_t uid) {
+        char path[PATH_MAX + 64], cname[64];
+        Cred cred;
+        runtime_dir_path(h, id, path, sizeof(path));
+        if (access(path, F_OK) < 0 || cred_from_uid(uid, &cred, cname, sizeof(cname), NULL) < 0)
+                return;
+        /* its content is the user's: remove that as the user (who cannot
+         * unlink the directory itself from our root-owned parent), then the
+         * empty directory as root */
+        disk_remove_tree(&cred, path, NULL);
+        if (rmdir(path) < 0 && errno != ENOENT)
+                log_warn("instance %u: cannot remove %s: %m", id, path);
+}
+
+/* The guest's serial console, kept beside the job log, written by the
+ * user's qemu: created here, owned by the user. */
+static int serial_log_create(Host *h, uint32_t id, const Cred *cred, char *path, size_t len, Error *err) {
+        snprintf(path, len, "%s/jobs/instance-%u.serial", h->settings->state_dir, id);
+        unlink(path);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return error_set(err, -errno, "cannot create %s: %m", path);
+        int r = fchown(fd, cred->uid, cred->gid) < 0 ? -errno : 0;
+        close(fd);
+        return r < 0 ? error_set(err, r, "cannot chown %s", path) : 0;
+}
+
+/* ---- the host's half of the end of an instance: filters, tap, files ---- */
+
+static void teardown_local(Host *h, const Attachment *a) {
+        Error e = {0};
+        if (h->filter && filter_remove(h->filter, a->tap, &e) < 0)
+                log_warn("instance %u: removing filters of %s failed: %s", a->instance, a->tap, e.message);
+        error_clear(&e);
+        if (link_delete(a->tap, &e) < 0 && e.code != -ENODEV)
+                log_warn("instance %u: removing tap %s failed: %s", a->instance, a->tap, e.message);
+        runtime_dir_remove(h, a->instance, a->uid);
+}
+
+/* The monitor of a is gone (or said the vm ended): undo it here, then
+ * tell the controller, which frees the lease and the address. */
+static void detach(Host *h, Attachment *a, const char *reason) {
+        Attachment copy = *a;
+        att_remove(h, a);
+        teardown_local(h, &copy);
+        Error err = {0};
+        json_t *data = NULL;
+        if (h->uplink.call(h->uplink.data, "cluster.exit",
+                           json_pack("{s:I, s:s}", "instance", (json_int_t)copy.instance, "reason", reason), &data,
+                           &err) < 0)
+                log_warn("instance %u: telling the controller it ended: %s", copy.instance, err.message);
+        json_decref(data);
+        log_info("instance %u: ended here (%s)", copy.instance, reason);
+}
+
+/* ---- node.* requests from starters ---- */
+
+static int pick_vnc_display(Host *h, int *ret) {
+        for (int d = 1; d < VNC_DISPLAY_MAX; d++) {
+                bool used = false;
+                for (size_t i = 0; i < h->n_att; i++)
+                        used |= h->att[i].vnc_display == d;
+                if (used)
+                        continue;
+                /* also skip ports something else holds (a busy display) */
+                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(5900 + d))};
+                if (inet_pton(AF_INET, h->settings->vnc_listen, &sa.sin_addr) != 1)
+                        sa.sin_addr.s_addr = htonl(INADDR_ANY);
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                int one = 1;
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                bool free_port = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+                if (fd >= 0)
+                        close(fd);
+                if (free_port) {
+                        *ret = d;
+                        return 0;
+                }
+        }
+        return -EADDRINUSE;
+}
+
+static int arg_instance(const json_t *args, uint32_t *ret, Error *err) {
+        uint64_t id;
+        int r = json_get_u64(args, "instance", &id, err);
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "missing instance");
+        if (r < 0)
+                return r;
+        if (id == 0 || id > UINT32_MAX)
+                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
+        *ret = (uint32_t)id;
+        return 0;
+}
+
+/* The host's own part of the spec: qemu, where VNC listens, files. */
+static void spec_add_host(Host *h, json_t *spec, const char *serial, const char *rundir) {
+        json_object_set_new(spec, "qemu_binary", json_string(h->settings->qemu_binary));
+        json_object_set_new(spec, "accel", json_string(h->settings->accel));
+        json_object_set_new(spec, "vnc_listen", json_string(h->settings->vnc_listen));
+        json_object_set_new(spec, "exehost", json_string(h->name));
+        json_object_set_new(spec, "serial_log", json_string(serial));
+        json_object_set_new(spec, "runtime_dir", json_string(rundir));
+}
+
+/* The tap, filters and files of a starting instance, from the spec the
+ * controller gave; the tap fd is the result. */
+static int prepare(Host *h, Attachment *a, json_t *spec, int *ret_fd, Error *err) {
+        const char *mac, *ip;
+        uint64_t uid;
+        int r;
+        if ((r = json_need_string(spec, "mac", &mac, err)) < 0 || (r = json_need_string(spec, "ip", &ip, err)) < 0 ||
+            (r = json_get_u64(spec, "uid", &uid, err)) < 0)
+                return r == -ENOENT ? error_set(err, -EBADMSG, "the controller's spec has no uid") : r;
+        json_get_bool(spec, "isolated", &a->isolated, NULL);
+        snprintf(a->mac, sizeof(a->mac), "%s", mac);
+        snprintf(a->ip, sizeof(a->ip), "%s", ip);
+        a->uid = (uint32_t)uid;
+        Cred cred;
+        char cname[64], serial[PATH_MAX + 64], rundir[PATH_MAX + 64];
+        if ((r = cred_from_uid(a->uid, &cred, cname, sizeof(cname), err)) < 0 ||
+            (r = serial_log_create(h, a->instance, &cred, serial, sizeof(serial), err)) < 0 ||
+            (r = runtime_dir_create(h, a->instance, &cred, rundir, sizeof(rundir), err)) < 0 ||
+            (r = link_tap_create(a->tap, cred.uid, cred.gid, h->settings->bridge, ret_fd, err)) < 0)
+                return r;
+        /* the filters exist before qemu can send its first frame */
+        FilterVm fv = {.tap = a->tap, .mac = a->mac, .ip = a->ip, .isolated = a->isolated};
+        if (h->filter && (r = filter_add(h->filter, &fv, err)) < 0) {
+                close(*ret_fd);
+                *ret_fd = -1;
+                return r;
+        }
+        spec_add_host(h, spec, serial, rundir);
+        return 0;
+}
+
+static int node_attach(Host *h, NodeClient *client, uint32_t uid, const json_t *args, json_t **ret, int *ret_fd,
+                       Error *err) {
+        Attachment a = {.client = client, .uid = uid};
+        int r = arg_instance(args, &a.instance, err);
+        if (r < 0)
+                return r;
+        if (att_by_instance(h, a.instance) || att_by_client(h, client))
+                return error_set(err, -EBUSY, "instance %u already has a monitor", a.instance);
+        const char *job = NULL;
+        if ((r = json_get_string(args, "job_id", &job, err)) < 0 && r != -ENOENT)
+                return r;
+        if (pick_vnc_display(h, &a.vnc_display) < 0)
+                return error_set(err, -EADDRINUSE, "no free vnc display on %s", h->name);
+        link_tap_name(a.instance, a.tap, sizeof(a.tap));
+        json_t *req = json_pack("{s:I, s:I, s:s, s:i}", "instance", (json_int_t)a.instance, "uid", (json_int_t)uid,
+                                "tap", a.tap, "vnc_display", a.vnc_display);
+        if (job)
+                json_object_set_new(req, "job_id", json_string(job));
+        json_t *spec = NULL;
+        if ((r = h->uplink.call(h->uplink.data, "cluster.attach", req, &spec, err)) < 0)
+                return r;
+        if ((r = prepare(h, &a, spec, ret_fd, err)) < 0) {
+                json_decref(spec);
+                Attachment *added = att_add(h, &a);
+                char why[600];
+                snprintf(why, sizeof(why), "cannot start on %.64s: %.400s", h->name, err->message);
+                detach(h, added, why);
+                return r;
+        }
+        att_add(h, &a);
+        *ret = spec;
+        log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d", a.instance, a.uid, a.tap, a.ip,
+                 a.mac, a.vnc_display);
+        return 0;
+}
+
+static int node_reattach(Host *h, NodeClient *client, uint32_t uid, const json_t *args, json_t **ret, Error *err) {
+        Attachment a = {.client = client, .uid = uid, .vnc_display = -1};
+        int r = arg_instance(args, &a.instance, err);
+        if (r < 0)
+                return r;
+        if (att_by_instance(h, a.instance) || att_by_client(h, client))
+                return error_set(err, -EBUSY, "instance %u already has a monitor", a.instance);
+        json_t *data = NULL;
+        r = h->uplink.call(h->uplink.data, "cluster.reattach",
+                           json_pack("{s:I, s:I}", "instance", (json_int_t)a.instance, "uid", (json_int_t)uid), &data,
+                           err);
+        if (r < 0)
+                return r;
+        const char *tap = NULL, *mac = NULL, *ip = NULL, *state = NULL;
+        json_get_string(data, "tap", &tap, NULL);
+        json_get_string(data, "mac", &mac, NULL);
+        json_get_string(data, "ip", &ip, NULL);
+        json_get_string(data, "state", &state, NULL);
+        json_get_bool(data, "isolated", &a.isolated, NULL);
+        uint64_t display;
+        if (json_get_u64(data, "vnc_display", &display, NULL) == 0)
+                a.vnc_display = (int)display;
+        if (!tap || !mac || !ip || !state || !filter_tap_is_valid(tap)) {
+                json_decref(data);
+                return error_set(err, -EBADMSG, "the controller's answer lacks the instance's tap, mac or ip");
+        }
+        snprintf(a.tap, sizeof(a.tap), "%s", tap);
+        snprintf(a.mac, sizeof(a.mac), "%s", mac);
+        snprintf(a.ip, sizeof(a.ip), "%s", ip);
+        att_add(h, &a);
+        *ret = json_pack("{s:s}", "state", state);
+        json_decref(data);
+        log_info("instance %u: monitor re-attached after a restart", a.instance);
+        return 0;
+}
+
+int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
+                 int *ret_pass_fd, Error *err) {
+        *ret_pass_fd = -1;
+        if (!h || !client)
+                return error_set(err, -ENOTSUP, "this vmbatchd has no node role");
+        if (!args || !json_is_object(args))
+                return error_set(err, -EINVAL, "args must be an object");
+        if (streq(op, "node.attach"))
+                return node_attach(h, client, uid, args, ret_data, ret_pass_fd, err);
+        if (streq(op, "node.reattach"))
+                return node_reattach(h, client, uid, args, ret_data, err);
+        Attachment *a = att_by_client(h, client);
+        if (!streq(op, "node.state") && !streq(op, "node.exit"))
+                return error_set(err, -EINVAL, "unknown operation '%.64s'", op);
+        if (!a)
+                return error_set(err, -EINVAL, "this connection is not an instance's monitor");
+        if (streq(op, "node.state")) {
+                const char *state;
+                int r = json_need_string(args, "state", &state, err);
+                if (r < 0)
+                        return r;
+                r = h->uplink.call(h->uplink.data, "cluster.state",
+                                   json_pack("{s:I, s:s}", "instance", (json_int_t)a->instance, "state", state),
+                                   ret_data, err);
+                return r;
+        }
+        const char *why = "the vm stopped";
+        json_get_string(args, "reason", &why, NULL);
+        detach(h, a, why);
+        *ret_data = json_object();
+        return 0;
+}
+
+void host_client_closed(Host *h, NodeClient *client) {
+        if (!h)
+                return;
+        Attachment *a = att_by_client(h, client);
+        if (a) /* the connection is the liveness signal: no monitor, no vm */
+                detach(h, a, "its monitor went away");
+}
+
+int host_signal(Host *h, uint32_t instance, const char *action, Error *err) {
+        Attachment *a = att_by_instance(h, instance);
+        if (!a)
+                return error_set(err, -ENOENT, "instance %u has no monitor on %s", instance, h->name);
+        int r = server_client_push(a->client, json_pack("{s:s}", "event", action));
+        return r < 0 ? error_set(err, r, "cannot reach the starter of instance %u", instance) : 0;
+}
+
+json_t *host_attached(Host *h) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < h->n_att; i++)
+                json_array_append_new(list, json_pack("{s:I, s:I}", "instance", (json_int_t)h->att[i].instance,
+                                                      "uid", (json_int_t)h->att[i].uid));
+        return list;
+}
+
+const char *host_name(const Host *h) { return h->name; }
+
+void host_set_uplink(Host *h, const Uplink *uplink) { h->uplink = *uplink; }
+
+/* ---- reconciliation: what exists here is what is attached ---- */
+
+void host_reconcile(Host *h) {
+        if (now_usec() - h->started_usec < (uint64_t)h->settings->reattach_grace_s * 1000000)
+                return; /* starters may still come back after our restart */
+        if (h->filter) {
+                FilterVm *vms = xcalloc(h->n_att + 1, sizeof(FilterVm));
+                for (size_t i = 0; i < h->n_att; i++)
+                        vms[i] = (FilterVm){.tap = h->att[i].tap, .mac = h->att[i].mac, .ip = h->att[i].ip,
+                                            .isolated = h->att[i].isolated};
+                Error err = {0};
+                if (filter_sync(h->filter, vms, h->n_att, &err) < 0)
+                        log_error("cannot re-apply the isolation filters: %s", err.message);
+                free(vms);
+        }
+        char **names = NULL;
+        size_t nn = 0;
+        if (link_list_prefix(LINK_TAP_PREFIX, &names, &nn) < 0)
+                return;
+        for (size_t i = 0; i < nn; i++) {
+                uint64_t id;
+                if (link_tap_name_parse(names[i], &id) < 0)
+                        continue; /* "vmb" + digits only: never a bridge like vmbbr0 */
+                if (id <= UINT32_MAX && att_by_instance(h, (uint32_t)id))
+                        continue;
+                if (link_delete(names[i], NULL) == 0)
+                        log_info("removed leftover tap %s", names[i]);
+        }
+        link_names_free(names);
+}
+
+static int on_timer(EventSource *s, void *userdata) {
+        host_reconcile(userdata);
+        return 0;
+}
+
+/* ---- setup ---- */
+
+/* The isolation filters: the gateway (dhcp_gateway or bridge_address),
+ * the DHCP server (on the bridge unless configured), the allow-list. */
+static int filters_new(Host *h, Error *err) {
+        const Settings *st = h->settings;
+        char gw[64] = "";
+        if (!isempty(st->dhcp_gateway))
+                snprintf(gw, sizeof(gw), "%s", st->dhcp_gateway);
+        else if (!isempty(st->bridge_address)) {
+                snprintf(gw, sizeof(gw), "%s", st->bridge_address);
+                char *slash = strchr(gw, '/');
+                if (slash)
+                        *slash = 0;
+        }
+        if (!*gw)
+                return error_set(err, -EINVAL, "isolation filters need the gateway: set bridge_address or dhcp_gateway "
+                                               "(or filter_backend = none)");
+        /* a gateway elsewhere on the segment that is also the DHCP server
+         * (the cluster's controller) has the DHCP server's MAC */
+        const char *gw_mac = !isempty(st->gateway_mac) ? st->gateway_mac
+                             : !isempty(st->dhcp_server_mac) && streq(st->dhcp_server_ip, gw) ? st->dhcp_server_mac
+                                                                                              : NULL;
+        char allow_buf[sizeof(st->filter_allow)];
+        snprintf(allow_buf, sizeof(allow_buf), "%s", st->filter_allow);
+        const char *allow[FILTER_ALLOW_MAX];
+        size_t n_allow = 0;
+        for (char *save = NULL, *tok = strtok_r(allow_buf, ", ", &save); tok && n_allow < FILTER_ALLOW_MAX;
+             tok = strtok_r(NULL, ", ", &save))
+                allow[n_allow++] = tok;
+        FilterNet net = {
+                .bridge = st->bridge,
+                .gateway_ip = gw,
+                .gateway_mac = gw_mac,
+                .dhcp_ip = isempty(st->dhcp_server_ip) ? NULL : st->dhcp_server_ip,
+                .dhcp_mac = isempty(st->dhcp_server_mac) ? NULL : st->dhcp_server_mac,
+                .allow_ips = allow,
+                .n_allow = n_allow,
+                .broadcast_pps = st->broadcast_pps,
+        };
+        int r = filter_backend_new(st->filter_backend, &net, &h->filter, err);
+        if (r >= 0)
+                r = filter_setup(h->filter, err);
+        if (r < 0) {
+                filter_backend_free(h->filter);
+                h->filter = NULL;
+                error_prefix(err, "isolation filters (%s)", st->filter_backend);
+        }
+        return r;
+}
+
+int host_new(EventLoop *loop, const Settings *st, Host **ret, Error *err) {
+        Host *h = xcalloc(1, sizeof(*h));
+        h->loop = loop;
+        h->settings = st;
+        h->started_usec = now_usec();
+        if (!isempty(st->node_name))
+                snprintf(h->name, sizeof(h->name), "%s", st->node_name);
+        else
+                gethostname(h->name, sizeof(h->name) - 1);
+        char dir[PATH_MAX + 16];
+        mkdir(st->state_dir, 0755);
+        snprintf(dir, sizeof(dir), "%s/jobs", st->state_dir);
+        mkdir(dir, 0755);
+        snprintf(dir, sizeof(dir), "%s/run", st->state_dir);
+        mkdir(dir, 0755);
+        int r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err);
+        if (r < 0 || (!streq(st->filter_backend, "none") && (r = filters_new(h, err)) < 0)) {
+                free(h);
+                return r;
+        }
+        event_add_timer(loop, RECONCILE_INTERVAL_MS, on_timer, h, &h->timer);
+        *ret = h;
+        return 0;
+}
+
+void host_free(Host *h) {
+        if (!h)
+                return;
+        event_source_free(h->timer);
+        filter_backend_free(h->filter); /* the rules stay: the vms keep running */
+        free(h->att);
+        free(h);
+}
