@@ -67,6 +67,14 @@ static void test_argv(void) {
         r.job_name = "";
         ok(sge_qsub_argv(&r, NULL) == NULL, "no job name: refused");
 
+        r = request(11, 128ull << 20, 1, 0);
+        r.host = "n2";
+        golden_argv("sge-qsub-host.args", sge_qsub_argv(&r, NULL));
+        r.host = "n1|n2";
+        ok(sge_qsub_argv(&r, NULL) == NULL, "a host expression (n1|n2) is refused: one host");
+        r.host = "n*";
+        ok(sge_qsub_argv(&r, NULL) == NULL, "a host wildcard is refused");
+
         golden_argv("sge-qstat-job.args", sge_qstat_job_argv("42"));
         golden_argv("sge-qstat-list.args", sge_qstat_list_argv("doraz"));
         golden_argv("sge-qstat-list-all.args", sge_qstat_list_argv(NULL));

@@ -76,6 +76,20 @@ static void test_sbatch_argv(void) {
         r.walltime_s = 60;
         sbatch_golden("sbatch-defaults", &r);
 
+        /* --host: one node, named */
+        r = base_req();
+        r.host = "n1";
+        sbatch_golden("sbatch-host", &r);
+        static const char *bad_hosts[] = {"n[1-2]", "n1,n2", "n1 n2", "n1\n#SBATCH --uid=0", "a=b"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_hosts); i++) {
+                r = base_req();
+                r.host = bad_hosts[i];
+                char **argv = NULL;
+                Error e = {0};
+                is_int(slurm_sbatch_argv(&r, &argv, &e), -EINVAL, "sbatch refuses host '%s'", bad_hosts[i]);
+                ok(argv == NULL, "... and no argv");
+        }
+
         static const struct {
                 const char *name, *log, *why;
         } bad[] = {
@@ -96,6 +110,22 @@ static void test_sbatch_argv(void) {
                 is_int(slurm_sbatch_argv(&r, &argv, &e), -EINVAL, "sbatch argv refused: %s", bad[i].why);
                 ok(argv == NULL && *e.message, "... with a message: %s", e.message);
         }
+}
+
+/* the node socket of a job: %h is the execution host */
+static void test_node_socket(void) {
+        char buf[64];
+        is_int(batch_node_socket("/run/vmbatch/vmbatchd.sock", "n1", buf, sizeof(buf)), 0, "no %%h");
+        is_str(buf, "/run/vmbatch/vmbatchd.sock", "... unchanged");
+        is_int(batch_node_socket("/srv/vmb/node-%h.sock", "n1", buf, sizeof(buf)), 0, "%%h");
+        is_str(buf, "/srv/vmb/node-n1.sock", "... is the host");
+        is_int(batch_node_socket("/s/%h/%h-100%%", "ab", buf, sizeof(buf)), 0, "twice, and %%%%");
+        is_str(buf, "/s/ab/ab-100%", "... both replaced, %%%% is %%");
+        is_int(batch_node_socket("/s/%x%", "ab", buf, sizeof(buf)), 0, "other %% stay");
+        is_str(buf, "/s/%x%", "... as they are");
+        is_int(batch_node_socket("/s/%h", "a-very-long-host-name", buf, 16), -ENAMETOOLONG, "too long: refused");
+        is_int(batch_node_socket("0123456789abcdef", "", buf, 16), -ENAMETOOLONG, "exactly the size: no room for NUL");
+        is_int(batch_node_socket("0123456789abcde", "", buf, 16), 0, "one less fits");
 }
 
 static void test_job_argv(void) {
@@ -392,6 +422,7 @@ static void test_backend(void) {
 int main(int argc, char **argv) {
         golden_setup(argc, argv, "tests/golden/batch");
         test_sbatch_argv();
+        test_node_socket();
         test_job_argv();
         test_parse_sbatch();
         test_states();
