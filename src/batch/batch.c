@@ -14,12 +14,17 @@ const BatchBackend *batch_backend_find(const char *name) {
 }
 
 char **batch_starter_argv(const BatchSubmit *req) {
-        char **v = xcalloc(6, sizeof(char *));
-        v[0] = xstrdup(req->starter);
-        v[1] = xstrdup("--instance");
-        v[2] = xasprintf("%u", req->instance);
-        v[3] = xstrdup("--socket");
-        v[4] = xstrdup(req->socket);
+        char **v = xcalloc(8, sizeof(char *));
+        size_t n = 0;
+        v[n++] = xstrdup(req->starter);
+        v[n++] = xstrdup("--instance");
+        v[n++] = xasprintf("%u", req->instance);
+        v[n++] = xstrdup("--socket");
+        v[n++] = xstrdup(req->socket);
+        if (req->walltime_s > 0) {
+                v[n++] = xstrdup("--walltime");
+                v[n++] = xasprintf("%u", req->walltime_s);
+        }
         return v;
 }
 

@@ -42,7 +42,8 @@ typedef struct BatchBackend {
 
 const BatchBackend *batch_backend_find(const char *name);
 
-/* The argv a job runs (pure; shared by every backend's job script). */
+/* The argv the local backend runs (pure). Without a scheduler the starter
+ * keeps the wall time itself (--walltime). */
 char **batch_starter_argv(const BatchSubmit *req);
 void batch_argv_free(char **argv);
 

@@ -44,6 +44,7 @@ typedef struct Starter {
         char qmp_path[PATH_MAX + 16];
         uint64_t kill_at_usec; /* 0: no deadline */
         uint64_t press_at_usec; /* next ACPI power button press while stopping */
+        uint64_t walltime_end_usec; /* --walltime: stop then (no scheduler does it); 0: none */
         const char *end_reason;
 } Starter;
 
@@ -252,6 +253,15 @@ static int run(Starter *s) {
                         {sfd, POLLIN, 0},
                 };
                 int timeout = -1;
+                if (s->walltime_end_usec && !s->kill_at_usec) {
+                        uint64_t now = now_usec();
+                        if (now >= s->walltime_end_usec)
+                                begin_stop(s, STOP_GRACE_MS, "its wall time is up");
+                        else
+                                timeout = (int)((s->walltime_end_usec - now) / 1000 + 1 > 3600000
+                                                        ? 3600000
+                                                        : (s->walltime_end_usec - now) / 1000 + 1);
+                }
                 if (s->kill_at_usec) {
                         uint64_t now = now_usec();
                         uint64_t next = s->press_at_usec && s->press_at_usec < s->kill_at_usec ? s->press_at_usec
@@ -323,7 +333,7 @@ static int run(Starter *s) {
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: vmbatch-starter --instance N --socket PATH\n"
+        fprintf(f, "Usage: vmbatch-starter --instance N --socket PATH [--walltime SECONDS]\n"
                    "The per-VM monitor a vmbatch job runs; see vmbatchd(8).\n"
                    "In PATH, %%h stands for this execution host's name (SLURMD_NODENAME or the host name).\n");
 }
@@ -331,11 +341,13 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
         static const struct option opts[] = {{"instance", required_argument, NULL, 'i'},
                                              {"socket", required_argument, NULL, 's'},
+                                             {"walltime", required_argument, NULL, 'w'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
         Starter s = {.daemon_fd = -1, .qemu_pidfd = -1};
         int c;
+        uint32_t walltime = 0;
         while ((c = getopt_long(argc, argv, "i:s:h", opts, NULL)) >= 0) {
                 if (c == 'i') {
                         if (parse_u32(optarg, &s.instance) < 0 || s.instance == 0) {
@@ -344,6 +356,12 @@ int main(int argc, char **argv) {
                         }
                 } else if (c == 's')
                         s.socket = optarg;
+                else if (c == 'w') {
+                        if (parse_u32(optarg, &walltime) < 0 || walltime == 0) {
+                                fprintf(stderr, "vmbatch-starter: bad walltime '%s'\n", optarg);
+                                return 2;
+                        }
+                }
                 else if (c == 'h') {
                         usage(stdout);
                         return 0;
@@ -397,6 +415,8 @@ int main(int argc, char **argv) {
                 goto out;
         }
         request(&s, "node.state", json_pack("{s:s}", "state", "running"));
+        if (walltime)
+                s.walltime_end_usec = now_usec() + (uint64_t)walltime * 1000000;
         rc = run(&s);
 out:
         if (tap >= 0)

@@ -17,7 +17,8 @@
 #     the new node, the controller keeps its mapping.
 #  4. the controller is killed and restarted: the node reconnects and says
 #     which monitors it holds; the vm stays; a later stop still reaches it.
-#  5. a job pinned (--host) to another host is refused by this node.
+#  5. a job pinned (--host) to another host is refused by this node; a
+#     --walltime ends the vm (the local backend's starter keeps it).
 #  6. the node is lost for good: after reattach_grace the controller ends
 #     its instance and frees the lease.
 set -u
@@ -182,6 +183,13 @@ out=$(VMBATCH_RUN_WAIT=30 v cnstud --vmrun --vm myvm --isolate --host exec2 2>&1
 printf '%s' "$out" | grep -q "ended before it ran"; ok $? "a job pinned to exec2 does not start on exec1: $out"
 grep -q "pinned to host exec2, not exec1" "$T"/state/jobs/instance-*.log; ok $? "its job log says why"
 wait_for 10 eval '[ "$(map)" = "[]" ]'; ok $? "nothing left mapped"
+
+# the local backend has no scheduler: the starter keeps the wall time
+out=$(run_vm --walltime 12s); id=$(map | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
+[ "$(field "$id" state)" = running ]; ok $? "instance $id runs with --walltime 12s"
+sleep 5; [ "$(field "$id" state)" = running ]; ok $? "still running after 5 s"
+wait_for 60 gone "$id"; ok $? "ended after its wall time"
+grep -q "instance $id of vm .* ended (its wall time is up" "$T/vmbatchd.log"; ok $? "because its wall time was up"
 
 # 6. the node is lost for good
 run_vm >/dev/null; id=$(map | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
