@@ -36,10 +36,11 @@ static int wait_running(const char *socket_path, const char *prog, json_t **data
                 Error e = {0};
                 int r = rpc_call(socket_path, req, &d, &e);
                 json_decref(req);
+                if (r == -ENOENT && strstr(e.message, "has ended: "))
+                        return error_set(err, -EIO, "instance %lld ended before it ran: %s", (long long)id,
+                                         strstr(e.message, "has ended: ") + strlen("has ended: "));
                 if (r == -ENOENT)
-                        return error_set(err, -EIO,
-                                         "instance %lld ended before it ran (its job log says why: ask an admin)",
-                                         (long long)id);
+                        return error_set(err, -EIO, "instance %lld ended before it ran", (long long)id);
                 if (r < 0)
                         continue;
                 state = json_string_value(json_object_get(d, "state"));

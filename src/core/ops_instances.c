@@ -161,6 +161,25 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
         return 0;
 }
 
+/* No such instance: if it was the caller's and has ended, say why (the
+ * audit log keeps the reason). */
+static int instance_gone(Controller *c, const Caller *who, uint64_t id, Error *err) {
+        char object[64];
+        json_t *detail = NULL;
+        snprintf(object, sizeof(object), "instance %llu", (unsigned long long)id);
+        if (store_audit_last_detail(c->store, "instance.end", object, &detail) == 0) {
+                json_t *uid = json_object_get(detail, "uid");
+                const char *reason = json_string_value(json_object_get(detail, "reason"));
+                if (reason && json_is_integer(uid) && (who->admin || json_integer_value(uid) == who->uid)) {
+                        int r = error_set(err, -ENOENT, "instance %llu has ended: %s", (unsigned long long)id, reason);
+                        json_decref(detail);
+                        return r;
+                }
+                json_decref(detail);
+        }
+        return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
+}
+
 static int resolve_instance(Controller *c, const Caller *who, const json_t *args, InstanceRec *ret, Error *err) {
         uint64_t id;
         int r = json_get_u64(args, "instance", &id, err);
@@ -193,7 +212,7 @@ static int resolve_instance(Controller *c, const Caller *who, const json_t *args
                 return r;
         if (id > UINT32_MAX || store_instance_get(c->store, (uint32_t)id, ret) < 0 ||
             (!who->admin && ret->uid != who->uid))
-                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
+                return instance_gone(c, who, id, err);
         return 0;
 }
 

@@ -181,9 +181,13 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
                 return r;
         if (!streq(inst.backend, "local") && !streq(job, inst.job_id))
                 return error_set(err, -EPERM, "job %s is not the job of instance %u", job ? job : "(none)", inst.id);
-        if (*inst.exehost && !streq(inst.exehost, node->name))
-                return error_set(err, -EPERM, "instance %u is pinned to host %s, not %s", inst.id, inst.exehost,
-                                 node->name);
+        if (*inst.exehost && !streq(inst.exehost, node->name)) {
+                /* its job ran here anyway and will not run again: end it */
+                r = error_set(err, -EPERM, "instance %u is pinned to host %s, not %s", inst.id, inst.exehost,
+                              node->name);
+                teardown(f, inst.id, err->message);
+                return r;
+        }
         uint64_t display;
         if ((r = json_need_string(args, "tap", &tap, err)) < 0 || (r = json_get_u64(args, "vnc_display", &display, err)) < 0)
                 return r == -ENOENT ? error_set(err, -EINVAL, "missing vnc_display") : r;

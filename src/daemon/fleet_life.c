@@ -45,7 +45,7 @@ int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error
         int r = store_instance_delete(s, inst->id, err);
         if (r < 0)
                 return r;
-        json_t *detail = json_pack("{s:s, s:s}", "reason", reason, "ip", ip);
+        json_t *detail = json_pack("{s:s, s:s, s:I}", "reason", reason, "ip", ip, "uid", (json_int_t)inst->uid);
         char obj[64];
         snprintf(obj, sizeof(obj), "instance %u", inst->id);
         r = store_audit(s, 0, "instance.end", obj, detail, err);

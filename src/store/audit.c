@@ -20,6 +20,26 @@ int store_audit(Store *s, uint32_t uid, const char *op, const char *object, json
         return store_step_done(s, st, "audit record", err);
 }
 
+static const char SQL_AUDIT_LAST[] =
+        "SELECT detail FROM audit WHERE op = ? AND object = ? ORDER BY id DESC LIMIT 1";
+
+int store_audit_last_detail(Store *s, const char *op, const char *object, json_t **ret) {
+        sqlite3_stmt *st = store_stmt(s, SQL_AUDIT_LAST, NULL);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, object, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        json_t *detail = rc == SQLITE_ROW ? json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL) : NULL;
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_step_error(s, rc, "audit lookup", NULL);
+        *ret = detail ? detail : json_object();
+        return 0;
+}
+
 int store_audit_list(Store *s, uint32_t limit, json_t **ret) {
         sqlite3_stmt *st = store_stmt(s, SQL_AUDIT_LIST, NULL);
         if (!st)

@@ -202,3 +202,5 @@ void store_now_utc(char *buf, size_t len);
 int store_audit(Store *s, uint32_t uid, const char *op, const char *object, json_t *detail /* borrowed */,
                 Error *err);
 int store_audit_list(Store *s, uint32_t limit, json_t **ret);
+/* The detail of the newest audit row of op on object; -ENOENT if none. */
+int store_audit_last_detail(Store *s, const char *op, const char *object, json_t **ret);

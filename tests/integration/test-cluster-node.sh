@@ -180,7 +180,8 @@ v cnstud --vmstop --instance "$id" >/dev/null && wait_for 60 gone "$id"; ok $? "
 
 # 5. pinned elsewhere
 out=$(VMBATCH_RUN_WAIT=30 v cnstud --vmrun --vm myvm --isolate --host exec2 2>&1)
-printf '%s' "$out" | grep -q "ended before it ran"; ok $? "a job pinned to exec2 does not start on exec1: $out"
+printf '%s' "$out" | grep -q "ended before it ran: .*pinned to host exec2, not exec1"
+ok $? "a job pinned to exec2 does not start on exec1, and the user is told why: $(printf '%s' "$out" | tail -1)"
 grep -q "pinned to host exec2, not exec1" "$T"/state/jobs/instance-*.log; ok $? "its job log says why"
 wait_for 10 eval '[ "$(map)" = "[]" ]'; ok $? "nothing left mapped"
 
