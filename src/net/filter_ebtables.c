@@ -199,13 +199,17 @@ int filter_ebt_base(const FilterNet *net, FilterEbtChain **ret, size_t *ret_n) {
         /* isolated: what may reach it */
         c = chain_new(&v, &n, "filter", "vmb-iso-in", false);
         cmdf(&c->rules, "-t filter -A vmb-iso-in -i " TAPS " -j DROP");
-        cmdf(&c->rules, "-t filter -A vmb-iso-in -p ARP -j RETURN");
-        cmdf(&c->rules, "-t filter -A vmb-iso-in -p IPv4 --ip-src %s -j RETURN", nn.gw_ip);
-        if (!streq(nn.dhcp_ip, nn.gw_ip))
-                cmdf(&c->rules, "-t filter -A vmb-iso-in -p IPv4 --ip-src %s -j RETURN", nn.dhcp_ip);
-        for (size_t i = 0; i < net->n_allow; i++) {
-                allow_canon(net->allow_ips[i], a);
-                cmdf(&c->rules, "-t filter -A vmb-iso-in -p IPv4 --ip-src %s -j RETURN", a);
+        /* ARP and IPv4 from the allowed senders only (a VM on another host
+         * comes through the uplink, not a tap) */
+        static const char *const kinds[] = {"ARP --arp-ip-src", "IPv4 --ip-src"};
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                cmdf(&c->rules, "-t filter -A vmb-iso-in -p %s %s -j RETURN", kinds[k], nn.gw_ip);
+                if (!streq(nn.dhcp_ip, nn.gw_ip))
+                        cmdf(&c->rules, "-t filter -A vmb-iso-in -p %s %s -j RETURN", kinds[k], nn.dhcp_ip);
+                for (size_t i = 0; i < net->n_allow; i++) {
+                        allow_canon(net->allow_ips[i], a);
+                        cmdf(&c->rules, "-t filter -A vmb-iso-in -p %s %s -j RETURN", kinds[k], a);
+                }
         }
         cmdf(&c->rules, "-t filter -A vmb-iso-in -j DROP");
 

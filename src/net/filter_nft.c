@@ -177,6 +177,10 @@ static int ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MA
         rule(&g, CH_OUTPUT, "oifname @isolated jump to_iso");
         rule(&g, CH_TO_ISO, "iifname \"" LINK_TAP_PREFIX "*\" counter drop comment \"isolated: from another VM\"");
         rule(&g, CH_TO_ISO, "ether type != { arp, ip } counter drop comment \"isolated: ARP and IPv4 only\"");
+        /* ARP too: a VM on another host reaches this one through the uplink,
+         * not a tap, so only the sender address tells it apart */
+        rule(&g, CH_TO_ISO, "arp saddr ip != @iso_ip4 counter drop "
+                            "comment \"isolated: ARP only from the gateway, the DHCP server, the allow-list\"");
         rule(&g, CH_TO_ISO, "ip saddr != @iso_ip4 counter drop "
                             "comment \"isolated: IPv4 only from the gateway, the DHCP server, the allow-list\"");
         fclose(f);

@@ -17,7 +17,7 @@
 #               kernel ping of the gateway: pass, on and off.
 #   isolated:   unicast / ping / broadcast / multicast / IPv6 to another VM,
 #               routing through the host to an isolated VM (hairpin), a
-#               host packet from an address not allowed: dropped with
+#               host packet or ARP from an address not allowed: dropped with
 #               isolation on and passing with it off (so the test cannot pass
 #               by accident); a broadcast flood is cut to about the limit.
 #   mixed:      an open VM reaches an open VM but not an isolated one.
@@ -262,6 +262,12 @@ def main():
     elif kind == 'host-dhcp-reply':
         # the host (gateway = DHCP server) answers VM `to`
         frames = [eth(tmac, GWMAC, 0x0800, ipv4(GW, tip, 17, udp4(67, 68, data)))]
+    elif kind == 'host-arp-foreign':
+        # ARP to VM `to` from a sender isolated VMs may not talk to (what a VM
+        # on another host sends arrives like this, through a non-tap port)
+        frames = [eth(tmac, GWMAC, 0x0806, arp(1, GWMAC, '10.99.0.1', '00:00:00:00:00:00', tip, data))]
+    elif kind == 'host-arp-gw':
+        frames = [eth(tmac, GWMAC, 0x0806, arp(1, GWMAC, GW, '00:00:00:00:00:00', tip, data))]
     elif kind == 'host-foreign':
         # the host sends VM `to` a packet from an address isolated VMs may not talk to
         frames = [eth(tmac, GWMAC, 0x0800, ipv4('10.99.0.1', tip, 17, udp4(40000, 9, data)))]
@@ -426,6 +432,8 @@ iso_checks() { # MODE ISO
     check "$B/$m: UDP to an allow-listed address via the gateway" "br=1" udp-allowed 1
     check "$B/$m: UDP to an address not allowed via the gateway" "br=$pass" udp-internet 1
     check "$B/$m: host sends from an address not allowed" "vm1=$pass" host-foreign 0 1
+    check "$B/$m: ARP from a sender not allowed" "vm1=$pass" host-arp-foreign 0 1
+    check "$B/$m: ARP from the gateway" "vm1=1" host-arp-gw 0 1
     ip netns exec "${PFX}v1" ip neigh flush dev eth0 2>/dev/null
     ip netns exec "${PFX}v2" ip neigh flush dev eth0 2>/dev/null
     expect_out "$B/$m: kernel ping of another VM" "^reply=$pass\$" -- probe kping 1 "$(vm_ip 2)"
