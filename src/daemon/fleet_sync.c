@@ -8,6 +8,8 @@
 #include "basic/log.h"
 #include "daemon/fleet-internal.h"
 
+#define DHCP_LOG_MAX (16ULL << 20) /* the DHCP server's log is rotated past this */
+
 /* queued: ended when the scheduler no longer knows its job */
 static void sync_queued(Fleet *f, const InstanceRec *inst) {
         const BatchBackend *b = batch_backend_find(inst->backend);
@@ -64,6 +66,11 @@ void fleet_reconcile(Fleet *f) {
                                                              : "its host is gone");
         }
         free(ids);
+        if (f->dhcp) {
+                Error e = {0};
+                if (dhcp_log_rotate(f->dhcp, DHCP_LOG_MAX, &e) < 0)
+                        log_warn("%s", e.message);
+        }
         if (!in_grace && f->dhcp)
                 sync_leases(f);
 }

@@ -180,6 +180,10 @@ int dhcp_host_remove(DhcpBackend *b, const char *name, const char *mac, const ch
         return b->ops->host_remove(b, name, mac, ip, err);
 }
 
+int dhcp_log_rotate(DhcpBackend *b, uint64_t max_bytes, Error *err) {
+        return b->ops->log_rotate ? b->ops->log_rotate(b, max_bytes, err) : 0;
+}
+
 int dhcp_host_list(DhcpBackend *b, char ***ret_names, size_t *ret_n, Error *err) {
         if (!b->ops->host_list)
                 return error_set(err, -ENOTSUP, "the %s DHCP backend cannot list its hosts", b->ops->name);

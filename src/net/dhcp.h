@@ -74,6 +74,10 @@ int dhcp_host_remove(DhcpBackend *b, const char *name, const char *mac, const ch
 /* Names of the hosts vmbatch created (for reconciliation), sorted, as a
  * NULL-terminated array (free with dhcp_names_free). omapi: -ENOTSUP. */
 int dhcp_host_list(DhcpBackend *b, char ***ret_names, size_t *ret_n, Error *err);
+/* A log of the server's own that grew past max_bytes is moved to ".1"
+ * (replacing the older one) and the server told to reopen it. Returns 1
+ * when rotated, 0 when not needed (or the backend keeps no log). */
+int dhcp_log_rotate(DhcpBackend *b, uint64_t max_bytes, Error *err);
 void dhcp_names_free(char **names);
 
 /* ---- pure helpers (golden-tested) -------------------------------------- */
@@ -120,6 +124,7 @@ typedef struct DhcpBackendOps {
         int (*host_add)(DhcpBackend *b, const char *name, const char *mac, const char *ip, Error *err);
         int (*host_remove)(DhcpBackend *b, const char *name, const char *mac, const char *ip, Error *err);
         int (*host_list)(DhcpBackend *b, char ***ret_names, size_t *ret_n, Error *err); /* NULL: -ENOTSUP */
+        int (*log_rotate)(DhcpBackend *b, uint64_t max_bytes, Error *err);                  /* NULL: 0 */
 } DhcpBackendOps;
 
 /* The backend's own copy of the configuration (valid as long as b). */

@@ -542,6 +542,30 @@ static pid_t dnsmasq_pid(DhcpBackend *b) {
         return state(b)->pid;
 }
 
+/* dnsmasq reopens its --log-facility file on SIGUSR2 (see dnsmasq(8)) */
+static int dnsmasq_log_rotate(DhcpBackend *b, uint64_t max_bytes, Error *err) {
+        const char *dir = dhcp_backend_config(b)->state_dir;
+        _cleanup_free_ char *log = xasprintf("%s/dnsmasq.log", dir);
+        _cleanup_free_ char *old = xasprintf("%s/dnsmasq.log.1", dir);
+        struct stat st;
+        if (stat(log, &st) < 0 || (uint64_t)st.st_size <= max_bytes)
+                return 0;
+        if (rename(log, old) < 0)
+                return error_set(err, -errno, "cannot rotate %s: %m", log);
+        /* dnsmasq reopens it without root: the new file must be its already */
+        int fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 0777);
+        if (fd < 0)
+                return error_set(err, -errno, "cannot create %s: %m", log);
+        int r = fchown(fd, st.st_uid, st.st_gid) < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return error_set(err, r, "cannot chown %s: %s", log, strerror(-r));
+        pid_t pid = state(b)->pid;
+        if (pid > 0 && kill(pid, SIGUSR2) < 0)
+                return error_set(err, -errno, "cannot tell dnsmasq (pid %d) to reopen its log: %m", (int)pid);
+        return 1;
+}
+
 /* ---- hosts ------------------------------------------------------------- */
 
 /* Drop the lease of (mac, ip): dhcp_release to a running dnsmasq, else
@@ -702,4 +726,5 @@ const DhcpBackendOps dhcp_dnsmasq_ops = {
         .host_add = dnsmasq_host_add,
         .host_remove = dnsmasq_host_remove,
         .host_list = dnsmasq_host_list,
+        .log_rotate = dnsmasq_log_rotate,
 };

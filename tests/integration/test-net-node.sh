@@ -288,6 +288,15 @@ t1=$(now_ms)
 ok $? "the new host gets the reused IP at once: $out"
 REUSE_MS=$((t1 - t0))
 
+# its log: rotated past a size, dnsmasq reopens it (SIGUSR2)
+serve_cmd "rotate 100000000" && [ "$REPLY_LINE" = "ok rotate kept" ]
+ok $? "a small log is kept: $REPLY_LINE"
+[ -s "$D/dnsmasq.log" ] && serve_cmd "rotate 0" && [ "$REPLY_LINE" = "ok rotate rotated" ]
+ok $? "a log past the size is rotated: $REPLY_LINE"
+[ -s "$D/dnsmasq.log.1" ] && grep -q "DHCPACK" "$D/dnsmasq.log.1"; ok $? "the old log is dnsmasq.log.1"
+dhcp_client $MAC2 5 >/dev/null
+wait_for 5 grep -q "DHCPACK" "$D/dnsmasq.log" 2>/dev/null; ok $? "dnsmasq writes a new dnsmasq.log after the rotation"
+
 # supervision: dnsmasq dies, the watch fd fires, it is restarted
 kill -KILL "$DPID"
 line=

@@ -90,6 +90,11 @@ static void serve_line(Serve *s, char *line) {
                         printf("\n");
                         dhcp_names_free(names);
                 }
+        } else if (streq(words[0], "rotate") && n == 2) {
+                uint64_t max;
+                r = parse_u64(words[1], &max) < 0 ? error_set(&e, -EINVAL, "bad size") : dhcp_log_rotate(s->b, max, &e);
+                if (r >= 0)
+                        printf("ok rotate %s\n", r ? "rotated" : "kept");
         } else if (streq(words[0], "pid") && n == 1) {
                 printf("ok pid %d\n", (int)dhcp_pid(s->b));
                 r = 0;
