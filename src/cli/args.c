@@ -572,5 +572,7 @@ int cli_put_run_options(CliArgs *a, const char *cwd, const char *no_start_flag, 
         if ((r = cli_put_path(args, "cdrom", cdrom, cwd, "--cdrom", err)) < 0)
                 return r;
         cli_put_bool(args, "no_start", cli_args_flag(a, no_start_flag), true);
+        /* for the CLI itself, taken out before the request goes */
+        cli_put_bool(args, CLI_NO_WAIT_KEY, cli_args_flag(a, "no-wait") || cli_args_flag(a, "nowait"), true);
         return cli_put_string(args, "host", cli_args_value(a, "host"), "--host", err);
 }

@@ -82,6 +82,8 @@ int cli_put_u32(json_t *o, const char *key, const char *value, const char *what,
 int cli_put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *args, Error *err);
 /* What both syntaxes of "vm run" put after the vm: mem, vcpus, walltime,
  * isolate, install (needs cdrom), cdrom, and no_start from flag no_start_flag. */
+/* vm.run args key the CLI sets for --no-wait and removes before sending */
+#define CLI_NO_WAIT_KEY "_no_wait"
 int cli_put_run_options(CliArgs *a, const char *cwd, const char *no_start_flag, json_t *args, Error *err);
 /* a duration ("90m", "2h", seconds) as seconds, at least 1 */
 int cli_put_duration(json_t *o, const char *key, const char *value, const char *what, Error *err);

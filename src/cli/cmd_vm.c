@@ -96,6 +96,7 @@ static int vm_stop(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         const char *vm = a->n_pos > 0 ? a->pos[0] : NULL;
         if (!!instance + !!vm != 1)
                 return error_set(err, -EINVAL, "give either VM or --instance N");
+        cli_put_bool(args, "force", cli_args_flag(a, "force"), true);
         if (instance)
                 return cli_put_u32(args, "instance", instance, "--instance", err);
         return cli_put_ref(args, "vm", vm, "VM", err);
@@ -144,11 +145,18 @@ static const CliOpt run_opts[] = {
         {"no-start", CLI_OPT_FLAG},
         {"walltime", CLI_OPT_VALUE},
         {"host", CLI_OPT_VALUE},
+        {"no-wait", CLI_OPT_FLAG},
         {},
 };
 
 static const CliOpt stop_opts[] = {
         {"instance", CLI_OPT_VALUE},
+        {},
+};
+
+static const CliOpt stop_force_opts[] = {
+        {"instance", CLI_OPT_VALUE},
+        {"force", CLI_OPT_FLAG},
         {},
 };
 
@@ -235,7 +243,9 @@ const CliVerb cli_vm_verbs[] = {
                         "  --cdrom ISO    attach this ISO image\n"
                         "  --no-start     only reserve an IP and MAC (release with 'instance release')\n"
                         "  --walltime T   the job's time limit (90m, 2h; the scheduler ends the vm then)\n"
-                        "  --host NAME    run on this execution host only\n",
+                        "  --host NAME    run on this execution host only\n"
+                        "  --no-wait      return once the job is submitted (default: wait until the vm\n"
+                        "                 runs, at most VMBATCH_RUN_WAIT seconds, 120)\n",
                 .pos_name = "VM",
                 .min_pos = 1,
                 .max_pos = 1,
@@ -246,11 +256,13 @@ const CliVerb cli_vm_verbs[] = {
         {
                 .name = "stop",
                 .op = "instance.stop",
-                .usage = "VM | --instance N",
-                .help = "Stop a running instance, named by its VM or by its instance id.\n",
+                .usage = "VM | --instance N [--force]",
+                .help = "Stop a running instance, named by its VM or by its instance id: the guest\n"
+                        "gets the ACPI power button (pressed again every 2 s) and 30 s to power off.\n"
+                        "  --force        kill qemu at once (a guest still booting ignores the button)\n",
                 .min_pos = 0,
                 .max_pos = 1,
-                .opts = stop_opts,
+                .opts = stop_force_opts,
                 .build = vm_stop,
                 .print = cli_print_stopped,
         },

@@ -88,8 +88,11 @@ int main(int argc, char **argv) {
         }
 
         socket_path = config_client_socket_path();
+        json_t *req_args = json_object_get(c.request, "args");
+        bool no_wait = json_is_true(json_object_get(req_args, CLI_NO_WAIT_KEY));
+        json_object_del(req_args, CLI_NO_WAIT_KEY);
         r = rpc_call(socket_path, c.request, &data, &err);
-        if (r >= 0 && streq(json_string_value(json_object_get(c.request, "op")), "vm.run"))
+        if (r >= 0 && !no_wait && streq(json_string_value(json_object_get(c.request, "op")), "vm.run"))
                 r = wait_running(socket_path, prog, &data, &err);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", prog, err.message);

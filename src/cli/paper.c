@@ -31,7 +31,7 @@ static const CliOpt paper_opts[] = {
         {"desc", V},      {"kernel", V},    {"initrd", V},        {"cmdline", V},   {"vm", V},
         {"vmid", V},      {"u", V},         {"keepdiscs", 0},     {"isolate", 0},   {"install", 0},
         {"cdrom", V},     {"nostart", 0},   {"instance", V},      {"limit", V},     {"walltime", V},
-        {"host", V},      {},
+        {"host", V},      {"nowait", 0},    {"force", 0},         {},
 };
 
 #undef V
@@ -323,12 +323,19 @@ static int b_vmrun(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 
 static int b_vmstop(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         const char *instance = cli_args_value(a, "instance");
+        if (cli_args_flag(a, "force") && !json_object_get(args, "force"))
+                return error_set(err, -EINVAL, "--force goes with --vmstop only");
         if (instance) {
                 if (cli_args_value(a, "vm") || cli_args_value(a, "vmid"))
                         return error_set(err, -EINVAL, "give --vm or --instance, not both");
                 return cli_put_u32(args, "instance", instance, "--instance", err);
         }
         return target_vm(a, args, false, err);
+}
+
+static int b_vmstop_force(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        cli_put_bool(args, "force", cli_args_flag(a, "force"), true);
+        return b_vmstop(a, cwd, args, err);
 }
 
 static int b_vmrelease(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -378,9 +385,9 @@ static const PaperAction actions[] = {
         {"permset", "perm.set", "+r,+m,+d,+i (--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permset, NULL},
         {"permdel", "perm.del", "(--u USER | --ug GROUP) (--vm VM | --vmg VMGROUP)", b_permdel, NULL},
         {"permlist", "perm.list", "", b_nothing, cli_print_perms},
-        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart] [--walltime T] [--host NAME]",
+        {"vmrun", "vm.run", "--vm VM [--mem SIZE] [--vcpus N] [--isolate] [--install --cdrom ISO] [--nostart] [--walltime T] [--host NAME] [--nowait]",
          b_vmrun, cli_print_run},
-        {"vmstop", "instance.stop", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
+        {"vmstop", "instance.stop", "--vm VM | --instance N [--force]", b_vmstop_force, cli_print_stopped},
         {"vmsuspend", "instance.suspend", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
         {"vmresume", "instance.resume", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
         {"vmrelease", "instance.release", "--instance N", b_vmrelease, NULL},

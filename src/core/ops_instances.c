@@ -239,7 +239,7 @@ static int signal_instance(Controller *c, const Caller *who, const json_t *args,
                 return r;
         snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
         if (streq(inst.state, "reserved")) {
-                if (!streq(action, "stop"))
+                if (!streq(action, "stop") && !streq(action, "kill"))
                         return error_set(err, -EINVAL, "instance %u is only reserved, not running", inst.id);
                 if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
                         return r;
@@ -258,9 +258,15 @@ static int signal_instance(Controller *c, const Caller *who, const json_t *args,
         return 0;
 }
 
+/* force: qemu is killed at once instead of the guest powering off (a guest
+ * still booting does not answer the power button) */
 static int op_instance_stop(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                             Error *err) {
-        return signal_instance(c, who, args, "stop", ret, audit, err);
+        bool force = false;
+        int r = json_get_bool(args, "force", &force, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        return signal_instance(c, who, args, force ? "kill" : "stop", ret, audit, err);
 }
 
 static int op_instance_suspend(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
@@ -291,12 +297,13 @@ static int op_map_list(Controller *c, const Caller *who, const json_t *args, jso
 static const char *const keys_run[] = {"vm", "mem", "vcpus", "isolate", "install", "cdrom", "no_start", "walltime",
                                        "host", NULL};
 static const char *const keys_instance[] = {"instance", "vm", NULL};
+static const char *const keys_stop[] = {"instance", "vm", "force", NULL};
 static const char *const keys_none[] = {NULL};
 
 const OpDef ops_instances[] = {
         {"vm.run", op_vm_run, OP_MUTATES, keys_run},
         {"instance.release", op_instance_release, OP_MUTATES, keys_instance},
-        {"instance.stop", op_instance_stop, OP_MUTATES, keys_instance},
+        {"instance.stop", op_instance_stop, OP_MUTATES, keys_stop},
         {"instance.suspend", op_instance_suspend, OP_MUTATES, keys_instance},
         {"instance.resume", op_instance_resume, OP_MUTATES, keys_instance},
         {"instance.show", op_instance_show, 0, keys_instance},

@@ -149,14 +149,14 @@ int hook_signal(void *userdata, const InstanceRec *inst, const char *action, Err
                 int r = p->node->ops->signal(p->node->data, inst->id, action, err);
                 if (r < 0)
                         return r;
-                if (streq(action, "stop")) {
+                if (streq(action, "stop") || streq(action, "kill")) {
                         InstanceRec u = *inst;
                         snprintf(u.state, sizeof(u.state), "stopping");
                         return store_instance_update(f->controller->store, &u, err);
                 }
                 return 0;
         }
-        if (!streq(action, "stop"))
+        if (!streq(action, "stop") && !streq(action, "kill"))
                 return error_set(err, -EAGAIN, "instance %u is %s: its monitor is not connected", inst->id,
                                  inst->state);
         /* no monitor connected (queued job, or lost): cancel the job, free now */

@@ -188,6 +188,10 @@ static void on_daemon_message(Starter *s, json_t *m) {
         Error err = {0};
         if (streq(event, "stop"))
                 begin_stop(s, STOP_GRACE_MS, "stopped by its owner");
+        else if (streq(event, "kill")) {
+                s->kill_at_usec = 0; /* also during a stop already under way */
+                begin_stop(s, 0, "killed by its owner (stop --force)");
+        }
         else if (streq(event, "suspend")) {
                 if (qmp_stop(s->qmp, &err) < 0)
                         say("suspend: %s", err.message);

@@ -217,6 +217,15 @@ wait_for 90 grep -q "VMB-DISK base=installed" "$T/state/jobs/instance-$idb.seria
 ok $? "booting the installed disc finds what the installer wrote"
 goneB() { ! v badadmin --json --maplist | grep -q "\"id\": $idb,"; }
 wait_for 30 goneB; ok $? "that vm powered itself off and was freed"
+# a vm still booting ignores the power button: stop --force kills it at once
+out=$(as doraz "$VMAPP_BIN" vm run myvm --isolate --no-wait 2>&1); ok $? "vm run --no-wait returns at once: $(printf '%s' "$out" | head -1)"
+idf=$(v badadmin --json --maplist | python3 -c "import json,sys; print(max(i['id'] for i in json.load(sys.stdin)))")
+wait_for 30 eval '[ "$(state_of '"$idf"')" = running ]'; ok $? "instance $idf runs"
+t0=$(date +%s%N)
+as doraz "$VMAPP_BIN" vm stop --instance "$idf" --force >/dev/null
+goneF() { ! v badadmin --json --maplist | grep -q "\"id\": $idf,"; }
+wait_for 10 goneF; ok $? "stop --force: freed in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+grep -q "instance $idf of vm .* ended (killed by its owner (stop --force)" "$T/vmbatchd.log"; ok $? "... because its owner killed it"
 # the daemon is SIGKILLed while two vms run; one of them dies while it is
 # down: after the restart, reconciliation leaves exactly the live one's
 # filters, lease and mapping, and the live one's starter re-attaches

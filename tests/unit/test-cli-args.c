@@ -219,6 +219,10 @@ static void test_paper_more(void) {
              "{'op':'vm.run','args':{'vm':'gsr_vm','install':true,'cdrom':'" CWD "/sl.iso','vcpus':2}}");
         P_OK("vmapp --vmstop --vm myvm", "{'op':'instance.stop','args':{'vm':'myvm'}}");
         P_OK("vmapp --vmstop --instance 7", "{'op':'instance.stop','args':{'instance':7}}");
+        P_OK("vmapp --vmstop --instance 7 --force", "{'op':'instance.stop','args':{'instance':7,'force':true}}");
+        P_OK("vmapp --vmrun --vm myvm --isolate --host n1 --walltime 2h",
+             "{'op':'vm.run','args':{'vm':'myvm','isolate':true,'host':'n1','walltime':7200}}");
+        P_OK("vmapp --vmrun --vm myvm --nowait", "{'op':'vm.run','args':{'vm':'myvm','_no_wait':true}}");
         P_OK("vmapp --vmrelease --instance 7", "{'op':'instance.release','args':{'instance':7}}");
         P_OK("vmapp --auditlist --limit 20", "{'op':'audit.list','args':{'limit':20}}");
         P_OK("vmapp --ping", "{'op':'ping','args':{}}");
@@ -286,6 +290,7 @@ static void test_paper_errors(void) {
         P_ERR("vmapp --vmrun --vm myvm --name x", "option '--name' cannot be used with --vmrun");
         P_ERR("vmapp --vmstop --vm a --instance 3", "give --vm or --instance, not both");
         P_ERR("vmapp --vmstop --instance three", "invalid number 'three' for --instance");
+        P_ERR("vmapp --vmsuspend --instance 3 --force", "--force goes with --vmstop only");
         P_ERR("vmapp --vmrelease", "missing --instance");
         P_ERR("vmapp --vmmod --vm x", "nothing to change");
         P_ERR("vmapp --vmmod --vm x --derivable --noderivable", "--derivable and --noderivable contradict each other");
@@ -373,6 +378,8 @@ static void test_modern(void) {
              "'isolate':true,'mem':" G2 "}}");
         M_OK("vmbatch vm run myvm --no-start --vcpus 2", "{'op':'vm.run','args':{'vm':'myvm','no_start':true,'vcpus':2}}");
         M_OK("vmbatch vm run myvm --cdrom tools.iso", "{'op':'vm.run','args':{'vm':'myvm','cdrom':'" CWD "/tools.iso'}}");
+        M_OK("vmbatch vm run myvm --no-wait --host n2", "{'op':'vm.run','args':{'vm':'myvm','_no_wait':true,'host':'n2'}}");
+        M_OK("vmbatch vm stop myvm --force", "{'op':'instance.stop','args':{'vm':'myvm','force':true}}");
         M_OK("vmbatch vm stop myvm", "{'op':'instance.stop','args':{'vm':'myvm'}}");
         M_OK("vmbatch vm stop --instance 7", "{'op':'instance.stop','args':{'instance':7}}");
         M_OK("vmbatch instance release 7", "{'op':'instance.release','args':{'instance':7}}");
@@ -448,6 +455,7 @@ static void test_modern_errors(void) {
         M_ERR("vmbatch vm mod v", "nothing to change");
         M_ERR("vmbatch vm mod v --derivable --no-derivable", "--derivable and --no-derivable contradict each other");
         M_ERR("vmbatch vm run", "missing VM");
+        M_ERR("vmbatch vm suspend myvm --force", "unknown option '--force'");
         M_ERR("vmbatch vm run v --install", "--install needs --cdrom ISO");
         M_ERR("vmbatch vm run v --mem", "option '--mem' requires a value");
         M_ERR("vmbatch vm run v --isolate=1", "option '--isolate' does not take a value");
