@@ -113,20 +113,6 @@ DRIVER=
 SGE_CELL_NAME=bsub
 
 # ---------------------------------------------------------------- teardown
-# the machine's munged serves every Slurm here: slurm-up.sh stops it only if
-# it started it; then leave it to any other Slurm daemon that runs meanwhile
-slurm_keep_foreign_munged() {
-  local ours="$B/slurm/run/ours-munged.pid" mine p others=
-  [ -s "$ours" ] || return 0
-  mine=" $(cat "$B"/slurm/run/ours-slurmctld.pid "$B"/slurm/run/ours-slurmd.pid 2>/dev/null | tr '\n' ' ') "
-  for p in $(pgrep -x 'slurmctld|slurmd' 2>/dev/null); do
-    [[ $mine == *" $p "* ]] || others="$others $p"
-  done
-  if [ -n "$others" ]; then
-    rm -f "$ours"
-    echo "bench-submit: left munged running: other Slurm daemons use it (pids$others)" >&2
-  fi
-}
 sge_pids() {
   local f
   for f in "$B/sgespool/qmaster/qmaster.pid" "$B"/sgespool/execd/*/execd.pid; do
@@ -150,8 +136,8 @@ backend_down() {
   if [ -n "$DPID" ]; then kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
   DPID=
   if [ "$CUR" = slurm ] && [ -d "$B/slurm/run" ]; then
-    slurm_keep_foreign_munged
-    SLURM_UP_DIR=$B/slurm SLURM_UP_NETNS=$NS "$SRC/scripts/slurm-up.sh" stop >/dev/null 2>&1
+    # munged too if slurm-up.sh started it, unless other Slurm or SGE daemons use it (it says so)
+    SLURM_UP_DIR=$B/slurm SLURM_UP_NETNS=$NS "$SRC/scripts/slurm-up.sh" stop >/dev/null
   elif [ "$CUR" = sge ]; then
     for p in $(sge_pids); do kill "$p" 2>/dev/null; done
     for i in $(seq 100); do

@@ -8,13 +8,19 @@
 #                              here decodes. Records the pid when it started
 #                              munged (OURS below).
 #   scripts/munge-up.sh stop   stop munged if (and only if) this script
-#                              started it, by the recorded pid.
+#                              started it, by the recorded pid; but while
+#                              other users of munged run (slurmctld, slurmd,
+#                              slurmdbd, sge_qmaster, sge_execd: stop yours
+#                              first) leave it running, say so, and keep the
+#                              record for a later stop.
 #
 # Every host of a cluster needs the same /etc/munge/munge.key (copy it from
 # the head node); munged's unix socket also serves other network namespaces.
 #
 # Environment: MUNGE_UP_OURS  where the pid of a munged we started is kept
-#              (default /run/vmbatch-munge/ours-munged.pid).
+#              (default /run/vmbatch-munge/ours-munged.pid); a caller that
+#              keeps its own record (scripts/slurm-up.sh, the tests) sets it,
+#              so that its stop stops only a munged that it started.
 # Exit status: 0 ready (or stopped), 1 failed, 2 usage, 3 munge missing.
 set -euo pipefail
 PIDFILE=/run/munge/munged.pid
@@ -24,16 +30,26 @@ die() { echo "munge-up: $*" >&2; exit "${2:-1}"; }
 alive() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = munged ]; }
 pid_of() { if [ -s "$1" ]; then cat "$1" 2>/dev/null || true; fi; }
 munge_ok() { munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
+# users: the daemons that use munged and still run: "slurmd (pid N), ..."
+users() {
+  { ps -C slurmctld,slurmd,slurmdbd,sge_qmaster,sge_execd -o stat=,comm=,pid= 2>/dev/null || true; } |
+    awk '$1 !~ /^Z/ {printf "%s%s (pid %s)", n++ ? ", " : "", $2, $3}'
+}
 
 case "${1:-up}" in
   up) ;;
   stop)
     pid=$(pid_of "$OURS")
-    if alive "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
-      echo "stopped munged (pid $pid)"
+    if ! alive "$pid"; then rm -f "$OURS"; exit 0; fi
+    others=$(users)
+    if [ -n "$others" ]; then
+      echo "munge-up: left munged (pid $pid) running: other daemons may use it: $others" >&2
+      exit 0
     fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    echo "stopped munged (pid $pid)"
     rm -f "$OURS"
     exit 0 ;;
   *) echo "usage: $0 [up|stop]" >&2; exit 2 ;;

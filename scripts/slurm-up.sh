@@ -27,27 +27,18 @@
 #     reaches slurmctld at 127.0.0.1 and the jobs (vmbatch-starter, qemu) run
 #     there too. The integration test uses this; the stop needs the same
 #     variables.
-# munged is the machine's either way (its unix socket crosses namespaces).
+# munged is the machine's either way (its unix socket crosses namespaces),
+# started by scripts/munge-up.sh if it does not run; its pid is recorded with
+# the daemons' (/run/vmbatch-slurm, or SLURM_UP_DIR/run), so `stop` stops only
+# a munged started here, and leaves it running while others still use it.
 #
-# The configuration (rewritten only when it changes):
+# The configuration (rewritten only when it changes) is scripts/slurm-conf.sh's,
+# whose header explains vmbatch's choices (CR_Core_Memory, proctrack/pgid,
+# KillWait, ...), for one node:
 #   - SlurmctldHost and NodeAddr 127.0.0.1: nothing leaves the machine.
-#   - SchedulerParameters=batch_sched_delay=0,sched_min_interval=0: a job
-#     starts ~0.1-1 s after sbatch instead of seconds.
-#   - SelectType=select/cons_tres, SelectTypeParameters=CR_Core_Memory: memory
-#     is a consumable, so vmbatch's `sbatch --mem` packs VMs onto the node by
-#     the memory they were given.
 #   - RealMemory: 90 % of MemTotal (the rest is the host's and qemu's overhead).
 #   - CPUs: 16 per core (SlurmdParameters=config_overrides lets the node
 #     claim them): lab and exam VMs mostly idle, memory is the real limit.
-#   - ProctrackType=proctrack/pgid, TaskPlugin=task/none: no cgroup setup.
-#     scancel's SIGTERM goes to the job's process group only; with
-#     proctrack/linuxproc (or cgroup) every process of the job gets it,
-#     qemu included, which then exits at once instead of the guest seeing
-#     an ACPI power button. (`scancel --batch --signal=TERM JOB` signals only
-#     vmbatch-starter whatever the plugin.)
-#   - KillWait=10: after SIGTERM, vmbatch-starter powers the guest off and
-#     exits within 5 s, before Slurm sends SIGKILL.
-#   - JobRequeue=0: a VM job is never silently restarted.
 #
 # Environment:
 #   SLURM_UP_DIR       a private Slurm under this directory (see above)
@@ -63,6 +54,7 @@
 set -euo pipefail
 
 MARK="# written by vmbatch scripts/slurm-up.sh"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MUNGED_PIDFILE=/run/munge/munged.pid
 DIR=${SLURM_UP_DIR:-}
 NS=${SLURM_UP_NETNS:-}
@@ -97,6 +89,8 @@ alive() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 pid_of() { if [ -s "$1" ]; then cat "$1" 2>/dev/null || true; fi; }
 running() { alive "$(pid_of "$1")" "$2"; } # running PIDFILE NAME
 ours() { echo "$RUN/ours-$1.pid"; }         # the pid this script started as NAME
+# munged: scripts/munge-up.sh, with our record of whether we started it
+munge_up() { MUNGE_UP_OURS=$(ours munged) "$HERE/munge-up.sh" "$@"; }
 
 # ---------------------------------------------------------------- stop/status
 stop_ours() { # stop_ours NAME: stop the NAME we started, wait for it
@@ -115,7 +109,7 @@ case "${1:-up}" in
   stop)
     stop_ours slurmd
     stop_ours slurmctld
-    stop_ours munged
+    munge_up stop
     exit 0 ;;
   status)
     for d in munged:$MUNGED_PIDFILE slurmctld:$CTLD_PIDFILE slurmd:$SLURMD_PIDFILE; do
@@ -156,22 +150,8 @@ fi
 install -d -m 0755 "$RUN"
 
 # ---------------------------------------------------------------- munge
-install -d -o munge -g munge -m 0700 /etc/munge /var/log/munge
-install -d -o munge -g munge -m 0711 /var/lib/munge
-install -d -o munge -g munge -m 0755 /run/munge
-if [ ! -s /etc/munge/munge.key ]; then
-  runuser -u munge -- mungekey --create --keyfile=/etc/munge/munge.key
-fi
-chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
-munge_ok() { munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
-if ! running "$MUNGED_PIDFILE" munged; then
-  (cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u munge -- /usr/sbin/munged) ||
-    die "munged did not start"
-  pid_of "$MUNGED_PIDFILE" >"$(ours munged)"
-  for _ in $(seq 50); do munge_ok && break; sleep 0.1; done
-fi
-munge_ok || die "munge does not work (see /var/log/munge/munged.log)"
-say "munged up (pid $(pid_of "$MUNGED_PIDFILE"))"
+out=$(munge_up) || { rc=$?; die "munged is not available (scripts/munge-up.sh failed)" $(( rc == 3 ? 3 : 1 )); }
+say "$out"
 
 # ---------------------------------------------------------------- slurm.conf
 NODE=${SLURM_UP_NODE:-$(hostname -s)}
@@ -182,41 +162,11 @@ install -d -m 0755 "$SPOOL" "$(dirname "$CONF")"
 if [ -e "$CONF" ] && ! head -1 "$CONF" | grep -qxF "$MARK"; then
   die "$CONF was not written by this script; not touching it (move it away to use slurm-up.sh)" 4
 fi
-new=$(cat <<EOF
-$MARK
-# single node, for vmbatch's slurm batch backend; see the script's header
-ClusterName=vmbatch
-SlurmctldHost=$NODE(127.0.0.1)
-SlurmUser=slurm
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-MpiDefault=none
-ProctrackType=proctrack/pgid
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-SlurmdParameters=config_overrides
-ReturnToService=2
-JobRequeue=0
-KillWait=10
-InactiveLimit=0
-MinJobAge=300
-SlurmctldPidFile=$CTLD_PIDFILE
-SlurmdPidFile=$SLURMD_PIDFILE
-StateSaveLocation=$STATE
-SlurmdSpoolDir=$SPOOL
-SlurmctldLogFile=$LOGS/slurmctld.log
-SlurmdLogFile=$LOGS/slurmd.log
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
-PartitionName=vms Nodes=$NODE Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
-EOF
-)
+new=$("$HERE/slurm-conf.sh" --comment "${MARK#\# }" \
+  --comment "single node, for vmbatch's slurm batch backend; see the script's header" \
+  --cluster vmbatch --ctld "$NODE" --ctld-addr 127.0.0.1 --node "$NODE,127.0.0.1,$CPUS,$MEM" \
+  --ctld-pidfile "$CTLD_PIDFILE" --slurmd-pidfile "$SLURMD_PIDFILE" --state "$STATE" --spool "$SPOOL" \
+  --ctld-log "$LOGS/slurmctld.log" --slurmd-log "$LOGS/slurmd.log") || die "cannot make the slurm.conf"
 changed=0
 if [ "$(cat "$CONF" 2>/dev/null)" != "$new" ]; then
   printf '%s\n' "$new" >"$CONF.tmp" && chmod 0644 "$CONF.tmp" && mv "$CONF.tmp" "$CONF"

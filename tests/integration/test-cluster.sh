@@ -17,9 +17,9 @@
 # (nsenter keeps the real /sys that slurmd needs), so slurmd, vmbatchd --node and the jobs all
 # see hostname n1 (n2). In the root namespace 10.77.0.0/24 and 192.168.100.0/24 get unreachable
 # routes for the test's lifetime (only when no route for them exists; removed afterwards).
-# The Slurm configuration is the test's own (like scripts/slurm-up.sh's, two nodes, every path
-# under the test's directory); munged is the machine's (started if it is not running, and then
-# stopped afterwards unless another Slurm uses it).
+# The Slurm configuration is scripts/slurm-conf.sh's (as scripts/slurm-up.sh's, but two nodes and
+# every path under the test's directory); munged is the machine's (scripts/munge-up.sh starts it
+# if it is not running, and stops it afterwards unless another Slurm uses it).
 #
 # Users cladmin, cldoraz, clalex (named apart from other tests' users). The guest probes are
 # test-isolation.sh's: cldoraz's "listener" (vmb.listen) pinned to n1, clalex's "attacker"
@@ -65,8 +65,7 @@ SLCONF=$SL/slurm.conf
 NAMESPACES=()
 ADDED_ROUTES=()
 SLURM_PIDS=()   # slurmctld and slurmd pids, as started here
-MUNGED_OURS=
-MUNGED_PIDFILE=/run/munge/munged.pid
+MUNGE_OURS=$T/munge-ours.pid   # the pid of munged, when scripts/munge-up.sh started it for us
 
 # pingx HOST IP: from HOST, one ICMP echo answered (3 tries, 1 s each; iputils-ping is not always installed)
 cat >"$T/ping.py" <<'PY'
@@ -153,12 +152,8 @@ cleanup() {
   for h in "${!HOLDER[@]}"; do kill "${HOLDER[$h]}" 2>/dev/null; wait "${HOLDER[$h]}" 2>/dev/null; done
   for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
   for p in "${ADDED_ROUTES[@]}"; do ip route del unreachable "$p" 2>/dev/null; done
-  if [ -n "$MUNGED_OURS" ]; then
-    # the machine's munged, started by us: stop it unless some other Slurm daemon now uses it
-    others=$(ps -C slurmctld,slurmd,slurmdbd -o pid= 2>/dev/null | wc -l)
-    if [ "$others" -eq 0 ]; then stop_pid "$MUNGED_OURS" munged
-    else echo "# munged (pid $MUNGED_OURS, started by this test) left running: $others other Slurm daemons use it"; fi
-  fi
+  # the machine's munged: stopped if we started it, unless some other Slurm (or SGE) daemon uses it
+  [ -s "$MUNGE_OURS" ] && diag "$(MUNGE_UP_OURS=$MUNGE_OURS "$SCRIPTS/munge-up.sh" stop 2>&1)"
   rm -rf "/home/cldoraz/vmb-cl-$$" "/home/clalex/vmb-cl-$$"
   remove_created_users
   rm -rf "$T"
@@ -217,59 +212,23 @@ done
 ! ip route get 10.77.0.1 >/dev/null 2>&1 && ! ip route get "$GW" >/dev/null 2>&1
 ok $? "the root namespace cannot reach 10.77.0.0/24 nor 192.168.100.0/24"
 
-# ---- munge (the machine's), as scripts/slurm-up.sh does it
-install -d -o munge -g munge -m 0700 /etc/munge /var/log/munge
-install -d -o munge -g munge -m 0711 /var/lib/munge
-install -d -o munge -g munge -m 0755 /run/munge
-[ -s /etc/munge/munge.key ] || runuser -u munge -- mungekey --create --keyfile=/etc/munge/munge.key
-munge_ok() { munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; }
-if ! alive "$(cat "$MUNGED_PIDFILE" 2>/dev/null)" munged; then
-  (cd / && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin runuser -u munge -- /usr/sbin/munged) </dev/null >/dev/null 2>&1
-  MUNGED_OURS=$(cat "$MUNGED_PIDFILE" 2>/dev/null)
-  wait_for 5 munge_ok
-  diag "started munged (pid $MUNGED_OURS)"
-fi
-munge_ok || skip_all "munge does not work here (see /var/log/munge/munged.log)"
+# ---- munge (the machine's): scripts/munge-up.sh, which records here whether it started munged
+MUNGE_UP_OURS=$MUNGE_OURS "$SCRIPTS/munge-up.sh" >"$T/munge-up.log" 2>&1 ||
+  { diag "$(cat "$T/munge-up.log")"; skip_all "munge does not work here (scripts/munge-up.sh failed)"; }
+diag "$(cat "$T/munge-up.log")$([ -s "$MUNGE_OURS" ] && echo ", started by this test")"
 
 # ---- Slurm: slurmctld in ctl, slurmd n1 and n2 in theirs
 install -d -o slurm -g slurm -m 0755 "$SL/state" "$SL/log"
 install -d -m 0755 "$SL/run" "$SL/spool-n1" "$SL/spool-n2" "$SL/out"
 chmod 1777 "$SL/out"
 MEM=$(awk '/^MemTotal:/ {printf "%d", $2 / 1024 * 0.9 / 2}' /proc/meminfo)
-cat >"$SLCONF" <<EOF
-# two execution hosts for vmbatch's test-cluster.sh (choices as in scripts/slurm-up.sh)
-ClusterName=vmbcl
-SlurmctldHost=ctl(${ADDR[ctl]})
-SlurmUser=slurm
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-MpiDefault=none
-ProctrackType=proctrack/pgid
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
-SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-SlurmdParameters=config_overrides
-ReturnToService=2
-JobRequeue=0
-KillWait=10
-InactiveLimit=0
-MinJobAge=300
-SlurmctldPidFile=$SL/run/slurmctld.pid
-SlurmdPidFile=$SL/run/slurmd-%n.pid
-StateSaveLocation=$SL/state
-SlurmdSpoolDir=$SL/spool-%n
-SlurmctldLogFile=$SL/log/slurmctld.log
-SlurmdLogFile=$SL/log/slurmd-%n.log
-NodeName=n1 NodeAddr=${ADDR[n1]} CPUs=16 RealMemory=$MEM State=UNKNOWN
-NodeName=n2 NodeAddr=${ADDR[n2]} CPUs=16 RealMemory=$MEM State=UNKNOWN
-PartitionName=vms Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
-EOF
+"$SCRIPTS/slurm-conf.sh" --comment "two execution hosts for vmbatch's test-cluster.sh" \
+  --cluster vmbcl --ctld ctl --ctld-addr "${ADDR[ctl]}" \
+  --node "n1,${ADDR[n1]},16,$MEM" --node "n2,${ADDR[n2]},16,$MEM" \
+  --ctld-pidfile "$SL/run/slurmctld.pid" --slurmd-pidfile "$SL/run/slurmd-%n.pid" \
+  --state "$SL/state" --spool "$SL/spool-%n" \
+  --ctld-log "$SL/log/slurmctld.log" --slurmd-log "$SL/log/slurmd-%n.log" >"$SLCONF" ||
+  { echo "Bail out! scripts/slurm-conf.sh failed"; exit 1; }
 chmod 0644 "$SLCONF"
 CLEAN_ENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C SLURM_CONF="$SLCONF")
 start_slurm_daemon() { # start_slurm_daemon HOST NAME PIDFILE ARGS...: a daemon that forks and writes PIDFILE
