@@ -35,9 +35,15 @@ typedef struct BatchSubmit {
 
 typedef struct BatchBackend {
         const char *name;
+        /* submit asks a scheduler daemon (sbatch, qsub: tens of ms): the
+         * daemon runs it in a child process so that it serves others meanwhile */
+        bool slow_submit;
         int (*submit)(const BatchSubmit *req, char *ret_job_id, size_t len, Error *err);
         int (*state)(const char *job_id, BatchJobState *ret, Error *err);
         int (*cancel)(const char *job_id, Error *err);
+        /* forget what was cached of the scheduler's state (after a submit in
+         * another process); NULL: nothing cached */
+        void (*forget)(void);
 } BatchBackend;
 
 const BatchBackend *batch_backend_find(const char *name);

@@ -461,7 +461,9 @@ static int sge_cancel(const char *job_id, Error *err) {
 
 const BatchBackend batch_sge = {
         .name = "sge",
+        .slow_submit = true,
         .submit = sge_submit,
         .state = sge_state,
         .cancel = sge_cancel,
+        .forget = sge_forget_listing,
 };

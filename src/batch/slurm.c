@@ -344,6 +344,7 @@ static int slurm_cancel(const char *job_id, Error *err) {
 
 const BatchBackend batch_slurm = {
         .name = "slurm",
+        .slow_submit = true,
         .submit = slurm_submit,
         .state = slurm_state,
         .cancel = slurm_cancel,

@@ -2,7 +2,8 @@
  * running VMs (src/daemon/fleet*.c):
  * fleet.c       execution hosts, cluster.* requests, DHCP server, setup
  * fleet_life.c  an instance's controller-side life: launch, signals, end
- * fleet_sync.c  reconciliation with the scheduler and the DHCP server */
+ * fleet_sync.c  reconciliation with the scheduler and the DHCP server
+ * fleet_submit.c submitting jobs in child processes (sbatch, qsub) */
 #pragma once
 
 #include "batch/batch.h"
@@ -23,6 +24,8 @@ typedef struct Placement {
         uint32_t instance;
         FleetNode *node;
 } Placement;
+
+typedef struct Submission Submission;
 
 /* when a host (by name) last came or went: its instances are left alone
  * for reattach_grace after that */
@@ -46,6 +49,10 @@ struct Fleet {
         size_t n_placed;
         HostChange *changes;
         size_t n_changes;
+        Submission *submissions; /* jobs being submitted (fleet_submit.c) */
+        unsigned n_submitting;
+        int kick_fd;
+        EventSource *kick;
         ControllerHooks hooks;
 };
 
@@ -64,6 +71,21 @@ void dhcp_name(uint32_t id, char buf[32]);
 int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error *err);
 void teardown(Fleet *f, uint32_t id, const char *reason);
 int share_discs_with_runner(Fleet *f, const InstanceRec *inst, bool grant, Error *err);
+
+/* The scheduler's request for inst (whose walltime_s is set); log_path and
+ * job_name are the buffers it points into. */
+void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *log_path, size_t log_len,
+                   char job_name[32], BatchSubmit *req);
+
+/* fleet_submit.c: slow submissions in child processes */
+int submissions_init(Fleet *f, Error *err);
+void submissions_free(Fleet *f);
+void submission_queue(Fleet *f, const InstanceRec *inst);
+Submission *submission_of(Fleet *f, uint32_t instance);
+/* the instance ended: a waiting submission is dropped, a running one's job
+ * is cancelled once its id is known */
+void submission_cancel(Fleet *f, uint32_t instance);
+void submission_next(Fleet *f);
 
 /* ControllerHooks */
 int hook_launch(void *userdata, InstanceRec *inst, Error *err);

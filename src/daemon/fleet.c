@@ -179,6 +179,8 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
         const char *job = NULL, *tap;
         if ((r = json_get_string(args, "job_id", &job, err)) < 0 && r != -ENOENT)
                 return r;
+        if (!*inst.job_id && submission_of(f, inst.id))
+                return error_set(err, -EAGAIN, "instance %u: its job is still being submitted; try again", inst.id);
         if (!streq(inst.backend, "local") && !streq(job, inst.job_id))
                 return error_set(err, -EPERM, "job %s is not the job of instance %u", job ? job : "(none)", inst.id);
         if (*inst.exehost && !streq(inst.exehost, node->name)) {
@@ -426,8 +428,11 @@ int fleet_new(EventLoop *loop, Controller *controller, Fleet **ret, Error *err) 
         mkdir(st->state_dir, 0755);
         snprintf(jobs, sizeof(jobs), "%s/jobs", st->state_dir);
         mkdir(jobs, 0755);
+        f->kick_fd = -1;
         int r;
-        if (!streq(st->dhcp_backend, "none") && (r = dhcp_server_new(f, err)) < 0) {
+        if ((r = submissions_init(f, err)) < 0 ||
+            (!streq(st->dhcp_backend, "none") && (r = dhcp_server_new(f, err)) < 0)) {
+                submissions_free(f);
                 free(f);
                 return r;
         }
@@ -445,6 +450,7 @@ void fleet_free(Fleet *f) {
         event_source_free(f->timer);
         event_source_free(f->dhcp_watch);
         dhcp_backend_free(f->dhcp);
+        submissions_free(f);
         while (f->nodes) {
                 FleetNode *n = f->nodes;
                 f->nodes = n->next;

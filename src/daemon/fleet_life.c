@@ -22,6 +22,7 @@ int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error
         if (f->dhcp && dhcp_host_remove(f->dhcp, name, inst->mac, ip, &e) < 0)
                 log_warn("instance %u: removing the lease failed: %s", inst->id, e.message);
         placement_drop(f, inst->id);
+        submission_cancel(f, inst->id);
         /* what the VM wrote now counts against its owner's quota */
         DiscRec *d;
         size_t nd;
@@ -104,34 +105,41 @@ int share_discs_with_runner(Fleet *f, const InstanceRec *inst, bool grant, Error
 
 /* ---- controller hooks ---- */
 
-int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
-        Fleet *f = userdata;
-        Cred cred;
-        char cname[64];
-        int r = cred_from_uid(inst->uid, &cred, cname, sizeof(cname), err);
-        if (r < 0)
-                return r;
-        char log_path[PATH_MAX + 64];
-        snprintf(log_path, sizeof(log_path), "%s/jobs/instance-%u.log", f->settings->state_dir, inst->id);
-        BatchSubmit req = {
+void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *log_path, size_t log_len,
+                   char job_name[32], BatchSubmit *req) {
+        snprintf(log_path, log_len, "%s/jobs/instance-%u.log", f->settings->state_dir, inst->id);
+        snprintf(job_name, 32, "vmbatch-%u", inst->id);
+        *req = (BatchSubmit){
                 .instance = inst->id,
-                .user = &cred,
+                .user = cred,
                 .starter = f->settings->starter,
                 .socket = isempty(f->settings->node_socket) ? f->settings->socket : f->settings->node_socket,
                 .log_path = log_path,
                 .mem = inst->mem,
                 .vcpus = inst->vcpus,
                 .walltime_s = inst->walltime_s,
+                .job_name = job_name,
                 .host = isempty(inst->exehost) ? NULL : inst->exehost,
         };
-        if ((r = share_discs_with_runner(f, inst, true, err)) < 0)
-                return r;
-        char job[64], job_name[32];
-        snprintf(job_name, sizeof(job_name), "vmbatch-%u", inst->id);
-        req.job_name = job_name;
-        if ((r = f->batch->submit(&req, job, sizeof(job), err)) < 0)
+}
+
+int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
+        Fleet *f = userdata;
+        Cred cred;
+        char cname[64];
+        int r = cred_from_uid(inst->uid, &cred, cname, sizeof(cname), err);
+        if (r < 0 || (r = share_discs_with_runner(f, inst, true, err)) < 0)
                 return r;
         snprintf(inst->backend, sizeof(inst->backend), "%s", f->batch->name);
+        if (f->batch->slow_submit) {
+                submission_queue(f, inst); /* the job id comes later */
+                return 0;
+        }
+        char log_path[PATH_MAX + 64], job_name[32], job[64];
+        BatchSubmit req;
+        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, &req);
+        if ((r = f->batch->submit(&req, job, sizeof(job), err)) < 0)
+                return r;
         snprintf(inst->job_id, sizeof(inst->job_id), "%s", job);
         log_info("instance %u submitted to %s as job %s%s%s", inst->id, f->batch->name, job,
                  req.host ? " on " : "", req.host ? req.host : "");

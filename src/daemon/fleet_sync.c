@@ -11,7 +11,14 @@
 #define DHCP_LOG_MAX (16ULL << 20) /* the DHCP server's log is rotated past this */
 
 /* queued: ended when the scheduler no longer knows its job */
-static void sync_queued(Fleet *f, const InstanceRec *inst) {
+static void sync_queued(Fleet *f, const InstanceRec *inst, bool in_grace) {
+        if (!*inst->job_id) {
+                /* being submitted; or we restarted while it was, and its job
+                 * id is lost (a job of it would be refused at attach) */
+                if (!submission_of(f, inst->id) && !in_grace)
+                        teardown(f, inst->id, "its job submission was interrupted");
+                return;
+        }
         const BatchBackend *b = batch_backend_find(inst->backend);
         BatchJobState st;
         Error e = {0};
@@ -53,7 +60,7 @@ void fleet_reconcile(Fleet *f) {
                     placement_of(f, inst.id))
                         continue;
                 if (streq(inst.state, "submitted")) {
-                        sync_queued(f, &inst);
+                        sync_queued(f, &inst, in_grace);
                         continue;
                 }
                 if (in_grace || host_changed_recently(f, inst.exehost))

@@ -65,7 +65,24 @@ static int request(Starter *s, const char *op, json_t *args) {
         return r; /* the answer is read by the loop like any other message */
 }
 
+#define ATTACH_RETRY_MS 30000 /* a job may start before its submission is recorded */
+
+static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err);
+
 static int attach(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
+        uint64_t deadline = now_usec() + ATTACH_RETRY_MS * 1000ULL;
+        for (;;) {
+                int r = attach_once(s, ret_spec, ret_tap, err);
+                if (r != -EAGAIN || now_usec() >= deadline)
+                        return r;
+                close(s->daemon_fd);
+                s->daemon_fd = -1;
+                error_clear(err);
+                usleep(200000);
+        }
+}
+
+static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
         int fd = unix_connect(s->socket);
         if (fd < 0)
                 return error_set(err, fd, "cannot reach vmbatchd at %s: %s", s->socket, strerror(-fd));
@@ -81,8 +98,9 @@ static int attach(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
         if (r < 0)
                 return error_set(err, r, "vmbatchd did not answer: %s", strerror(-r));
         if (!json_is_true(json_object_get(resp, "ok"))) {
-                r = error_set(err, -EPERM, "%s",
-                              json_string_value(json_object_get(json_object_get(resp, "error"), "message")));
+                json_t *e = json_object_get(resp, "error");
+                r = streq(json_string_value(json_object_get(e, "code")), "EAGAIN") ? -EAGAIN : -EPERM;
+                r = error_set(err, r, "%s", json_string_value(json_object_get(e, "message")));
                 json_decref(resp);
                 return r;
         }

@@ -154,6 +154,8 @@ for i in json.load(sys.stdin):
     if i['id'] == $1: print(i['$2'])"
 }
 newest() { map | python3 -c "import json,sys; m=json.load(sys.stdin); print(max(i['id'] for i in m) if m else '')"; }
+# the job id of instance ID, once vmbatchd's qsub (run beside the request) has answered
+job_of() { wait_for 20 eval '[ -n "$(inst_field '"$1"' job_id)" ]'; inst_field "$1" job_id; }
 job_state() { qstat -u "${2:-*}" 2>/dev/null | awk -v j="$1" '$1 == j { print $5 }'; }
 gone() { [ -z "$(inst_field "$1" id)" ]; }
 dump_logs() {
@@ -250,7 +252,7 @@ wait_for 15 eval "! qstat -j $JOB >/dev/null 2>&1"; ok $? "job $JOB ended in Gri
 slots=$(qconf -sq all.q 2>/dev/null | awk '$1 == "slots" { print $2 }')
 if [ -n "$(qselect -pe smp 2>/dev/null)" ] && [ "${slots:-0}" -ge 2 ] 2>/dev/null; then
   VMBATCH_RUN_WAIT=120 v "$U" --vmrun --vm myvm --isolate --vcpus 2 --walltime 10m >"$T/run.out" 2>&1
-  rc=$?; ID=$(newest); JOB=$(inst_field "$ID" job_id); [ -n "$JOB" ] && JOBS+=("$JOB")
+  rc=$?; ID=$(newest); JOB=$(job_of "$ID"); [ -n "$JOB" ] && JOBS+=("$JOB")
   [ $rc -eq 0 ] && [ "$(inst_field "$ID" state)" = running ]
   ok $? "--vmrun --vcpus 2 --walltime 10m: instance $ID runs as job $JOB"
   qstat -j "$JOB" >"$T/qstat-j" 2>&1
@@ -266,7 +268,7 @@ fi
 if [ "$SGE_STARTED" = 1 ]; then
   qmod -d "all.q@$H" >/dev/null 2>&1
   VMBATCH_RUN_WAIT=0 v "$U" --vmrun --vm myvm --isolate >/dev/null 2>&1
-  ID=$(newest); JOB=$(inst_field "$ID" job_id); JOBS+=("$JOB")
+  ID=$(newest); JOB=$(job_of "$ID"); JOBS+=("$JOB")
   sleep 2
   [ "$(job_state "$JOB")" = qw ] && [ "$(inst_field "$ID" state)" = submitted ]
   ok $? "queue disabled: job $JOB waits (qw), instance $ID is 'submitted'"
@@ -285,7 +287,7 @@ if [ "$SGE_STARTED" = 1 ]; then
 
   qmod -d "all.q@$H" >/dev/null 2>&1
   VMBATCH_RUN_WAIT=0 v "$U" --vmrun --vm myvm --isolate >/dev/null 2>&1
-  ID=$(newest); JOB=$(inst_field "$ID" job_id); JOBS+=("$JOB")
+  ID=$(newest); JOB=$(job_of "$ID"); JOBS+=("$JOB")
   sleep 1
   v "$U" --vmstop --instance "$ID" >/dev/null && gone "$ID"
   ok $? "--vmstop of the queued instance $ID: freed at once"

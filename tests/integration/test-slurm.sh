@@ -120,6 +120,8 @@ m=[i for i in json.load(sys.stdin) if i['id'] == $1]
 print(m[0]['$2'] if m else '')"
 }
 newest_id() { map_json | python3 -c "import json,sys; print(max([i['id'] for i in json.load(sys.stdin)] or [0]))"; }
+# the job id of instance ID, once vmbatchd's sbatch (run beside the request) has answered
+job_of() { wait_for 20 eval '[ -n "$(inst_field '"$1"' job_id)" ]'; inst_field "$1" job_id; }
 gone() { [ -z "$(inst_field "$1" id)" ]; }
 ms_since() { echo $(( (${EPOCHREALTIME/[.,]/} - $1) / 1000 )); }
 job_state() { sl timeout 10 squeue -h -j "$1" -o %T 2>/dev/null; }
@@ -207,7 +209,7 @@ wait_for 20 eval '[ -z "$(job_state '"$job2b"')" ]'; ok $? "job $job2b ended"
 blocker=$(sl runuser -u nobody -- sbatch --parsable --exclusive --job-name=blocker -o /dev/null --wrap 'sleep 600' 2>&1)
 wait_for 20 eval '[ "$(job_state '"$blocker"')" = RUNNING ]'; ok $? "job $blocker (outside vmbatch) holds the node"
 VMBATCH_RUN_WAIT=0 v sldoraz --vmrun --vm myvm --isolate >/dev/null 2>&1; ok $? "sldoraz runs myvm again (no wait)"
-id3=$(newest_id); job3=$(inst_field "$id3" job_id)
+id3=$(newest_id); job3=$(job_of "$id3")
 sleep 2
 [ "$(job_state "$job3")" = PENDING ] && [ "$(inst_field "$id3" state)" = submitted ]
 ok $? "instance $id3: job $job3 PENDING, instance submitted"
@@ -218,7 +220,7 @@ sl scancel "$job3"; ok $? "scancel $job3 while PENDING (outside vmbatch)"
 wait_for 20 gone "$id3"; ok $? "reconciliation freed instance $id3, $(ms_since "$t0") ms after scancel"
 
 VMBATCH_RUN_WAIT=0 v sldoraz --vmrun --vm myvm --isolate >/dev/null 2>&1
-id4=$(newest_id); job4=$(inst_field "$id4" job_id)
+id4=$(newest_id); job4=$(job_of "$id4")
 sleep 1
 [ "$(job_state "$job4")" = PENDING ]; ok $? "instance $id4: job $job4 PENDING"
 t0=${EPOCHREALTIME/[.,]/}
@@ -228,7 +230,7 @@ wait_for 10 eval '[ -z "$(job_state '"$job4"')" ]'; ok $? "its job $job4 was can
 
 # ---- 5. slurmctld unreachable: not the same as a finished job
 VMBATCH_RUN_WAIT=0 v sldoraz --vmrun --vm myvm --isolate >/dev/null 2>&1
-id5=$(newest_id); job5=$(inst_field "$id5" job_id)
+id5=$(newest_id); job5=$(job_of "$id5")
 sleep 1
 [ "$(job_state "$job5")" = PENDING ]; ok $? "instance $id5: job $job5 PENDING"
 ctld=$(cat "$SLDIR/run/slurmctld.pid")
