@@ -69,3 +69,21 @@ wait_for() {
   for i in $(seq 1 $((t * 5))); do "$@" && return 0; sleep 0.2; done
   return 1
 }
+
+# use_test_guest: build the test guest (or reuse VMBATCH_GUEST_DIR) with
+# $SCRIPTS/build-test-guest.sh and copy its kernel, initrd and disc to
+# $T/guest, readable by everyone; sets GUEST. Skips the test without it.
+use_test_guest() {
+  GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
+  "$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" ||
+    { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
+  mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" &&
+    chmod 0644 "$T"/guest/* && chmod 0755 "$T/guest"
+}
+
+# use_vmapp: $T/bin/vmapp, a link to the CLI $VMAPP_BIN (the name selects the
+# paper's syntax); sets VMAPP.
+use_vmapp() {
+  mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
+  VMAPP=$T/bin/vmapp
+}

@@ -52,14 +52,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 MUNGE_UP_OURS=$MUNGE_OURS "$SCRIPTS/munge-up.sh" >"$T/munge-up.log" 2>&1 || { cat "$T/munge-up.log"; skip_all "munged is not available"; }
-GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
-"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
-mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
+use_test_guest
 for u in cnadmin cnstud; do ensure_user "$u" || skip_all "cannot create user $u"; done
 mkdir -p "$T/home/cnstud" "$T/templates" && chown cnstud: "$T/home/cnstud" && chown cnadmin: "$T/templates"
 chmod 0755 "$T/home" "$T/home/cnstud" && chmod 0711 "$T/templates"
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 
 ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"

@@ -62,15 +62,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
-"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
+use_test_guest
 [ -x "$GUEST/vmb-attack" ] || skip_all "the test guest has no vmb-attack (gcc with a static libc needed)"
-mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
-chmod 0755 "$T/guest"
 for u in badadmin doraz alex; do ensure_user "$u" || skip_all "cannot create user $u"; done
 chmod 0755 /home/doraz /home/alex
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 BASECMD="console=ttyS0 quiet panic=-1 vmb.net=1 vmb.hold=-1"
 

@@ -20,8 +20,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # the CLI as the paper's users call it: a "vmapp" on their PATH
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 demo() { if [ "${VMBATCH_DEMO:-0}" = 1 ]; then printf '\n$ %s\n' "$*" >&2; fi; }
 # run as USER: echo the paper's command in demo mode, show its output
 v() {

@@ -33,17 +33,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
-"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
-mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
-chmod 0755 "$T/guest"
+use_test_guest
 for u in badadmin doraz alex; do ensure_user "$u" || skip_all "cannot create user $u"; done
 # storage folders of this run (a user left over from elsewhere may have old discs at home)
 for u in doraz alex; do mkdir -p "$T/home/$u" && chown "$u:" "$T/home/$u" && chmod 0755 "$T/home/$u"; done
 chmod 0755 "$T/home"
 mkdir -p "$T/templates" && chown badadmin: "$T/templates" && chmod 0711 "$T/templates"
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 # VMBATCH_DEMO=1 (the README's main command): show what a user would see
 show() { [ "${VMBATCH_DEMO:-0}" = 1 ] && printf '%s\n' "$@" >&2; return 0; }

@@ -68,17 +68,13 @@ fi
 H=$(hostname)
 
 # ---- guest, users, daemon (as in test-run-vms.sh)
-GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
-"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
-mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
-chmod 0755 "$T/guest"
+use_test_guest
 for u in "$ADMIN" "$U"; do ensure_user "$u" || skip_all "cannot create user $u"; done
 [ "$(id -u "$U")" -ge 1000 ] || skip_all "$U has uid $(id -u "$U") < 1000 (Grid Engine's min_uid)"
 # a storage folder of this run (a user left over from elsewhere may have old discs at home)
 install -d -o "$U" -g "$(id -gn "$U")" -m 0755 "$T/home-$U"
 mkdir -p "$T/templates" && chown "$ADMIN": "$T/templates" && chmod 0711 "$T/templates"
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 
 ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"

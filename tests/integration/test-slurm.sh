@@ -77,10 +77,7 @@ ok 0 "private Slurm up in namespace $NS in $(( (${EPOCHREALTIME/[.,]/} - t0) / 1
 slurm_up >/dev/null 2>&1; ok $? "slurm-up.sh again: idempotent"
 grep -q '^SelectTypeParameters=CR_Core_Memory$' "$SLCONF"; ok $? "memory is a consumable resource (CR_Core_Memory)"
 
-GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
-"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
-mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/" && chmod 0644 "$T"/guest/*
-chmod 0755 "$T/guest"
+use_test_guest
 for u in sladmin sldoraz slalex; do ensure_user "$u" || skip_all "cannot create user $u"; done
 chmod 0755 /home/sldoraz /home/slalex
 # storage folders of this run only (other tests may use the same users at once)
@@ -88,8 +85,7 @@ for u in sldoraz slalex; do
   install -d -o "$u" -g "$(id -gn "$u")" -m 0755 "/home/$u/vmb-slurm-$$" || skip_all "cannot make /home/$u/vmb-slurm-$$"
 done
 mkdir -p "$T/templates" && chown sladmin: "$T/templates" && chmod 0711 "$T/templates"
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 
 # vmbatchd in the namespace; SLURM_CONF reaches its sbatch/squeue/scancel

@@ -63,9 +63,7 @@ try: m=json.load(sys.stdin)
 except Exception: sys.exit(1)
 $1"; }
 
-GUEST=${VMBATCH_GUEST_DIR:-$T/guest-build}
-"$SCRIPTS/build-test-guest.sh" "$GUEST" >/dev/null 2>"$T/guest-build.log" || { cat "$T/guest-build.log"; skip_all "cannot build the test guest"; }
-mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow2" "$T/guest/"
+use_test_guest
 # a disc whose /vmb-probe prints a heartbeat every 0.3 s (for suspend/resume)
 cp "$GUEST/disk.raw" "$T/hb.raw"
 printf 'while :; do echo "VMB-HB $(cut -d" " -f1 /proc/uptime)"; sleep 0.3; done\n' >"$T/probe.sh"
@@ -81,8 +79,7 @@ DORAZ_UID=$(id -u fltdoraz)
 # doraz's discs live in our temp dir
 mkdir -p "$T/doraz" && chown fltdoraz: "$T/doraz" && chmod 0755 "$T/doraz"
 mkdir -p "$T/templates" && chown fltadmin: "$T/templates" && chmod 0711 "$T/templates"
-mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
-VMAPP=$T/bin/vmapp
+use_vmapp
 # v badadmin|doraz ARGS...: vmapp as that user (the paper's names, our users)
 uname_of() { case $1 in badadmin) echo fltadmin ;; doraz) echo fltdoraz ;; *) echo "$1" ;; esac; }
 v() { local u; u=$(uname_of "$1"); shift; as "$u" "$VMAPP" "$@"; }
