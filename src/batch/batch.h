@@ -31,6 +31,7 @@ typedef struct BatchSubmit {
         uint32_t walltime_s;     /* 0: none */
         const char *job_name;    /* "vmbatch-<instance>" */
         const char *host;        /* run on this execution host only; NULL: where the scheduler likes */
+        const char *queue;       /* Slurm partition / Grid Engine queue (the hosts running vmbatchd); NULL: default */
 } BatchSubmit;
 
 typedef struct BatchBackend {

@@ -116,6 +116,14 @@ char **sge_qsub_argv(const BatchSubmit *req, const char *pe) {
                 v[n++] = xstrdup("-l");
                 v[n++] = xasprintf("h_rt=%u", req->walltime_s);
         }
+        if (req->queue) {
+                if (strpbrk(req->queue, ",|&!*?[]= ")) {
+                        batch_argv_free(v);
+                        return NULL;
+                }
+                v[n++] = xstrdup("-q");
+                v[n++] = xstrdup(req->queue);
+        }
         if (req->host) {
                 if (strpbrk(req->host, ",|&!*?[]= ")) {
                         batch_argv_free(v);

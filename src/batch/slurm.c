@@ -67,7 +67,9 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
                 return error_set(err, -EINVAL, "the job log path must be absolute, printable, without '\\'");
         if (req->host && (!value_is_sane(req->host) || strpbrk(req->host, ",[]= ")))
                 return error_set(err, -EINVAL, "invalid host name '%s'", req->host);
-        char **v = xcalloc(14, sizeof(char *));
+        if (req->queue && (!value_is_sane(req->queue) || strpbrk(req->queue, ",[]= ")))
+                return error_set(err, -EINVAL, "invalid partition name '%s'", req->queue);
+        char **v = xcalloc(15, sizeof(char *));
         size_t n = 0;
         v[n++] = xstrdup("sbatch");
         v[n++] = xstrdup("--parsable");
@@ -81,6 +83,8 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
         v[n++] = xasprintf("--cpus-per-task=%u", req->vcpus ? req->vcpus : 1);
         if (req->host)
                 v[n++] = xasprintf("--nodelist=%s", req->host);
+        if (req->queue)
+                v[n++] = xasprintf("--partition=%s", req->queue);
         if (req->walltime_s > 0) {
                 v[n++] = xasprintf("--time=%llu", ((unsigned long long)req->walltime_s + 59) / 60);
                 /* before the limit, SIGTERM to the job's shell only (the

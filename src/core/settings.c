@@ -91,6 +91,11 @@ int settings_apply(Settings *s, const Config *c, Error *err) {
                         r = set_string(s->vnc_listen, sizeof(s->vnc_listen), k, v, err);
                 else if (streq(k, "batch_backend"))
                         r = set_string(s->batch_backend, sizeof(s->batch_backend), k, v, err);
+                else if (streq(k, "batch_queue")) {
+                        if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") != strlen(v))
+                                return error_set(err, -EINVAL, "config batch_queue: '%s' is not a queue name", v);
+                        r = set_string(s->batch_queue, sizeof(s->batch_queue), k, v, err);
+                }
                 else if (streq(k, "starter"))
                         r = set_string(s->starter, sizeof(s->starter), k, v, err);
                 else if (streq(k, "reattach_grace")) {

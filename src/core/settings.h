@@ -30,7 +30,8 @@ typedef struct Settings {
         char accel[8];                 /* auto | kvm | tcg */
         char qemu_binary[PATH_MAX];
         char vnc_listen[64];
-        char batch_backend[16];        /* local */
+        char batch_backend[16];        /* local | slurm | sge */
+        char batch_queue[64];          /* slurm partition / Grid Engine queue for VM jobs; "" = the default */
         char starter[PATH_MAX];
         uint32_t reattach_grace_s;     /* after a restart, how long starters have to come back */
         char filter_backend[16];       /* nft | ebtables | none */

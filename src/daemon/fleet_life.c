@@ -120,6 +120,7 @@ void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *lo
                 .walltime_s = inst->walltime_s,
                 .job_name = job_name,
                 .host = isempty(inst->exehost) ? NULL : inst->exehost,
+                .queue = isempty(f->settings->batch_queue) ? NULL : f->settings->batch_queue,
         };
 }
 

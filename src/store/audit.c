@@ -24,10 +24,9 @@ static const char SQL_AUDIT_LAST[] =
         "SELECT detail FROM audit WHERE op = ? AND object = ? ORDER BY id DESC LIMIT 1";
 
 int store_audit_last_detail(Store *s, const char *op, const char *object, json_t **ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_AUDIT_LAST, NULL);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_AUDIT_LAST, op, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, object, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         json_t *detail = rc == SQLITE_ROW ? json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL) : NULL;
@@ -41,10 +40,9 @@ int store_audit_last_detail(Store *s, const char *op, const char *object, json_t
 }
 
 int store_audit_list(Store *s, uint32_t limit, json_t **ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_AUDIT_LIST, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_AUDIT_LIST, limit ? limit : 100, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, limit ? limit : 100);
         json_t *arr = json_array();
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -193,6 +193,25 @@ sqlite3_stmt *store_stmt(Store *s, const char *sql, Error *err) {
         return st;
 }
 
+sqlite3_stmt *store_stmt_id(Store *s, const char *sql, int64_t id, Error *err) {
+        sqlite3_stmt *st = store_stmt(s, sql, err);
+        if (st)
+                sqlite3_bind_int64(st, 1, id);
+        return st;
+}
+
+sqlite3_stmt *store_stmt_text(Store *s, const char *sql, const char *text, Error *err) {
+        sqlite3_stmt *st = store_stmt(s, sql, err);
+        if (st)
+                sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        return st;
+}
+
+int store_exec_id(Store *s, const char *sql, int64_t id, const char *what, Error *err) {
+        sqlite3_stmt *st = store_stmt_id(s, sql, id, err);
+        return st ? store_step_done(s, st, what, err) : -EIO;
+}
+
 int store_step_error(Store *s, int rc, const char *what, Error *err) {
         if (rc == SQLITE_DONE || rc == SQLITE_ROW)
                 return 0;
@@ -292,10 +311,9 @@ static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key = ?";
 static const char SQL_META_SET[] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)";
 
 int store_meta_get(Store *s, const char *key, char *buf, size_t len) {
-        sqlite3_stmt *st = store_stmt(s, SQL_META_GET, NULL);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_META_GET, key, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         int r = -ENOENT;
         if (sqlite3_step(st) == SQLITE_ROW) {
                 store_copy_text(buf, len, st, 0);
@@ -306,10 +324,9 @@ int store_meta_get(Store *s, const char *key, char *buf, size_t len) {
 }
 
 int store_meta_set(Store *s, const char *key, const char *value, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_META_SET, err);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_META_SET, key, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);

@@ -68,11 +68,7 @@ int store_instance_update(Store *s, const InstanceRec *i, Error *err) {
 }
 
 int store_instance_delete(Store *s, uint32_t id, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_DELETE, err);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return store_step_done(s, st, "instance", err);
+        return store_exec_id(s, SQL_INSTANCE_DELETE, id, "instance", err);
 }
 
 static void instance_from_row(sqlite3_stmt *st, InstanceRec *i) {
@@ -98,10 +94,9 @@ static void instance_from_row(sqlite3_stmt *st, InstanceRec *i) {
 }
 
 int store_instance_get(Store *s, uint32_t id, InstanceRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_GET, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_INSTANCE_GET, id, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, id);
         int r = -ENOENT;
         if (sqlite3_step(st) == SQLITE_ROW) {
                 instance_from_row(st, ret);
@@ -152,18 +147,16 @@ int store_instance_ids_all(Store *s, uint32_t **ret, size_t *ret_n) {
 }
 
 int store_instance_ids_for_vm(Store *s, uint32_t vm, uint32_t **ret, size_t *ret_n) {
-        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_IDS_FOR_VM, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_INSTANCE_IDS_FOR_VM, vm, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, vm);
         return store_collect_u32(s, st, ret, ret_n);
 }
 
 int store_instance_count_for_user(Store *s, uint32_t uid, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_COUNT_USER, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_INSTANCE_COUNT_USER, uid, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
         if (r == 0)
                 *ret = (uint32_t)sqlite3_column_int64(st, 0);
@@ -172,19 +165,17 @@ int store_instance_count_for_user(Store *s, uint32_t uid, uint32_t *ret) {
 }
 
 int store_instance_used_ips(Store *s, uint32_t first, uint32_t last, uint32_t **ret, size_t *ret_n) {
-        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_USED_IPS, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_INSTANCE_USED_IPS, first, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, first);
         sqlite3_bind_int64(st, 2, last);
         return store_collect_u32(s, st, ret, ret_n);
 }
 
 int store_instance_mac_in_use(Store *s, const char *mac, bool *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_INSTANCE_MAC_USED, NULL);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_INSTANCE_MAC_USED, mac, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, mac, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         *ret = rc == SQLITE_ROW;
         sqlite3_reset(st);

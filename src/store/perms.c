@@ -120,10 +120,9 @@ int store_grants_matching(Store *s, uint32_t uid, const uint32_t *groups, size_t
 }
 
 int store_grants_count_for_subject(Store *s, enum subject_type stype, uint32_t subject, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_GRANTS_COUNT_SUBJECT, NULL);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_GRANTS_COUNT_SUBJECT, subject_type_to_string(stype), NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, subject_type_to_string(stype), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, subject);
         int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
         if (r == 0)
@@ -133,10 +132,9 @@ int store_grants_count_for_subject(Store *s, enum subject_type stype, uint32_t s
 }
 
 int store_grants_delete_for_object(Store *s, enum object_type otype, uint32_t object, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_GRANTS_DELETE_OBJECT, err);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_GRANTS_DELETE_OBJECT, object_type_to_string(otype), err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, object_type_to_string(otype), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, object);
         return store_step_done(s, st, "permissions", err);
 }

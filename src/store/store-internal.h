@@ -18,12 +18,18 @@ struct Store {
 /* A cached, reset prepared statement for a static SQL string. NULL on error
  * (logged to err if given). Do not finalize it. */
 sqlite3_stmt *store_stmt(Store *s, const char *sql, Error *err);
+/* The same with parameter 1 bound to an id, or to a text (not copied: it
+ * must outlive the statement's use). */
+sqlite3_stmt *store_stmt_id(Store *s, const char *sql, int64_t id, Error *err);
+sqlite3_stmt *store_stmt_text(Store *s, const char *sql, const char *text, Error *err);
 /* Map the result of a final sqlite3_step to -errno, filling err. */
 int store_step_error(Store *s, int rc, const char *what, Error *err);
 /* Step a statement that returns no rows, reset it, map errors. */
 int store_step_done(Store *s, sqlite3_stmt *st, const char *what, Error *err);
 /* Bind a u32 or NULL. */
 void store_bind_opt_u32(sqlite3_stmt *st, int idx, const uint32_t *v);
+/* Run a statement without results with parameter 1 bound to id. */
+int store_exec_id(Store *s, const char *sql, int64_t id, const char *what, Error *err);
 /* Run a statement without results, binding nothing. */
 int store_exec(Store *s, const char *sql, Error *err);
 

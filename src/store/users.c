@@ -57,10 +57,9 @@ int store_user_insert(Store *s, const UserRec *u, Error *err) {
 }
 
 int store_user_update(Store *s, const UserRec *u, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_USER_UPDATE, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_USER_UPDATE, u->uid, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, u->uid);
         sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, u->stordir, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, u->max_running);
@@ -69,11 +68,7 @@ int store_user_update(Store *s, const UserRec *u, Error *err) {
 }
 
 int store_user_delete(Store *s, uint32_t uid, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_USER_DELETE, err);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
-        return store_step_done(s, st, "user", err);
+        return store_exec_id(s, SQL_USER_DELETE, uid, "user", err);
 }
 
 static int user_get(Store *s, sqlite3_stmt *st, UserRec *ret) {
@@ -92,26 +87,23 @@ static int user_get(Store *s, sqlite3_stmt *st, UserRec *ret) {
 }
 
 int store_user_get(Store *s, uint32_t uid, UserRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_USER_GET, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_USER_GET, uid, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         return user_get(s, st, ret);
 }
 
 int store_user_get_by_name(Store *s, const char *name, UserRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_USER_GET_NAME, NULL);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_USER_GET_NAME, name, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         return user_get(s, st, ret);
 }
 
 int store_user_groups(Store *s, uint32_t uid, uint32_t **ret, size_t *ret_n) {
-        sqlite3_stmt *st = store_stmt(s, SQL_USER_GROUPS, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_USER_GROUPS, uid, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         return store_collect_u32(s, st, ret, ret_n);
 }
 
@@ -150,10 +142,9 @@ int store_user_list(Store *s, const uint32_t *only_uid, json_t **ret) {
 }
 
 int store_user_count_vms(Store *s, uint32_t uid, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_USER_COUNT_VMS, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_USER_COUNT_VMS, uid, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
         if (r == 0)
                 *ret = (uint32_t)sqlite3_column_int64(st, 0);
@@ -173,10 +164,9 @@ int store_group_insert(Store *s, GroupRec *g, bool pick_id, Error *err) {
                 if (full)
                         return error_set(err, -ENOSPC, "no free user group id left");
         }
-        sqlite3_stmt *st = store_stmt(s, SQL_GROUP_INSERT, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_GROUP_INSERT, g->id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, g->id);
         sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
@@ -188,20 +178,15 @@ int store_group_insert(Store *s, GroupRec *g, bool pick_id, Error *err) {
 }
 
 int store_group_rename(Store *s, uint32_t id, const char *name, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_GROUP_RENAME, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_GROUP_RENAME, id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         return store_step_done(s, st, "user group name", err);
 }
 
 int store_group_delete(Store *s, uint32_t id, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_GROUP_DELETE, err);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return store_step_done(s, st, "user group", err);
+        return store_exec_id(s, SQL_GROUP_DELETE, id, "user group", err);
 }
 
 static int group_get(sqlite3_stmt *st, GroupRec *ret) {
@@ -216,19 +201,13 @@ static int group_get(sqlite3_stmt *st, GroupRec *ret) {
 }
 
 int store_group_get(Store *s, uint32_t id, GroupRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_GROUP_GET, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return group_get(st, ret);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_GROUP_GET, id, NULL);
+        return st ? group_get(st, ret) : -EIO;
 }
 
 int store_group_get_by_name(Store *s, const char *name, GroupRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_GROUP_GET_NAME, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        return group_get(st, ret);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_GROUP_GET_NAME, name, NULL);
+        return st ? group_get(st, ret) : -EIO;
 }
 
 int store_group_list(Store *s, const uint32_t *only_member, json_t **ret) {
@@ -252,19 +231,17 @@ int store_group_list(Store *s, const uint32_t *only_member, json_t **ret) {
 }
 
 int store_membership_add(Store *s, uint32_t uid, uint32_t gid, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_MEMBER_ADD, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_MEMBER_ADD, uid, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         sqlite3_bind_int64(st, 2, gid);
         return store_step_done(s, st, "membership", err);
 }
 
 int store_membership_remove(Store *s, uint32_t uid, uint32_t gid, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_MEMBER_REMOVE, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_MEMBER_REMOVE, uid, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         sqlite3_bind_int64(st, 2, gid);
         return store_step_done(s, st, "membership", err);
 }

@@ -89,10 +89,9 @@ static int next_id(Store *s, const char *sql, uint32_t *ret, Error *err) {
 int store_vmgroup_insert(Store *s, VmGroupRec *g, Error *err) {
         if (g->id == 0 && next_id(s, SQL_VMG_NEXT_ID, &g->id, err) < 0)
                 return err ? err->code : -EIO;
-        sqlite3_stmt *st = store_stmt(s, SQL_VMG_INSERT, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_INSERT, g->id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, g->id);
         sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, g->first);
         sqlite3_bind_int64(st, 4, g->last);
@@ -106,10 +105,9 @@ int store_vmgroup_insert(Store *s, VmGroupRec *g, Error *err) {
 }
 
 int store_vmgroup_update(Store *s, const VmGroupRec *g, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VMG_UPDATE, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_UPDATE, g->id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, g->id);
         sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, g->first);
         sqlite3_bind_int64(st, 4, g->last);
@@ -117,11 +115,7 @@ int store_vmgroup_update(Store *s, const VmGroupRec *g, Error *err) {
 }
 
 int store_vmgroup_delete(Store *s, uint32_t id, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VMG_DELETE, err);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return store_step_done(s, st, "vm group", err);
+        return store_exec_id(s, SQL_VMG_DELETE, id, "vm group", err);
 }
 
 static int vmgroup_get(sqlite3_stmt *st, VmGroupRec *ret) {
@@ -139,26 +133,19 @@ static int vmgroup_get(sqlite3_stmt *st, VmGroupRec *ret) {
 }
 
 int store_vmgroup_get(Store *s, uint32_t id, VmGroupRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VMG_GET, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return vmgroup_get(st, ret);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_GET, id, NULL);
+        return st ? vmgroup_get(st, ret) : -EIO;
 }
 
 int store_vmgroup_get_by_name(Store *s, const char *name, VmGroupRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VMG_GET_NAME, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        return vmgroup_get(st, ret);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_VMG_GET_NAME, name, NULL);
+        return st ? vmgroup_get(st, ret) : -EIO;
 }
 
 int store_vmgroup_find_overlap(Store *s, uint32_t first, uint32_t last, uint32_t except_id, VmGroupRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VMG_OVERLAP, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_OVERLAP, first, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, first);
         sqlite3_bind_int64(st, 2, last);
         sqlite3_bind_int64(st, 3, except_id);
         return vmgroup_get(st, ret);
@@ -248,11 +235,7 @@ int store_vm_update(Store *s, const VmRec *v, Error *err) {
 }
 
 int store_vm_delete(Store *s, uint32_t id, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VM_DELETE, err);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return store_step_done(s, st, "vm", err);
+        return store_exec_id(s, SQL_VM_DELETE, id, "vm", err);
 }
 
 static void vm_from_row(sqlite3_stmt *st, VmRec *v) {
@@ -283,27 +266,22 @@ static int vm_get(sqlite3_stmt *st, VmRec *ret) {
 }
 
 int store_vm_get(Store *s, uint32_t id, VmRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VM_GET, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        return vm_get(st, ret);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VM_GET, id, NULL);
+        return st ? vm_get(st, ret) : -EIO;
 }
 
 int store_vm_get_by_owner_name(Store *s, uint32_t owner, const char *name, VmRec *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VM_GET_OWNER_NAME, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VM_GET_OWNER_NAME, owner, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, owner);
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         return vm_get(st, ret);
 }
 
 int store_vm_ids_by_name(Store *s, const char *name, uint32_t **ret, size_t *ret_n) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VM_IDS_BY_NAME, NULL);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_VM_IDS_BY_NAME, name, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         return store_collect_u32(s, st, ret, ret_n);
 }
 
@@ -312,10 +290,9 @@ int store_vm_count_derived(Store *s, uint32_t base, uint32_t *ret) {
 }
 
 int store_vm_count_derived_by(Store *s, uint32_t base, uint32_t owner, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_VM_COUNT_DERIVED_BY, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_VM_COUNT_DERIVED_BY, base, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, base);
         sqlite3_bind_int64(st, 2, owner);
         int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
         if (r == 0)
@@ -394,10 +371,9 @@ int store_vm_list(Store *s, const uint32_t *visible_to_uid, const uint32_t *grou
 /* ---- discs ---- */
 
 int store_disc_insert(Store *s, DiscRec *d, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_DISC_INSERT, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_DISC_INSERT, d->vm, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, d->vm);
         sqlite3_bind_int64(st, 2, d->idx);
         sqlite3_bind_text(st, 3, d->path, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)d->size);
@@ -417,10 +393,9 @@ int store_disc_insert(Store *s, DiscRec *d, Error *err) {
 }
 
 int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n) {
-        sqlite3_stmt *st = store_stmt(s, SQL_DISC_LIST, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_DISC_LIST, vm, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, vm);
         DiscRec *v = NULL;
         size_t n = 0;
         int rc;
@@ -449,19 +424,17 @@ int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n) {
 }
 
 int store_disc_set_allocated(Store *s, uint32_t id, uint64_t allocated, Error *err) {
-        sqlite3_stmt *st = store_stmt(s, SQL_DISC_SET_ALLOCATED, err);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_DISC_SET_ALLOCATED, id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)allocated);
         return store_step_done(s, st, "disc", err);
 }
 
 int store_storage_used(Store *s, uint32_t uid, uint64_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, SQL_STORAGE_USED, NULL);
+        sqlite3_stmt *st = store_stmt_id(s, SQL_STORAGE_USED, uid, NULL);
         if (!st)
                 return -EIO;
-        sqlite3_bind_int64(st, 1, uid);
         int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
         if (r == 0)
                 *ret = (uint64_t)sqlite3_column_int64(st, 0);

@@ -287,7 +287,7 @@ mkdir -p "$T/ctl"
 # shellcheck disable=SC2034 # start_vmbatchd (lib.sh) runs the daemon under VMB_PREFIX
 VMB_PREFIX="nsenter --net=/run/netns/${NSOF[ctl]} --uts=/proc/${HOLDER[ctl]}/ns/uts env SLURM_CONF=$SLCONF"
 start_vmbatchd "$T/ctl" "admin_user = cladmin" "admin_stordir = $T/templates" "state_dir = $T/state-ctl" \
-  "node = no" "batch_backend = slurm" "starter = $STARTER" "qemu_binary = $QEMU" "accel = tcg" \
+  "node = no" "batch_backend = slurm" "batch_queue = vms" "starter = $STARTER" "qemu_binary = $QEMU" "accel = tcg" \
   "bridge = vmbbr0" "bridge_address = $GW/24" "dhcp_backend = dnsmasq" \
   "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = $GW" \
   "cluster_listen = ${ADDR[ctl]}:$CTL_PORT" "node_socket = $T/node-%h.sock" "reattach_grace = $GRACE"

@@ -69,11 +69,15 @@ static void test_argv(void) {
 
         r = request(11, 128ull << 20, 1, 0);
         r.host = "n2";
+        r.queue = "vms.q";
         golden_argv("sge-qsub-host.args", sge_qsub_argv(&r, NULL));
         r.host = "n1|n2";
         ok(sge_qsub_argv(&r, NULL) == NULL, "a host expression (n1|n2) is refused: one host");
         r.host = "n*";
         ok(sge_qsub_argv(&r, NULL) == NULL, "a host wildcard is refused");
+        r.host = NULL;
+        r.queue = "a,b";
+        ok(sge_qsub_argv(&r, NULL) == NULL, "a queue list is refused: one queue");
 
         golden_argv("sge-qstat-job.args", sge_qstat_job_argv("42"));
         golden_argv("sge-qstat-list.args", sge_qstat_list_argv("doraz"));

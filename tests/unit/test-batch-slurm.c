@@ -79,6 +79,7 @@ static void test_sbatch_argv(void) {
         /* --host: one node, named */
         r = base_req();
         r.host = "n1";
+        r.queue = "vms";
         sbatch_golden("sbatch-host", &r);
         static const char *bad_hosts[] = {"n[1-2]", "n1,n2", "n1 n2", "n1\n#SBATCH --uid=0", "a=b"};
         for (size_t i = 0; i < ELEMENTSOF(bad_hosts); i++) {
@@ -88,6 +89,9 @@ static void test_sbatch_argv(void) {
                 Error e = {0};
                 is_int(slurm_sbatch_argv(&r, &argv, &e), -EINVAL, "sbatch refuses host '%s'", bad_hosts[i]);
                 ok(argv == NULL, "... and no argv");
+                r = base_req();
+                r.queue = bad_hosts[i];
+                is_int(slurm_sbatch_argv(&r, &argv, &e), -EINVAL, "sbatch refuses partition '%s'", bad_hosts[i]);
         }
 
         static const struct {
