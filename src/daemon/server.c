@@ -17,6 +17,11 @@
 #include "net/munge_seal.h"
 
 #define MAX_CLIENTS 4096
+/* nodes over TCP: anyone on the network may connect, so they have a limit
+ * of their own (local users keep theirs) and must say who they are soon */
+#define MAX_TCP_CLIENTS 256
+#define HELLO_DEADLINE_USEC (10 * 1000000ULL)
+#define SWEEP_INTERVAL_MS 2000
 
 typedef struct NodeClient Client;
 struct NodeClient {
@@ -30,6 +35,7 @@ struct NodeClient {
         size_t out_len, out_off;
         bool closing; /* close once out is flushed */
         bool cluster;  /* a vmbatchd --node over TCP: sealed messages */
+        uint64_t accepted_usec;
         FleetNode *fleet_node; /* after its cluster.hello */
         Client *prev, *next;
 };
@@ -43,7 +49,8 @@ struct Server {
         char *path;
         EventSource *source, *tcp_source;
         Client *clients;
-        size_t n_clients;
+        size_t n_clients, n_tcp_clients;
+        EventSource *sweep;
 };
 
 static void out_append(char **out, size_t *len, const char *buf, size_t n) {
@@ -236,6 +243,8 @@ static void client_free(Client *c) {
         if (c->next)
                 c->next->prev = c->prev;
         s->n_clients--;
+        if (c->cluster)
+                s->n_tcp_clients--;
         free(c->in);
         free(c->out);
         free(c);
@@ -311,6 +320,7 @@ static void client_new(Server *s, int cfd, uint32_t uid, bool cluster) {
         c->fd = cfd;
         c->uid = uid;
         c->cluster = cluster;
+        c->accepted_usec = now_usec();
         if (event_add_io(s->loop, cfd, EPOLLIN, on_client, c, &c->source) < 0) {
                 close(cfd);
                 free(c);
@@ -321,6 +331,8 @@ static void client_new(Server *s, int cfd, uint32_t uid, bool cluster) {
                 s->clients->prev = c;
         s->clients = c;
         s->n_clients++;
+        if (cluster)
+                s->n_tcp_clients++;
 }
 
 static int on_accept(EventSource *src, int fd, uint32_t events, void *userdata) {
@@ -346,7 +358,7 @@ static int on_accept_tcp(EventSource *src, int fd, uint32_t events, void *userda
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (cfd < 0)
                         return 0;
-                if (s->n_clients >= MAX_CLIENTS) {
+                if (s->n_clients >= MAX_CLIENTS || s->n_tcp_clients >= MAX_TCP_CLIENTS) {
                         close(cfd);
                         continue;
                 }
@@ -354,6 +366,18 @@ static int on_accept_tcp(EventSource *src, int fd, uint32_t events, void *userda
                 setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 client_new(s, cfd, UINT32_MAX, true);
         }
+}
+
+/* TCP connections that did not say a sealed hello in time are closed */
+static int on_sweep(EventSource *src, void *userdata) {
+        Server *s = userdata;
+        uint64_t now = now_usec();
+        for (Client *c = s->clients, *next; c; c = next) {
+                next = c->next;
+                if (c->cluster && !c->fleet_node && now - c->accepted_usec > HELLO_DEADLINE_USEC)
+                        client_free(c);
+        }
+        return 0;
 }
 
 int server_listen_tcp(Server *s, const char *addr, Error *err) {
@@ -376,7 +400,8 @@ int server_listen_tcp(Server *s, const char *addr, Error *err) {
                 return error_set(err, r, "cannot listen on %s: %s", addr, strerror(-r));
         }
         freeaddrinfo(ai);
-        if ((r = event_add_io(s->loop, fd, EPOLLIN, on_accept_tcp, s, &s->tcp_source)) < 0) {
+        if ((r = event_add_io(s->loop, fd, EPOLLIN, on_accept_tcp, s, &s->tcp_source)) < 0 ||
+            (r = event_add_timer(s->loop, SWEEP_INTERVAL_MS, on_sweep, s, &s->sweep)) < 0) {
                 close(fd);
                 return error_set(err, r, "event loop: %s", strerror(-r));
         }
@@ -441,6 +466,7 @@ void server_free(Server *s) {
                 client_free(s->clients);
         event_source_free(s->source);
         event_source_free(s->tcp_source);
+        event_source_free(s->sweep);
         close(s->fd);
         if (s->tcp_fd >= 0)
                 close(s->tcp_fd);

@@ -11,7 +11,8 @@
 #     on the node; stop is pushed to the node and everything is freed.
 #  2. who may talk to the controller's TCP port: an unsealed message, one
 #     sealed by a non-root user and a replayed credential are refused; the
-#     connection is closed and no node appears.
+#     connection is closed and no node appears; a silent connection is
+#     closed after 10 s.
 #  3. the node's vmbatchd is killed (SIGKILL) and restarted within
 #     reattach_grace: the vm keeps running, its starter re-attaches through
 #     the new node, the controller keeps its mapping.
@@ -150,6 +151,18 @@ ans1=$(probe "$cred"); ans2=$(probe "$cred")
 printf '%s' "$ans1" | grep -q '"munge"' && printf '%s' "$ans2" | grep -qi 'replay'
 ok $? "a root-sealed hello is answered (sealed) once; the same credential again is refused: $ans2"
 [ "$(grep -c "node intruder is up" "$T/vmbatchd.log")" = 1 ]; ok $? "the replay made no second node"
+silent=$(ip netns exec "$NS" python3 - "$PORT" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+t0 = time.time()
+try:
+    print("closed after %.0f s" % (time.time() - t0) if s.recv(1) == b"" else "data")
+except socket.timeout:
+    print("still open after 20 s")
+PY
+)
+[[ $silent == "closed after "* ]] && [ "${silent//[^0-9]/}" -le 13 ]
+ok $? "a TCP connection that never says a sealed hello is closed: $silent"
 
 # 3. the node's vmbatchd dies and comes back within the grace
 run_vm >/dev/null; id=$(map | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
