@@ -86,6 +86,8 @@ Submission *submission_of(Fleet *f, uint32_t instance);
  * is cancelled once its id is known */
 void submission_cancel(Fleet *f, uint32_t instance);
 void submission_next(Fleet *f);
+/* scancel/qdel job in a child process too (local: at once) */
+void batch_cancel_later(Fleet *f, const BatchBackend *b, const char *job);
 
 /* ControllerHooks */
 int hook_launch(void *userdata, InstanceRec *inst, Error *err);

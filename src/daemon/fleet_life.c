@@ -169,11 +169,6 @@ int hook_signal(void *userdata, const InstanceRec *inst, const char *action, Err
                 return error_set(err, -EAGAIN, "instance %u is %s: its monitor is not connected", inst->id,
                                  inst->state);
         /* no monitor connected (queued job, or lost): cancel the job, free now */
-        const BatchBackend *b = batch_backend_find(inst->backend);
-        if (b && *inst->job_id) {
-                Error e = {0};
-                if (b->cancel(inst->job_id, &e) < 0)
-                        log_warn("instance %u: cancelling job %s: %s", inst->id, inst->job_id, e.message);
-        }
+        batch_cancel_later(f, batch_backend_find(inst->backend), inst->job_id);
         return teardown_locked(f, inst, "stopped before its monitor connected", err);
 }

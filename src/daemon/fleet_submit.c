@@ -3,7 +3,7 @@
  * scheduler's daemon); run inside a request they would hold every other
  * client (starters attaching, map lists) in line during an exam start. So
  * for a backend with slow_submit the daemon forks a child per job that runs
- * the backend's submit and writes the outcome to a pipe, at most
+ * the backend's submit (or cancel) and writes the outcome to a pipe, at most
  * SUBMIT_PARALLEL at a time (the rest wait their turn). The child touches
  * nothing of the daemon's (no database, no event loop) and _exits.
  *
@@ -25,7 +25,9 @@
 
 struct Submission {
         Fleet *fleet;
-        uint32_t instance;
+        uint32_t instance;   /* 0: a cancel (cancel_job) */
+        const BatchBackend *backend;
+        char cancel_job[64];
         uint32_t walltime_s; /* not stored in the row: kept from vm.run */
         bool cancelled;      /* stopped meanwhile: cancel the job once its id is known */
         pid_t pid;           /* 0: waiting for its turn */
@@ -38,7 +40,7 @@ struct Submission {
 
 Submission *submission_of(Fleet *f, uint32_t instance) {
         for (Submission *s = f->submissions; s; s = s->next)
-                if (s->instance == instance)
+                if (s->instance == instance && instance)
                         return s;
         return NULL;
 }
@@ -57,12 +59,12 @@ static void submission_free(Fleet *f, Submission *s) {
         free(s);
 }
 
-/* In the child: the backend's submit as it would run in the request. The
- * outcome line: "ok JOBID" or "error ERRNO MESSAGE". */
-static _Noreturn void child_submit(Fleet *f, const BatchSubmit *req, int fd) {
-        char job[64], line[OUTCOME_MAX];
+/* In the child: the backend's submit (or cancel) as it would run in the
+ * request. The outcome line: "ok JOBID" or "error ERRNO MESSAGE". */
+static _Noreturn void child_run(Submission *s, const BatchSubmit *req, int fd) {
+        char job[64] = "-", line[OUTCOME_MAX];
         Error err = {0};
-        int r = f->batch->submit(req, job, sizeof(job), &err);
+        int r = req ? s->backend->submit(req, job, sizeof(job), &err) : s->backend->cancel(s->cancel_job, &err);
         int n = r >= 0 ? snprintf(line, sizeof(line), "ok %s", job)
                        : snprintf(line, sizeof(line), "error %d %s", -r, err.message);
         if (n >= (int)sizeof(line))
@@ -75,6 +77,13 @@ static void finish(Fleet *f, Submission *s) {
         int status = 0;
         waitpid(s->pid, &status, 0);
         s->out[s->len] = 0;
+        if (!s->instance) {
+                if (strncmp(s->out, "ok ", 3) != 0)
+                        log_warn("cancelling job %s: %s", s->cancel_job, *s->out ? s->out : "the cancel died");
+                submission_free(f, s);
+                submission_next(f);
+                return;
+        }
         uint32_t id = s->instance;
         bool cancelled = s->cancelled;
         char job[64] = "";
@@ -91,7 +100,7 @@ static void finish(Fleet *f, Submission *s) {
         bool exists = store_instance_get(st, id, &inst) == 0 && streq(inst.state, "submitted") && !*inst.job_id;
         if (*job && (cancelled || !exists)) {
                 log_info("instance %u: cancelling job %s (stopped while it was submitted)", id, job);
-                f->batch->cancel(job, NULL);
+                batch_cancel_later(f, f->batch, job);
         } else if (*job) {
                 Error err = {0};
                 snprintf(inst.job_id, sizeof(inst.job_id), "%s", job);
@@ -131,7 +140,34 @@ static int on_outcome(EventSource *src, int fd, uint32_t events, void *userdata)
         return 0;
 }
 
+static int fork_child(Fleet *f, Submission *s, const BatchSubmit *req, Error *err) {
+        int p[2], r;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return error_set(err, -errno, "pipe: %m");
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                close(p[0]);
+                close(p[1]);
+                return error_set(err, r, "fork: %s", strerror(-r));
+        }
+        if (pid == 0) {
+                close(p[0]);
+                child_run(s, req, p[1]);
+        }
+        close(p[1]);
+        fcntl(p[0], F_SETFL, O_NONBLOCK);
+        s->pid = pid;
+        s->fd = p[0];
+        f->n_submitting++;
+        if ((r = event_add_io(f->loop, s->fd, EPOLLIN, on_outcome, s, &s->source)) < 0)
+                return error_set(err, r, "event loop: %s", strerror(-r));
+        return 0;
+}
+
 static int start(Fleet *f, Submission *s, Error *err) {
+        if (!s->instance)
+                return fork_child(f, s, NULL, err);
         InstanceRec inst;
         Cred cred;
         char cname[64];
@@ -144,28 +180,7 @@ static int start(Fleet *f, Submission *s, Error *err) {
         BatchSubmit req;
         inst.walltime_s = s->walltime_s;
         batch_request(f, &inst, &cred, log_path, sizeof(log_path), job_name, &req);
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return error_set(err, -errno, "pipe: %m");
-        pid_t pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                close(p[0]);
-                close(p[1]);
-                return error_set(err, r, "fork: %s", strerror(-r));
-        }
-        if (pid == 0) {
-                close(p[0]);
-                child_submit(f, &req, p[1]);
-        }
-        close(p[1]);
-        fcntl(p[0], F_SETFL, O_NONBLOCK);
-        s->pid = pid;
-        s->fd = p[0];
-        f->n_submitting++;
-        if ((r = event_add_io(f->loop, s->fd, EPOLLIN, on_outcome, s, &s->source)) < 0)
-                return error_set(err, r, "event loop: %s", strerror(-r));
-        return 0;
+        return fork_child(f, s, &req, err);
 }
 
 /* Start waiting submissions while there is room. */
@@ -180,6 +195,11 @@ void submission_next(Fleet *f) {
                 Error err = {0};
                 if (start(f, s, &err) < 0) {
                         uint32_t id = s->instance;
+                        if (!id) {
+                                log_warn("cannot cancel job %s: %s", s->cancel_job, err.message);
+                                submission_free(f, s);
+                                continue;
+                        }
                         char why[600];
                         snprintf(why, sizeof(why), "cannot submit its job: %s", err.message);
                         if (s->pid > 0) {
@@ -198,7 +218,30 @@ void submission_queue(Fleet *f, const InstanceRec *inst) {
         Submission *s = xcalloc(1, sizeof(*s));
         s->fleet = f;
         s->instance = inst->id;
+        s->backend = f->batch;
         s->walltime_s = inst->walltime_s;
+        s->fd = -1;
+        s->next = f->submissions;
+        f->submissions = s;
+        uint64_t one = 1;
+        (void)!write(f->kick_fd, &one, sizeof(one));
+}
+
+/* Cancels go the same way: scancel/qdel take as long as sbatch/qsub, and
+ * an exam's end stops hundreds of queued vms at once. */
+void batch_cancel_later(Fleet *f, const BatchBackend *b, const char *job) {
+        if (!b || isempty(job) || strlen(job) >= sizeof(((Submission *)NULL)->cancel_job))
+                return;
+        if (!b->slow_submit) { /* local: a kill(2) */
+                Error err = {0};
+                if (b->cancel(job, &err) < 0)
+                        log_warn("cancelling job %s: %s", job, err.message);
+                return;
+        }
+        Submission *s = xcalloc(1, sizeof(*s));
+        s->fleet = f;
+        s->backend = b;
+        snprintf(s->cancel_job, sizeof(s->cancel_job), "%s", job);
         s->fd = -1;
         s->next = f->submissions;
         f->submissions = s;
@@ -214,7 +257,7 @@ static int on_kick(EventSource *src, int fd, uint32_t events, void *userdata) {
         for (Submission *s = f->submissions, *next; s; s = next) {
                 next = s->next;
                 InstanceRec inst;
-                if (!s->pid && store_instance_get(f->controller->store, s->instance, &inst) < 0)
+                if (!s->pid && s->instance && store_instance_get(f->controller->store, s->instance, &inst) < 0)
                         submission_free(f, s);
         }
         submission_next(f);

@@ -65,9 +65,7 @@ void fleet_reconcile(Fleet *f) {
                 }
                 if (in_grace || host_changed_recently(f, inst.exehost))
                         continue; /* its monitor may still come back */
-                const BatchBackend *b = batch_backend_find(inst.backend);
-                if (b && *inst.job_id)
-                        b->cancel(inst.job_id, NULL);
+                batch_cancel_later(f, batch_backend_find(inst.backend), inst.job_id);
                 teardown(f, inst.id,
                          fleet_node_by_name(f, inst.exehost) ? "its monitor did not come back"
                                                              : "its host is gone");
