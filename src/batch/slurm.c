@@ -23,6 +23,8 @@
 #define SQUEUE_TIMEOUT_MS 5000
 #define SCANCEL_TIMEOUT_MS 10000
 #define MIB (1024ULL * 1024ULL)
+#define LIST_TTL_USEC 2000000                 /* one listing serves a reconciliation round */
+#define LIST_CAPTURE_MAX (4u * 1024 * 1024)   /* ~200k jobs */
 
 /* ---- pure parts ---- */
 
@@ -95,30 +97,45 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
         return 0;
 }
 
-static int job_argv(const char *cmd, const char *job_id, char ***ret_argv, Error *err) {
+int slurm_scancel_argv(const char *job_id, char ***ret_argv, Error *err) {
         if (!slurm_job_id_is_valid(job_id))
                 return error_set(err, -EINVAL, "bad slurm job id '%.32s'", job_id ? job_id : "");
-        char **v = xcalloc(8, sizeof(char *));
-        size_t n = 0;
-        v[n++] = xstrdup(cmd);
-        if (streq(cmd, "squeue")) {
-                v[n++] = xstrdup("-h");
-                v[n++] = xstrdup("-j");
-                v[n++] = xstrdup(job_id);
-                v[n++] = xstrdup("-o");
-                v[n++] = xstrdup("%T");
-        } else
-                v[n++] = xstrdup(job_id);
+        char **v = xcalloc(3, sizeof(char *));
+        v[0] = xstrdup("scancel");
+        v[1] = xstrdup(job_id);
         *ret_argv = v;
         return 0;
 }
 
-int slurm_squeue_argv(const char *job_id, char ***ret_argv, Error *err) {
-        return job_argv("squeue", job_id, ret_argv, err);
+char **slurm_squeue_list_argv(void) {
+        char **v = xcalloc(5, sizeof(char *));
+        v[0] = xstrdup("squeue");
+        v[1] = xstrdup("-h");
+        v[2] = xstrdup("-o");
+        v[3] = xstrdup("%i %T");
+        return v;
 }
 
-int slurm_scancel_argv(const char *job_id, char ***ret_argv, Error *err) {
-        return job_argv("scancel", job_id, ret_argv, err);
+int slurm_listing_state(const char *listing, const char *job_id, BatchJobState *ret, Error *err) {
+        size_t n = strlen(job_id);
+        for (const char *line = listing; line && *line;) {
+                const char *end = strchr(line, '\n');
+                size_t len = end ? (size_t)(end - line) : strlen(line);
+                if (len > n && strncmp(line, job_id, n) == 0 && line[n] == ' ') {
+                        char name[64];
+                        size_t k = len - n - 1 < sizeof(name) - 1 ? len - n - 1 : sizeof(name) - 1;
+                        memcpy(name, line + n + 1, k);
+                        name[k] = 0;
+                        BatchJobState st = slurm_job_state_from_name(name);
+                        if (st < 0)
+                                return error_set(err, -EPROTO, "squeue reports an unknown job state '%s'", name);
+                        *ret = st;
+                        return 0;
+                }
+                line = end ? end + 1 : NULL;
+        }
+        *ret = BATCH_JOB_GONE;
+        return 0;
 }
 
 /* The first non-blank line of s, trimmed, into buf. */
@@ -245,7 +262,8 @@ int slurm_parse_scancel(int exit_code, const char *errout, Error *err) {
 
 /* SLURM_CONF is passed on to the Slurm commands (a non-default installation);
  * everything else of the daemon's environment stays out. */
-static int run(char **argv, const Cred *as, const char *stdin_data, int timeout_ms, SpawnResult *res) {
+static int run(char **argv, const Cred *as, const char *stdin_data, int timeout_ms, size_t capture_max,
+               SpawnResult *res) {
         static char conf_env[PATH_MAX + 16];
         char *env[2] = {NULL, NULL};
         const char *conf = getenv("SLURM_CONF");
@@ -264,6 +282,7 @@ static int run(char **argv, const Cred *as, const char *stdin_data, int timeout_
                 .stdin_data = stdin_data,
                 .stdin_len = stdin_data ? strlen(stdin_data) : 0,
                 .timeout_ms = timeout_ms,
+                .capture_max = capture_max,
         };
         return spawn_run(&o, res);
 }
@@ -290,7 +309,7 @@ static int slurm_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Er
         }
         _cleanup_free_ char *script = batch_job_script(req);
         SpawnResult res;
-        r = run(argv, req->user, script, SBATCH_TIMEOUT_MS, &res);
+        r = run(argv, req->user, script, SBATCH_TIMEOUT_MS, 0, &res);
         batch_argv_free(argv);
         if (r < 0)
                 return error_set(err, r, "cannot run sbatch: %s", strerror(-r));
@@ -308,23 +327,57 @@ static int slurm_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Er
         return r;
 }
 
-static int slurm_state(const char *job_id, BatchJobState *ret, Error *err) {
-        char **argv = NULL;
-        int r = slurm_squeue_argv(job_id, &argv, err);
-        if (r < 0)
-                return r;
+/* the last listing, shared by the state() calls of one reconciliation
+ * round: one squeue instead of one per queued vm */
+static struct {
+        char *out;
+        uint64_t at_usec;
+} listing;
+
+static void slurm_forget(void) {
+        free(listing.out);
+        listing.out = NULL;
+        listing.at_usec = 0;
+}
+
+static int get_listing(const char **ret, Error *err) {
+        uint64_t now = now_usec();
+        if (listing.out && now - listing.at_usec < LIST_TTL_USEC) {
+                *ret = listing.out;
+                return 0;
+        }
+        slurm_forget();
+        char **argv = slurm_squeue_list_argv();
         SpawnResult res;
-        r = run(argv, NULL, NULL, SQUEUE_TIMEOUT_MS, &res);
+        int r = run(argv, NULL, NULL, SQUEUE_TIMEOUT_MS, LIST_CAPTURE_MAX, &res);
         batch_argv_free(argv);
         if (r < 0)
                 return error_set(err, r, "cannot run squeue: %s", strerror(-r));
+        BatchJobState unused;
         if (res.timed_out)
                 r = error_set(err, -ETIMEDOUT, "squeue did not answer within %d s (is slurmctld up?)",
                               SQUEUE_TIMEOUT_MS / 1000);
-        else
-                r = slurm_parse_squeue(res.exit_code, res.out, res.err, ret, err);
+        else if (res.exit_code != 0) {
+                r = slurm_parse_squeue(res.exit_code, res.out, res.err, &unused, err);
+                if (r >= 0)
+                        r = error_set(err, -EHOSTUNREACH, "squeue failed (exit %d)", res.exit_code);
+        } else if (strlen(res.out) >= LIST_CAPTURE_MAX - 1)
+                r = error_set(err, -E2BIG, "squeue listed more than %u bytes of jobs", LIST_CAPTURE_MAX);
+        else {
+                listing.out = TAKE_PTR(res.out);
+                listing.at_usec = now;
+                *ret = listing.out;
+        }
         spawn_result_clear(&res);
         return r;
+}
+
+static int slurm_state(const char *job_id, BatchJobState *ret, Error *err) {
+        if (!slurm_job_id_is_valid(job_id))
+                return error_set(err, -EINVAL, "bad slurm job id '%.32s'", job_id ? job_id : "");
+        const char *list = NULL;
+        int r = get_listing(&list, err);
+        return r < 0 ? r : slurm_listing_state(list, job_id, ret, err);
 }
 
 static int slurm_cancel(const char *job_id, Error *err) {
@@ -333,7 +386,7 @@ static int slurm_cancel(const char *job_id, Error *err) {
         if (r < 0)
                 return r;
         SpawnResult res;
-        r = run(argv, NULL, NULL, SCANCEL_TIMEOUT_MS, &res);
+        r = run(argv, NULL, NULL, SCANCEL_TIMEOUT_MS, 0, &res);
         batch_argv_free(argv);
         if (r < 0)
                 return error_set(err, r, "cannot run scancel: %s", strerror(-r));
@@ -352,4 +405,5 @@ const BatchBackend batch_slurm = {
         .submit = slurm_submit,
         .state = slurm_state,
         .cancel = slurm_cancel,
+        .forget = slurm_forget,
 };

@@ -4,7 +4,8 @@
  *
  *   submit  sbatch --parsable ... (as the VM's owner; the job script of
  *           batch_job_script() on stdin); the job id is its output
- *   state   squeue -h -j ID -o %T (as root)
+ *   state   squeue -h -o "%i %T" (as root), one listing of every live job
+ *           shared by the state() calls of a reconciliation round
  *   cancel  scancel ID (as root: root may cancel any job) */
 #pragma once
 
@@ -25,8 +26,7 @@ bool slurm_job_id_is_valid(const char *id);
  * would misread (a job name or log path with a newline, a backslash, ...). */
 int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err);
 
-/* `squeue -h -j ID -o %T` / `scancel ID`; -EINVAL for an invalid id. */
-int slurm_squeue_argv(const char *job_id, char ***ret_argv, Error *err);
+/* `scancel ID`; -EINVAL for an invalid id. */
 int slurm_scancel_argv(const char *job_id, char ***ret_argv, Error *err);
 
 /* sbatch --parsable prints "ID" or "ID;CLUSTER" (then a newline): the ID.
@@ -39,7 +39,8 @@ int slurm_parse_sbatch_output(const char *out, char *ret_job_id, size_t len);
  * know (never guessed as GONE). */
 BatchJobState slurm_job_state_from_name(const char *name);
 
-/* What squeue's exit code, stdout and stderr say about one job:
+/* What squeue's exit code, stdout and stderr say about one job (`squeue -j
+ * ID -o %T`; for the listing, only its errors count):
  *   exit 0 and a state             -> that state
  *   exit 0 and no output           -> GONE (finished; squeue -j lists only live jobs)
  *   exit != 0, "Invalid job id"    -> GONE (unknown to slurmctld, or purged)
@@ -48,6 +49,14 @@ BatchJobState slurm_job_state_from_name(const char *name);
  *                                     NOT gone, so nobody kills a VM because
  *                                     the scheduler hiccuped. */
 int slurm_parse_squeue(int exit_code, const char *out, const char *errout, BatchJobState *ret, Error *err);
+
+/* `squeue -h -o "%i %T"`: every live job, "ID STATE" a line. */
+char **slurm_squeue_list_argv(void);
+
+/* The state of job_id in such a listing: its line's state (as
+ * slurm_job_state_from_name, an unknown name is an error), GONE when it
+ * is not listed (squeue lists only live jobs). */
+int slurm_listing_state(const char *listing, const char *job_id, BatchJobState *ret, Error *err);
 
 /* scancel's verdict: 0 when the job is cancelled or was already gone
  * ("Invalid job id", "already completing or completed"), else a negative

@@ -132,12 +132,38 @@ static void test_node_socket(void) {
         is_int(batch_node_socket("0123456789abcde", "", buf, 16), 0, "one less fits");
 }
 
+/* one squeue listing of every live job serves a reconciliation round */
+static void test_listing_state(void) {
+        const char *list = "41 PENDING\n4242 RUNNING\n42 COMPLETING\n424 SUSPENDED\n7 CONFIGURING\n";
+        static const struct {
+                const char *job;
+                BatchJobState want;
+        } cases[] = {
+                {"4242", BATCH_JOB_RUNNING}, {"42", BATCH_JOB_RUNNING},  {"424", BATCH_JOB_RUNNING},
+                {"41", BATCH_JOB_PENDING},   {"7", BATCH_JOB_PENDING},   {"4", BATCH_JOB_GONE},
+                {"42424", BATCH_JOB_GONE},   {"1", BATCH_JOB_GONE},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                BatchJobState st = _BATCH_JOB_STATE_INVALID;
+                Error e = {0};
+                is_int(slurm_listing_state(list, cases[i].job, &st, &e), 0, "listing: job %s", cases[i].job);
+                is_int(st, cases[i].want, "... is %d (a prefix of another id is not that job)", cases[i].want);
+        }
+        BatchJobState st;
+        Error e = {0};
+        is_int(slurm_listing_state("", "5", &st, &e), 0, "an empty listing");
+        is_int(st, BATCH_JOB_GONE, "... means gone");
+        is_int(slurm_listing_state("5 RUNNING", "5", &st, &e), 0, "no final newline");
+        is_int(st, BATCH_JOB_RUNNING, "... still read");
+        is_int(slurm_listing_state("5 WEIRD\n", "5", &st, &e), -EPROTO, "an unknown state is an error, not gone");
+}
+
 static void test_job_argv(void) {
         char **argv = NULL;
         Error e = {0};
-        is_int(slurm_squeue_argv("4242", &argv, &e), 0, "squeue argv");
+        argv = slurm_squeue_list_argv();
         _cleanup_free_ char *s = golden_lines(argv);
-        golden("squeue", s);
+        golden("squeue-list", s);
         batch_argv_free(argv);
         argv = NULL;
         is_int(slurm_scancel_argv("4242", &argv, &e), 0, "scancel argv");
@@ -150,7 +176,6 @@ static void test_job_argv(void) {
                 argv = NULL;
                 Error be = {0};
                 ok(!slurm_job_id_is_valid(bad[i]), "invalid job id '%s'", bad[i]);
-                is_int(slurm_squeue_argv(bad[i], &argv, &be), -EINVAL, "no squeue for '%s'", bad[i]);
                 is_int(slurm_scancel_argv(bad[i], &argv, &be), -EINVAL, "no scancel for '%s'", bad[i]);
                 ok(argv == NULL, "... and no argv");
         }
@@ -364,33 +389,38 @@ static void test_backend(void) {
         is_int(f.calls, 0, "... before anything runs");
         r.log_path = log;
 
-        /* state: squeue as root, mapped */
+        /* state: one squeue listing as root, shared for a while */
         fake_reset(&f);
-        f.out = "RUNNING\n";
+        b->forget();
+        f.out = "17 PENDING\n4242 RUNNING\n";
         BatchJobState js = BATCH_JOB_GONE;
         Error qe = {0};
         is_int(b->state("4242", &js, &qe), 0, "state");
         is_int(js, BATCH_JOB_RUNNING, "... running");
-        is_str(f.argv, "squeue\n-h\n-j\n4242\n-o\n%T\n", "... asked squeue -h -j 4242 -o %%T");
+        is_str(f.argv, "squeue\n-h\n-o\n%i %T\n", "... asked squeue -h -o '%%i %%T'");
         ok(!f.as_user, "... as root");
         ok(f.timeout_ms > 0 && f.timeout_ms <= 10000, "... with a short timeout (%d ms)", f.timeout_ms);
+        is_int(b->state("17", &js, &qe), 0, "another job's state");
+        is_int(js, BATCH_JOB_PENDING, "... pending");
+        is_int(f.calls, 1, "... from the same listing: one squeue");
+        is_int(b->state("18", &js, &qe), 0, "a job not listed");
+        is_int(js, BATCH_JOB_GONE, "... is gone");
+        b->forget();
+        is_int(b->state("17", &js, &qe), 0, "after forget()");
+        is_int(f.calls, 2, "... squeue runs again");
 
         fake_reset(&f);
-        f.exit_code = 1;
-        f.err = "slurm_load_jobs error: Invalid job id specified\n";
-        js = BATCH_JOB_RUNNING;
-        is_int(b->state("4242", &js, &qe), 0, "state of a purged job");
-        is_int(js, BATCH_JOB_GONE, "... gone");
-
-        fake_reset(&f);
+        b->forget();
         f.exit_code = 1;
         f.err = "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n";
         js = BATCH_JOB_RUNNING;
         Error ue = {0};
         ok(b->state("4242", &js, &ue) < 0, "state with slurmctld down: an error");
         is_int(js, BATCH_JOB_RUNNING, "... and not gone");
+        ok(b->state("4242", &js, &ue) < 0 && f.calls == 2, "... and not cached: asked again");
 
         fake_reset(&f);
+        b->forget();
         f.timed_out = true;
         f.exit_code = 128 + 9;
         Error toe = {0};
@@ -427,6 +457,7 @@ int main(int argc, char **argv) {
         golden_setup(argc, argv, "tests/golden/batch");
         test_sbatch_argv();
         test_node_socket();
+        test_listing_state();
         test_job_argv();
         test_parse_sbatch();
         test_states();
