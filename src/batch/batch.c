@@ -100,6 +100,26 @@ const char *batch_job_id_from_env(void) {
         return NULL;
 }
 
+const char *batch_listing_fresh(BatchListing *l) {
+        if (l->out && now_usec() - l->at_usec < BATCH_LISTING_TTL_USEC)
+                return l->out;
+        batch_listing_forget(l);
+        return NULL;
+}
+
+const char *batch_listing_set(BatchListing *l, char *out, uint64_t at_usec) {
+        batch_listing_forget(l);
+        l->out = out;
+        l->at_usec = at_usec;
+        return out;
+}
+
+void batch_listing_forget(BatchListing *l) {
+        free(l->out);
+        l->out = NULL;
+        l->at_usec = 0;
+}
+
 void batch_argv_free(char **argv) {
         for (size_t i = 0; argv && argv[i]; i++)
                 free(argv[i]);

@@ -49,6 +49,22 @@ typedef struct BatchBackend {
 
 const BatchBackend *batch_backend_find(const char *name);
 
+/* A scheduler's listing of every live job (squeue, qstat), kept for
+ * BATCH_LISTING_TTL_USEC so that the state() calls of one reconciliation
+ * round share one command instead of running one per queued vm. */
+#define BATCH_LISTING_TTL_USEC 2000000
+#define BATCH_LISTING_MAX (4u << 20) /* bytes captured of a listing */
+typedef struct BatchListing {
+        char *out;
+        uint64_t at_usec;
+} BatchListing;
+/* The cached text, or NULL when there is none or it is older than the TTL
+ * (then it is dropped). */
+const char *batch_listing_fresh(BatchListing *l);
+/* Keep out (stolen) as the listing taken at at_usec. */
+const char *batch_listing_set(BatchListing *l, char *out, uint64_t at_usec);
+void batch_listing_forget(BatchListing *l);
+
 /* The argv the local backend runs (pure). Without a scheduler the starter
  * keeps the wall time itself (--walltime). */
 char **batch_starter_argv(const BatchSubmit *req);

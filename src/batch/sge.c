@@ -22,7 +22,7 @@
  *         exist" -> GONE. When qmaster does not answer, state() fails:
  *         reconcile must not take a hiccup for "gone". Each client call takes
  *         ~80 ms and vmbatchd waits for it, so one listing serves every
- *         state() of a reconcile round (kept LIST_TTL_USEC; submit and cancel
+ *         state() of a reconcile round (kept BATCH_LISTING_TTL_USEC; submit and cancel
  *         drop it); only "gone" needs a call of its own, and is never cached.
  * cancel: `qdel ID` (as root, a Grid Engine manager). A job that is already
  *         gone is not an error. Grid Engine then applies the queue's
@@ -51,15 +51,10 @@
 #define SGE_DEFAULT_CELL "default"
 #define QSUB_TIMEOUT_MS 20000
 #define QUERY_TIMEOUT_MS 10000
-#define LIST_CAPTURE_MAX (4u << 20)
-#define LIST_TTL_USEC 2000000
 
 /* the last `qstat -u '*'` listing, shared by the state() calls of one
  * reconcile round */
-static struct {
-        char *out;
-        uint64_t at_usec;
-} listing;
+static BatchListing listing;
 
 /* ---- pure parts ---- */
 
@@ -398,30 +393,23 @@ static int sge_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Erro
 }
 
 void sge_forget_listing(void) {
-        free(listing.out);
-        listing.out = NULL;
-        listing.at_usec = 0;
+        batch_listing_forget(&listing);
 }
 
 static int get_listing(const char **ret, Error *err) {
-        uint64_t now = now_usec();
-        if (listing.out && now - listing.at_usec < LIST_TTL_USEC) {
-                *ret = listing.out;
+        if ((*ret = batch_listing_fresh(&listing)))
                 return 0;
-        }
-        sge_forget_listing();
+        uint64_t now = now_usec();
         char **argv = sge_qstat_list_argv(NULL);
         SpawnResult res;
-        int r = run_client(argv, LIST_CAPTURE_MAX, &res, err);
+        int r = run_client(argv, BATCH_LISTING_MAX, &res, err);
         batch_argv_free(argv);
         if (r < 0)
                 return r;
         if (res.exit_code != 0)
                 return client_failed("qstat", &res, err);
-        listing.out = TAKE_PTR(res.out);
-        listing.at_usec = now;
+        *ret = batch_listing_set(&listing, TAKE_PTR(res.out), now);
         spawn_result_clear(&res);
-        *ret = listing.out;
         return 0;
 }
 

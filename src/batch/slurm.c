@@ -23,8 +23,6 @@
 #define SQUEUE_TIMEOUT_MS 5000
 #define SCANCEL_TIMEOUT_MS 10000
 #define MIB (1024ULL * 1024ULL)
-#define LIST_TTL_USEC 2000000                 /* one listing serves a reconciliation round */
-#define LIST_CAPTURE_MAX (4u * 1024 * 1024)   /* ~200k jobs */
 
 /* ---- pure parts ---- */
 
@@ -327,29 +325,21 @@ static int slurm_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Er
         return r;
 }
 
-/* the last listing, shared by the state() calls of one reconciliation
- * round: one squeue instead of one per queued vm */
-static struct {
-        char *out;
-        uint64_t at_usec;
-} listing;
+/* the last `squeue` listing, shared by the state() calls of one
+ * reconciliation round */
+static BatchListing listing;
 
 static void slurm_forget(void) {
-        free(listing.out);
-        listing.out = NULL;
-        listing.at_usec = 0;
+        batch_listing_forget(&listing);
 }
 
 static int get_listing(const char **ret, Error *err) {
-        uint64_t now = now_usec();
-        if (listing.out && now - listing.at_usec < LIST_TTL_USEC) {
-                *ret = listing.out;
+        if ((*ret = batch_listing_fresh(&listing)))
                 return 0;
-        }
-        slurm_forget();
+        uint64_t now = now_usec();
         char **argv = slurm_squeue_list_argv();
         SpawnResult res;
-        int r = run(argv, NULL, NULL, SQUEUE_TIMEOUT_MS, LIST_CAPTURE_MAX, &res);
+        int r = run(argv, NULL, NULL, SQUEUE_TIMEOUT_MS, BATCH_LISTING_MAX, &res);
         batch_argv_free(argv);
         if (r < 0)
                 return error_set(err, r, "cannot run squeue: %s", strerror(-r));
@@ -361,13 +351,10 @@ static int get_listing(const char **ret, Error *err) {
                 r = slurm_parse_squeue(res.exit_code, res.out, res.err, &unused, err);
                 if (r >= 0)
                         r = error_set(err, -EHOSTUNREACH, "squeue failed (exit %d)", res.exit_code);
-        } else if (strlen(res.out) >= LIST_CAPTURE_MAX - 1)
-                r = error_set(err, -E2BIG, "squeue listed more than %u bytes of jobs", LIST_CAPTURE_MAX);
-        else {
-                listing.out = TAKE_PTR(res.out);
-                listing.at_usec = now;
-                *ret = listing.out;
-        }
+        } else if (strlen(res.out) >= BATCH_LISTING_MAX - 1)
+                r = error_set(err, -E2BIG, "squeue listed more than %u bytes of jobs", BATCH_LISTING_MAX);
+        else
+                *ret = batch_listing_set(&listing, TAKE_PTR(res.out), now);
         spawn_result_clear(&res);
         return r;
 }

@@ -77,6 +77,8 @@ static void finish(Fleet *f, Submission *s) {
         int status = 0;
         waitpid(s->pid, &status, 0);
         s->out[s->len] = 0;
+        if (s->backend->forget)
+                s->backend->forget(); /* a listing cached before this job's submit or cancel is stale */
         if (!s->instance) {
                 if (strncmp(s->out, "ok ", 3) != 0)
                         log_warn("cancelling job %s: %s", s->cancel_job, *s->out ? s->out : "the cancel died");
@@ -93,8 +95,6 @@ static void finish(Fleet *f, Submission *s) {
                 snprintf(job, sizeof(job), "%s", s->out + 3);
         else if (sscanf(s->out, "error %d", &code) == 1 && strchr(s->out + 6, ' '))
                 message = strchr(s->out + 6, ' ') + 1;
-        if (f->batch->forget)
-                f->batch->forget(); /* a listing cached before this job would miss it */
         InstanceRec inst;
         Store *st = f->controller->store;
         bool exists = store_instance_get(st, id, &inst) == 0 && streq(inst.state, "submitted") && !*inst.job_id;
@@ -212,19 +212,25 @@ void submission_next(Fleet *f) {
         }
 }
 
-/* Queued inside vm.run's transaction; started from the event loop once the
- * request is done, so a rolled-back vm.run never submits anything. */
-void submission_queue(Fleet *f, const InstanceRec *inst) {
+/* A waiting entry, started by the kick once the current request is done. */
+static Submission *submission_new(Fleet *f, const BatchBackend *b) {
         Submission *s = xcalloc(1, sizeof(*s));
         s->fleet = f;
-        s->instance = inst->id;
-        s->backend = f->batch;
-        s->walltime_s = inst->walltime_s;
+        s->backend = b;
         s->fd = -1;
         s->next = f->submissions;
         f->submissions = s;
         uint64_t one = 1;
         (void)!write(f->kick_fd, &one, sizeof(one));
+        return s;
+}
+
+/* Queued inside vm.run's transaction; started from the event loop once the
+ * request is done, so a rolled-back vm.run never submits anything. */
+void submission_queue(Fleet *f, const InstanceRec *inst) {
+        Submission *s = submission_new(f, f->batch);
+        s->instance = inst->id;
+        s->walltime_s = inst->walltime_s;
 }
 
 /* Cancels go the same way: scancel/qdel take as long as sbatch/qsub, and
@@ -238,15 +244,8 @@ void batch_cancel_later(Fleet *f, const BatchBackend *b, const char *job) {
                         log_warn("cancelling job %s: %s", job, err.message);
                 return;
         }
-        Submission *s = xcalloc(1, sizeof(*s));
-        s->fleet = f;
-        s->backend = b;
+        Submission *s = submission_new(f, b);
         snprintf(s->cancel_job, sizeof(s->cancel_job), "%s", job);
-        s->fd = -1;
-        s->next = f->submissions;
-        f->submissions = s;
-        uint64_t one = 1;
-        (void)!write(f->kick_fd, &one, sizeof(one));
 }
 
 static int on_kick(EventSource *src, int fd, uint32_t events, void *userdata) {
