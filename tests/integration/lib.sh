@@ -87,3 +87,17 @@ use_vmapp() {
   mkdir -p "$T/bin" && ln -s "$VMAPP_BIN" "$T/bin/vmapp" && chmod 0755 "$T/bin"
   VMAPP=$T/bin/vmapp
 }
+
+# use_paper_users ADMIN STUDENT1 STUDENT2 DIR: the paper's three users (made
+# if missing); each student's storage folder /home/STUDENT/DIR belongs to this
+# run only (other tests may use the same users at once); the admin's template
+# folder is $T/templates. Skips the test when a user cannot be made.
+use_paper_users() {
+  local admin=$1 s1=$2 s2=$3 dir=$4 u
+  for u in "$admin" "$s1" "$s2"; do ensure_user "$u" || skip_all "cannot create user $u"; done
+  chmod 0755 "/home/$s1" "/home/$s2"
+  for u in "$s1" "$s2"; do
+    install -d -o "$u" -g "$(id -gn "$u")" -m 0755 "/home/$u/$dir" || skip_all "cannot make /home/$u/$dir"
+  done
+  mkdir -p "$T/templates" && chown "$admin": "$T/templates" && chmod 0711 "$T/templates"
+}

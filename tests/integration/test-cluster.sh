@@ -272,12 +272,7 @@ fi
 # ============================================================================ vmbatch
 use_test_guest
 [ -x "$GUEST/vmb-attack" ] || skip_all "the test guest has no vmb-attack (gcc with a static libc needed)"
-for u in cladmin cldoraz clalex; do ensure_user "$u" || skip_all "cannot create user $u"; done
-chmod 0755 /home/cldoraz /home/clalex
-for u in cldoraz clalex; do
-  install -d -o "$u" -g "$(id -gn "$u")" -m 0755 "/home/$u/vmb-cl-$$" || skip_all "cannot make /home/$u/vmb-cl-$$"
-done
-mkdir -p "$T/templates" && chown cladmin: "$T/templates" && chmod 0711 "$T/templates"
+use_paper_users cladmin cldoraz clalex "vmb-cl-$$"
 use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 BASECMD="console=ttyS0 quiet panic=-1 vmb.net=1 vmb.hold=-1"

@@ -78,13 +78,7 @@ slurm_up >/dev/null 2>&1; ok $? "slurm-up.sh again: idempotent"
 grep -q '^SelectTypeParameters=CR_Core_Memory$' "$SLCONF"; ok $? "memory is a consumable resource (CR_Core_Memory)"
 
 use_test_guest
-for u in sladmin sldoraz slalex; do ensure_user "$u" || skip_all "cannot create user $u"; done
-chmod 0755 /home/sldoraz /home/slalex
-# storage folders of this run only (other tests may use the same users at once)
-for u in sldoraz slalex; do
-  install -d -o "$u" -g "$(id -gn "$u")" -m 0755 "/home/$u/vmb-slurm-$$" || skip_all "cannot make /home/$u/vmb-slurm-$$"
-done
-mkdir -p "$T/templates" && chown sladmin: "$T/templates" && chmod 0711 "$T/templates"
+use_paper_users sladmin sldoraz slalex "vmb-slurm-$$"
 use_vmapp
 v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 
