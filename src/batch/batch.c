@@ -1,5 +1,6 @@
 #include "batch/batch.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -98,6 +99,15 @@ const char *batch_job_id_from_env(void) {
                         return v;
         }
         return NULL;
+}
+
+int batch_log_create(const BatchSubmit *req, Error *err) {
+        int fd = open(req->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return error_set(err, -errno, "cannot open job log %s: %m", req->log_path);
+        int r = fchown(fd, req->user->uid, req->user->gid) < 0 ? -errno : 0;
+        close(fd);
+        return r < 0 ? error_set(err, r, "cannot chown job log %s: %s", req->log_path, strerror(-r)) : 0;
 }
 
 const char *batch_listing_fresh(BatchListing *l) {

@@ -65,6 +65,11 @@ const char *batch_listing_fresh(BatchListing *l);
 const char *batch_listing_set(BatchListing *l, char *out, uint64_t at_usec);
 void batch_listing_forget(BatchListing *l);
 
+/* The job's log, made (or reused) by root in a directory only root may
+ * write and owned by the user, whose job (slurmstepd, sge_shepherd) then
+ * appends to it. */
+int batch_log_create(const BatchSubmit *req, Error *err);
+
 /* The argv the local backend runs (pure). Without a scheduler the starter
  * keeps the wall time itself (--walltime). */
 char **batch_starter_argv(const BatchSubmit *req);

@@ -333,17 +333,6 @@ static bool pe_available(const char *pe) {
         return yes;
 }
 
-/* The job's log: in a root-owned directory, so made here, owned by the
- * user, whose job then appends to it. */
-static int log_create(const BatchSubmit *req, Error *err) {
-        int fd = open(req->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return error_set(err, -errno, "cannot open job log %s: %m", req->log_path);
-        int r = fchown(fd, req->user->uid, req->user->gid) < 0 ? -errno : 0;
-        close(fd);
-        return r < 0 ? error_set(err, r, "cannot chown job log %s: %s", req->log_path, strerror(-r)) : 0;
-}
-
 static int sge_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Error *err) {
         sge_forget_listing();
         const char *pe = req->vcpus > 1 && pe_available(SGE_PE_NAME) ? SGE_PE_NAME : NULL;
@@ -351,7 +340,7 @@ static int sge_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Erro
         if (!argv)
                 return error_set(err, -EINVAL, "cannot submit to Grid Engine: job name or log path '%s' unusable",
                                  req->log_path ? req->log_path : "");
-        int r = log_create(req, err);
+        int r = batch_log_create(req, err);
         if (r < 0) {
                 batch_argv_free(argv);
                 return r;

@@ -285,23 +285,12 @@ static int run(char **argv, const Cred *as, const char *stdin_data, int timeout_
         return spawn_run(&o, res);
 }
 
-/* The job log, created (or reused) here as root and owned by the user:
- * slurmstepd opens it as the user, in a directory only root may write. */
-static int log_create(const BatchSubmit *req, Error *err) {
-        int fd = open(req->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return error_set(err, -errno, "cannot open job log %s: %m", req->log_path);
-        int r = fchown(fd, req->user->uid, req->user->gid) < 0 ? -errno : 0;
-        close(fd);
-        return r < 0 ? error_set(err, r, "cannot chown job log %s: %s", req->log_path, strerror(-r)) : 0;
-}
-
 static int slurm_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Error *err) {
         char **argv = NULL;
         int r = slurm_sbatch_argv(req, &argv, err);
         if (r < 0)
                 return r;
-        if ((r = log_create(req, err)) < 0) {
+        if ((r = batch_log_create(req, err)) < 0) {
                 batch_argv_free(argv);
                 return r;
         }
