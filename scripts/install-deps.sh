@@ -2,27 +2,34 @@
 # install-deps.sh - install every Debian 12 package vmbatch needs to build,
 # run and test. Idempotent: does nothing (and needs no network) when all
 # packages are present. Run as root.
+#   install-deps.sh --list   print the packages, one a line, and do nothing else
+#                            (scripts/check-provenance.sh reads them)
 set -euo pipefail
 
 PACKAGES=(
-  # build
-  gcc meson ninja-build pkg-config libsqlite3-dev libjansson-dev nettle-dev
+  # build; apt: apt-get, apt-cache (this script, build-test-guest.sh): required, not Essential
+  apt gcc meson ninja-build pkg-config libsqlite3-dev libjansson-dev nettle-dev
   # cluster mode: controller <-> node messages sealed with MUNGE
   libmunge-dev
-  # isolation filters
-  libnftables-dev nftables ebtables
-  # fuzzing (libFuzzer + sanitizer runtimes)
-  clang libclang-rt-14-dev
+  # isolation filters; iptables: ebtables-nft, which the ebtables backend runs
+  libnftables-dev nftables ebtables iptables
+  # fuzzing (libFuzzer + sanitizer runtimes); llvm: llvm-ar, meson's static linker for clang
+  clang libclang-rt-14-dev llvm
   # runtime: discs, guests, DHCP
   qemu-utils qemu-system-x86 dnsmasq-base dnsmasq-utils isc-dhcp-server
-  # tests: the tiny test guest, its ISO, a VNC client, system users
+  # tests: the tiny test guest, its ISO, a VNC client, system users; python3
+  # (Debian's /usr/bin/python3) for test-all.sh, meson and the tests
   busybox-static cpio e2fsprogs kmod gzip xorriso isolinux syslinux-common vncsnapshot
-  passwd util-linux iproute2 sqlite3 acl
+  passwd util-linux iproute2 sqlite3 acl python3
   # batch_backend = slurm (scripts/slurm-up.sh runs them without systemd)
   slurm-wlm slurmctld slurmd slurm-client munge
   # batch_backend = sge (scripts/sge-up.sh runs them without systemd)
   gridengine-master gridengine-exec gridengine-client gridengine-common
 )
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,6 +6,14 @@
 # Ends with one line "N passed, N failed[, N skipped]". Exit 0 only if none failed.
 # Integration tests need root (network namespaces, system users); without
 # root they report themselves skipped.
+# First of all, scripts/check-provenance.sh: every program in scripts/programs.list
+# must come from a Debian package that scripts/install-deps.sh installs; when it
+# fails, nothing is built or run ("provenance: ..." failures and the summary line).
+
+# Debian's directories only: nothing installed by hand outside Debian's packages
+# (/usr/local, ~/.pyenv shims, ...) may be used by the builds and tests, or a
+# green run here would not mean a green run on a fresh machine after install-deps.sh.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
@@ -27,6 +35,34 @@ PY
 }
 
 record() { printf '%s\t%s\n' "$1" "$2" >>"$results"; }
+
+# the results, then "N passed, N failed[, N skipped]"; exit status 1 if any failed
+# (awk, not python3: this must work when the provenance check finds python3 missing)
+summary() {
+  note "results"
+  sort -s -k1,1 "$results" | awk -F'\t' '{printf "%-8s %s\n", $1, $2}'
+  awk -F'\t' '
+    $1 == "OK" || $1 == "EXPECTEDFAIL" { p++; next }
+    $1 == "SKIP" { s++; next }
+    { f++ }
+    END { printf "%d passed, %d failed%s\n", p, f, s ? sprintf(", %d skipped", s) : ""; exit f ? 1 : 0 }' "$results"
+}
+
+note "provenance (scripts/check-provenance.sh)"
+prov=$(scripts/check-provenance.sh 2>&1)
+prov_rc=$?
+printf '%s\n' "$prov"
+if [ $prov_rc -eq 0 ]; then
+  record OK "provenance"
+else
+  n=0
+  while IFS= read -r line; do
+    case "$line" in "provenance: "*) record FAIL "$line"; n=$((n + 1)) ;; esac
+  done <<<"$prov"
+  [ $n -gt 0 ] || record FAIL "provenance: scripts/check-provenance.sh failed (exit $prov_rc)"
+  summary
+  exit 1
+fi
 
 note "build (gcc, -Werror)"
 if scripts/build.sh build -Dwerror=true; then
@@ -63,16 +99,4 @@ else
   record SKIP "build-fuzz: clang not available"
 fi
 
-note "results"
-sort -s -k1,1 "$results" | awk -F'\t' '{printf "%-8s %s\n", $1, $2}'
-python3 - "$results" <<'PY'
-import sys
-p = f = s = 0
-for line in open(sys.argv[1]):
-    r = line.split("\t", 1)[0]
-    if r in ("OK", "EXPECTEDFAIL"): p += 1
-    elif r == "SKIP": s += 1
-    else: f += 1
-print("%d passed, %d failed%s" % (p, f, (", %d skipped" % s) if s else ""))
-sys.exit(1 if f else 0)
-PY
+summary
