@@ -107,11 +107,11 @@ static void load(FilterBackend *b, bool ebt, unsigned first, unsigned count) {
         size_t blen = strlen(buf);
         free(text[0]);
         free(text[1]);
-        char *argv[] = {"ebtables-restore", "--noflush", NULL};
+        char *argv[] = {"ebtables-nft-restore", "--noflush", NULL};
         SpawnOpts o = {.argv = argv, .stdin_data = buf, .stdin_len = blen, .timeout_ms = 3600 * 1000};
         SpawnResult res = {0};
         if (spawn_run(&o, &res) < 0 || res.exit_code != 0) {
-                fprintf(stderr, "bench-filter: ebtables-restore: %s\n", res.err ? res.err : "failed");
+                fprintf(stderr, "bench-filter: ebtables-nft-restore: %s\n", res.err ? res.err : "failed");
                 exit(1);
         }
         spawn_result_clear(&res);

@@ -11,8 +11,9 @@ PACKAGES=(
   apt gcc meson ninja-build pkg-config libsqlite3-dev libjansson-dev nettle-dev
   # cluster mode: controller <-> node messages sealed with MUNGE
   libmunge-dev
-  # isolation filters; iptables: ebtables-nft, which the ebtables backend runs
-  libnftables-dev nftables ebtables iptables
+  # isolation filters; iptables brings ebtables-nft, which the ebtables backend runs
+  # (Debian's ebtables package is only ebtables-legacy, which this kernel lacks)
+  libnftables-dev nftables iptables
   # fuzzing (libFuzzer + sanitizer runtimes); llvm: llvm-ar, meson's static linker for clang
   clang libclang-rt-14-dev llvm
   # runtime: discs, guests, DHCP

@@ -445,6 +445,25 @@ static int filters_new(Host *h, Error *err) {
         return r;
 }
 
+/* Before anything is set up: the configured backend must work here (else
+ * vmbatchd refuses to start with the missing piece), and whatever another
+ * backend left from an earlier run goes (its rules would drop the frames
+ * of every new VM, whose taps it does not know). */
+static int filters_check(const Settings *st, Error *err) {
+        int r = filter_backend_probe(st->filter_backend, err);
+        if (r < 0)
+                return r;
+        char **removed = NULL;
+        if ((r = filter_purge_others(st->filter_backend, &removed, err)) < 0) {
+                error_prefix(err, "removing the filters of a backend no longer in use");
+                return r;
+        }
+        for (char **p = removed; *p; p++)
+                log_info("removed the %s: filter_backend is %s now", *p, st->filter_backend);
+        filter_names_free(removed);
+        return 0;
+}
+
 int host_new(EventLoop *loop, const Settings *st, Host **ret, Error *err) {
         Host *h = xcalloc(1, sizeof(*h));
         h->loop = loop;
@@ -460,7 +479,9 @@ int host_new(EventLoop *loop, const Settings *st, Host **ret, Error *err) {
         mkdir(dir, 0755);
         snprintf(dir, sizeof(dir), "%s/run", st->state_dir);
         mkdir(dir, 0755);
-        int r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err);
+        int r = filters_check(st, err);
+        if (r >= 0)
+                r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err);
         if (r < 0 || (!streq(st->filter_backend, "none") && (r = filters_new(h, err)) < 0)) {
                 free(h);
                 return r;

@@ -247,17 +247,22 @@ static const char *own(FilterBackend *b, size_t slot, const char *s) {
         return b->net_strings[slot];
 }
 
+static const FilterOps *const backends[] = {&filter_nft_ops, &filter_ebt_ops, &filter_none_ops};
+
+static int ops_by_name(const char *kind, const FilterOps **ret, Error *err) {
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++)
+                if (streq(isempty(kind) ? "nft" : kind, backends[i]->name)) {
+                        *ret = backends[i];
+                        return 0;
+                }
+        return error_set(err, -EINVAL, "filter: unknown backend '%s' (want nft, ebtables or none)", kind);
+}
+
 int filter_backend_new(const char *kind, const FilterNet *net, FilterBackend **ret, Error *err) {
         const FilterOps *ops;
-        if (isempty(kind) || streq(kind, "nft"))
-                ops = &filter_nft_ops;
-        else if (streq(kind, "ebtables"))
-                ops = &filter_ebt_ops;
-        else if (streq(kind, "none"))
-                ops = &filter_none_ops;
-        else
-                return error_set(err, -EINVAL, "filter: unknown backend '%s' (want nft, ebtables or none)", kind);
-        int r;
+        int r = ops_by_name(kind, &ops, err);
+        if (r < 0)
+                return r;
         if (ops != &filter_none_ops && (r = filter_net_check(net, false, err)) < 0)
                 return r;
 
@@ -301,6 +306,71 @@ void filter_backend_free(FilterBackend *b) {
 
 const char *filter_backend_name(const FilterBackend *b) {
         return b->ops->name;
+}
+
+/* ---- the host ---------------------------------------------------------- */
+
+int filter_backend_probe(const char *kind, Error *err) {
+        const FilterOps *ops;
+        int r = ops_by_name(kind, &ops, err);
+        if (r < 0 || !ops->probe)
+                return r;
+        return ops->probe(err);
+}
+
+static bool text_has_any(const char *text, const char *const *needles) {
+        for (; text && *needles; needles++)
+                if (strstr(text, *needles))
+                        return true;
+        return false;
+}
+
+char *filter_probe_explain(const char *kind, int code, const char *text) {
+        static const char *const no_family[] = {
+                "Protocol not supported", "Address family not supported", "Operation not supported",
+                "No such file or directory", "doesn't support", "does not exist", "Could not fetch rule set", NULL,
+        };
+        char line[300];
+        snprintf(line, sizeof(line), "%s", text ? text : "");
+        line[strcspn(line, "\n")] = 0;
+        bool ebt = streq(kind, "ebtables");
+        if (ebt && code == -ENOENT && !text)
+                return xasprintf("filter_backend = ebtables needs the program " FILTER_EBT_PROGRAM
+                                 ", which is not installed (Debian package: iptables)");
+        if (code == -EPERM || code == -EACCES || strstr(line, "Operation not permitted") ||
+            strstr(line, "Permission denied"))
+                return xasprintf("filter_backend = %s: not permitted to change the kernel's filters (vmbatchd "
+                                 "needs CAP_NET_ADMIN: run it as root)%s%s",
+                                 kind, *line ? ": " : "", line);
+        if (text_has_any(line, no_family) || code == -EOPNOTSUPP || code == -EAFNOSUPPORT ||
+            code == -EPROTONOSUPPORT)
+                return xasprintf("filter_backend = %s: the kernel has no nftables bridge family%s (kernel options "
+                                 "CONFIG_NF_TABLES and CONFIG_NF_TABLES_BRIDGE)%s%s",
+                                 kind, ebt ? " for " FILTER_EBT_PROGRAM : "", *line ? ": " : "", line);
+        return xasprintf("filter_backend = %s does not work on this host: %s", kind,
+                         *line ? line : strerror(code < 0 ? -code : EIO));
+}
+
+int filter_purge_others(const char *kind, char ***ret_removed, Error *err) {
+        const FilterOps *keep;
+        int r = ops_by_name(kind, &keep, err);
+        if (r < 0)
+                return r;
+        char **removed = xcalloc(ELEMENTSOF(backends) + 1, sizeof(char *));
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
+                char *what = NULL;
+                if (backends[i] == keep || !backends[i]->purge)
+                        continue;
+                if ((r = backends[i]->purge(&what, err)) < 0) {
+                        filter_names_free(removed);
+                        return r;
+                }
+                if (r > 0)
+                        removed[n++] = what;
+        }
+        *ret_removed = removed;
+        return 0;
 }
 
 static int bridge_mac(const char *bridge, char ret[18], Error *err) {

@@ -85,6 +85,33 @@ static inline void filter_backend_freep(FilterBackend **b) { filter_backend_free
 /* "nft", "ebtables" or "none". */
 const char *filter_backend_name(const FilterBackend *b);
 
+/* ---- the host: can a backend work here, what did others leave ---------- */
+
+/* The ebtables backend always runs this program (Debian: package iptables),
+ * never plain `ebtables`: that is an alternative which may point at
+ * ebtables-legacy, whose kernel tables modern kernels do not have. */
+#define FILTER_EBT_PROGRAM "ebtables-nft"
+
+/* Can backend kind work on this host? Changes no rule. nft: one
+ * transaction that adds and deletes a probe table with a bridge base chain
+ * (the kernel's nftables bridge family); ebtables: FILTER_EBT_PROGRAM runs
+ * and lists the kernel's bridge nat and filter tables; none: always. err
+ * gets one line naming the missing piece and what provides it. */
+int filter_backend_probe(const char *kind, Error *err);
+/* The one line for a failed probe (pure; unit-tested): kind, the errno
+ * (-ENOENT with text NULL: the program is not installed) and the tool's
+ * error text become the missing piece and the package or kernel option
+ * that provides it. */
+char *filter_probe_explain(const char *kind, int code, const char *text);
+/* Remove what the backends other than kind left behind on this host (nft:
+ * our table; ebtables: our jumps in the built-in chains and every vmb-* and
+ * vm-TAP chain), e.g. after filter_backend changed across a restart: their
+ * rules would keep dropping new VMs' frames. *ret_removed (NULL-terminated,
+ * free with filter_names_free) says what went, one entry per backend, for
+ * the log. A backend whose program or kernel support is missing has left
+ * nothing. */
+int filter_purge_others(const char *kind, char ***ret_removed, Error *err);
+
 /* Create our table/chains if missing and (re)write our base rules; never
  * touches other tables (ebtables: inserts one jump at the head of nat
  * PREROUTING and filter FORWARD and OUTPUT, and otherwise only touches
@@ -174,6 +201,9 @@ int filter_ebt_vm_remove(const char *tap, FilterCmds *ret);
 
 typedef struct FilterOps {
         const char *name;
+        int (*probe)(Error *err);
+        /* 1 with *ret_what: removed that; 0: nothing of ours was there */
+        int (*purge)(char **ret_what, Error *err);
         int (*init)(FilterBackend *b, Error *err);
         void (*done)(FilterBackend *b);
         int (*setup)(FilterBackend *b, Error *err);
@@ -191,6 +221,11 @@ struct FilterBackend {
         bool macs_resolved;
         void *priv;            /* the backend's own state */
 };
+
+/* Delete `table bridge TABLE` when it holds nothing but empty base chains
+ * whose policy is accept, as ebtables-nft leaves its nat and filter tables
+ * once our chains are gone. 1: deleted; 0: absent or in use. */
+int filter_nft_delete_if_empty(const char *table, Error *err);
 
 extern const FilterOps filter_nft_ops;
 extern const FilterOps filter_ebt_ops;

@@ -1,6 +1,7 @@
 /* filter_ebtables.c - the isolation filters with ebtables (the paper's
- * tool; on Debian 12 it is ebtables-nft), one `ebtables` process per
- * command through spawn_run.
+ * tool), one FILTER_EBT_PROGRAM (ebtables-nft) process per command through
+ * spawn_run. Never plain `ebtables`: on Debian that is an alternative that
+ * may point at ebtables-legacy, which this kernel generation lacks.
  *
  * Layout (we add one rule at the head of three built-in chains and
  * otherwise only touch chains named vmb-* and vm-*):
@@ -51,7 +52,7 @@ static void cmds_push(FilterCmds *c, char **argv) {
         c->argv[c->n++] = argv;
 }
 
-/* "ebtables" + the words of the formatted line (our arguments never contain
+/* FILTER_EBT_PROGRAM + the words of the formatted line (our arguments never contain
  * spaces: names, addresses and numbers are checked). */
 _printf_(2, 3) static void cmdf(FilterCmds *c, const char *fmt, ...) {
         va_list ap;
@@ -62,7 +63,7 @@ _printf_(2, 3) static void cmdf(FilterCmds *c, const char *fmt, ...) {
         va_end(ap);
         size_t n = 1, cap = 8;
         char **argv = xcalloc(cap, sizeof(char *));
-        argv[0] = xstrdup("ebtables");
+        argv[0] = xstrdup(FILTER_EBT_PROGRAM);
         char *save = NULL;
         for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
                 if (n + 2 > cap) {
@@ -331,7 +332,7 @@ static int ebt_run(char **argv, bool ok_absent, char **ret_out, Error *err) {
         SpawnResult res = {0};
         int r = spawn_run(&o, &res);
         if (r < 0)
-                return error_set(err, r, "filter: cannot run ebtables: %s", strerror(-r));
+                return error_set(err, r, "filter: cannot run " FILTER_EBT_PROGRAM ": %s", strerror(-r));
         if (res.exit_code != 0) {
                 const char *etext = res.err ? res.err : "";
                 if (ok_absent && ebt_absent(etext)) {
@@ -442,7 +443,7 @@ static void ebt_parse(const char *text, const char *table, EbtState *t) {
 static int ebt_load(EbtState *ret, Error *err) {
         EbtState t = {0};
         for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
-                char *argv[] = {"ebtables", "-t", (char *)tables[i], "-L", NULL};
+                char *argv[] = {FILTER_EBT_PROGRAM, "-t", (char *)tables[i], "-L", NULL};
                 _cleanup_free_ char *out = NULL;
                 int r = ebt_run(argv, false, &out, err);
                 if (r < 0) {
@@ -549,7 +550,7 @@ static int ebt_add(FilterBackend *b, const FilterVm *vm, Error *err) {
                 return r;
         /* replace what the tap had (one `ebtables -L` to find out) */
         _cleanup_free_ char *chain = xasprintf(FILTER_EBT_CHAIN_PREFIX "%s", vm->tap);
-        char *list[] = {"ebtables", "-t", "nat", "-L", chain, NULL};
+        char *list[] = {FILTER_EBT_PROGRAM, "-t", "nat", "-L", chain, NULL};
         if (ebt_run(list, true, NULL, NULL) == 0 && (r = ebt_remove(b, vm->tap, err)) < 0)
                 return r;
         Error e = {0};
@@ -670,8 +671,88 @@ static int ebt_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *er
         return 0;
 }
 
+/* ---- the host: probe and purge ----------------------------------------- */
+
+static int ebt_probe(Error *err) {
+        for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
+                char *argv[] = {FILTER_EBT_PROGRAM, "-t", (char *)tables[i], "-L", NULL};
+                SpawnOpts o = {.argv = argv, .timeout_ms = EBT_TIMEOUT_MS, .capture_max = 1u << 20};
+                SpawnResult res = {0};
+                int r = spawn_run(&o, &res);
+                if (r >= 0 && res.exit_code == 0) {
+                        spawn_result_clear(&res);
+                        continue;
+                }
+                /* exec failure: the child says "cannot execute" and exits 127 */
+                bool missing = r == -ENOENT || (r >= 0 && res.exit_code == 127);
+                char line[300] = "";
+                if (r >= 0)
+                        spawn_result_first_line(&res, line, sizeof(line));
+                spawn_result_clear(&res);
+                _cleanup_free_ char *msg = filter_probe_explain("ebtables", missing ? -ENOENT : r < 0 ? r : -EIO,
+                                                                missing ? NULL : line);
+                return error_set(err, missing ? -ENOENT : r < 0 ? r : -EOPNOTSUPP, "%s", msg);
+        }
+        return 0;
+}
+
+static bool ours(const EbtChain *c) {
+        size_t plen = strlen(FILTER_EBT_CHAIN_PREFIX);
+        return strncmp(c->name, "vmb-", 4) == 0 ||
+               (strncmp(c->name, FILTER_EBT_CHAIN_PREFIX, plen) == 0 && filter_tap_is_valid(c->name + plen));
+}
+
+static int ebt_purge(char **ret_what, Error *err) {
+        if (ebt_probe(NULL) < 0)
+                return 0; /* no ebtables-nft or no kernel support: it cannot have left anything */
+        EbtState t;
+        int r = ebt_load(&t, err);
+        if (r < 0)
+                return r;
+        FilterCmds c = {0};
+        /* our jumps out of the built-in chains first, then empty every chain
+         * of ours (they jump to each other), then delete them */
+        for (size_t i = 0; i < ELEMENTSOF(filter_ebt_hooks); i++) {
+                const FilterEbtHook *h = &filter_ebt_hooks[i];
+                const EbtChain *have = ebt_chain(&t, h->table, h->builtin);
+                _cleanup_free_ char *rule = xasprintf("-j %s", h->target);
+                for (size_t k = 0; have && k < have->n; k++)
+                        if (streq(have->rules[k], rule))
+                                cmdf(&c, "-t %s -D %s -j %s", h->table, h->builtin, h->target);
+        }
+        size_t n_chains = 0;
+        for (size_t i = 0; i < t.n; i++)
+                if (ours(&t.chains[i])) {
+                        cmdf(&c, "-t %s -F %s", t.chains[i].table, t.chains[i].name);
+                        n_chains++;
+                }
+        for (size_t i = 0; i < t.n; i++)
+                if (ours(&t.chains[i]))
+                        cmdf(&c, "-t %s -X %s", t.chains[i].table, t.chains[i].name);
+        ebt_state_clear(&t);
+        size_t n_cmds = c.n;
+        r = ebt_run_all(&c, true, err);
+        filter_cmds_clear(&c);
+        if (r < 0)
+                return r;
+        /* ebtables-nft made the tables for us: emptied, they go too */
+        size_t n_tables = 0;
+        for (size_t i = 0; i < ELEMENTSOF(tables); i++) {
+                if ((r = filter_nft_delete_if_empty(tables[i], err)) < 0)
+                        return r;
+                n_tables += r;
+        }
+        if (n_cmds == 0 && n_tables == 0)
+                return 0;
+        *ret_what = xasprintf("ebtables chains of vmbatch (%zu, our jumps to them, and %zu emptied tables)",
+                              n_chains, n_tables);
+        return 1;
+}
+
 const FilterOps filter_ebt_ops = {
         .name = "ebtables",
+        .probe = ebt_probe,
+        .purge = ebt_purge,
         .setup = ebt_setup,
         .add = ebt_add,
         .remove = ebt_remove,

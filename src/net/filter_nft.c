@@ -1,288 +1,13 @@
-/* filter_nft.c - the isolation filters as one nftables table of our own,
- * `table bridge vmbatch`, driven in-process through libnftables (no `nft`
- * process per change).
- *
- * The rules never name a VM. Per-VM state lives in sets keyed by the tap:
- *   vm        map  tap : MAC . IPv4   bookkeeping: what the tap was given
- *   vm_mac    set  tap . MAC          MAC / ARP sender MAC anti-spoofing
- *   vm_ip4    set  tap . IPv4         IPv4 / ARP sender IP anti-spoofing
- *   isolated  set  tap                the isolated VMs
- * so adding or removing a VM is a handful of element changes in one
- * transaction, a constant cost whatever the number of VMs, and a packet is
- * checked with a few hash lookups. Static sets hold what isolated VMs may
- * talk to (iso_mac, iso_ip4) and a per-tap broadcast meter (iso_bcast).
- *
- * The base rules carry a fingerprint (a hash of the generated base text) in
- * the comment of the first rule: filter_sync rewrites them when the
- * fingerprint or a chain's number of rules differs, e.g. after an `nft
- * flush ruleset` or a change of the FilterNet. */
-#include <arpa/inet.h>
+/* filter_nft.c - the nft isolation backend: applies what filter_nft_rules.c
+ * generates to `table bridge vmbatch` in-process through libnftables (no
+ * `nft` process per change), reads the table back for filter_sync, and
+ * checks and purges that table for vmbatchd's start (filter.h). */
 #include <jansson.h>
 #include <nftables/libnftables.h>
-#include <stdarg.h>
 #include <stdio.h>
 
-#include "net/filter.h"
+#include "net/filter_nft-internal.h"
 #include "net/link.h"
-
-#define T "bridge " FILTER_NFT_TABLE
-#define FINGERPRINT_TAG "vmbatch "
-
-/* The chains of the base ruleset, in the order they are declared. */
-enum {
-        CH_PREROUTING,
-        CH_FORWARD,
-        CH_OUTPUT,
-        CH_FROM_ISO,
-        CH_FROM_VM_ARP,
-        CH_FROM_VM_IP4,
-        CH_FROM_VM_IP6,
-        CH_TO_ISO,
-        CH_MAX,
-};
-
-static const char *const chain_names[CH_MAX] = {
-        [CH_PREROUTING] = "prerouting",   [CH_FORWARD] = "forward",         [CH_OUTPUT] = "output",
-        [CH_FROM_ISO] = "from_iso",       [CH_FROM_VM_ARP] = "from_vm_arp", [CH_FROM_VM_IP4] = "from_vm_ip4",
-        [CH_FROM_VM_IP6] = "from_vm_ip6", [CH_TO_ISO] = "to_iso",
-};
-
-/* ---- generators -------------------------------------------------------- */
-
-typedef struct Gen {
-        FILE *f;
-        unsigned counts[CH_MAX];
-} Gen;
-
-_printf_(3, 4) static void rule(Gen *g, int chain, const char *fmt, ...) {
-        va_list ap;
-        fprintf(g->f, "add rule " T " %s ", chain_names[chain]);
-        va_start(ap, fmt);
-        vfprintf(g->f, fmt, ap);
-        va_end(ap);
-        fputc('\n', g->f);
-        g->counts[chain]++;
-}
-
-static uint64_t fnv1a(const char *s) {
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
-
-#define FINGERPRINT_ZERO "0000000000000000"
-
-/* The base ruleset and how many rules each chain gets. */
-static int ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX]) {
-        int r = filter_net_check(net, true, NULL);
-        if (r < 0)
-                return r;
-        char gw_mac[18], dhcp_mac[18];
-        filter_mac_normalize(net->gateway_mac, gw_mac);
-        if (filter_mac_normalize(net->dhcp_mac ? net->dhcp_mac : net->gateway_mac, dhcp_mac) < 0)
-                return -EINVAL;
-        const char *dhcp_ip = net->dhcp_ip ? net->dhcp_ip : net->gateway_ip;
-        unsigned pps = net->broadcast_pps ? net->broadcast_pps : FILTER_BROADCAST_PPS_DEFAULT;
-
-        char *buf = NULL;
-        size_t len = 0;
-        Gen g = {.f = open_memstream(&buf, &len)};
-        if (!g.f)
-                abort();
-        FILE *f = g.f;
-        fprintf(f,
-                "# vmbatch isolation filters (src/net/filter.h), generated; bridge %s.\n"
-                "# The declarations are idempotent; the flushes drop our rules and the static\n"
-                "# sets, never the VMs' elements (vm, vm_mac, vm_ip4, isolated).\n",
-                net->bridge ? net->bridge : "-");
-        fprintf(f, "table " T " {\n"
-                   "\tmap vm { type ifname : ether_addr . ipv4_addr; }\n"
-                   "\tset vm_mac { type ifname . ether_addr; }\n"
-                   "\tset vm_ip4 { type ifname . ipv4_addr; }\n"
-                   "\tset isolated { type ifname; }\n"
-                   "\tset iso_mac { type ether_addr; }\n"
-                   "\tset iso_ip4 { type ipv4_addr; flags interval; auto-merge; }\n"
-                   "\tset iso_bcast { type ifname; size 65536; flags dynamic,timeout; timeout 1m; }\n");
-        for (int c = 0; c < CH_MAX; c++) {
-                if (c <= CH_OUTPUT)
-                        fprintf(f, "\tchain %s { type filter hook %s priority filter; policy accept; }\n",
-                                chain_names[c], chain_names[c]);
-                else
-                        fprintf(f, "\tchain %s { }\n", chain_names[c]);
-        }
-        fprintf(f, "}\n"
-                   "flush table " T "\n"
-                   "flush set " T " iso_mac\n"
-                   "flush set " T " iso_ip4\n");
-        fprintf(f, "add element " T " iso_mac { %s, %s, ff:ff:ff:ff:ff:ff }\n", gw_mac, dhcp_mac);
-        fprintf(f, "add element " T " iso_ip4 { %s, %s", net->gateway_ip, dhcp_ip);
-        for (size_t i = 0; i < net->n_allow; i++)
-                fprintf(f, ", %s", net->allow_ips[i]);
-        fprintf(f, " }\n");
-
-        /* frames a VM sends: every VM */
-        fprintf(f, "# frames entering the bridge from a VM's tap\n");
-        rule(&g, CH_PREROUTING, "iifname != \"" LINK_TAP_PREFIX "*\" accept comment \"" FINGERPRINT_TAG
-                                FINGERPRINT_ZERO ": not a VM tap\"");
-        rule(&g, CH_PREROUTING,
-             "iifname . ether saddr != @vm_mac counter drop comment \"MAC spoofing, or a tap without rules\"");
-        rule(&g, CH_PREROUTING, "iifname @isolated jump from_iso");
-        rule(&g, CH_PREROUTING, "ether type arp jump from_vm_arp");
-        rule(&g, CH_PREROUTING, "ether type ip jump from_vm_ip4");
-        rule(&g, CH_PREROUTING, "ether type ip6 jump from_vm_ip6");
-        rule(&g, CH_PREROUTING, "counter drop comment \"other ethertypes: VLAN tags, RARP, ...\"");
-
-        rule(&g, CH_FROM_VM_ARP, "arp htype != 1 counter drop comment \"ARP not for Ethernet\"");
-        rule(&g, CH_FROM_VM_ARP, "arp ptype != ip counter drop comment \"ARP not for IPv4\"");
-        rule(&g, CH_FROM_VM_ARP, "arp hlen != 6 counter drop comment \"ARP malformed\"");
-        rule(&g, CH_FROM_VM_ARP, "arp plen != 4 counter drop comment \"ARP malformed\"");
-        rule(&g, CH_FROM_VM_ARP,
-             "iifname . arp saddr ether != @vm_mac counter drop comment \"ARP spoofing: sender MAC\"");
-        rule(&g, CH_FROM_VM_ARP, "arp saddr ip 0.0.0.0 accept comment \"ARP probe\"");
-        rule(&g, CH_FROM_VM_ARP, "iifname . arp saddr ip != @vm_ip4 counter drop comment \"ARP spoofing: sender IP\"");
-        rule(&g, CH_FROM_VM_ARP, "accept");
-
-        rule(&g, CH_FROM_VM_IP4, "ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept "
-                                 "comment \"DHCP client without an address\"");
-        rule(&g, CH_FROM_VM_IP4, "iifname . ip saddr != @vm_ip4 counter drop comment \"IP spoofing\"");
-        rule(&g, CH_FROM_VM_IP4, "udp sport 67 counter drop comment \"rogue DHCP server\"");
-        rule(&g, CH_FROM_VM_IP4, "accept");
-
-        rule(&g, CH_FROM_VM_IP6,
-             "icmpv6 type { nd-router-advert, nd-redirect } counter drop comment \"rogue IPv6 router\"");
-        rule(&g, CH_FROM_VM_IP6, "udp sport 547 counter drop comment \"rogue DHCPv6 server\"");
-        rule(&g, CH_FROM_VM_IP6, "accept");
-
-        /* frames an isolated VM sends */
-        rule(&g, CH_FROM_ISO, "ether type != { arp, ip } counter drop comment \"isolated: ARP and IPv4 only\"");
-        rule(&g, CH_FROM_ISO, "ether daddr != @iso_mac counter drop "
-                              "comment \"isolated: only to the gateway, the DHCP server, broadcast\"");
-        rule(&g, CH_FROM_ISO,
-             "ether daddr ff:ff:ff:ff:ff:ff update @iso_bcast { iifname limit rate over %u/second burst %u packets } "
-             "counter drop comment \"isolated: broadcast storm\"",
-             pps, pps);
-        rule(&g, CH_FROM_ISO, "ether type arp return");
-        rule(&g, CH_FROM_ISO, "ip daddr 255.255.255.255 udp sport 68 udp dport 67 return");
-        rule(&g, CH_FROM_ISO, "ip daddr != @iso_ip4 counter drop "
-                              "comment \"isolated: IPv4 only to the gateway, the DHCP server, the allow-list\"");
-
-        /* frames the bridge forwards or the host sends */
-        fprintf(f, "# frames leaving the bridge\n");
-        rule(&g, CH_FORWARD,
-             "iifname @isolated oifname \"" LINK_TAP_PREFIX "*\" counter drop comment \"isolated: to another VM\"");
-        rule(&g, CH_FORWARD, "oifname @isolated jump to_iso");
-        rule(&g, CH_OUTPUT, "oifname @isolated jump to_iso");
-        rule(&g, CH_TO_ISO, "iifname \"" LINK_TAP_PREFIX "*\" counter drop comment \"isolated: from another VM\"");
-        rule(&g, CH_TO_ISO, "ether type != { arp, ip } counter drop comment \"isolated: ARP and IPv4 only\"");
-        /* ARP too: a VM on another host reaches this one through the uplink,
-         * not a tap, so only the sender address tells it apart */
-        rule(&g, CH_TO_ISO, "arp saddr ip != @iso_ip4 counter drop "
-                            "comment \"isolated: ARP only from the gateway, the DHCP server, the allow-list\"");
-        rule(&g, CH_TO_ISO, "ip saddr != @iso_ip4 counter drop "
-                            "comment \"isolated: IPv4 only from the gateway, the DHCP server, the allow-list\"");
-        fclose(f);
-
-        /* the fingerprint: a hash of the text with zeros in its place */
-        char *p = strstr(buf, FINGERPRINT_TAG FINGERPRINT_ZERO);
-        if (!p)
-                abort();
-        char hex[17];
-        snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)fnv1a(buf));
-        memcpy(p + strlen(FINGERPRINT_TAG), hex, 16);
-        if (counts)
-                memcpy(counts, g.counts, sizeof(g.counts));
-        *ret = buf;
-        return 0;
-}
-
-int filter_nft_ruleset(const FilterNet *net, char **ret) {
-        return ruleset_build(net, ret, NULL);
-}
-
-/* The fingerprint in a rule comment ("vmbatch <16 hex digits>: ..."). */
-static bool comment_fingerprint(const char *comment, char ret[17]) {
-        size_t tl = strlen(FINGERPRINT_TAG);
-        if (!comment || strncmp(comment, FINGERPRINT_TAG, tl) != 0 || strlen(comment) < tl + 16)
-                return false;
-        memcpy(ret, comment + tl, 16);
-        ret[16] = 0;
-        return true;
-}
-
-/* The fingerprint of a generated ruleset. */
-static bool ruleset_fingerprint(const char *text, char ret[17]) {
-        const char *p = strstr(text, "comment \"" FINGERPRINT_TAG);
-        return p && comment_fingerprint(p + strlen("comment \""), ret);
-}
-
-typedef struct VmNorm {
-        const char *tap;
-        char mac[18];
-        char ip[16];
-        bool isolated;
-} VmNorm;
-
-static int vm_norm(const FilterVm *vm, VmNorm *ret) {
-        if (filter_vm_check(vm, NULL) < 0)
-                return -EINVAL;
-        ret->tap = vm->tap;
-        filter_mac_normalize(vm->mac, ret->mac);
-        snprintf(ret->ip, sizeof(ret->ip), "%s", vm->ip);
-        ret->isolated = vm->isolated;
-        return 0;
-}
-
-static void vm_add_cmds(FILE *f, const VmNorm *v) {
-        fprintf(f, "add element " T " vm { \"%s\" : %s . %s }\n", v->tap, v->mac, v->ip);
-        fprintf(f, "add element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
-        fprintf(f, "add element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
-        fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
-        if (!v->isolated) /* added and deleted: absent whether or not it was there */
-                fprintf(f, "delete element " T " isolated { \"%s\" }\n", v->tap);
-}
-
-/* Delete whatever of v's elements exist: an element is added (a no-op when
- * present) and deleted in the same transaction. */
-static void vm_remove_cmds(FILE *f, const VmNorm *v) {
-        fprintf(f, "add element " T " vm { \"%s\" : %s . %s }\n", v->tap, v->mac, v->ip);
-        fprintf(f, "delete element " T " vm { \"%s\" }\n", v->tap);
-        fprintf(f, "add element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
-        fprintf(f, "delete element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
-        fprintf(f, "add element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
-        fprintf(f, "delete element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
-        fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
-        fprintf(f, "delete element " T " isolated { \"%s\" }\n", v->tap);
-}
-
-static char *with_memstream(void (*fn)(FILE *, const VmNorm *), const VmNorm *v) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                abort();
-        fn(f, v);
-        fclose(f);
-        return buf;
-}
-
-int filter_nft_vm_add(const FilterVm *vm, char **ret) {
-        VmNorm v;
-        if (vm_norm(vm, &v) < 0)
-                return -EINVAL;
-        *ret = with_memstream(vm_add_cmds, &v);
-        return 0;
-}
-
-int filter_nft_vm_remove(const FilterVm *vm, char **ret) {
-        VmNorm v;
-        if (vm_norm(vm, &v) < 0)
-                return -EINVAL;
-        *ret = with_memstream(vm_remove_cmds, &v);
-        return 0;
-}
 
 /* ---- libnftables ------------------------------------------------------- */
 
@@ -332,18 +57,26 @@ static void known_set(Nft *n, const char *tap, const char *mac, const char *ip) 
         snprintf(k->ip, sizeof(k->ip), "%s", ip);
 }
 
+static struct nft_ctx *ctx_new(Error *err) {
+        struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx) {
+                error_set(err, -ENOMEM, "filter: cannot create an nftables context");
+                return NULL;
+        }
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+                nft_ctx_free(ctx);
+                error_set(err, -ENOMEM, "filter: cannot buffer nftables output");
+                return NULL;
+        }
+        return ctx;
+}
+
 static int nft_init(FilterBackend *b, Error *err) {
+        struct nft_ctx *ctx = ctx_new(err);
+        if (!ctx)
+                return err ? err->code : -ENOMEM;
         Nft *n = xcalloc(1, sizeof(*n));
-        n->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!n->ctx) {
-                free(n);
-                return error_set(err, -ENOMEM, "filter: cannot create an nftables context");
-        }
-        if (nft_ctx_buffer_output(n->ctx) < 0 || nft_ctx_buffer_error(n->ctx) < 0) {
-                nft_ctx_free(n->ctx);
-                free(n);
-                return error_set(err, -ENOMEM, "filter: cannot buffer nftables output");
-        }
+        n->ctx = ctx;
         b->priv = n;
         return 0;
 }
@@ -366,7 +99,8 @@ static int error_pass(Error *err, const Error *e) {
 /* libnftables reports errors as text only: map the kernel's strerror()
  * back to an errno. */
 static int errno_from_text(const char *text) {
-        static const int codes[] = {EEXIST, ENOENT, EPERM, EACCES, EBUSY, ENOMEM, EINVAL, EOPNOTSUPP, ENOSPC, E2BIG};
+        static const int codes[] = {EEXIST, ENOENT, EPERM, EACCES, EBUSY, ENOMEM, EINVAL, EOPNOTSUPP, ENOSPC, E2BIG,
+                                    EAFNOSUPPORT, EPROTONOSUPPORT};
         for (size_t i = 0; i < ELEMENTSOF(codes); i++)
                 if (strstr(text, strerror(codes[i])))
                         return -codes[i];
@@ -536,13 +270,13 @@ static int state_load(FilterBackend *b, const unsigned *want_counts, const char 
                 if (rl) {
                         const char *chain = json_string_value(json_object_get(rl, "chain"));
                         for (int c = 0; c < CH_MAX; c++)
-                                if (streq(chain, chain_names[c]))
+                                if (streq(chain, nft_chain_names[c]))
                                         counts[c]++;
-                        if (streq(chain, chain_names[CH_PREROUTING]) && first_rule) {
+                        if (streq(chain, nft_chain_names[CH_PREROUTING]) && first_rule) {
                                 first_rule = false;
                                 const char *comment = json_string_value(json_object_get(rl, "comment"));
                                 char fp[17];
-                                fingerprint_ok = comment_fingerprint(comment, fp) &&
+                                fingerprint_ok = nft_comment_fingerprint(comment, fp) &&
                                                  streq(fp, want_fingerprint);
                         }
                 }
@@ -559,10 +293,10 @@ static int base_text(FilterBackend *b, char **ret_text, unsigned counts[CH_MAX],
         int r = filter_backend_net(b, &net, err);
         if (r < 0)
                 return r;
-        if ((r = ruleset_build(net, ret_text, counts)) < 0)
+        if ((r = nft_ruleset_build(net, ret_text, counts)) < 0)
                 return error_set(err, r, "filter: cannot build the ruleset");
         if (fingerprint)
-                ruleset_fingerprint(*ret_text, fingerprint);
+                nft_ruleset_fingerprint(*ret_text, fingerprint);
         return 0;
 }
 
@@ -620,7 +354,7 @@ static int remove_slow(FilterBackend *b, const char *tap, Error *err) {
         VmNorm old;
         int r = vm_lookup(n, tap, &old, err);
         if (r == 0) {
-                _cleanup_free_ char *cmds = with_memstream(vm_remove_cmds, &old);
+                _cleanup_free_ char *cmds = nft_with_memstream(nft_vm_remove_cmds, &old);
                 return nft_run(n, cmds, false, NULL, err, "removing a VM");
         }
         if (r != -ENOENT)
@@ -651,7 +385,7 @@ static int nft_remove(FilterBackend *b, const char *tap, Error *err) {
                 VmNorm old = {.tap = tap};
                 memcpy(old.mac, k->mac, sizeof(old.mac));
                 memcpy(old.ip, k->ip, sizeof(old.ip));
-                _cleanup_free_ char *cmds = with_memstream(vm_remove_cmds, &old);
+                _cleanup_free_ char *cmds = nft_with_memstream(nft_vm_remove_cmds, &old);
                 Error e = {0};
                 int r = nft_run(n, cmds, false, NULL, &e, "removing a VM");
                 /* EEXIST: the tap has other elements than we thought; ENOENT:
@@ -671,7 +405,7 @@ static int nft_remove(FilterBackend *b, const char *tap, Error *err) {
 static int nft_add_once(FilterBackend *b, const FilterVm *vm, Error *err) {
         Nft *n = b->priv;
         VmNorm v;
-        vm_norm(vm, &v);
+        nft_vm_norm(vm, &v);
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
@@ -683,9 +417,9 @@ static int nft_add_once(FilterBackend *b, const FilterVm *vm, Error *err) {
                 VmNorm old = {.tap = v.tap};
                 memcpy(old.mac, k->mac, sizeof(old.mac));
                 memcpy(old.ip, k->ip, sizeof(old.ip));
-                vm_remove_cmds(f, &old);
+                nft_vm_remove_cmds(f, &old);
         }
-        vm_add_cmds(f, &v);
+        nft_vm_add_cmds(f, &v);
         fclose(f);
         Error e = {0};
         int r = nft_run(n, buf, false, NULL, &e, "adding a VM");
@@ -706,8 +440,8 @@ static int nft_add_once(FilterBackend *b, const FilterVm *vm, Error *err) {
         len = 0;
         if (!(f = open_memstream(&buf, &len)))
                 abort();
-        vm_remove_cmds(f, &old);
-        vm_add_cmds(f, &v);
+        nft_vm_remove_cmds(f, &old);
+        nft_vm_add_cmds(f, &v);
         fclose(f);
         r = nft_run(n, buf, false, NULL, err, "replacing a VM");
         free(buf);
@@ -835,7 +569,7 @@ static int nft_sync(FilterBackend *b, const FilterVm *vms, size_t n, Error *err)
         state_sort(&s);
         VmNorm *want = xcalloc(n ? n : 1, sizeof(VmNorm));
         for (size_t i = 0; i < n; i++)
-                vm_norm(&vms[i], &want[i]);
+                nft_vm_norm(&vms[i], &want[i]);
         if (n)
                 qsort(want, n, sizeof(VmNorm), cmp_vm);
 
@@ -909,8 +643,86 @@ static int nft_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *er
         return 0;
 }
 
+/* ---- the host: probe and purge ----------------------------------------- */
+
+/* What filter_setup needs of the kernel, added and deleted in one
+ * transaction: the bridge family and a base chain on its prerouting hook. */
+#define PROBE_TABLE "bridge vmbatch_probe"
+
+static int nft_probe(Error *err) {
+        Error e = {0};
+        Nft n = {.ctx = ctx_new(&e)};
+        if (!n.ctx)
+                return error_pass(err, &e);
+        _cleanup_free_ char *errtext = NULL;
+        int r = nft_run(&n, "add table " PROBE_TABLE "\n"
+                            "add chain " PROBE_TABLE " probe { type filter hook prerouting priority -300; }\n"
+                            "delete table " PROBE_TABLE "\n",
+                        false, NULL, &e, "probe");
+        if (r < 0)
+                errtext = xstrdup(e.message);
+        nft_ctx_free(n.ctx);
+        if (r >= 0)
+                return 0;
+        _cleanup_free_ char *msg = filter_probe_explain("nft", r, errtext);
+        return error_set(err, r, "%s", msg);
+}
+
+static int nft_purge(char **ret_what, Error *err) {
+        Error e = {0};
+        Nft n = {.ctx = ctx_new(&e)};
+        if (!n.ctx)
+                return error_pass(err, &e);
+        int r = nft_run(&n, "delete table " T "\n", false, NULL, &e, "deleting our table");
+        nft_ctx_free(n.ctx);
+        if (r >= 0) {
+                *ret_what = xstrdup("nft table " T);
+                return 1;
+        }
+        /* not there, or a kernel without the family: nothing was left */
+        if (r == -ENOENT || r == -EOPNOTSUPP || r == -EAFNOSUPPORT || r == -EPROTONOSUPPORT)
+                return 0;
+        return error_pass(err, &e);
+}
+
+int filter_nft_delete_if_empty(const char *table, Error *err) {
+        if (!table || strspn(table, "abcdefghijklmnopqrstuvwxyz_") != strlen(table))
+                return error_set(err, -EINVAL, "filter: invalid table name");
+        Error e = {0};
+        Nft n = {.ctx = ctx_new(&e)};
+        if (!n.ctx)
+                return error_pass(err, &e);
+        _cleanup_free_ char *list = xasprintf("list table bridge %s", table);
+        _cleanup_free_ char *out = NULL;
+        int r = nft_run(&n, list, true, &out, &e, "listing a table");
+        json_t *root = r >= 0 ? json_loads(out, 0, NULL) : NULL;
+        bool empty = root != NULL;
+        size_t i;
+        const json_t *item;
+        json_array_foreach(json_object_get(root, "nftables"), i, item) {
+                const json_t *chain = json_object_get(item, "chain");
+                const char *policy = json_string_value(json_object_get(chain, "policy"));
+                if (json_object_get(item, "rule") || json_object_get(item, "set") || json_object_get(item, "map") ||
+                    (chain && (!json_object_get(chain, "hook") || !streq(policy, "accept"))))
+                        empty = false;
+        }
+        json_decref(root);
+        if (empty) {
+                _cleanup_free_ char *del = xasprintf("delete table bridge %s", table);
+                r = nft_run(&n, del, false, NULL, &e, "deleting an empty table");
+        }
+        nft_ctx_free(n.ctx);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return error_pass(err, &e);
+        return empty ? 1 : 0;
+}
+
 const FilterOps filter_nft_ops = {
         .name = "nft",
+        .probe = nft_probe,
+        .purge = nft_purge,
         .init = nft_init,
         .done = nft_done,
         .setup = nft_setup,

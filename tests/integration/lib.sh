@@ -12,6 +12,25 @@ diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 skip_all() { echo "1..0 # SKIP $*"; exit "${VMBATCH_SKIP_EXIT:-77}"; }
 tap_done() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 
+# require_host_features: what the kernel must have and install-deps.sh cannot
+# install (network namespaces, /dev/net/tun, bridges, the nftables bridge
+# family that both filter backends use); the test is skipped, with the
+# missing piece as the reason, when one is not there. Needs root.
+require_host_features() {
+  local ns=vmb-feat-$$
+  command -v nft >/dev/null || skip_all "nft not installed (nftables)"
+  [ -c /dev/net/tun ] || skip_all "the kernel has no /dev/net/tun (CONFIG_TUN)"
+  ip netns add "$ns" 2>/dev/null || skip_all "cannot create a network namespace (CONFIG_NET_NS)"
+  local why=
+  ip -n "$ns" link add vmbfeatbr type bridge 2>/dev/null || why="no bridge devices (CONFIG_BRIDGE)"
+  [ -n "$why" ] || ip netns exec "$ns" nft -f - 2>/dev/null <<'NFT' || why="no nftables bridge family (CONFIG_NF_TABLES_BRIDGE)"
+add table bridge vmbfeat
+add chain bridge vmbfeat c { type filter hook prerouting priority -300; }
+NFT
+  ip netns del "$ns" 2>/dev/null
+  [ -z "$why" ] || skip_all "the kernel has $why"
+}
+
 # expect_out "name" PATTERN -- command...   (extended regex over stdout+stderr)
 expect_out() {
   local name=$1 pat=$2; shift 3
@@ -58,6 +77,19 @@ stop_vmbatchd() {
   kill "$VMB_PID" 2>/dev/null
   wait "$VMB_PID" 2>/dev/null
   VMB_PID=
+}
+# end_node_test NAMESPACE: the end of a test that ran one vmbatchd with the state
+# in $T/state and its guests in NAMESPACE: the daemon, the starters and qemus
+# (by the pids their jobs recorded), whatever else runs in the namespace, the
+# namespace, the users this test made, $T.
+end_node_test() {
+  local ns=$1 p
+  stop_vmbatchd
+  for p in $(cat "$T"/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
+  ip netns pids "$ns" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null
+  remove_created_users
+  rm -rf "$T"
 }
 # as USER command... : run a CLI command as a system user against our daemon
 as() { local u=$1; shift; runuser -u "$u" -- env VMBATCH_SOCKET="$VMB_SOCK" "$@"; }

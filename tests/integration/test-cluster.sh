@@ -42,6 +42,7 @@ STEPS=${VMBATCH_CLUSTER_STEPS:-all}
 FLOOD=200          # broadcast frames of the attacker's flood probe (test-isolation.sh sends 5000)
 GRACE=10           # reattach_grace of the nodes
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network and UTS namespaces, taps, users, Slurm)"
+require_host_features
 for t in qemu-system-x86_64 qemu-img dnsmasq nft nsenter unshare python3 ss slurmctld slurmd sbatch squeue \
   scancel scontrol sinfo munged munge unmunge; do
   command -v "$t" >/dev/null || skip_all "$t not installed (scripts/slurm-up.sh installs Slurm and munge)"

@@ -25,7 +25,7 @@
 # nothing to do writes nothing (nft: rule handles unchanged), `nft flush
 # ruleset` then sync restores the rules, tables and rules of others
 # survive every change, bad arguments are refused.
-# Needs root, ip, nft, ebtables, python3; otherwise "1..0 # SKIP".
+# Needs root, ip, nft, ebtables-nft, python3; otherwise "1..0 # SKIP".
 set -u
 
 HERE=$(dirname "$(readlink -f "$0")")
@@ -34,9 +34,10 @@ HERE=$(dirname "$(readlink -f "$0")")
 
 TOOL=${1:-}
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, bridge, nftables)"
+require_host_features
 [ -n "$TOOL" ] && [ -x "$TOOL" ] || skip_all "filter-tool not built (pass its path as \$1)"
 TOOL=$(readlink -f "$TOOL")
-for t in ip nft ebtables python3; do
+for t in ip nft ebtables-nft python3; do
     command -v "$t" >/dev/null || skip_all "$t not installed"
 done
 
@@ -376,12 +377,12 @@ table bridge vmbf_other {
     }
 }
 NFT
-    hx ebtables -t filter -A FORWARD -p 0x88b6 -j DROP
+    hx ebtables-nft -t filter -A FORWARD -p 0x88b6 -j DROP
 }
 foreign_ok() {
     hx nft list table inet vmbf_other >/dev/null 2>&1 &&
         hx nft list table bridge vmbf_other 2>/dev/null | grep -q 'comment "foreign"' &&
-        hx ebtables -t filter -L FORWARD | grep -q -- '-p 0x88b6 -j DROP'
+        hx ebtables-nft -t filter -L FORWARD | grep -q -- '-p 0x88b6 -j DROP'
 }
 
 # ---- what every VM must withstand, isolated or not ----------------------
@@ -505,9 +506,9 @@ for B in nft ebtables; do
         ok "$([ -n "$before" ] && [ "$before" = "$after" ]; echo $?)" "$B: sync with nothing to do rewrites nothing"
     else
         check "$B: (counted traffic)" "br=1" udp-gw 1
-        before=$(hx ebtables -t filter -L --Lc | grep -c 'pcnt = [1-9]')
+        before=$(hx ebtables-nft -t filter -L --Lc | grep -c 'pcnt = [1-9]')
         ft "${ALLOW[@]}" "$B" sync "vmb1,$(vm_mac 1),$(vm_ip 1),open" "vmb2,$(vm_mac 2),$(vm_ip 2),iso"
-        after=$(hx ebtables -t filter -L --Lc | grep -c 'pcnt = [1-9]')
+        after=$(hx ebtables-nft -t filter -L --Lc | grep -c 'pcnt = [1-9]')
         ok "$([ "$before" -gt 0 ] && [ "$before" = "$after" ]; echo $?)" "$B: sync with nothing to do rewrites nothing (counters kept)"
     fi
     # a rule of ours deleted by hand: sync puts it back
@@ -515,7 +516,7 @@ for B in nft ebtables; do
         h=$(hx nft -a list chain bridge vmbatch from_vm_ip4 | sed -n 's/.*IP spoofing.*handle \([0-9]*\)$/\1/p')
         hx nft delete rule bridge vmbatch from_vm_ip4 handle "$h"
     else
-        hx ebtables -t nat -D vmb-proto -p IPv4 --ip-proto udp --ip-sport 67 -j DROP || diag "could not delete a rule"
+        hx ebtables-nft -t nat -D vmb-proto -p IPv4 --ip-proto udp --ip-sport 67 -j DROP || diag "could not delete a rule"
     fi
     if [ "$B" = nft ]; then probe_kind=spoof-ip-gw; else probe_kind=dhcp-offer; fi
     check "$B: with one of our rules deleted by hand its attack passes" "br=1" $probe_kind 1

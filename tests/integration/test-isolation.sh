@@ -35,6 +35,7 @@ FLOOD=5000                   # broadcast frames of the storm probe
 FOREIGN_IP=192.168.100.249   # the address the attacker claims (vmb-attack.c FOREIGN_IP)
 SPOOF_MAC=02:00:de:ad:be:ef  # the MAC it claims (vmb-attack.c SPOOF_MAC)
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, taps, users)"
+require_host_features
 case $BACKEND in nft | ebtables) ;; *) echo "Bail out! BACKEND must be nft or ebtables, not '$BACKEND'"; exit 1 ;; esac
 for t in qemu-system-x86_64 qemu-img dnsmasq python3 bridge "$BACKEND"; do
   command -v "$t" >/dev/null || skip_all "$t not installed"
@@ -228,7 +229,7 @@ run_body() {
   grep -q PROMISC "$R/vbr0.txt" && diag "$label: vbr0 is promiscuous: the host capture also counts unicast between guests"
   if [ "$fb" = nft ]; then ip netns exec "$NS" nft list ruleset >"$R/filters.txt" 2>&1
   elif [ "$fb" = ebtables ]; then
-    { for t in filter nat broute; do echo "== ebtables -t $t"; ip netns exec "$NS" ebtables -t $t -L --Lc 2>&1; done; } >"$R/filters.txt"
+    { for t in filter nat broute; do echo "== ebtables-nft -t $t"; ip netns exec "$NS" ebtables-nft -t $t -L --Lc 2>&1; done; } >"$R/filters.txt"
   else ip netns exec "$NS" nft list ruleset >"$R/filters.txt" 2>&1; fi
   kill "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; CAP_PID=
   [ -s "$R/host-seen" ] || [ -e "$R/host-seen" ] || { : >"$R/host-seen"; diag "host capture wrote nothing: $(cat "$R/hostcap.err")"; }

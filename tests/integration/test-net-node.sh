@@ -24,6 +24,7 @@ HERE=$(dirname "$(readlink -f "$0")")
 
 TOOL=${1:-}
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, bridge, tap)"
+require_host_features
 [ -n "$TOOL" ] && [ -x "$TOOL" ] || skip_all "net-node-tool not built (pass its path as \$1)"
 TOOL=$(readlink -f "$TOOL")
 for t in ip dnsmasq dhcp_release busybox; do

@@ -12,6 +12,7 @@ set -u
 VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
 DHCP=${5:-dnsmasq}
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
+require_host_features
 for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release vncsnapshot openssl setfacl; do
   command -v "$t" >/dev/null || skip_all "$t not installed"
 done
@@ -21,14 +22,8 @@ DHCPD=$(command -v dhcpd || echo /usr/sbin/dhcpd)
 T=$(mktemp -d /tmp/vmbatch-run-XXXXXX); chmod 0755 "$T"
 NS=vmb-run-$$
 cleanup() {
-  stop_vmbatchd
   [ -n "${DHCPD_PID:-}" ] && kill "$DHCPD_PID" 2>/dev/null
-  # starters and qemus are ours: end them by the pids the mapping knows
-  for p in $(cat "$T"/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
-  ip netns pids "$NS" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$NS" 2>/dev/null
-  remove_created_users
-  rm -rf "$T"
+  end_node_test "$NS"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

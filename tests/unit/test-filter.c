@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdio.h>
 
+#include "basic/spawn.h"
 #include "net/filter.h"
 #include "golden.h"
 
@@ -87,11 +88,11 @@ static void test_golden(void) {
         /* argv, not a shell line: every word is one argument */
         bool words_ok = c.n > 0;
         for (size_t i = 0; i < c.n; i++) {
-                words_ok &= streq(c.argv[i][0], "ebtables") && streq(c.argv[i][1], "-t");
+                words_ok &= streq(c.argv[i][0], FILTER_EBT_PROGRAM) && streq(c.argv[i][1], "-t");
                 for (char **a = c.argv[i]; *a; a++)
                         words_ok &= **a && !strchr(*a, ' ');
         }
-        ok(words_ok, "ebtables commands are argv lists starting 'ebtables -t TABLE'");
+        ok(words_ok, "ebtables commands are argv lists starting '" FILTER_EBT_PROGRAM " -t TABLE' (never the ebtables alternative)");
         filter_cmds_clear(&c);
         is_int(filter_ebt_vm_add(&net_full, &vm_open, &c), 0, "ebtables add (open)");
         text = filter_cmds_format(&c);
@@ -346,6 +347,152 @@ static void test_backend(const char *kind) {
         filter_backend_free(b);
 }
 
+/* ---- probe and purge --------------------------------------------------- */
+
+static void test_probe_explain(void) {
+        struct {
+                const char *kind;
+                int code;
+                const char *text;
+                const char *want1, *want2;
+        } cases[] = {
+                {"ebtables", -ENOENT, NULL, FILTER_EBT_PROGRAM, "package: iptables"},
+                {"ebtables", -EIO, "Could not fetch rule set generation id: Protocol not supported", "CONFIG_NF_TABLES_BRIDGE",
+                 "Protocol not supported"},
+                /* what ebtables-legacy says on this kernel: the text is kept */
+                {"ebtables", -EIO, "The kernel doesn't support the ebtables 'nat' table.", "CONFIG_NF_TABLES_BRIDGE",
+                 "'nat' table"},
+                {"nft", -EOPNOTSUPP, "filter: nft: probe: Could not process rule: Operation not supported",
+                 "no nftables bridge family", "CONFIG_NF_TABLES_BRIDGE"},
+                {"nft", -EAFNOSUPPORT, NULL, "bridge family", "CONFIG_NF_TABLES"},
+                {"nft", -EPERM, "Operation not permitted", "CAP_NET_ADMIN", "root"},
+                {"ebtables", -EIO, "something else\nsecond line", "does not work on this host: something else", ""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *m = filter_probe_explain(cases[i].kind, cases[i].code, cases[i].text);
+                ok(m && strstr(m, cases[i].want1) && strstr(m, cases[i].want2) && !strchr(m, '\n') &&
+                           strncmp(m, "filter_backend = ", 17) == 0,
+                   "probe explained in one line naming '%s': %s", cases[i].want1, m);
+        }
+}
+
+typedef struct ProbeFake {
+        int exit_code;
+        const char *err;
+        int calls;
+} ProbeFake;
+
+static int probe_hook(const SpawnOpts *o, SpawnResult *ret, void *userdata) {
+        ProbeFake *f = userdata;
+        f->calls++;
+        ret->exit_code = f->exit_code;
+        ret->out = xstrdup("");
+        ret->err = xstrdup(f->err);
+        return streq(o->argv[0], FILTER_EBT_PROGRAM) ? 0 : -EINVAL;
+}
+
+/* the ebtables probe's view of a missing program and of a kernel without the tables */
+static void test_probe_seam(void) {
+        ProbeFake f = {127, "cannot execute " FILTER_EBT_PROGRAM ": No such file or directory\n", 0};
+        Error e = {0};
+        spawn_set_hook(probe_hook, &f);
+        is_int(filter_backend_probe("ebtables", &e), -ENOENT, "probe: ebtables-nft missing is -ENOENT");
+        ok(strstr(e.message, "not installed") && strstr(e.message, "iptables"), "... and says what to install: %s",
+           e.message);
+        f = (ProbeFake){255, "Could not fetch rule set generation id: Protocol not supported\n", 0};
+        error_clear(&e);
+        ok(filter_backend_probe("ebtables", &e) < 0 && strstr(e.message, "CONFIG_NF_TABLES_BRIDGE"),
+           "probe: a kernel without the bridge family names the kernel option: %s", e.message);
+        f = (ProbeFake){0, "", 0};
+        is_int(filter_backend_probe("ebtables", &e), 0, "probe: both tables listed: ok");
+        is_int(f.calls, 2, "... after listing nat and filter");
+        spawn_set_hook(NULL, NULL);
+        is_int(filter_backend_probe("none", &e), 0, "probe: none always works");
+        is_int(filter_backend_probe("pf", &e), -EINVAL, "probe: unknown backend refused");
+}
+
+static char *ebt_listing(void) {
+        char *argv[] = {FILTER_EBT_PROGRAM, "-t", "nat", "-L", NULL}, *argv2[] = {FILTER_EBT_PROGRAM, "-t", "filter", "-L", NULL};
+        SpawnOpts o = {.argv = argv}, o2 = {.argv = argv2};
+        SpawnResult r = {0}, r2 = {0};
+        spawn_run(&o, &r);
+        spawn_run(&o2, &r2);
+        char *s = xasprintf("%s%s", r.out ? r.out : "", r2.out ? r2.out : "");
+        spawn_result_clear(&r);
+        spawn_result_clear(&r2);
+        return s;
+}
+
+static size_t names_count(char **names) {
+        size_t n = 0;
+        for (; names && names[n]; n++)
+                ;
+        return n;
+}
+
+/* a daemon that switches backends across a restart: what the old one left goes */
+static void test_purge(void) {
+        Error e = {0};
+        ok(filter_backend_probe("nft", &e) == 0, "probe nft here %s", e.message);
+        ok(filter_backend_probe("ebtables", &e) == 0, "probe ebtables here %s", e.message);
+        FilterVm a = {"vmb1", "de:af:de:af:64:02", "192.168.100.2", true};
+        FilterBackend *b = NULL;
+        ok(filter_backend_new("ebtables", &net_full, &b, &e) == 0 && filter_setup(b, &e) == 0 &&
+                   filter_add(b, &a, &e) == 0,
+           "ebtables rules of one VM %s", e.message);
+        filter_backend_free(b);
+        char **removed = NULL;
+        /* control: keeping ebtables removes nothing of it */
+        ok(filter_purge_others("ebtables", &removed, &e) == 0 && names_count(removed) == 0,
+           "purge keeping ebtables: nothing removed (no nft table)");
+        filter_names_free(removed);
+        _cleanup_free_ char *before = ebt_listing();
+        ok(strstr(before, "vm-vmb1") && strstr(before, "-j vmb-pre"), "control: the ebtables chains are there");
+        int r = filter_purge_others("nft", &removed, &e);
+        ok(r == 0 && names_count(removed) == 1 && strstr(removed[0], "ebtables"),
+           "purge for nft removes the ebtables chains: %s", r == 0 && removed[0] ? removed[0] : e.message);
+        filter_names_free(removed);
+        _cleanup_free_ char *after = ebt_listing();
+        ok(!strstr(after, "vmb-") && !strstr(after, "vm-vmb"), "no vmb-* / vm-* chain or jump left");
+        ok(filter_purge_others("nft", &removed, &e) == 0 && names_count(removed) == 0, "purge again: nothing");
+        filter_names_free(removed);
+        ok(nft_cmd("list table bridge nat", NULL) != 0 && nft_cmd("list table bridge filter", NULL) != 0,
+           "ebtables-nft's emptied nat and filter tables are gone");
+        /* an admin's own ebtables rule keeps its table */
+        ok(filter_backend_new("ebtables", &net_full, &b, &e) == 0 && filter_setup(b, &e) == 0, "ebtables again %s",
+           e.message);
+        filter_backend_free(b);
+        char *admin[] = {FILTER_EBT_PROGRAM, "-t", "filter", "-A", "FORWARD", "-p", "0x88b6", "-j", "DROP", NULL};
+        SpawnOpts ao = {.argv = admin};
+        SpawnResult ar = {0};
+        ok(spawn_run(&ao, &ar) == 0 && ar.exit_code == 0, "an admin's own rule in filter FORWARD");
+        spawn_result_clear(&ar);
+        r = filter_purge_others("nft", &removed, &e);
+        ok(r == 0 && names_count(removed) == 1 && strstr(removed[0], "1 emptied table"), "purge: %s",
+           r == 0 && removed[0] ? removed[0] : e.message);
+        filter_names_free(removed);
+        _cleanup_free_ char *kept = ebt_listing();
+        ok(strstr(kept, "-p 0x88b6 -j DROP") && !strstr(kept, "vmb-") && nft_cmd("list table bridge filter", NULL) == 0,
+           "the admin's rule and its table stay, ours go");
+
+        ok(filter_backend_new("nft", &net_full, &b, &e) == 0 && filter_setup(b, &e) == 0 && filter_add(b, &a, &e) == 0,
+           "nft rules of one VM %s", e.message);
+        filter_backend_free(b);
+        ok(filter_purge_others("nft", &removed, &e) == 0 && names_count(removed) == 0,
+           "purge keeping nft: our table stays");
+        filter_names_free(removed);
+        ok(nft_cmd("list table bridge " FILTER_NFT_TABLE, NULL) == 0, "control: table bridge vmbatch is there");
+        r = filter_purge_others("none", &removed, &e);
+        ok(r == 0 && names_count(removed) == 1 && strstr(removed[0], "bridge " FILTER_NFT_TABLE),
+           "purge for none removes it: %s", r == 0 && removed[0] ? removed[0] : e.message);
+        filter_names_free(removed);
+        ok(nft_cmd("list table bridge " FILTER_NFT_TABLE, NULL) != 0, "table bridge vmbatch is gone");
+        char *out = NULL;
+        nft_cmd("list tables", &out);
+        ok(out && !strstr(out, "vmbatch_probe"), "the probe left no table: '%s'", out ? out : "");
+        free(out);
+}
+
 static void test_for_real(void) {
         if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
                 ok(1, "# SKIP backends for real: needs root (unshare CLONE_NEWNET)");
@@ -353,11 +500,11 @@ static void test_for_real(void) {
         }
         /* the bridge's MAC is not needed: net_full names the gateway MAC */
         test_backend("nft");
-        if (access("/usr/sbin/ebtables", X_OK) == 0 || access("/sbin/ebtables", X_OK) == 0) {
-                nft_cmd("flush ruleset", NULL);
-                test_backend("ebtables");
-        } else
-                ok(1, "# SKIP ebtables not installed");
+        /* ebtables-nft is a dependency (install-deps.sh: iptables): missing, this fails */
+        nft_cmd("flush ruleset", NULL);
+        test_backend("ebtables");
+        nft_cmd("flush ruleset", NULL);
+        test_purge();
 
         /* without a gateway MAC the bridge's own is taken */
         FilterNet n = net_min;
@@ -375,6 +522,8 @@ int main(int argc, char **argv) {
         golden_setup(argc, argv, "tests/golden/filter");
         test_golden();
         test_checks();
+        test_probe_explain();
+        test_probe_seam();
         test_for_real();
         return tap_done();
 }
