@@ -9,12 +9,8 @@ N=${N:-15}
 T=$(mktemp -d /tmp/vmbatch-bench-derive-XXXXXX)
 trap 'kill $(cat "$T/pid" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
 chmod 0755 "$T"
-printf 'socket = %s/s.sock\ndatabase = %s/db/vm.db\nadmin_user = root\nadmin_stordir = %s\nnode = no\nlog_level = warning\n' \
-  "$T" "$T" "$T" >"$T/conf"
-"$BUILD/src/daemon/vmbatchd" -c "$T/conf" --init >/dev/null
-"$BUILD/src/daemon/vmbatchd" -c "$T/conf" --pidfile "$T/pid" &
-for _ in $(seq 50); do [ -S "$T/s.sock" ] && break; sleep 0.05; done
-export VMBATCH_SOCKET=$T/s.sock
+. "$(dirname "$0")/lib.sh"
+bench_daemon "$BUILD" "$T"
 V="$BUILD/src/cli/vmbatch"
 "$V" vm add small --disc 1G --derivable >/dev/null
 "$V" vm add big --disc 20G --derivable >/dev/null

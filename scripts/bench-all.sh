@@ -16,6 +16,7 @@ run() {
 run "$BUILD/bench/bench-control" --clients 50 --cycles 100 --vmbatchd "$BUILD/src/daemon/vmbatchd"
 run "$BUILD/bench/bench-control" --clients 300 --cycles 20 --vmbatchd "$BUILD/src/daemon/vmbatchd"
 run bench/bench-derive.sh "$BUILD"
+run bench/bench-responsive.sh "$BUILD"
 run bench/bench-boot.sh "$BUILD"
 run "$BUILD/bench/bench-filter"
 run bench/bench-submit.sh "$BUILD"

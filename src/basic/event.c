@@ -181,6 +181,7 @@ static int dispatch(EventSource *s, uint32_t events) {
 }
 
 int event_loop_run(EventLoop *l) {
+        l->exiting = false; /* a loop may run again after an exit */
         while (!l->exiting) {
                 struct epoll_event evs[64];
                 int n = epoll_wait(l->epfd, evs, 64, -1);

@@ -1,5 +1,8 @@
 #include "basic/jsonutil.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <ctype.h>
 
 int json_get_string(const json_t *o, const char *key, const char **ret, Error *err) {
@@ -88,4 +91,16 @@ int json_check_keys(const json_t *o, const char *const *allowed, Error *err) {
                         return error_set(err, -EINVAL, "unknown argument '%s'", key);
         }
         return 0;
+}
+
+json_t *json_error_response(int code, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *msg = NULL;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        json_t *r = json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", errno_name(code), "message", msg);
+        free(msg);
+        return r;
 }

@@ -20,3 +20,7 @@ int json_need_string(const json_t *o, const char *key, const char **ret, Error *
 
 /* Reject keys other than those listed (NULL-terminated). */
 int json_check_keys(const json_t *o, const char *const *allowed, Error *err);
+
+/* The protocol's error response {"ok": false, "error": {"code": "EPERM",
+ * "message": ...}} for a negative errno (docs/protocol.md). */
+json_t *json_error_response(int code, const char *fmt, ...) _printf_(2, 3);

@@ -124,6 +124,23 @@ char *xstrdup(const char *s) {
         return d;
 }
 
+void *xrealloc(void *p, size_t size) {
+        if (size == 0) {
+                free(p);
+                return NULL;
+        }
+        void *q = realloc(p, size);
+        if (!q)
+                abort();
+        return q;
+}
+
+void strv_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
+
 void *xcalloc(size_t n, size_t size) {
         void *p = calloc(n ? n : 1, size ? size : 1);
         if (!p)

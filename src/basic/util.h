@@ -55,6 +55,10 @@ void format_size(uint64_t bytes, char *buf, size_t len);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
+/* realloc that aborts when out of memory (size 0: frees, returns NULL) */
+void *xrealloc(void *p, size_t size);
+/* Free a NULL-terminated array of strings and the strings (accepts NULL). */
+void strv_free(char **v);
 
 /* Write the whole buffer / read exactly len bytes; -errno, or -EPIPE at EOF. */
 int loop_write(int fd, const void *buf, size_t len);

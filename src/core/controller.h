@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "core/settings.h"
 #include "store/store.h"
@@ -33,6 +34,30 @@ json_t *controller_request(Controller *c, uint32_t uid, const json_t *request);
 /* The same, unpacked: 0 and *ret_data, or -errno with err filled in. */
 int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
                       Error *err);
+
+/* ---- work outside the event loop --------------------------------------
+ * An operation that runs qemu-img or touches a user's files (vm.add) would
+ * hold every other client up while a file is slow: a FIFO as --usediscs
+ * blocks qemu-img until someone writes to it, a 4 GiB copy takes minutes, an
+ * NFS home may hang. So the daemon runs it in three steps:
+ *   controller_start       in the loop: checks and plans (reads only); NULL
+ *                          and *ret_job when a job must run, else the response;
+ *   controller_job_run     in a worker process (basic/worker.h), blocking:
+ *                          qemu-img as the user; writes the outcome to out;
+ *   controller_job_finish  in the loop: records the outcome in one transaction
+ *                          (checks such as the quota again) and returns the
+ *                          response; frees the job.
+ * controller_request and controller_handle do all three in line. */
+#define CONTROLLER_PENDING 1
+typedef struct ControllerJob ControllerJob;
+
+json_t *controller_start(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job);
+void controller_job_run(ControllerJob *job, FILE *out);
+json_t *controller_job_finish(Controller *c, ControllerJob *job, const char *outcome);
+/* A job never finished (the daemon stops): frees it; the run's files stay. */
+void controller_job_free(ControllerJob *job);
+uint32_t controller_job_uid(const ControllerJob *job);
+const char *controller_job_op(const ControllerJob *job);
 
 /* Create the paper's reserved rows (admin group 0, all_users 1, VM group 1
  * all_vms 192.168.0.1-192.168.0.254) and the admin user. */

@@ -230,10 +230,10 @@ static const char *const keys_init[] = {"dbpath", NULL};
 static const char *const keys_audit[] = {"limit", NULL};
 
 static const OpDef ops_misc[] = {
-        {"ping", op_ping, OP_ANYONE, keys_none},
-        {"init", op_init, OP_ANYONE | OP_MUTATES, keys_init},
-        {"audit.list", op_audit_list, OP_ADMIN, keys_audit},
-        {NULL, NULL, 0, NULL},
+        {"ping", op_ping, OP_ANYONE, keys_none, NULL},
+        {"init", op_init, OP_ANYONE | OP_MUTATES, keys_init, NULL},
+        {"audit.list", op_audit_list, OP_ADMIN, keys_audit, NULL},
+        {NULL, NULL, 0, NULL, NULL},
 };
 
 static const OpDef *find_op(const char *name) {
@@ -245,51 +245,62 @@ static const OpDef *find_op(const char *name) {
         return NULL;
 }
 
-int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
-                      Error *err) {
+/* ---- one operation: checks, then in line or as a job ------------------ */
+
+struct ControllerJob {
+        const OpDef *op;
+        uint32_t uid;
+        json_t *args;
+        void *plan;
+};
+
+/* Everything before an operation runs: it exists, its keys, the caller,
+ * initialisation and the admin right. */
+static int op_prepare(Controller *c, uint32_t uid, const char *op, const json_t *args, const OpDef **ret_op,
+                      Caller *who, Error *err) {
         const OpDef *d = find_op(op);
         if (!d)
                 return error_set(err, -EINVAL, "unknown operation '%.64s'", op);
-        json_t *empty = NULL;
-        if (!args)
-                args = empty = json_object();
         if (!json_is_object(args))
                 return error_set(err, -EINVAL, "args must be an object");
         int r = json_check_keys(args, d->keys, err);
-        if (r < 0) {
-                json_decref(empty);
+        if (r < 0)
                 return r;
-        }
-
-        Caller who;
-        r = caller_load(c, uid, &who);
-        if (r < 0) {
-                json_decref(empty);
+        if ((r = caller_load(c, uid, who)) < 0)
                 return error_set(err, r, "cannot read the caller's record");
-        }
         char buf[8];
         if (!(d->flags & OP_ANYONE)) {
                 if (store_meta_get(c->store, "initialized", buf, sizeof(buf)) < 0)
                         r = error_set(err, -ENXIO, "vmbatch is not initialized: run 'vmapp --init' as %s",
                                       c->settings->admin_user);
-                else if (!who.known && uid != 0)
+                else if (!who->known && uid != 0)
                         r = error_set(err, -EACCES, "uid %u is not a vmbatch user (ask an admin to add you)", uid);
-                else if ((d->flags & OP_ADMIN) && !who.admin)
+                else if ((d->flags & OP_ADMIN) && !who->admin)
                         r = error_set(err, -EPERM, "only members of the admin group can do this");
         }
-        if (r < 0)
-                goto out;
+        if (r < 0) {
+                caller_clear(who);
+                return r;
+        }
+        *ret_op = d;
+        return 0;
+}
 
+/* Run fn (an operation, or a job's finish) in its write transaction and
+ * audit it when it mutates. */
+typedef int (*op_body_fn)(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
+                          const char *outcome, json_t **ret, OpAudit *audit, Error *err);
+
+static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
+                    const char *outcome, op_body_fn body, json_t **ret_data, Error *err) {
         OpAudit audit = {""};
         json_t *data = NULL;
-        if (d->flags & OP_MUTATES) {
-                r = store_begin(c->store, err);
-                if (r < 0)
-                        goto out;
-        }
-        r = d->fn(c, &who, args, &data, &audit, err);
+        int r = 0;
+        if ((d->flags & OP_MUTATES) && (r = store_begin(c->store, err)) < 0)
+                return r;
+        r = body(c, who, d, args, plan, outcome, &data, &audit, err);
         if (r >= 0 && (d->flags & OP_MUTATES)) {
-                r = store_audit(c->store, uid, op, audit.object, (json_t *)args, err);
+                r = store_audit(c->store, who->uid, d->name, audit.object, (json_t *)args, err);
                 if (r >= 0)
                         r = store_commit(c->store, err);
         }
@@ -298,31 +309,145 @@ int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t 
                         store_rollback(c->store);
                 json_decref(data);
                 if (err && err->code == 0)
-                        error_set(err, r, "%s failed: %s", op, strerror(-r));
-                goto out;
+                        error_set(err, r, "%s failed: %s", d->name, strerror(-r));
+                return r;
         }
         if (d->flags & OP_MUTATES)
-                log_info("uid %u: %s %s", uid, op, audit.object);
+                log_info("uid %u: %s %s", who->uid, d->name, audit.object);
         *ret_data = data ? data : json_object();
+        return 0;
+}
+
+static int body_fn(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
+                   const char *outcome, json_t **ret, OpAudit *audit, Error *err) {
+        return d->fn(c, who, args, ret, audit, err);
+}
+
+static int body_finish(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
+                       const char *outcome, json_t **ret, OpAudit *audit, Error *err) {
+        return d->job->finish(c, who, plan, outcome, ret, audit, err);
+}
+
+/* The in-line path (tests, --init) and the daemon's first step. ret_job
+ * NULL: a job runs here, blocking. */
+static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
+                    ControllerJob **ret_job, Error *err) {
+        json_t *empty = NULL;
+        if (!args)
+                args = empty = json_object();
+        const OpDef *d = NULL;
+        Caller who;
+        int r = op_prepare(c, uid, op, args, &d, &who, err);
+        if (r < 0) {
+                json_decref(empty);
+                return r;
+        }
+        if (!d->job) {
+                r = op_apply(c, &who, d, args, NULL, NULL, body_fn, ret_data, err);
+                goto out;
+        }
+        /* the plan only reads: no transaction is held while the job runs */
+        void *plan = NULL;
+        if ((r = d->job->plan(c, &who, args, &plan, err)) < 0)
+                goto out;
+        ControllerJob *job = xcalloc(1, sizeof(*job));
+        *job = (ControllerJob){.op = d, .uid = uid, .args = json_deep_copy(args), .plan = plan};
+        if (ret_job) {
+                *ret_job = job;
+                r = CONTROLLER_PENDING;
+                goto out;
+        }
+        char *outcome = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&outcome, &len);
+        if (!f)
+                abort();
+        controller_job_run(job, f);
+        fclose(f);
+        r = op_apply(c, &who, d, job->args, plan, outcome, body_finish, ret_data, err);
+        free(outcome);
+        controller_job_free(job);
 out:
         caller_clear(&who);
         json_decref(empty);
         return r;
 }
 
+int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
+                      Error *err) {
+        return op_begin(c, uid, op, args, ret_data, NULL, err);
+}
+
+void controller_job_run(ControllerJob *job, FILE *out) {
+        job->op->job->run(job->plan, out);
+}
+
+uint32_t controller_job_uid(const ControllerJob *job) {
+        return job->uid;
+}
+
+const char *controller_job_op(const ControllerJob *job) {
+        return job->op->name;
+}
+
+void controller_job_free(ControllerJob *job) {
+        if (!job)
+                return;
+        job->op->job->free(job->plan);
+        json_decref(job->args);
+        free(job);
+}
+
+static json_t *response(int r, json_t *data, const Error *err) {
+        if (r < 0)
+                return json_error_response(r, "%s", err->message);
+        return json_pack("{s:b, s:o}", "ok", true, "data", data);
+}
+
+json_t *controller_job_finish(Controller *c, ControllerJob *job, const char *outcome) {
+        Error err = {0};
+        json_t *data = NULL;
+        Caller who;
+        /* the caller as they are now: a user removed meanwhile is refused */
+        int r = caller_load(c, job->uid, &who);
+        if (r < 0)
+                error_set(&err, r, "cannot read the caller's record");
+        else {
+                r = op_apply(c, &who, job->op, job->args, job->plan, outcome ? outcome : "", body_finish, &data,
+                             &err);
+                caller_clear(&who);
+        }
+        controller_job_free(job);
+        return response(r, data, &err);
+}
+
+/* {"op", "args"}: the op's name and arguments, nothing else */
+static int request_op(const json_t *request, const char **ret_op, Error *err) {
+        int r = json_need_string(request, "op", ret_op, err);
+        if (r >= 0) {
+                static const char *const top[] = {"op", "args", NULL};
+                r = json_check_keys(request, top, err);
+        }
+        return r;
+}
+
+json_t *controller_start(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job) {
+        Error err = {0};
+        json_t *data = NULL;
+        const char *op;
+        *ret_job = NULL;
+        int r = request_op(request, &op, &err);
+        if (r >= 0)
+                r = op_begin(c, uid, op, json_object_get(request, "args"), &data, ret_job, &err);
+        return r == CONTROLLER_PENDING ? NULL : response(r, data, &err);
+}
+
 json_t *controller_request(Controller *c, uint32_t uid, const json_t *request) {
         Error err = {0};
         json_t *data = NULL;
         const char *op;
-        int r = json_need_string(request, "op", &op, &err);
-        if (r >= 0) {
-                static const char *const top[] = {"op", "args", NULL};
-                r = json_check_keys(request, top, &err);
-        }
+        int r = request_op(request, &op, &err);
         if (r >= 0)
                 r = controller_handle(c, uid, op, json_object_get(request, "args"), &data, &err);
-        if (r < 0)
-                return json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", errno_name(r), "message",
-                                 err.message);
-        return json_pack("{s:b, s:o}", "ok", true, "data", data);
+        return response(r, data, &err);
 }

@@ -28,11 +28,25 @@ enum {
         OP_ANYONE = 1 << 2,     /* also unknown uids and before init */
 };
 
+/* An operation whose work may block (qemu-img on a user's file) runs in
+ * three steps (see controller_start): plan in the loop, reading only;
+ * run in a worker process, writing its outcome as text; finish in the loop,
+ * in the operation's transaction, from the plan and that outcome (which
+ * may say the run failed). */
+typedef struct OpJobDef {
+        int (*plan)(Controller *c, const Caller *who, const json_t *args, void **ret_plan, Error *err);
+        void (*run)(void *plan, FILE *out);
+        int (*finish)(Controller *c, const Caller *who, void *plan, const char *outcome, json_t **ret,
+                      OpAudit *audit, Error *err);
+        void (*free)(void *plan);
+} OpJobDef;
+
 typedef struct OpDef {
         const char *name;
-        op_fn fn;
+        op_fn fn;                /* NULL when job is set */
         unsigned flags;
         const char *const *keys; /* allowed argument keys, NULL-terminated */
+        const OpJobDef *job;
 } OpDef;
 
 extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_instances[];

@@ -301,12 +301,12 @@ static const char *const keys_stop[] = {"instance", "vm", "force", NULL};
 static const char *const keys_none[] = {NULL};
 
 const OpDef ops_instances[] = {
-        {"vm.run", op_vm_run, OP_MUTATES, keys_run},
-        {"instance.release", op_instance_release, OP_MUTATES, keys_instance},
-        {"instance.stop", op_instance_stop, OP_MUTATES, keys_stop},
-        {"instance.suspend", op_instance_suspend, OP_MUTATES, keys_instance},
-        {"instance.resume", op_instance_resume, OP_MUTATES, keys_instance},
-        {"instance.show", op_instance_show, 0, keys_instance},
-        {"map.list", op_map_list, 0, keys_none},
-        {NULL, NULL, 0, NULL},
+        {"vm.run", op_vm_run, OP_MUTATES, keys_run, NULL},
+        {"instance.release", op_instance_release, OP_MUTATES, keys_instance, NULL},
+        {"instance.stop", op_instance_stop, OP_MUTATES, keys_stop, NULL},
+        {"instance.suspend", op_instance_suspend, OP_MUTATES, keys_instance, NULL},
+        {"instance.resume", op_instance_resume, OP_MUTATES, keys_instance, NULL},
+        {"instance.show", op_instance_show, 0, keys_instance, NULL},
+        {"map.list", op_map_list, 0, keys_none, NULL},
+        {NULL, NULL, 0, NULL, NULL},
 };

@@ -138,8 +138,8 @@ static const char *const keys_del[] = {"user", "group", "vm", "vmgroup", NULL};
 static const char *const keys_none[] = {NULL};
 
 const OpDef ops_perms[] = {
-        {"perm.set", op_perm_set, OP_MUTATES, keys_set},
-        {"perm.del", op_perm_del, OP_MUTATES, keys_del},
-        {"perm.list", op_perm_list, 0, keys_none},
-        {NULL, NULL, 0, NULL},
+        {"perm.set", op_perm_set, OP_MUTATES, keys_set, NULL},
+        {"perm.del", op_perm_del, OP_MUTATES, keys_del, NULL},
+        {"perm.list", op_perm_list, 0, keys_none, NULL},
+        {NULL, NULL, 0, NULL, NULL},
 };

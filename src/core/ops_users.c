@@ -255,13 +255,13 @@ static const char *const keys_user_mod[] = {"user",     "name",        "add_grou
 static const char *const keys_user_del[] = {"user", NULL};
 
 const OpDef ops_users[] = {
-        {"ugroup.add", op_ugroup_add, OP_MUTATES | OP_ADMIN, keys_ugroup_add},
-        {"ugroup.mod", op_ugroup_mod, OP_MUTATES | OP_ADMIN, keys_ugroup_mod},
-        {"ugroup.del", op_ugroup_del, OP_MUTATES | OP_ADMIN, keys_ugroup_del},
-        {"ugroup.list", op_ugroup_list, 0, keys_none},
-        {"user.add", op_user_add, OP_MUTATES | OP_ADMIN, keys_user_add},
-        {"user.mod", op_user_mod, OP_MUTATES | OP_ADMIN, keys_user_mod},
-        {"user.del", op_user_del, OP_MUTATES | OP_ADMIN, keys_user_del},
-        {"user.list", op_user_list, 0, keys_none},
-        {NULL, NULL, 0, NULL},
+        {"ugroup.add", op_ugroup_add, OP_MUTATES | OP_ADMIN, keys_ugroup_add, NULL},
+        {"ugroup.mod", op_ugroup_mod, OP_MUTATES | OP_ADMIN, keys_ugroup_mod, NULL},
+        {"ugroup.del", op_ugroup_del, OP_MUTATES | OP_ADMIN, keys_ugroup_del, NULL},
+        {"ugroup.list", op_ugroup_list, 0, keys_none, NULL},
+        {"user.add", op_user_add, OP_MUTATES | OP_ADMIN, keys_user_add, NULL},
+        {"user.mod", op_user_mod, OP_MUTATES | OP_ADMIN, keys_user_mod, NULL},
+        {"user.del", op_user_del, OP_MUTATES | OP_ADMIN, keys_user_del, NULL},
+        {"user.list", op_user_list, 0, keys_none, NULL},
+        {NULL, NULL, 0, NULL, NULL},
 };

@@ -127,9 +127,9 @@ static const char *const keys_del[] = {"vmgroup", NULL};
 static const char *const keys_none[] = {NULL};
 
 const OpDef ops_vmgroups[] = {
-        {"vmgroup.add", op_vmgroup_add, OP_MUTATES | OP_ADMIN, keys_add},
-        {"vmgroup.mod", op_vmgroup_mod, OP_MUTATES | OP_ADMIN, keys_mod},
-        {"vmgroup.del", op_vmgroup_del, OP_MUTATES | OP_ADMIN, keys_del},
-        {"vmgroup.list", op_vmgroup_list, 0, keys_none},
-        {NULL, NULL, 0, NULL},
+        {"vmgroup.add", op_vmgroup_add, OP_MUTATES | OP_ADMIN, keys_add, NULL},
+        {"vmgroup.mod", op_vmgroup_mod, OP_MUTATES | OP_ADMIN, keys_mod, NULL},
+        {"vmgroup.del", op_vmgroup_del, OP_MUTATES | OP_ADMIN, keys_del, NULL},
+        {"vmgroup.list", op_vmgroup_list, 0, keys_none, NULL},
+        {NULL, NULL, 0, NULL, NULL},
 };

@@ -7,6 +7,7 @@
  * virtual size would let a 13G quota hold two derived VMs while they use
  * a few hundred KiB. The charge is measured right after qemu-img made the
  * file and checked in the same transaction that records the disc. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -16,22 +17,46 @@
 
 #define MAX_DISCS DISCS_MAX
 
-typedef struct NewDiscs {
-        char *paths[MAX_DISCS];
-        DiscRec recs[MAX_DISCS];
-        size_t n;
+/* vm.add as a job (core/ops.h OpJobDef): the plan is made in the loop,
+ * the discs in a worker process (qemu-img as the owner: slow files hold
+ * nobody else up), the records in the loop again. */
+typedef enum DiscsHow {
+        DISCS_NEW,    /* empty discs of given sizes */
+        DISCS_COPY,   /* copies of files the owner can read (--usediscs) */
+        DISCS_DERIVE, /* overlays on the template's discs (--base) */
+} DiscsHow;
+
+typedef struct VmAddPlan {
+        VmRec v;
+        UserRec owner;
         Cred cred;
         char cred_name[64];
-        bool keep; /* committed: do not remove on cleanup */
-} NewDiscs;
+        DiscsHow how;
+        size_t n;
+        char *path[MAX_DISCS];    /* where each disc goes (reserved: did not exist) */
+        char *src[MAX_DISCS];     /* copy: the source; derive: the template's disc */
+        uint32_t backing[MAX_DISCS]; /* derive: the template disc's id */
+        uint64_t size[MAX_DISCS]; /* new: the size */
+        DiscRec made[MAX_DISCS];  /* finish: what the run measured */
+        char **managed;           /* copy by a non-admin: every disc vmbatch manages */
+        uint32_t *managed_vm;     /* ... and its vm */
+        size_t n_managed;
+        bool grant_base;          /* derive from another owner's template: ACL first */
+        Cred base_owner;
+        char base_owner_name[64];
+} VmAddPlan;
 
-static void new_discs_cleanup(NewDiscs *d) {
-        for (size_t i = 0; i < d->n; i++) {
-                if (!d->keep)
-                        disk_remove(&d->cred, d->paths[i], NULL);
-                free(d->paths[i]);
+static void vm_add_plan_free(void *p) {
+        VmAddPlan *plan = p;
+        if (!plan)
+                return;
+        for (size_t i = 0; i < plan->n; i++) {
+                free(plan->path[i]);
+                free(plan->src[i]);
         }
-        d->n = 0;
+        strv_free(plan->managed);
+        free(plan->managed_vm);
+        free(plan);
 }
 
 static int check_quota(Controller *c, const UserRec *owner, uint64_t adding, Error *err) {
@@ -51,32 +76,25 @@ static int check_quota(Controller *c, const UserRec *owner, uint64_t adding, Err
 }
 
 /* Reserve the next disc path; refuse to overwrite a file that exists. */
-static int next_path(NewDiscs *d, const UserRec *owner, const char *vm_name, Error *err) {
-        if (d->n >= MAX_DISCS)
+static int next_path(VmAddPlan *p, const char *src, Error *err) {
+        if (p->n >= MAX_DISCS)
                 return error_set(err, -E2BIG, "a vm has at most %d discs", MAX_DISCS);
-        char *p = disk_path_for(owner->stordir, owner->uid, vm_name, (unsigned)d->n);
-        int r = validate_path("disc", p, err);
+        char *path = disk_path_for(p->owner.stordir, p->owner.uid, p->v.name, (unsigned)p->n);
+        int r = validate_path("disc", path, err);
         struct stat st;
-        if (r >= 0 && lstat(p, &st) == 0)
-                r = error_set(err, -EEXIST, "disc file %s already exists", p);
+        if (r >= 0 && lstat(path, &st) == 0)
+                r = error_set(err, -EEXIST, "disc file %s already exists", path);
         if (r < 0) {
-                free(p);
+                free(path);
                 return r;
         }
-        d->paths[d->n] = p;
-        memset(&d->recs[d->n], 0, sizeof(DiscRec));
-        d->recs[d->n].idx = (uint32_t)d->n;
-        snprintf(d->recs[d->n].path, sizeof(d->recs[d->n].path), "%s", p);
-        d->n++;
+        p->path[p->n] = path;
+        p->src[p->n] = src ? xstrdup(src) : NULL;
+        p->n++;
         return 0;
 }
 
-static int measure_last(NewDiscs *d, Error *err) {
-        DiscRec *rec = &d->recs[d->n - 1];
-        return disk_measure(&d->cred, d->paths[d->n - 1], &rec->size, &rec->allocated, err);
-}
-
-static int make_new_discs(NewDiscs *d, const UserRec *owner, const char *vm_name, const json_t *sizes, Error *err) {
+static int plan_new_discs(VmAddPlan *p, const json_t *sizes, Error *err) {
         if (!json_is_array(sizes) || json_array_size(sizes) == 0)
                 return error_set(err, -EINVAL, "disc_sizes must be a non-empty list of sizes");
         size_t i;
@@ -86,51 +104,15 @@ static int make_new_discs(NewDiscs *d, const UserRec *owner, const char *vm_name
                         return error_set(err, -EINVAL, "disc size #%zu is not a size in bytes", i + 1);
                 uint64_t size = (uint64_t)json_integer_value(v);
                 int r = validate_disc_size(size, err);
-                if (r < 0 || (r = next_path(d, owner, vm_name, err)) < 0 ||
-                    (r = disk_create(&d->cred, d->paths[d->n - 1], size, err)) < 0 || (r = measure_last(d, err)) < 0)
+                if (r < 0 || (r = next_path(p, NULL, err)) < 0)
                         return r;
+                p->size[p->n - 1] = size;
         }
+        p->how = DISCS_NEW;
         return 0;
 }
 
-/* A copy must not launder a vm's disc: a template copied without the derive
- * right, or a forced derivative copied into a vm without force_isolated.
- * Refuse any source that is, or is backed by, a disc vmbatch manages. */
-static int check_not_managed(Controller *c, const Cred *as, const char *src, Error *err) {
-        char **chain = NULL;
-        int r = disk_backing_chain(as, src, &chain, err);
-        if (r < 0)
-                return r;
-        DiscRec *all = NULL;
-        size_t n = 0;
-        if ((r = store_disc_all(c->store, &all, &n)) < 0) {
-                r = error_set(err, r, "cannot list discs");
-                goto out;
-        }
-        for (size_t k = 0; chain[k] && r >= 0; k++) {
-                struct stat a;
-                bool have_a = stat(chain[k], &a) == 0;
-                for (size_t i = 0; i < n; i++) {
-                        struct stat b;
-                        bool same = streq(chain[k], all[i].path) ||
-                                    (have_a && stat(all[i].path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
-                        if (same) {
-                                r = error_set(err, -EPERM, "%s %s the disc of vm %u: derive it with --base instead",
-                                              src, k == 0 ? "is" : "is backed by", all[i].vm);
-                                break;
-                        }
-                }
-        }
-out:
-        for (size_t k = 0; chain && chain[k]; k++)
-                free(chain[k]);
-        free(chain);
-        free(all);
-        return r;
-}
-
-static int copy_discs(Controller *c, NewDiscs *d, const UserRec *owner, const char *vm_name, const json_t *srcs,
-                      bool admin, Error *err) {
+static int plan_copy_discs(Controller *c, VmAddPlan *p, const json_t *srcs, bool admin, Error *err) {
         if (!json_is_array(srcs) || json_array_size(srcs) == 0)
                 return error_set(err, -EINVAL, "usediscs must be a non-empty list of paths");
         size_t i;
@@ -140,17 +122,30 @@ static int copy_discs(Controller *c, NewDiscs *d, const UserRec *owner, const ch
                         return error_set(err, -EINVAL, "usediscs entry #%zu is not a path", i + 1);
                 const char *src = json_string_value(v);
                 int r = validate_path("disc", src, err);
-                if (r >= 0 && !admin)
-                        r = check_not_managed(c, &d->cred, src, err);
-                if (r < 0 || (r = next_path(d, owner, vm_name, err)) < 0 ||
-                    (r = disk_clone(&d->cred, src, d->paths[d->n - 1], err)) < 0 || (r = measure_last(d, err)) < 0)
+                if (r < 0 || (r = next_path(p, src, err)) < 0)
                         return r;
         }
+        p->how = DISCS_COPY;
+        if (admin)
+                return 0;
+        /* the run checks each source's backing chain against these */
+        DiscRec *all = NULL;
+        size_t n = 0;
+        int r = store_disc_all(c->store, &all, &n);
+        if (r < 0)
+                return error_set(err, r, "cannot list discs");
+        p->managed = xcalloc(n + 1, sizeof(char *));
+        p->managed_vm = xcalloc(n + 1, sizeof(uint32_t));
+        for (size_t k = 0; k < n; k++) {
+                p->managed[k] = xstrdup(all[k].path);
+                p->managed_vm[k] = all[k].vm;
+        }
+        p->n_managed = n;
+        free(all);
         return 0;
 }
 
-static int derive_discs(Controller *c, NewDiscs *d, const UserRec *owner, const char *vm_name, const VmRec *base,
-                        Error *err) {
+static int plan_derive_discs(Controller *c, VmAddPlan *p, const VmRec *base, Error *err) {
         DiscRec *bd;
         size_t n;
         int r = store_disc_list(c->store, base->id, &bd, &n);
@@ -160,24 +155,119 @@ static int derive_discs(Controller *c, NewDiscs *d, const UserRec *owner, const 
                 free(bd);
                 return error_set(err, -EINVAL, "vm '%s' has no discs to derive from", base->name);
         }
-        Cred base_owner;
-        char base_owner_name[64];
-        r = cred_from_uid(base->owner, &base_owner, base_owner_name, sizeof(base_owner_name), err);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                /* the deriver's qemu-img (and later qemu) reads the template disc
-                 * as the deriver: let exactly this user read it */
-                if (base->owner != owner->uid &&
-                    (r = disk_grant(&base_owner, bd[i].path, owner->uid, "r", err)) < 0)
-                        break;
-                if ((r = next_path(d, owner, vm_name, err)) < 0)
-                        break;
-                r = disk_derive(&d->cred, bd[i].path, d->paths[d->n - 1], err);
-                if (r >= 0)
-                        r = measure_last(d, err);
-                d->recs[d->n - 1].backing = bd[i].id;
-        }
+        /* the deriver's qemu-img (and later qemu) reads the template disc as
+         * the deriver: the run lets exactly this user read it */
+        p->grant_base = base->owner != p->owner.uid;
+        if (p->grant_base)
+                r = cred_from_uid(base->owner, &p->base_owner, p->base_owner_name, sizeof(p->base_owner_name), err);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if ((r = next_path(p, bd[i].path, err)) >= 0)
+                        p->backing[p->n - 1] = bd[i].id;
         free(bd);
+        p->how = DISCS_DERIVE;
         return r;
+}
+
+/* ---- in the worker: the discs (blocking, as the owner) ----------------- */
+
+/* A copy must not launder a vm's disc: a template copied without the derive
+ * right, or a forced derivative copied into a vm without force_isolated.
+ * Refuse any source that is, or is backed by, a disc vmbatch manages. */
+static int check_not_managed(const VmAddPlan *p, const char *src, Error *err) {
+        char **chain = NULL;
+        int r = disk_backing_chain(&p->cred, src, &chain, err);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; chain[k] && r >= 0; k++) {
+                struct stat a;
+                bool have_a = stat(chain[k], &a) == 0;
+                for (size_t i = 0; i < p->n_managed; i++) {
+                        struct stat b;
+                        bool same = streq(chain[k], p->managed[i]) ||
+                                    (have_a && stat(p->managed[i], &b) == 0 && a.st_dev == b.st_dev &&
+                                     a.st_ino == b.st_ino);
+                        if (same) {
+                                r = error_set(err, -EPERM, "%s %s the disc of vm %u: derive it with --base instead",
+                                              src, k == 0 ? "is" : "is backed by", p->managed_vm[i]);
+                                break;
+                        }
+                }
+        }
+        strv_free(chain);
+        return r;
+}
+
+static int make_disc(const VmAddPlan *p, size_t i, DiscRec *rec, Error *err) {
+        int r = 0;
+        switch (p->how) {
+        case DISCS_NEW:
+                r = disk_create(&p->cred, p->path[i], p->size[i], err);
+                break;
+        case DISCS_COPY:
+                if (p->managed)
+                        r = check_not_managed(p, p->src[i], err);
+                if (r >= 0)
+                        r = disk_clone(&p->cred, p->src[i], p->path[i], err);
+                break;
+        case DISCS_DERIVE:
+                if (p->grant_base)
+                        r = disk_grant(&p->base_owner, p->src[i], p->owner.uid, "r", err);
+                if (r >= 0)
+                        r = disk_derive(&p->cred, p->src[i], p->path[i], err);
+                break;
+        }
+        if (r >= 0)
+                r = disk_measure(&p->cred, p->path[i], &rec->size, &rec->allocated, err);
+        return r;
+}
+
+/* The outcome: "ok SIZE ALLOCATED ..." (one pair per disc) or "error
+ * ERRNO MESSAGE"; a failed run removed the discs it made. */
+static void vm_add_run(void *arg, FILE *out) {
+        const VmAddPlan *p = arg;
+        Error err = {0};
+        DiscRec rec[MAX_DISCS] = {{0}};
+        size_t made = 0;
+        int r = 0;
+        while (made < p->n && r >= 0) {
+                r = make_disc(p, made, &rec[made], &err);
+                made++; /* a half-made file goes too */
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < made; i++)
+                        disk_remove(&p->cred, p->path[i], NULL);
+                fprintf(out, "error %d %s", -r, err.message);
+                return;
+        }
+        fputs("ok", out);
+        for (size_t i = 0; i < p->n; i++)
+                fprintf(out, " %" PRIu64 " %" PRIu64, rec[i].size, rec[i].allocated);
+}
+
+static void remove_made(VmAddPlan *p) {
+        for (size_t i = 0; i < p->n; i++)
+                disk_remove(&p->cred, p->path[i], NULL);
+}
+
+/* Read a run's outcome into p->made; its error otherwise. */
+static int read_outcome(VmAddPlan *p, const char *outcome, Error *err) {
+        int code = 0, used = 0;
+        if (sscanf(outcome, "error %d %n", &code, &used) == 1 && code > 0 && used > 0)
+                return error_set(err, -code, "%s", outcome + used);
+        if (strncmp(outcome, "ok", 2) != 0)
+                return error_set(err, -EIO, "making the discs failed (the worker died)");
+        const char *q = outcome + 2;
+        for (size_t i = 0; i < p->n; i++) {
+                uint64_t size, alloc;
+                int n = 0;
+                if (sscanf(q, " %" SCNu64 " %" SCNu64 "%n", &size, &alloc, &n) != 2)
+                        return error_set(err, -EIO, "making the discs failed (a bad outcome)");
+                q += n;
+                p->made[i] = (DiscRec){.idx = (uint32_t)i, .size = size, .allocated = alloc,
+                                       .backing = p->how == DISCS_DERIVE ? p->backing[i] : 0};
+                snprintf(p->made[i].path, sizeof(p->made[i].path), "%s", p->path[i]);
+        }
+        return 0;
 }
 
 static int apply_boot_args(const json_t *args, VmRec *v, Error *err) {
@@ -223,8 +313,7 @@ static int apply_size_args(const json_t *args, VmRec *v, Error *err) {
         return 0;
 }
 
-static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
-                     Error *err) {
+static int vm_add_plan(Controller *c, const Caller *who, const json_t *args, void **ret_plan, Error *err) {
         if (!who->known)
                 return error_set(err, -EACCES, "uid %u is not a vmbatch user and cannot own vms", who->uid);
         const UserRec *owner = &who->user;
@@ -295,41 +384,68 @@ static int op_vm_add(Controller *c, const Caller *who, const json_t *args, json_
         if ((r = check_quota(c, owner, 0, err)) < 0)
                 return r;
 
-        NewDiscs d = {0};
-        if ((r = cred_from_uid(owner->uid, &d.cred, d.cred_name, sizeof(d.cred_name), err)) < 0)
+        VmAddPlan *p = xcalloc(1, sizeof(*p));
+        p->v = v;
+        p->owner = *owner;
+        r = cred_from_uid(owner->uid, &p->cred, p->cred_name, sizeof(p->cred_name), err);
+        if (r >= 0 && sizes)
+                r = plan_new_discs(p, sizes, err);
+        else if (r >= 0 && srcs)
+                r = plan_copy_discs(c, p, srcs, who->admin, err);
+        else if (r >= 0)
+                r = plan_derive_discs(c, p, &base, err);
+        if (r < 0) {
+                vm_add_plan_free(p);
                 return r;
-        if (sizes)
-                r = make_new_discs(&d, owner, name, sizes, err);
-        else if (srcs)
-                r = copy_discs(c, &d, owner, name, srcs, who->admin, err);
-        else
-                r = derive_discs(c, &d, owner, name, &base, err);
+        }
+        *ret_plan = p;
+        return 0;
+}
+
+/* In the transaction: what the run made, checked once more (another
+ * request may have taken the name or the quota meanwhile) and recorded. */
+static int vm_add_finish(Controller *c, const Caller *who, void *plan, const char *outcome, json_t **ret,
+                         OpAudit *audit, Error *err) {
+        VmAddPlan *p = plan;
+        VmRec v = p->v, existing;
+        int r = read_outcome(p, outcome, err);
+        if (r < 0)
+                return r; /* the run removed what it made */
         uint64_t adding = 0;
-        for (size_t i = 0; i < d.n; i++)
-                adding += d.recs[i].allocated;
+        for (size_t i = 0; i < p->n; i++)
+                adding += p->made[i].allocated;
+        if (store_vm_get_by_owner_name(c->store, v.owner, v.name, &existing) == 0)
+                r = error_set(err, -EEXIST, "you already have a vm named '%s'", v.name);
         if (r >= 0)
-                r = check_quota(c, owner, adding, err);
+                r = check_quota(c, &p->owner, adding, err);
         if (r >= 0)
                 r = store_vm_insert(c->store, &v, err);
-        for (size_t i = 0; i < d.n && r >= 0; i++) {
-                d.recs[i].vm = v.id;
-                r = store_disc_insert(c->store, &d.recs[i], err);
+        for (size_t i = 0; i < p->n && r >= 0; i++) {
+                p->made[i].vm = v.id;
+                r = store_disc_insert(c->store, &p->made[i], err);
         }
         if (r >= 0) {
-                Grant g = {.subject_type = SUBJECT_USER, .subject = owner->uid, .object_type = OBJECT_VM,
-                           .object = v.id, .run = true, .modify = true, .derive = derivable,
+                Grant g = {.subject_type = SUBJECT_USER, .subject = v.owner, .object_type = OBJECT_VM,
+                           .object = v.id, .run = true, .modify = true, .derive = v.derivable,
                            .force_isolated = v.force_isolated};
                 r = store_grant_put(c->store, &g, err);
         }
         if (r >= 0)
                 r = store_vm_to_json(c->store, &v, ret);
-        d.keep = r >= 0;
-        new_discs_cleanup(&d);
-        if (r < 0)
+        if (r < 0) {
+                remove_made(p); /* rm of files we just made: quick, unlike what the run did */
                 return r;
+        }
         snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);
         return 0;
 }
+
+static const OpJobDef vm_add_job = {
+        .plan = vm_add_plan,
+        .run = vm_add_run,
+        .finish = vm_add_finish,
+        .free = vm_add_plan_free,
+};
 
 static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
@@ -481,10 +597,10 @@ static const char *const keys_show[] = {"vm", NULL};
 static const char *const keys_none[] = {NULL};
 
 const OpDef ops_vms[] = {
-        {"vm.add", op_vm_add, OP_MUTATES, keys_add},
-        {"vm.mod", op_vm_mod, OP_MUTATES, keys_mod},
-        {"vm.del", op_vm_del, OP_MUTATES, keys_del},
-        {"vm.list", op_vm_list, 0, keys_none},
-        {"vm.show", op_vm_show, 0, keys_show},
-        {NULL, NULL, 0, NULL},
+        {"vm.add", NULL, OP_MUTATES, keys_add, &vm_add_job},
+        {"vm.mod", op_vm_mod, OP_MUTATES, keys_mod, NULL},
+        {"vm.del", op_vm_del, OP_MUTATES, keys_del, NULL},
+        {"vm.list", op_vm_list, 0, keys_none, NULL},
+        {"vm.show", op_vm_show, 0, keys_show, NULL},
+        {NULL, NULL, 0, NULL, NULL},
 };

@@ -23,19 +23,17 @@ int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error
                 log_warn("instance %u: removing the lease failed: %s", inst->id, e.message);
         placement_drop(f, inst->id);
         submission_cancel(f, inst->id);
-        /* what the VM wrote now counts against its owner's quota */
+        /* what the VM wrote now counts against its owner's quota (an lstat:
+         * no qemu-img inside the transaction, the virtual size is unchanged) */
         DiscRec *d;
         size_t nd;
-        Cred cred;
-        char cname[64];
         VmRec vm;
         if (store_vm_get(s, inst->vm, &vm) == 0 && store_disc_list(s, vm.id, &d, &nd) == 0) {
-                if (cred_from_uid(vm.owner, &cred, cname, sizeof(cname), NULL) == 0)
-                        for (size_t i = 0; i < nd; i++) {
-                                uint64_t size, alloc;
-                                if (disk_measure(&cred, d[i].path, &size, &alloc, NULL) == 0)
-                                        store_disc_set_allocated(s, d[i].id, alloc, NULL);
-                        }
+                for (size_t i = 0; i < nd; i++) {
+                        uint64_t alloc;
+                        if (disk_allocated(d[i].path, &alloc, NULL) == 0)
+                                store_disc_set_allocated(s, d[i].id, alloc, NULL);
+                }
                 free(d);
         }
         if (!streq(inst->state, "reserved")) {

@@ -13,6 +13,7 @@
 #include "basic/frame.h"
 #include "basic/jsonutil.h"
 #include "basic/log.h"
+#include "daemon/jobs.h"
 #include "daemon/uplink.h"
 #include "net/munge_seal.h"
 
@@ -37,6 +38,7 @@ struct NodeClient {
         bool cluster;  /* a vmbatchd --node over TCP: sealed messages */
         uint64_t accepted_usec;
         FleetNode *fleet_node; /* after its cluster.hello */
+        JobsPending *waiting;  /* its request runs as a job: read nothing more until it is answered */
         Client *prev, *next;
 };
 
@@ -51,6 +53,7 @@ struct Server {
         Client *clients;
         size_t n_clients, n_tcp_clients;
         EventSource *sweep;
+        Jobs *jobs;
 };
 
 static void out_append(char **out, size_t *len, const char *buf, size_t n) {
@@ -66,8 +69,7 @@ static void respond(char **out, size_t *len, json_t *response) {
         char *frame = frame_encode(response, &n);
         json_decref(response);
         if (!frame) {
-                json_t *e = json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", "E2BIG", "message",
-                                      "response too large");
+                json_t *e = json_error_response(-E2BIG, "response too large");
                 frame = frame_encode(e, &n);
                 json_decref(e);
         }
@@ -76,6 +78,8 @@ static void respond(char **out, size_t *len, json_t *response) {
 }
 
 static int client_flush(Client *c);
+static void client_process(Client *c);
+static void on_job_answer(void *ctx, json_t *response);
 
 static void safe_close(int fd) {
         if (fd >= 0)
@@ -99,7 +103,7 @@ static void respond_with_fd(Client *c, json_t *response, int fd) {
 }
 
 static json_t *error_response(const Error *err, int r) {
-        return json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", errno_name(r), "message", err->message);
+        return json_error_response(r, "%s", err->message);
 }
 
 static int tcp_node_signal(void *data, uint32_t instance, const char *action, Error *err) {
@@ -167,7 +171,14 @@ static json_t *dispatch(Server *s, Client *c, uint32_t uid, json_t *req, int *pa
                 if (!s->controller)
                         return error_response(&err, error_set(&err, -ENOTSUP, "this vmbatchd is an execution node: "
                                                                               "ask the controller"));
-                return controller_request(s->controller, uid, req);
+                if (!c) /* server_feed: in line */
+                        return controller_request(s->controller, uid, req);
+                ControllerJob *job = NULL;
+                json_t *resp = controller_start(s->controller, uid, req, &job);
+                if (!job)
+                        return resp;
+                c->waiting = jobs_run(s->jobs, job, on_job_answer, c, &resp);
+                return c->waiting ? NULL : resp;
         }
         json_t *data = NULL;
         int r = host_request(s->host, c, uid, op, json_object_get(req, "args"), &data, pass_fd, &err);
@@ -182,7 +193,7 @@ static json_t *dispatch(Server *s, Client *c, uint32_t uid, json_t *req, int *pa
 static size_t process(Server *s, Client *c, uint32_t uid, const char *in, size_t len, char **out, size_t *out_len,
                       bool *close) {
         size_t used = 0;
-        while (used < len && !*close) {
+        while (used < len && !*close && !(c && c->waiting)) {
                 json_t *req;
                 size_t consumed;
                 ssize_t r = frame_parse(in + used, len - used, &req, &consumed);
@@ -190,16 +201,14 @@ static size_t process(Server *s, Client *c, uint32_t uid, const char *in, size_t
                         break;
                 if (r == -EMSGSIZE) {
                         respond(out, out_len,
-                                json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", "EMSGSIZE", "message",
-                                          "request larger than 1 MiB"));
+                                json_error_response(-EMSGSIZE, "request larger than 1 MiB"));
                         *close = true;
                         break;
                 }
                 used += consumed;
                 if (r < 0) {
                         respond(out, out_len,
-                                json_pack("{s:b, s:{s:s, s:s}}", "ok", false, "error", "code", "EBADMSG", "message",
-                                          "request is not a JSON object"));
+                                json_error_response(-EBADMSG, "request is not a JSON object"));
                         continue;
                 }
                 int pass_fd = -1;
@@ -207,6 +216,8 @@ static size_t process(Server *s, Client *c, uint32_t uid, const char *in, size_t
                 json_decref(req);
                 if (c && c->closing)
                         *close = true;
+                if (!resp)
+                        continue; /* answered when its job ends (on_job_answer) */
                 if (pass_fd >= 0 && c) {
                         respond_with_fd(c, resp, pass_fd);
                         safe_close(pass_fd);
@@ -230,6 +241,7 @@ char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_
 
 static void client_free(Client *c) {
         Server *s = c->server;
+        jobs_forget_client(c->waiting);
         if (c->fleet_node)
                 fleet_node_remove(s->fleet, c->fleet_node);
         else if (!c->cluster)
@@ -301,6 +313,13 @@ static int on_client(EventSource *src, int fd, uint32_t events, void *userdata) 
                 return 0;
         }
         c->in_len += (size_t)n;
+        client_process(c);
+        return 0;
+}
+
+/* Answer the frames buffered in c->in, up to one that runs as a job.
+ * May free c. */
+static void client_process(Client *c) {
         bool close_after = false;
         size_t used = process(c->server, c, c->uid, c->in, c->in_len, &c->out, &c->out_len, &close_after);
         memmove(c->in, c->in + used, c->in_len - used);
@@ -308,10 +327,21 @@ static int on_client(EventSource *src, int fd, uint32_t events, void *userdata) 
         if (close_after) {
                 c->closing = true;
                 event_source_set_events(c->source, 0); /* stop reading */
-        }
+        } else if (c->waiting)
+                event_source_set_events(c->source, c->out_len ? EPOLLOUT : 0); /* read on when answered */
         if (c->out_len && client_flush(c) < 0)
                 client_free(c);
-        return 0;
+}
+
+/* A job's response (jobs.h): send it, then go on with what the client
+ * sent meanwhile. */
+static void on_job_answer(void *ctx, json_t *response) {
+        Client *c = ctx;
+        c->waiting = NULL;
+        respond(&c->out, &c->out_len, response);
+        if (!c->closing)
+                event_source_set_events(c->source, EPOLLIN);
+        client_process(c);
 }
 
 static void client_new(Server *s, int cfd, uint32_t uid, bool cluster) {
@@ -449,6 +479,10 @@ int server_new(EventLoop *loop, Controller *controller, Fleet *fleet, Host *host
         s->fd = fd;
         s->tcp_fd = -1;
         s->path = xstrdup(path);
+        if (controller && (r = jobs_new(loop, controller, &s->jobs)) < 0) {
+                server_free(s);
+                return error_set(err, r, "workers: %s", strerror(-r));
+        }
         r = event_add_io(loop, fd, EPOLLIN, on_accept, s, &s->source);
         if (r < 0) {
                 server_free(s);
@@ -464,6 +498,7 @@ void server_free(Server *s) {
         s->host = NULL; /* shutting down: running VMs keep running, starters reconnect */
         while (s->clients)
                 client_free(s->clients);
+        jobs_free(s->jobs);
         event_source_free(s->source);
         event_source_free(s->tcp_source);
         event_source_free(s->sweep);

@@ -109,10 +109,15 @@ int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t 
         }
         *ret_size = (uint64_t)json_integer_value(vs);
         json_decref(info);
+        return disk_allocated(path, ret_allocated, err);
+}
+
+int disk_allocated(const char *path, uint64_t *ret_allocated, Error *err) {
         struct stat st;
-        if (stat(path, &st) < 0)
+        if (lstat(path, &st) < 0)
                 return error_set(err, -errno, "cannot stat %s: %m", path);
-        *ret_allocated = (uint64_t)st.st_blocks * 512;
+        /* a symlink the owner put in the disc's place counts as what it is */
+        *ret_allocated = S_ISREG(st.st_mode) ? (uint64_t)st.st_blocks * 512 : 0;
         return 0;
 }
 

@@ -27,6 +27,9 @@ int disk_remove_tree(const Cred *as, const char *path, Error *err);
 /* Virtual size (from the qcow2 header, via qemu-img info as the user) and
  * bytes allocated on the host filesystem (st_blocks * 512). */
 int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t *ret_allocated, Error *err);
+/* Only the bytes allocated (lstat: no program runs, nothing opens the file;
+ * 0 for anything but a regular file). */
+int disk_allocated(const char *path, uint64_t *ret_allocated, Error *err);
 
 /* Give one other user access to a disc through a POSIX ACL entry set by
  * the owner: perms "r" (a template's disc, read by a deriver's qemu as a

@@ -91,6 +91,19 @@ end_node_test() {
   remove_created_users
   rm -rf "$T"
 }
+# guest_template STUDENT STORDIR CMDLINE: against a fresh daemon ($VMAPP), as
+# badadmin: init, group studs (10), STUDENT in it with STORDIR, vm group lab1
+# (192.168.100.2-254), and the template tmpl from the test guest ($T/guest,
+# 128M, that kernel command line) that studs may derive.
+guest_template() {
+  local s=$1 dir=$2 cmdline=$3
+  as badadmin "$VMAPP" --init >/dev/null && as badadmin "$VMAPP" --ugadd --name studs --ugid 10 >/dev/null &&
+    as badadmin "$VMAPP" --uadd --name "$s" --uid "$(id -u "$s")" --ug studs --stordir "$dir" >/dev/null &&
+    as badadmin "$VMAPP" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
+    as badadmin "$VMAPP" --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
+      --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" --cmdline "$cmdline" >/dev/null &&
+    as badadmin "$VMAPP" --permset +d --ug studs --vm tmpl >/dev/null
+}
 # as USER command... : run a CLI command as a system user against our daemon
 as() { local u=$1; shift; runuser -u "$u" -- env VMBATCH_SOCKET="$VMB_SOCK" "$@"; }
 

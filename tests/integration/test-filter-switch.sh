@@ -81,13 +81,7 @@ ok $? "... before it made the bridge or the socket"
 
 # ---- 1. nft
 restart nft "1"
-v badadmin --init >/dev/null && v badadmin --ugadd --name studs --ugid 10 >/dev/null &&
-  v badadmin --uadd --name doraz --uid "$(id -u doraz)" --ug studs --stordir "$HOMEDIR" >/dev/null &&
-  v badadmin --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
-  v badadmin --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
-    --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
-    --cmdline "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.tries=6 vmb.hold=-1" >/dev/null &&
-  v badadmin --permset +d --ug studs --vm tmpl >/dev/null &&
+guest_template doraz "$HOMEDIR" "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.tries=6 vmb.hold=-1" &&
   v doraz --vmadd --name g1 --base tmpl >/dev/null
 ok $? "setup: a template and doraz's derived vm g1"
 nft_table; ok $? "1. table bridge vmbatch is there"

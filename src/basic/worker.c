@@ -1,0 +1,248 @@
+/* worker.c - see worker.h. Each running job has two event sources: the
+ * pipe it writes its outcome to (drained as it comes, so a child never
+ * blocks on a full pipe) and its pidfd (readable once it exited; then the
+ * rest of the pipe is read and the child reaped with WNOHANG, which cannot
+ * wait: it has exited). */
+#include "basic/worker.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "basic/log.h"
+#include "basic/util.h"
+
+struct WorkerJob {
+        Workers *workers;
+        worker_fn fn;
+        void *arg;
+        worker_done_fn done;
+        void *userdata;
+        bool running; /* started (counted in n_running) */
+        pid_t pid;    /* the child until it is reaped, else 0 */
+        int out_fd, pidfd;
+        EventSource *out_source, *pid_source;
+        char *out;
+        size_t len;
+        WorkerJob *prev, *next;
+};
+
+struct Workers {
+        EventLoop *loop;
+        unsigned max_running, n_running, n_waiting;
+        WorkerJob *first, *last; /* in queue order */
+};
+
+int workers_new(EventLoop *loop, unsigned max_running, Workers **ret) {
+        Workers *w = xcalloc(1, sizeof(*w));
+        w->loop = loop;
+        w->max_running = max_running ? max_running : 1;
+        *ret = w;
+        return 0;
+}
+
+unsigned workers_running(const Workers *w) {
+        return w->n_running;
+}
+
+unsigned workers_waiting(const Workers *w) {
+        return w->n_waiting;
+}
+
+static void job_unlink(WorkerJob *j) {
+        Workers *w = j->workers;
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                w->first = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        else
+                w->last = j->prev;
+        if (j->running)
+                w->n_running--;
+        else
+                w->n_waiting--;
+}
+
+/* Free j; a child still running is killed and reaped first. */
+static void job_free(WorkerJob *j) {
+        job_unlink(j);
+        event_source_free(j->out_source);
+        event_source_free(j->pid_source);
+        if (j->out_fd >= 0)
+                close(j->out_fd);
+        if (j->pid > 0) {
+                kill(j->pid, SIGKILL);
+                /* SIGKILL cannot be ignored: this wait is for an exit already under way */
+                while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (j->pidfd >= 0)
+                close(j->pidfd);
+        free(j->out);
+        free(j);
+}
+
+static void start_waiting(Workers *w);
+
+static void complete(WorkerJob *j, int status) {
+        Workers *w = j->workers;
+        worker_done_fn done = j->done;
+        void *userdata = j->userdata;
+        char *out = j->out ? TAKE_PTR(j->out) : xstrdup("");
+        j->pid = 0; /* reaped (or never started): nothing to kill */
+        job_free(j);
+        done(userdata, out, status);
+        free(out);
+        start_waiting(w);
+}
+
+static void drain(WorkerJob *j) {
+        while (j->out_fd >= 0) {
+                char buf[4096];
+                ssize_t n = read(j->out_fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) { /* EOF, EAGAIN or an error: nothing more now */
+                        if (n == 0 || errno != EAGAIN) {
+                                event_source_free(j->out_source);
+                                j->out_source = NULL;
+                                close(j->out_fd);
+                                j->out_fd = -1;
+                        }
+                        return;
+                }
+                size_t keep = j->len + (size_t)n > WORKER_OUTPUT_MAX ? WORKER_OUTPUT_MAX - j->len : (size_t)n;
+                j->out = xrealloc(j->out, j->len + keep + 1);
+                memcpy(j->out + j->len, buf, keep);
+                j->len += keep;
+                j->out[j->len] = 0;
+        }
+}
+
+static int on_output(EventSource *s, int fd, uint32_t events, void *userdata) {
+        drain(userdata);
+        return 0;
+}
+
+static int on_exit_(EventSource *s, int fd, uint32_t events, void *userdata) {
+        WorkerJob *j = userdata;
+        int status = 0;
+        pid_t p = waitpid(j->pid, &status, WNOHANG);
+        if (p == 0)
+                return 0; /* not yet (cannot happen: the pidfd is readable) */
+        drain(j);
+        complete(j, p < 0 ? -1 : status);
+        return 0;
+}
+
+_Noreturn static void child(WorkerJob *j, int out_fd) {
+        /* only 0-2 and the outcome pipe (as fd 3) stay open */
+        if (out_fd != 3 && dup2(out_fd, 3) < 0)
+                _exit(127);
+        syscall(SYS_close_range, 4U, ~0U, 0U);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL); /* the loop's signalfd blocked them */
+        signal(SIGPIPE, SIG_DFL);
+        FILE *out = fdopen(3, "w");
+        if (!out)
+                _exit(127);
+        j->fn(j->arg, out);
+        _exit(fclose(out) == 0 ? 0 : 1);
+}
+
+static int job_start(WorkerJob *j) {
+        Workers *w = j->workers;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = -errno;
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(p[0]);
+                child(j, p[1]);
+        }
+        close(p[1]);
+        fcntl(p[0], F_SETFL, O_NONBLOCK);
+        j->pid = pid;
+        j->out_fd = p[0];
+        j->running = true;
+        w->n_waiting--;
+        w->n_running++;
+        j->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        int r = j->pidfd < 0 ? -errno : 0;
+        if (r >= 0)
+                r = event_add_io(w->loop, j->out_fd, EPOLLIN, on_output, j, &j->out_source);
+        if (r >= 0)
+                r = event_add_io(w->loop, j->pidfd, EPOLLIN, on_exit_, j, &j->pid_source);
+        return r;
+}
+
+static void start_waiting(Workers *w) {
+        for (WorkerJob *j = w->first, *next; j && w->n_running < w->max_running; j = next) {
+                next = j->next;
+                if (j->running)
+                        continue;
+                int r = job_start(j);
+                if (r < 0) {
+                        log_error("cannot start a worker: %s", strerror(-r));
+                        if (j->pid > 0) { /* forked, but the loop cannot watch it */
+                                kill(j->pid, SIGKILL);
+                                while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+                                        ;
+                        }
+                        complete(j, -1); /* counted as running or waiting, as it is */
+                        return; /* complete() started the rest */
+                }
+        }
+}
+
+WorkerJob *worker_queue(Workers *w, worker_fn fn, void *arg, worker_done_fn done, void *userdata) {
+        WorkerJob *j = xcalloc(1, sizeof(*j));
+        *j = (WorkerJob){.workers = w, .fn = fn, .arg = arg, .done = done, .userdata = userdata, .out_fd = -1,
+                         .pidfd = -1, .prev = w->last};
+        if (w->last)
+                w->last->next = j;
+        else
+                w->first = j;
+        w->last = j;
+        w->n_waiting++;
+        if (w->n_running < w->max_running) {
+                /* started here, a failure is the caller's to handle: done is
+                 * never called from inside worker_queue */
+                int r = job_start(j);
+                if (r < 0) {
+                        log_error("cannot start a worker: %s", strerror(-r));
+                        job_free(j);
+                        return NULL;
+                }
+        }
+        return j;
+}
+
+void worker_cancel(WorkerJob *j) {
+        if (!j)
+                return;
+        Workers *w = j->workers;
+        job_free(j);
+        start_waiting(w);
+}
+
+void workers_free(Workers *w) {
+        if (!w)
+                return;
+        while (w->first)
+                job_free(w->first);
+        free(w);
+}
