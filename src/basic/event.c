@@ -127,14 +127,19 @@ int event_add_signal(EventLoop *l, const int *signals, size_t n, event_signal_fn
         return 0;
 }
 
-int event_add_timer(EventLoop *l, uint64_t interval_ms, event_timer_fn fn, void *userdata, EventSource **ret) {
+static struct timespec ms_to_timespec(uint64_t ms) {
+        return (struct timespec){(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+}
+
+/* first_ms 0 would disarm a timerfd: the earliest is 1 ns */
+static int timer_new(EventLoop *l, uint64_t first_ms, uint64_t interval_ms, event_timer_fn fn, void *userdata,
+                     EventSource **ret) {
         int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (fd < 0)
                 return -errno;
-        struct itimerspec its = {
-                .it_interval = {(time_t)(interval_ms / 1000), (long)(interval_ms % 1000) * 1000000L},
-        };
-        its.it_value = its.it_interval;
+        struct itimerspec its = {.it_interval = ms_to_timespec(interval_ms), .it_value = ms_to_timespec(first_ms)};
+        if (!first_ms)
+                its.it_value.tv_nsec = 1;
         if (timerfd_settime(fd, 0, &its, NULL) < 0) {
                 int r = -errno;
                 close(fd);
@@ -150,6 +155,14 @@ int event_add_timer(EventLoop *l, uint64_t interval_ms, event_timer_fn fn, void 
         if (ret)
                 *ret = s;
         return 0;
+}
+
+int event_add_timer(EventLoop *l, uint64_t interval_ms, event_timer_fn fn, void *userdata, EventSource **ret) {
+        return timer_new(l, interval_ms, interval_ms, fn, userdata, ret);
+}
+
+int event_add_timer_once(EventLoop *l, uint64_t delay_ms, event_timer_fn fn, void *userdata, EventSource **ret) {
+        return timer_new(l, delay_ms, 0, fn, userdata, ret);
 }
 
 void event_loop_exit(EventLoop *l, int code) {

@@ -29,6 +29,9 @@ int event_add_signal(EventLoop *l, const int *signals, size_t n, event_signal_fn
                      EventSource **ret);
 /* Periodic timer, first expiry after interval_ms. */
 int event_add_timer(EventLoop *l, uint64_t interval_ms, event_timer_fn fn, void *userdata, EventSource **ret);
+/* One-shot timer: fires once, delay_ms from now (0: at the next round); the
+ * source stays until freed (free it in its callback, or to cancel it). */
+int event_add_timer_once(EventLoop *l, uint64_t delay_ms, event_timer_fn fn, void *userdata, EventSource **ret);
 
 /* Run until event_loop_exit(); returns the exit code given there. */
 int event_loop_run(EventLoop *l);

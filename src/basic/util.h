@@ -30,6 +30,21 @@ static inline void closep(int *fd) {
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Take ownership out of a cleanup variable. */
+/* systemd-style string tables: given `static const char *const NAME_table[]`
+ * indexed by an enum TYPE, defines NAME_to_string (NULL when out of range)
+ * and NAME_from_string (-EINVAL when unknown). Names are converted only at
+ * the boundaries: the store, the wire, the config file. */
+#define DEFINE_STRING_TABLE(name, type)                                                                        \
+        const char *name##_to_string(type x) {                                                                 \
+                return (size_t)x < ELEMENTSOF(name##_table) ? name##_table[x] : NULL;                           \
+        }                                                                                                      \
+        type name##_from_string(const char *s) {                                                              \
+                for (size_t i_ = 0; s && i_ < ELEMENTSOF(name##_table); i_++)                                   \
+                        if (name##_table[i_] && streq(name##_table[i_], s))                                     \
+                                return (type)i_;                                                               \
+                return (type)-EINVAL;                                                                          \
+        }
+
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "basic/instance-types.h"
 #include "basic/config.h"
 #include "cli/cli.h"
 #include "cli/paper.h"
@@ -22,8 +23,8 @@ static const char *base_name(const char *path) {
 /* vm.run answers once the job is submitted; like the paper's vmapp, wait
  * until the vm runs (its VNC display is known) before printing. */
 static int wait_running(const char *socket_path, const char *prog, json_t **data, Error *err) {
-        const char *state = json_string_value(json_object_get(*data, "state"));
-        if (!streq(state, "submitted") && !streq(state, "starting"))
+        InstanceState state = instance_state_from_string(json_string_value(json_object_get(*data, "state")));
+        if (state != INSTANCE_SUBMITTED && state != INSTANCE_STARTING)
                 return 0;
         json_int_t id = json_integer_value(json_object_get(*data, "id"));
         const char *env = getenv("VMBATCH_RUN_WAIT");
@@ -43,8 +44,8 @@ static int wait_running(const char *socket_path, const char *prog, json_t **data
                         return error_set(err, -EIO, "instance %lld ended before it ran", (long long)id);
                 if (r < 0)
                         continue;
-                state = json_string_value(json_object_get(d, "state"));
-                if (streq(state, "running") || streq(state, "paused")) {
+                state = instance_state_from_string(json_string_value(json_object_get(d, "state")));
+                if (state == INSTANCE_RUNNING || state == INSTANCE_PAUSED) {
                         json_decref(*data);
                         *data = d;
                         return 0;

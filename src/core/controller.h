@@ -16,8 +16,8 @@
 typedef struct ControllerHooks {
         /* vm.run: submit the instance's job; may fill inst->backend/job_id */
         int (*launch)(void *userdata, InstanceRec *inst, Error *err);
-        /* "stop" | "suspend" | "resume" an instance that was started */
-        int (*signal)(void *userdata, const InstanceRec *inst, const char *action, Error *err);
+        /* stop, kill, suspend or resume an instance that was started */
+        int (*signal)(void *userdata, const InstanceRec *inst, InstanceAction action, Error *err);
 } ControllerHooks;
 
 typedef struct Controller {

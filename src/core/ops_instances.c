@@ -48,7 +48,7 @@ static int check_single_writer(Controller *c, const VmRec *vm, Error *err) {
                 return error_set(err, r, "cannot list instances");
         for (size_t i = 0; i < n && r >= 0; i++) {
                 InstanceRec other;
-                if (store_instance_get(c->store, ids[i], &other) == 0 && !streq(other.state, "reserved"))
+                if (store_instance_get(c->store, ids[i], &other) == 0 && other.state != INSTANCE_RESERVED)
                         r = error_set(err, -EBUSY, "vm '%s' is already running (instance %u): stop it first",
                                       vm->name, other.id);
         }
@@ -148,7 +148,7 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
 
         if ((r = allocate_address(c, &vm, &inst, err)) < 0)
                 return r;
-        snprintf(inst.state, sizeof(inst.state), no_start ? "reserved" : "submitted");
+        inst.state = no_start ? INSTANCE_RESERVED : INSTANCE_SUBMITTED;
         if ((r = store_instance_insert(c->store, &inst, err)) < 0)
                 return r;
         if (!no_start) {
@@ -222,8 +222,9 @@ static int op_instance_release(Controller *c, const Caller *who, const json_t *a
         int r = resolve_instance(c, who, args, &inst, err);
         if (r < 0)
                 return r;
-        if (!streq(inst.state, "reserved"))
-                return error_set(err, -EBUSY, "instance %u is %s: stop it instead", inst.id, inst.state);
+        if (inst.state != INSTANCE_RESERVED)
+                return error_set(err, -EBUSY, "instance %u is %s: stop it instead", inst.id,
+                                 instance_state_to_string(inst.state));
         if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
@@ -231,19 +232,19 @@ static int op_instance_release(Controller *c, const Caller *who, const json_t *a
 }
 
 /* stop, suspend, resume: the node does the work; a reservation just goes */
-static int signal_instance(Controller *c, const Caller *who, const json_t *args, const char *action, json_t **ret,
+static int signal_instance(Controller *c, const Caller *who, const json_t *args, InstanceAction action, json_t **ret,
                            OpAudit *audit, Error *err) {
         InstanceRec inst;
         int r = resolve_instance(c, who, args, &inst, err);
         if (r < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
-        if (streq(inst.state, "reserved")) {
-                if (!streq(action, "stop") && !streq(action, "kill"))
+        if (inst.state == INSTANCE_RESERVED) {
+                if (action != ACTION_STOP && action != ACTION_KILL)
                         return error_set(err, -EINVAL, "instance %u is only reserved, not running", inst.id);
                 if ((r = store_instance_delete(c->store, inst.id, err)) < 0)
                         return r;
-                snprintf(inst.state, sizeof(inst.state), "stopped");
+                inst.state = INSTANCE_STOPPED;
                 *ret = instance_to_json(&inst);
                 return 0;
         }
@@ -253,7 +254,7 @@ static int signal_instance(Controller *c, const Caller *who, const json_t *args,
                 return r;
         /* the hook may have changed the row (a job that never started is gone) */
         if (store_instance_get(c->store, inst.id, &inst) < 0)
-                snprintf(inst.state, sizeof(inst.state), "stopped");
+                inst.state = INSTANCE_STOPPED;
         *ret = instance_to_json(&inst);
         return 0;
 }
@@ -266,17 +267,17 @@ static int op_instance_stop(Controller *c, const Caller *who, const json_t *args
         int r = json_get_bool(args, "force", &force, err);
         if (r < 0 && r != -ENOENT)
                 return r;
-        return signal_instance(c, who, args, force ? "kill" : "stop", ret, audit, err);
+        return signal_instance(c, who, args, force ? ACTION_KILL : ACTION_STOP, ret, audit, err);
 }
 
 static int op_instance_suspend(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                                Error *err) {
-        return signal_instance(c, who, args, "suspend", ret, audit, err);
+        return signal_instance(c, who, args, ACTION_SUSPEND, ret, audit, err);
 }
 
 static int op_instance_resume(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                               Error *err) {
-        return signal_instance(c, who, args, "resume", ret, audit, err);
+        return signal_instance(c, who, args, ACTION_RESUME, ret, audit, err);
 }
 
 static int op_instance_show(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,

@@ -1,7 +1,10 @@
 #include "core/settings.h"
 
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 
+#include "basic/log.h"
 #include "build-config.h"
 
 void settings_defaults(Settings *s) {
@@ -13,147 +16,166 @@ void settings_defaults(Settings *s) {
         s->default_max_storage = 13ULL << 30;
         s->default_mem = 512ULL << 20;
         s->default_vcpus = 1;
-        snprintf(s->log_level, sizeof(s->log_level), "info");
+        s->log_level = LOG_LEVEL_INFO;
         snprintf(s->state_dir, sizeof(s->state_dir), "/var/lib/vmbatch");
         snprintf(s->bridge, sizeof(s->bridge), "vbr0");
-        snprintf(s->dhcp_backend, sizeof(s->dhcp_backend), "dnsmasq");
+        s->dhcp_backend = DHCP_DNSMASQ;
         snprintf(s->omapi_server, sizeof(s->omapi_server), "127.0.0.1");
         s->omapi_port = 7911;
         snprintf(s->omapi_key_name, sizeof(s->omapi_key_name), "omapi_key");
-        snprintf(s->accel, sizeof(s->accel), "auto");
+        s->accel = ACCEL_AUTO;
         snprintf(s->qemu_binary, sizeof(s->qemu_binary), "qemu-system-x86_64");
         snprintf(s->vnc_listen, sizeof(s->vnc_listen), "0.0.0.0");
         snprintf(s->batch_backend, sizeof(s->batch_backend), "local");
         snprintf(s->starter, sizeof(s->starter), "%s/vmbatch-starter", VMBATCH_LIBEXECDIR);
         s->reattach_grace_s = 30;
         s->node = true;
-        snprintf(s->filter_backend, sizeof(s->filter_backend), "nft");
+        s->filter_backend = FILTER_KIND_NFT;
         s->broadcast_pps = 50;
 }
 
-static int set_string(char *dst, size_t len, const char *key, const char *v, Error *err) {
-        if (strlen(v) >= len)
-                return error_set(err, -EINVAL, "config %s: value too long", key);
-        snprintf(dst, len, "%s", v);
-        return 0;
+/* ---- the keys ----------------------------------------------------------
+ * One row per key: where it goes and how its value is checked. */
+
+static const char *const dhcp_kind_table[_DHCP_KIND_MAX] = {
+        [DHCP_DNSMASQ] = "dnsmasq", [DHCP_OMAPI] = "omapi", [DHCP_NONE] = "none"};
+DEFINE_STRING_TABLE(dhcp_kind, DhcpKind)
+static const char *const filter_kind_table[_FILTER_KIND_MAX] = {
+        [FILTER_KIND_NFT] = "nft", [FILTER_KIND_EBTABLES] = "ebtables", [FILTER_KIND_NONE] = "none"};
+DEFINE_STRING_TABLE(filter_kind, FilterKind)
+static const char *const accel_kind_table[_ACCEL_KIND_MAX] = {
+        [ACCEL_AUTO] = "auto", [ACCEL_KVM] = "kvm", [ACCEL_TCG] = "tcg"};
+DEFINE_STRING_TABLE(accel_kind, AccelKind)
+static const char *const log_level_table[] = {
+        [LOG_LEVEL_ERR] = "error", [LOG_LEVEL_WARN] = "warning", [LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug"};
+DEFINE_STRING_TABLE(log_level, int)
+
+typedef enum KeyType {
+        KEY_STRING, /* copied; max the field's size */
+        KEY_YESNO,  /* bool */
+        KEY_U32,    /* min..max */
+        KEY_SIZE,   /* uint64_t bytes, "512M" */
+        KEY_ENUM,   /* int, through from_string */
+} KeyType;
+
+typedef struct Key {
+        const char *name;
+        KeyType type;
+        size_t offset, size;
+        uint64_t min, max;                 /* KEY_U32 */
+        int (*from_string)(const char *s); /* KEY_ENUM */
+        const char *choices;               /* KEY_ENUM: for the message */
+        bool (*valid)(const char *v);      /* KEY_STRING: an extra check */
+        const char *what;                  /* ... and what it wants */
+} Key;
+
+static int dhcp_kind_int(const char *s) { return dhcp_kind_from_string(s); }
+static int filter_kind_int(const char *s) { return filter_kind_from_string(s); }
+static int accel_kind_int(const char *s) { return accel_kind_from_string(s); }
+
+static bool valid_ifname(const char *v) { return *v && strlen(v) <= 15 && !strchr(v, '/'); }
+static bool valid_queue(const char *v) {
+        return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == strlen(v);
+}
+static bool valid_addr_port(const char *v) { return isempty(v) || strchr(v, ':'); }
+static bool valid_host_name(const char *v) { return !isempty(v) && !strpbrk(v, " /\t"); }
+
+#define F(field) offsetof(Settings, field), sizeof(((Settings *)NULL)->field)
+#define STR(k, field) {.name = k, .type = KEY_STRING, F(field)}
+#define STRV(k, field, fn, w) {.name = k, .type = KEY_STRING, F(field), .valid = fn, .what = w}
+#define U32(k, field, lo, hi) {.name = k, .type = KEY_U32, F(field), .min = lo, .max = hi}
+#define ENUM(k, field, fn, c) {.name = k, .type = KEY_ENUM, F(field), .from_string = fn, .choices = c}
+
+static const Key keys[] = {
+        STR("socket", socket),
+        STR("database", database),
+        STR("admin_user", admin_user),
+        STR("admin_stordir", admin_stordir),
+        {.name = "node", .type = KEY_YESNO, F(node)},
+        STR("state_dir", state_dir),
+        STRV("bridge", bridge, valid_ifname, "an interface name"),
+        STR("bridge_address", bridge_address),
+        ENUM("dhcp_backend", dhcp_backend, dhcp_kind_int, "dnsmasq|omapi|none"),
+        STR("dhcp_range", dhcp_range),
+        STR("dhcp_gateway", dhcp_gateway),
+        STR("omapi_server", omapi_server),
+        U32("omapi_port", omapi_port, 1, 65535),
+        STR("omapi_key_name", omapi_key_name),
+        STR("omapi_secret", omapi_secret),
+        ENUM("accel", accel, accel_kind_int, "auto|kvm|tcg"),
+        STR("qemu_binary", qemu_binary),
+        STR("vnc_listen", vnc_listen),
+        STR("batch_backend", batch_backend),
+        STRV("batch_queue", batch_queue, valid_queue, "a queue name"),
+        STR("starter", starter),
+        U32("reattach_grace", reattach_grace_s, 0, 3600),
+        ENUM("filter_backend", filter_backend, filter_kind_int, "nft|ebtables|none"),
+        STR("filter_allow", filter_allow),
+        U32("broadcast_pps", broadcast_pps, 1, 100000),
+        STR("dhcp_server_ip", dhcp_server_ip),
+        STR("dhcp_server_mac", dhcp_server_mac),
+        STR("gateway_mac", gateway_mac),
+        STRV("cluster_listen", cluster_listen, valid_addr_port, "ADDRESS:PORT"),
+        STRV("controller", controller, valid_addr_port, "ADDRESS:PORT"),
+        STRV("node_name", node_name, valid_host_name, "a host name"),
+        STR("node_socket", node_socket),
+        ENUM("log_level", log_level, log_level_from_string, "error|warning|info|debug"),
+        U32("default_max_running", default_max_running, 0, 100000),
+        U32("default_vcpus", default_vcpus, 1, 256),
+        {.name = "default_max_storage", .type = KEY_SIZE, F(default_max_storage)},
+        {.name = "default_mem", .type = KEY_SIZE, F(default_mem)},
+};
+
+static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {
+        char *field = (char *)s + k->offset;
+        uint64_t n;
+        switch (k->type) {
+        case KEY_STRING:
+                if (k->valid && !k->valid(v))
+                        return error_set(err, -EINVAL, "config %s: '%s' is not %s", k->name, v, k->what);
+                if (strlen(v) >= k->size)
+                        return error_set(err, -EINVAL, "config %s: value too long", k->name);
+                memcpy(field, v, strlen(v) + 1);
+                return 0;
+        case KEY_YESNO:
+                if (!streq(v, "yes") && !streq(v, "no"))
+                        return error_set(err, -EINVAL, "config %s: '%s' is not yes|no", k->name, v);
+                *(bool *)field = streq(v, "yes");
+                return 0;
+        case KEY_U32:
+                if (parse_u64(v, &n) < 0 || n < k->min || n > k->max)
+                        return error_set(err, -EINVAL, "config %s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+                                         k->name, v, k->min, k->max);
+                *(uint32_t *)field = (uint32_t)n;
+                return 0;
+        case KEY_SIZE:
+                if (parse_size(v, &n) < 0)
+                        return error_set(err, -EINVAL, "config %s: bad size '%s'", k->name, v);
+                *(uint64_t *)field = n;
+                return 0;
+        case KEY_ENUM: {
+                int e = k->from_string(v);
+                if (e < 0)
+                        return error_set(err, -EINVAL, "config %s: '%s' is not %s", k->name, v, k->choices);
+                *(int *)field = e;
+                return 0;
+        }
+        }
+        return -EINVAL;
 }
 
 int settings_apply(Settings *s, const Config *c, Error *err) {
         for (size_t i = 0; i < config_count(c); i++) {
-                const char *k = config_key_at(c, i), *v = config_get(c, k);
-                uint64_t n;
-                int r = 0;
-                if (streq(k, "socket"))
-                        r = set_string(s->socket, sizeof(s->socket), k, v, err);
-                else if (streq(k, "database"))
-                        r = set_string(s->database, sizeof(s->database), k, v, err);
-                else if (streq(k, "admin_user"))
-                        r = set_string(s->admin_user, sizeof(s->admin_user), k, v, err);
-                else if (streq(k, "admin_stordir"))
-                        r = set_string(s->admin_stordir, sizeof(s->admin_stordir), k, v, err);
-                else if (streq(k, "node")) {
-                        if (!streq(v, "yes") && !streq(v, "no"))
-                                return error_set(err, -EINVAL, "config node: '%s' is not yes|no", v);
-                        s->node = streq(v, "yes");
-                } else if (streq(k, "state_dir"))
-                        r = set_string(s->state_dir, sizeof(s->state_dir), k, v, err);
-                else if (streq(k, "bridge")) {
-                        if (strlen(v) == 0 || strlen(v) > 15 || strchr(v, '/'))
-                                return error_set(err, -EINVAL, "config bridge: '%s' is not an interface name", v);
-                        r = set_string(s->bridge, sizeof(s->bridge), k, v, err);
-                } else if (streq(k, "bridge_address"))
-                        r = set_string(s->bridge_address, sizeof(s->bridge_address), k, v, err);
-                else if (streq(k, "dhcp_backend")) {
-                        if (!streq(v, "dnsmasq") && !streq(v, "omapi") && !streq(v, "none"))
-                                return error_set(err, -EINVAL, "config dhcp_backend: '%s' is not dnsmasq|omapi|none", v);
-                        r = set_string(s->dhcp_backend, sizeof(s->dhcp_backend), k, v, err);
-                } else if (streq(k, "dhcp_range"))
-                        r = set_string(s->dhcp_range, sizeof(s->dhcp_range), k, v, err);
-                else if (streq(k, "dhcp_gateway"))
-                        r = set_string(s->dhcp_gateway, sizeof(s->dhcp_gateway), k, v, err);
-                else if (streq(k, "omapi_server"))
-                        r = set_string(s->omapi_server, sizeof(s->omapi_server), k, v, err);
-                else if (streq(k, "omapi_port")) {
-                        if (parse_u64(v, &n) < 0 || n < 1 || n > 65535)
-                                return error_set(err, -EINVAL, "config omapi_port: bad port '%s'", v);
-                        s->omapi_port = (uint32_t)n;
-                } else if (streq(k, "omapi_key_name"))
-                        r = set_string(s->omapi_key_name, sizeof(s->omapi_key_name), k, v, err);
-                else if (streq(k, "omapi_secret"))
-                        r = set_string(s->omapi_secret, sizeof(s->omapi_secret), k, v, err);
-                else if (streq(k, "accel")) {
-                        if (!streq(v, "auto") && !streq(v, "kvm") && !streq(v, "tcg"))
-                                return error_set(err, -EINVAL, "config accel: '%s' is not auto|kvm|tcg", v);
-                        r = set_string(s->accel, sizeof(s->accel), k, v, err);
-                } else if (streq(k, "qemu_binary"))
-                        r = set_string(s->qemu_binary, sizeof(s->qemu_binary), k, v, err);
-                else if (streq(k, "vnc_listen"))
-                        r = set_string(s->vnc_listen, sizeof(s->vnc_listen), k, v, err);
-                else if (streq(k, "batch_backend"))
-                        r = set_string(s->batch_backend, sizeof(s->batch_backend), k, v, err);
-                else if (streq(k, "batch_queue")) {
-                        if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") != strlen(v))
-                                return error_set(err, -EINVAL, "config batch_queue: '%s' is not a queue name", v);
-                        r = set_string(s->batch_queue, sizeof(s->batch_queue), k, v, err);
-                }
-                else if (streq(k, "starter"))
-                        r = set_string(s->starter, sizeof(s->starter), k, v, err);
-                else if (streq(k, "reattach_grace")) {
-                        if (parse_u64(v, &n) < 0 || n > 3600)
-                                return error_set(err, -EINVAL, "config reattach_grace: bad seconds '%s'", v);
-                        s->reattach_grace_s = (uint32_t)n;
-                } else if (streq(k, "filter_backend")) {
-                        if (!streq(v, "nft") && !streq(v, "ebtables") && !streq(v, "none"))
-                                return error_set(err, -EINVAL, "config filter_backend: '%s' is not nft|ebtables|none", v);
-                        r = set_string(s->filter_backend, sizeof(s->filter_backend), k, v, err);
-                } else if (streq(k, "filter_allow"))
-                        r = set_string(s->filter_allow, sizeof(s->filter_allow), k, v, err);
-                else if (streq(k, "broadcast_pps")) {
-                        if (parse_u64(v, &n) < 0 || n < 1 || n > 100000)
-                                return error_set(err, -EINVAL, "config broadcast_pps: bad rate '%s'", v);
-                        s->broadcast_pps = (uint32_t)n;
-                } else if (streq(k, "dhcp_server_ip"))
-                        r = set_string(s->dhcp_server_ip, sizeof(s->dhcp_server_ip), k, v, err);
-                else if (streq(k, "dhcp_server_mac"))
-                        r = set_string(s->dhcp_server_mac, sizeof(s->dhcp_server_mac), k, v, err);
-                else if (streq(k, "gateway_mac"))
-                        r = set_string(s->gateway_mac, sizeof(s->gateway_mac), k, v, err);
-                else if (streq(k, "cluster_listen") || streq(k, "controller")) {
-                        if (!isempty(v) && !strchr(v, ':'))
-                                return error_set(err, -EINVAL, "config %s: '%s' is not ADDRESS:PORT", k, v);
-                        r = set_string(streq(k, "controller") ? s->controller : s->cluster_listen,
-                                       sizeof(s->controller), k, v, err);
-                } else if (streq(k, "node_name")) {
-                        if (isempty(v) || strpbrk(v, " /\t"))
-                                return error_set(err, -EINVAL, "config node_name: '%s' is not a host name", v);
-                        r = set_string(s->node_name, sizeof(s->node_name), k, v, err);
-                } else if (streq(k, "node_socket"))
-                        r = set_string(s->node_socket, sizeof(s->node_socket), k, v, err);
-                else if (streq(k, "log_level")) {
-                        if (!streq(v, "error") && !streq(v, "warning") && !streq(v, "info") && !streq(v, "debug"))
-                                return error_set(err, -EINVAL, "config log_level: '%s' is not error|warning|info|debug",
-                                                 v);
-                        r = set_string(s->log_level, sizeof(s->log_level), k, v, err);
-                } else if (streq(k, "default_max_running")) {
-                        if (parse_u64(v, &n) < 0 || n > 100000)
-                                return error_set(err, -EINVAL, "config %s: bad number '%s'", k, v);
-                        s->default_max_running = (uint32_t)n;
-                } else if (streq(k, "default_vcpus")) {
-                        if (parse_u64(v, &n) < 0 || n < 1 || n > 256)
-                                return error_set(err, -EINVAL, "config %s: bad number '%s'", k, v);
-                        s->default_vcpus = (uint32_t)n;
-                } else if (streq(k, "default_max_storage") || streq(k, "default_mem")) {
-                        if (parse_size(v, &n) < 0)
-                                return error_set(err, -EINVAL, "config %s: bad size '%s'", k, v);
-                        if (streq(k, "default_mem"))
-                                s->default_mem = n;
-                        else
-                                s->default_max_storage = n;
-                } else if (strchr(k, '.')) {
-                        /* sections belong to later subsystems (dhcp., batch., net.) */
-                        continue;
-                } else
-                        return error_set(err, -EINVAL, "config: unknown key '%s'", k);
+                const char *name = config_key_at(c, i), *v = config_get(c, name);
+                const Key *k = NULL;
+                for (size_t j = 0; j < ELEMENTSOF(keys) && !k; j++)
+                        if (streq(keys[j].name, name))
+                                k = &keys[j];
+                if (!k && strchr(name, '.'))
+                        continue; /* sections belong to later subsystems (dhcp., batch., net.) */
+                if (!k)
+                        return error_set(err, -EINVAL, "config: unknown key '%s'", name);
+                int r = apply_key(s, k, v, err);
                 if (r < 0)
                         return r;
         }

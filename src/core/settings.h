@@ -5,6 +5,21 @@
 
 #include "basic/config.h"
 
+/* Backend kinds: enums here, names only in the config file and in the
+ * messages (the string tables are in settings.c). */
+typedef enum DhcpKind { DHCP_DNSMASQ, DHCP_OMAPI, DHCP_NONE, _DHCP_KIND_MAX } DhcpKind;
+typedef enum FilterKind { FILTER_KIND_NFT, FILTER_KIND_EBTABLES, FILTER_KIND_NONE, _FILTER_KIND_MAX } FilterKind;
+typedef enum AccelKind { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG, _ACCEL_KIND_MAX } AccelKind;
+const char *dhcp_kind_to_string(DhcpKind k);
+DhcpKind dhcp_kind_from_string(const char *s);
+const char *filter_kind_to_string(FilterKind k);
+FilterKind filter_kind_from_string(const char *s);
+const char *accel_kind_to_string(AccelKind k);
+AccelKind accel_kind_from_string(const char *s);
+/* log_level: LOG_LEVEL_* of basic/log.h */
+const char *log_level_to_string(int level);
+int log_level_from_string(const char *s);
+
 typedef struct Settings {
         char socket[PATH_MAX];
         char database[PATH_MAX];
@@ -14,27 +29,27 @@ typedef struct Settings {
         uint64_t default_max_storage;
         uint64_t default_mem;
         uint32_t default_vcpus;
-        char log_level[16];
+        int log_level;                 /* LOG_LEVEL_* (basic/log.h) */
         /* node role: where VMs run on this host */
         bool node;                     /* run VMs here (bridge, taps, DHCP); off: control plane only */
         char state_dir[PATH_MAX];      /* job logs, dnsmasq state */
         char bridge[16];
         char bridge_address[64];       /* "192.168.100.1/24": given to the bridge if set */
-        char dhcp_backend[16];         /* dnsmasq | omapi | none */
+        DhcpKind dhcp_backend;
         char dhcp_range[64];           /* dnsmasq: "NET/MASK" of the static range */
         char dhcp_gateway[16];         /* router option for guests */
         char omapi_server[64];
         uint32_t omapi_port;
         char omapi_key_name[64];
         char omapi_secret[256];
-        char accel[8];                 /* auto | kvm | tcg */
+        AccelKind accel;
         char qemu_binary[PATH_MAX];
         char vnc_listen[64];
         char batch_backend[16];        /* local | slurm | sge */
         char batch_queue[64];          /* slurm partition / Grid Engine queue for VM jobs; "" = the default */
         char starter[PATH_MAX];
         uint32_t reattach_grace_s;     /* after a restart, how long starters have to come back */
-        char filter_backend[16];       /* nft | ebtables | none */
+        FilterKind filter_backend;
         char filter_allow[1024];       /* comma list of addresses isolated VMs may also reach */
         uint32_t broadcast_pps;        /* isolated VMs' broadcast limit, per tap */
         char dhcp_server_ip[16];       /* "" = the gateway (a DHCP server on the bridge) */

@@ -6,6 +6,7 @@
  * fleet_submit.c submitting jobs in child processes (sbatch, qsub) */
 #pragma once
 
+#include "basic/worker.h"
 #include "batch/batch.h"
 #include "daemon/fleet.h"
 #include "disk/disk.h"
@@ -50,7 +51,7 @@ struct Fleet {
         HostChange *changes;
         size_t n_changes;
         Submission *submissions; /* jobs being submitted (fleet_submit.c) */
-        unsigned n_submitting;
+        Workers *submit_workers;
         int kick_fd;
         EventSource *kick;
         ControllerHooks hooks;
@@ -91,4 +92,4 @@ void batch_cancel_later(Fleet *f, const BatchBackend *b, const char *job);
 
 /* ControllerHooks */
 int hook_launch(void *userdata, InstanceRec *inst, Error *err);
-int hook_signal(void *userdata, const InstanceRec *inst, const char *action, Error *err);
+int hook_signal(void *userdata, const InstanceRec *inst, InstanceAction action, Error *err);

@@ -171,8 +171,9 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
         int r = get_owned_instance(f, args, &inst, err);
         if (r < 0)
                 return r;
-        if (!streq(inst.state, "submitted"))
-                return error_set(err, -EBUSY, "instance %u is %s, not waiting to start", inst.id, inst.state);
+        if (inst.state != INSTANCE_SUBMITTED)
+                return error_set(err, -EBUSY, "instance %u is %s, not waiting to start", inst.id,
+                                 instance_state_to_string(inst.state));
         if (placement_of(f, inst.id))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", inst.id);
         /* a scheduler's job must be this instance's job, not any job of the user */
@@ -213,7 +214,7 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
         random_password(inst.vnc_password);
         snprintf(inst.tap, sizeof(inst.tap), "%s", tap);
         snprintf(inst.exehost, sizeof(inst.exehost), "%s", node->name);
-        snprintf(inst.state, sizeof(inst.state), "starting");
+        inst.state = INSTANCE_STARTING;
         if ((r = update_instance(s, &inst, err)) < 0) {
                 if (f->dhcp)
                         dhcp_host_remove(f->dhcp, name, inst.mac, ip, NULL);
@@ -234,7 +235,7 @@ static int cluster_reattach(Fleet *f, FleetNode *node, const json_t *args, json_
         int r = get_owned_instance(f, args, &inst, err);
         if (r < 0)
                 return r;
-        if (streq(inst.state, "submitted") || streq(inst.state, "reserved"))
+        if (inst.state == INSTANCE_SUBMITTED || inst.state == INSTANCE_RESERVED)
                 return error_set(err, -EINVAL, "instance %u was never started", inst.id);
         if (!streq(inst.exehost, node->name))
                 return error_set(err, -EPERM, "instance %u runs on %s, not %s", inst.id, inst.exehost, node->name);
@@ -244,7 +245,7 @@ static int cluster_reattach(Fleet *f, FleetNode *node, const json_t *args, json_
         placement_set(f, inst.id, node);
         char ip[16];
         ipv4_format(inst.ip, ip);
-        *ret = json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "state", inst.state, "tap", inst.tap, "mac", inst.mac,
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "state", instance_state_to_string(inst.state), "tap", inst.tap, "mac", inst.mac,
                          "ip", ip, "isolated", inst.isolated, "vnc_display", inst.vnc_display);
         log_info("instance %u: monitor re-attached on %s", inst.id, node->name);
         return 0;
@@ -265,21 +266,22 @@ static int placed_instance(Fleet *f, FleetNode *node, const json_t *args, uint32
 
 static int cluster_state(Fleet *f, FleetNode *node, const json_t *args, Error *err) {
         uint32_t id;
-        const char *state;
+        const char *name;
         int r = placed_instance(f, node, args, &id, err);
-        if (r < 0 || (r = json_need_string(args, "state", &state, err)) < 0)
+        if (r < 0 || (r = json_need_string(args, "state", &name, err)) < 0)
                 return r;
-        if (!streq(state, "running") && !streq(state, "paused") && !streq(state, "stopping"))
-                return error_set(err, -EINVAL, "bad state '%s'", state);
+        InstanceState state = instance_state_from_string(name);
+        if (state != INSTANCE_RUNNING && state != INSTANCE_PAUSED && state != INSTANCE_STOPPING)
+                return error_set(err, -EINVAL, "bad state '%s'", name);
         InstanceRec inst;
         if (store_instance_get(f->controller->store, id, &inst) < 0)
                 return error_set(err, -ENOENT, "instance %u is gone", id);
-        if (streq(state, "running") && !*inst.started)
+        if (state == INSTANCE_RUNNING && !*inst.started)
                 store_now_utc(inst.started, sizeof(inst.started));
-        snprintf(inst.state, sizeof(inst.state), "%s", state);
+        inst.state = state;
         if ((r = update_instance(f->controller->store, &inst, err)) < 0)
                 return r;
-        log_info("instance %u: %s", inst.id, state);
+        log_info("instance %u: %s", inst.id, name);
         return 0;
 }
 
@@ -371,13 +373,13 @@ static int split_range(const char *range, char *net, char *mask) {
 static int dhcp_server_new(Fleet *f, Error *err) {
         const Settings *st = f->settings;
         char net[16] = "", mask[16] = "", dir[PATH_MAX + 16];
-        if (streq(st->dhcp_backend, "dnsmasq") && split_range(st->dhcp_range, net, mask) < 0)
+        if (st->dhcp_backend == DHCP_DNSMASQ && split_range(st->dhcp_range, net, mask) < 0)
                 return error_set(err, -EINVAL, "config dhcp_range '%s' must be NET/MASK, e.g. "
                                                "192.168.100.0/255.255.255.0", st->dhcp_range);
         snprintf(dir, sizeof(dir), "%s/dhcp", st->state_dir);
         mkdir(dir, 0755);
         DhcpConfig dc = {
-                .backend = st->dhcp_backend,
+                .backend = dhcp_kind_to_string(st->dhcp_backend),
                 .interface = st->bridge,
                 .state_dir = dir,
                 .gateway = isempty(st->dhcp_gateway) ? NULL : st->dhcp_gateway,
@@ -391,7 +393,7 @@ static int dhcp_server_new(Fleet *f, Error *err) {
         int r;
         /* a controller without VMs of its own still serves DHCP on the
          * segment: on its bridge, made here then */
-        if (!st->node && streq(st->dhcp_backend, "dnsmasq") &&
+        if (!st->node && st->dhcp_backend == DHCP_DNSMASQ &&
             (r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err)) < 0)
                 return r;
         if ((r = dhcp_backend_new(&dc, &f->dhcp, err)) < 0 || (r = dhcp_start(f->dhcp, err)) < 0) {
@@ -431,7 +433,7 @@ int fleet_new(EventLoop *loop, Controller *controller, Fleet **ret, Error *err) 
         f->kick_fd = -1;
         int r;
         if ((r = submissions_init(f, err)) < 0 ||
-            (!streq(st->dhcp_backend, "none") && (r = dhcp_server_new(f, err)) < 0)) {
+            (st->dhcp_backend != DHCP_NONE && (r = dhcp_server_new(f, err)) < 0)) {
                 submissions_free(f);
                 free(f);
                 return r;

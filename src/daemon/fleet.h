@@ -19,8 +19,8 @@ typedef struct Fleet Fleet;
 typedef struct FleetNode FleetNode;
 
 typedef struct FleetNodeOps {
-        /* Push action (stop | suspend | resume) to the monitor of instance. */
-        int (*signal)(void *data, uint32_t instance, const char *action, Error *err);
+        /* Push action to the monitor of instance. */
+        int (*signal)(void *data, uint32_t instance, InstanceAction action, Error *err);
 } FleetNodeOps;
 
 /* Starts the DHCP server (unless dhcp_backend = none), installs the

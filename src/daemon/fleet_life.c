@@ -36,7 +36,7 @@ int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error
                 }
                 free(d);
         }
-        if (!streq(inst->state, "reserved")) {
+        if (inst->state != INSTANCE_RESERVED) {
                 error_clear(&e);
                 if (share_discs_with_runner(f, inst, false, &e) < 0)
                         log_warn("instance %u: taking back disc access: %s", inst->id, e.message);
@@ -145,27 +145,29 @@ int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
         return 0;
 }
 
-int hook_signal(void *userdata, const InstanceRec *inst, const char *action, Error *err) {
+int hook_signal(void *userdata, const InstanceRec *inst, InstanceAction action, Error *err) {
         Fleet *f = userdata;
         Placement *p = placement_of(f, inst->id);
         if (p) {
-                if (streq(action, "suspend") && !streq(inst->state, "running"))
-                        return error_set(err, -EINVAL, "instance %u is %s, not running", inst->id, inst->state);
-                if (streq(action, "resume") && !streq(inst->state, "paused"))
-                        return error_set(err, -EINVAL, "instance %u is %s, not paused", inst->id, inst->state);
+                if (action == ACTION_SUSPEND && inst->state != INSTANCE_RUNNING)
+                        return error_set(err, -EINVAL, "instance %u is %s, not running", inst->id,
+                                         instance_state_to_string(inst->state));
+                if (action == ACTION_RESUME && inst->state != INSTANCE_PAUSED)
+                        return error_set(err, -EINVAL, "instance %u is %s, not paused", inst->id,
+                                         instance_state_to_string(inst->state));
                 int r = p->node->ops->signal(p->node->data, inst->id, action, err);
                 if (r < 0)
                         return r;
-                if (streq(action, "stop") || streq(action, "kill")) {
+                if (action == ACTION_STOP || action == ACTION_KILL) {
                         InstanceRec u = *inst;
-                        snprintf(u.state, sizeof(u.state), "stopping");
+                        u.state = INSTANCE_STOPPING;
                         return store_instance_update(f->controller->store, &u, err);
                 }
                 return 0;
         }
-        if (!streq(action, "stop") && !streq(action, "kill"))
+        if (action != ACTION_STOP && action != ACTION_KILL)
                 return error_set(err, -EAGAIN, "instance %u is %s: its monitor is not connected", inst->id,
-                                 inst->state);
+                                 instance_state_to_string(inst->state));
         /* no monitor connected (queued job, or lost): cancel the job, free now */
         batch_cancel_later(f, batch_backend_find(inst->backend), inst->job_id);
         return teardown_locked(f, inst, "stopped before its monitor connected", err);

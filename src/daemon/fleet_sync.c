@@ -38,8 +38,8 @@ static void sync_leases(Fleet *f) {
                 unsigned id;
                 InstanceRec inst;
                 if (sscanf(hosts[i], "vm%u", &id) != 1 ||
-                    (store_instance_get(f->controller->store, id, &inst) == 0 && !streq(inst.state, "reserved") &&
-                     !streq(inst.state, "submitted")))
+                    (store_instance_get(f->controller->store, id, &inst) == 0 && inst.state != INSTANCE_RESERVED &&
+                     inst.state != INSTANCE_SUBMITTED))
                         continue;
                 dhcp_host_remove(f->dhcp, hosts[i], NULL, NULL, NULL);
                 log_info("removed leftover lease %s", hosts[i]);
@@ -56,10 +56,10 @@ void fleet_reconcile(Fleet *f) {
         bool in_grace = now_usec() - f->started_usec < (uint64_t)f->settings->reattach_grace_s * 1000000;
         for (size_t i = 0; i < nids; i++) {
                 InstanceRec inst;
-                if (store_instance_get(s, ids[i], &inst) < 0 || streq(inst.state, "reserved") ||
+                if (store_instance_get(s, ids[i], &inst) < 0 || inst.state == INSTANCE_RESERVED ||
                     placement_of(f, inst.id))
                         continue;
-                if (streq(inst.state, "submitted")) {
+                if (inst.state == INSTANCE_SUBMITTED) {
                         sync_queued(f, &inst, in_grace);
                         continue;
                 }

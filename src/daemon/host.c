@@ -187,7 +187,7 @@ static int arg_instance(const json_t *args, uint32_t *ret, Error *err) {
 /* The host's own part of the spec: qemu, where VNC listens, files. */
 static void spec_add_host(Host *h, json_t *spec, const char *serial, const char *rundir) {
         json_object_set_new(spec, "qemu_binary", json_string(h->settings->qemu_binary));
-        json_object_set_new(spec, "accel", json_string(h->settings->accel));
+        json_object_set_new(spec, "accel", json_string(accel_kind_to_string(h->settings->accel)));
         json_object_set_new(spec, "vnc_listen", json_string(h->settings->vnc_listen));
         json_object_set_new(spec, "exehost", json_string(h->name));
         json_object_set_new(spec, "serial_log", json_string(serial));
@@ -338,11 +338,11 @@ void host_client_closed(Host *h, NodeClient *client) {
                 detach(h, a, "its monitor went away");
 }
 
-int host_signal(Host *h, uint32_t instance, const char *action, Error *err) {
+int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err) {
         Attachment *a = att_by_instance(h, instance);
         if (!a)
                 return error_set(err, -ENOENT, "instance %u has no monitor on %s", instance, h->name);
-        int r = server_client_push(a->client, json_pack("{s:s}", "event", action));
+        int r = server_client_push(a->client, json_pack("{s:s}", "event", instance_action_to_string(action)));
         return r < 0 ? error_set(err, r, "cannot reach the starter of instance %u", instance) : 0;
 }
 
@@ -434,13 +434,13 @@ static int filters_new(Host *h, Error *err) {
                 .n_allow = n_allow,
                 .broadcast_pps = st->broadcast_pps,
         };
-        int r = filter_backend_new(st->filter_backend, &net, &h->filter, err);
+        int r = filter_backend_new(filter_kind_to_string(st->filter_backend), &net, &h->filter, err);
         if (r >= 0)
                 r = filter_setup(h->filter, err);
         if (r < 0) {
                 filter_backend_free(h->filter);
                 h->filter = NULL;
-                error_prefix(err, "isolation filters (%s)", st->filter_backend);
+                error_prefix(err, "isolation filters (%s)", filter_kind_to_string(st->filter_backend));
         }
         return r;
 }
@@ -450,16 +450,17 @@ static int filters_new(Host *h, Error *err) {
  * backend left from an earlier run goes (its rules would drop the frames
  * of every new VM, whose taps it does not know). */
 static int filters_check(const Settings *st, Error *err) {
-        int r = filter_backend_probe(st->filter_backend, err);
+        const char *kind = filter_kind_to_string(st->filter_backend);
+        int r = filter_backend_probe(kind, err);
         if (r < 0)
                 return r;
         char **removed = NULL;
-        if ((r = filter_purge_others(st->filter_backend, &removed, err)) < 0) {
+        if ((r = filter_purge_others(kind, &removed, err)) < 0) {
                 error_prefix(err, "removing the filters of a backend no longer in use");
                 return r;
         }
         for (char **p = removed; *p; p++)
-                log_info("removed the %s: filter_backend is %s now", *p, st->filter_backend);
+                log_info("removed the %s: filter_backend is %s now", *p, kind);
         filter_names_free(removed);
         return 0;
 }
@@ -482,7 +483,7 @@ int host_new(EventLoop *loop, const Settings *st, Host **ret, Error *err) {
         int r = filters_check(st, err);
         if (r >= 0)
                 r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err);
-        if (r < 0 || (!streq(st->filter_backend, "none") && (r = filters_new(h, err)) < 0)) {
+        if (r < 0 || (st->filter_backend != FILTER_KIND_NONE && (r = filters_new(h, err)) < 0)) {
                 free(h);
                 return r;
         }

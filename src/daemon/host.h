@@ -12,6 +12,7 @@
 
 #include "basic/event.h"
 #include "core/settings.h"
+#include "basic/instance-types.h"
 
 typedef struct Host Host;
 typedef struct NodeClient NodeClient; /* a server connection, opaque here */
@@ -38,7 +39,7 @@ int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, cons
 void host_client_closed(Host *h, NodeClient *client);
 
 /* From the controller: push action to the monitor of instance. */
-int host_signal(Host *h, uint32_t instance, const char *action, Error *err);
+int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err);
 
 /* The instances whose monitors are attached here, [{instance, uid}]: what
  * a node tells the controller when it (re)connects. */

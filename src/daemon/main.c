@@ -198,10 +198,7 @@ int main(int argc, char **argv) {
                 snprintf(settings.socket, sizeof(settings.socket), "%s", socket_path);
         if (db_path)
                 snprintf(settings.database, sizeof(settings.database), "%s", db_path);
-        log_set_level(verbose || streq(settings.log_level, "debug") ? LOG_LEVEL_DEBUG
-                      : streq(settings.log_level, "warning")       ? LOG_LEVEL_WARN
-                      : streq(settings.log_level, "error")         ? LOG_LEVEL_ERR
-                                                                   : LOG_LEVEL_INFO);
+        log_set_level(verbose ? LOG_LEVEL_DEBUG : (enum log_level)settings.log_level);
 
         if (node_only)
                 return run(&settings, NULL, pidfile);

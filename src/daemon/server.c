@@ -106,10 +106,10 @@ static json_t *error_response(const Error *err, int r) {
         return json_error_response(r, "%s", err->message);
 }
 
-static int tcp_node_signal(void *data, uint32_t instance, const char *action, Error *err) {
+static int tcp_node_signal(void *data, uint32_t instance, InstanceAction action, Error *err) {
         json_t *sealed = NULL;
         json_t *msg = json_pack("{s:s, s:I, s:s}", "event", "signal", "instance", (json_int_t)instance, "action",
-                                action);
+                                instance_action_to_string(action));
         int r = munge_seal(msg, &sealed, err);
         json_decref(msg);
         if (r < 0)

@@ -28,7 +28,7 @@ static int local_call(void *data, const char *op, json_t *args, json_t **ret, Er
         return r;
 }
 
-static int local_signal(void *data, uint32_t instance, const char *action, Error *err) {
+static int local_signal(void *data, uint32_t instance, InstanceAction action, Error *err) {
         return host_signal(data, instance, action, err);
 }
 
@@ -146,15 +146,16 @@ static int fill(UplinkTcp *u, int timeout_ms, Error *err) {
 /* A message the controller sent on its own: stop/suspend/resume. */
 static void handle_push(UplinkTcp *u, json_t *msg) {
         const char *event = json_string_value(json_object_get(msg, "event"));
-        const char *action = json_string_value(json_object_get(msg, "action"));
+        const char *name = json_string_value(json_object_get(msg, "action"));
+        InstanceAction action = instance_action_from_string(name);
         uint64_t id;
-        if (!streq(event, "signal") || !action || json_get_u64(msg, "instance", &id, NULL) < 0 || id > UINT32_MAX) {
+        if (!streq(event, "signal") || action < 0 || json_get_u64(msg, "instance", &id, NULL) < 0 || id > UINT32_MAX) {
                 log_warn("ignoring an unknown message from the controller");
                 return;
         }
         Error err = {0};
         if (host_signal(u->host, (uint32_t)id, action, &err) < 0)
-                log_warn("controller's %s: %s", action, err.message);
+                log_warn("controller's %s: %s", name, err.message);
 }
 
 /* Send {op, id, args} and wait for {"re": id}; pushes in between are

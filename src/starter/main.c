@@ -9,17 +9,20 @@
  * state and, at the end, the exit. Its connection to the daemon is the VM's
  * liveness signal. If the daemon restarts, the starter keeps qemu running
  * and re-attaches; if it cannot within the grace period, it ends the VM.
- * Model: conmon (one event loop, signalfd, pidfd, the child under PDEATHSIG). */
+ * Model: conmon: one event loop (basic/event.c) with four sources (qemu's
+ * pidfd, the daemon's socket, QMP, a signalfd) and the timers of a small
+ * phase enum; a SIGTERM is acted on in any phase, also while re-attaching. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "basic/instance-types.h"
+#include "basic/event.h"
 #include "basic/frame.h"
 #include "basic/jsonutil.h"
 #include "basic/spawn.h"
@@ -33,6 +36,14 @@
 #define REATTACH_TIMEOUT_MS 60000 /* how long to wait for a restarted daemon */
 #define PRESS_AGAIN_MS 2000       /* while stopping, the power button is pressed this often */
 
+/* What the starter is doing with its vm. The link to the daemon is apart:
+ * it may be lost (a daemon restart) in any phase, and is re-made meanwhile. */
+typedef enum Phase {
+        PHASE_RUNNING,  /* qemu runs */
+        PHASE_STOPPING, /* the power button was pressed; qemu is killed at the deadline */
+        PHASE_KILLED,   /* SIGKILL sent; waiting for qemu to exit */
+} Phase;
+
 typedef struct Starter {
         uint32_t instance;
         const char *socket;
@@ -42,10 +53,19 @@ typedef struct Starter {
         Qmp *qmp;
         char dir[PATH_MAX];
         char qmp_path[PATH_MAX + 16];
-        uint64_t kill_at_usec; /* 0: no deadline */
-        uint64_t press_at_usec; /* next ACPI power button press while stopping */
-        uint64_t walltime_end_usec; /* --walltime: stop then (no scheduler does it); 0: none */
+        Phase phase;
         const char *end_reason;
+        int qemu_status;
+        /* the event loop: four sources (qemu's pidfd, the daemon, QMP,
+         * signals) and the timers of the phase */
+        EventLoop *loop;
+        EventSource *daemon_src, *qmp_src;
+        EventSource *walltime;    /* --walltime: stop then (no scheduler does it) */
+        EventSource *press_again; /* while stopping: the button again (a booting guest misses it) */
+        EventSource *kill_timer;  /* while stopping: the deadline */
+        EventSource *reattach;    /* the daemon lost: try again every second */
+        uint64_t reattach_deadline_usec;
+        bool reattach_sent;       /* node.reattach sent, its answer awaited */
 } Starter;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -182,17 +202,46 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
         return 0;
 }
 
+static void kill_qemu(Starter *s, const char *why) {
+        if (s->phase == PHASE_KILLED)
+                return;
+        say("instance %u: %s: killing qemu", s->instance, why);
+        kill(s->qemu, SIGKILL);
+        s->phase = PHASE_KILLED;
+        event_source_free(TAKE_PTR(s->press_again));
+        event_source_free(TAKE_PTR(s->kill_timer));
+}
+
+static int on_kill_deadline(EventSource *src, void *userdata) {
+        kill_qemu(userdata, "the guest did not power off in time");
+        return 0;
+}
+
+static int on_press_again(EventSource *src, void *userdata) {
+        Starter *s = userdata;
+        Error e = {0};
+        if (s->qmp)
+                qmp_system_powerdown(s->qmp, &e);
+        return 0;
+}
+
 static void begin_stop(Starter *s, int grace_ms, const char *why) {
-        if (s->kill_at_usec)
+        if (s->phase != PHASE_RUNNING)
                 return;
         s->end_reason = why;
         Error err = {0};
         if (!s->qmp || qmp_system_powerdown(s->qmp, &err) < 0)
                 grace_ms = 0;
-        s->kill_at_usec = now_usec() + (uint64_t)grace_ms * 1000;
-        /* a guest still booting misses the button: press again until it goes */
-        s->press_at_usec = grace_ms ? now_usec() + PRESS_AGAIN_MS * 1000ULL : 0;
         say("instance %u: stopping (%s), power button pressed, %d ms before kill", s->instance, why, grace_ms);
+        if (!grace_ms) {
+                kill_qemu(s, why);
+                return;
+        }
+        s->phase = PHASE_STOPPING;
+        event_source_free(TAKE_PTR(s->walltime));
+        if (event_add_timer_once(s->loop, (uint64_t)grace_ms, on_kill_deadline, s, &s->kill_timer) < 0 ||
+            event_add_timer(s->loop, PRESS_AGAIN_MS, on_press_again, s, &s->press_again) < 0)
+                kill_qemu(s, "no timer for the stop");
 }
 
 static void on_daemon_message(Starter *s, json_t *m) {
@@ -204,154 +253,189 @@ static void on_daemon_message(Starter *s, json_t *m) {
                 return;
         }
         Error err = {0};
-        if (streq(event, "stop"))
+        switch (instance_action_from_string(event)) {
+        case ACTION_STOP:
                 begin_stop(s, STOP_GRACE_MS, "stopped by its owner");
-        else if (streq(event, "kill")) {
-                s->kill_at_usec = 0; /* also during a stop already under way */
-                begin_stop(s, 0, "killed by its owner (stop --force)");
-        }
-        else if (streq(event, "suspend")) {
+                break;
+        case ACTION_KILL: /* also during a stop already under way */
+                s->end_reason = "killed by its owner (stop --force)";
+                kill_qemu(s, s->end_reason);
+                break;
+        case ACTION_SUSPEND:
                 if (qmp_stop(s->qmp, &err) < 0)
                         say("suspend: %s", err.message);
                 else
-                        request(s, "node.state", json_pack("{s:s}", "state", "paused"));
-        } else if (streq(event, "resume")) {
+                        request(s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(INSTANCE_PAUSED)));
+                break;
+        case ACTION_RESUME:
                 if (qmp_cont(s->qmp, &err) < 0)
                         say("resume: %s", err.message);
                 else
-                        request(s, "node.state", json_pack("{s:s}", "state", "running"));
+                        request(s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(INSTANCE_RUNNING)));
+                break;
+        default:
+                say("ignoring an unknown event '%s' from vmbatchd", event);
         }
+}
+
+/* ---- the link to the daemon ------------------------------------------- */
+
+static int on_daemon(EventSource *src, int fd, uint32_t events, void *userdata);
+
+static void daemon_close(Starter *s) {
+        event_source_free(TAKE_PTR(s->daemon_src));
+        if (s->daemon_fd >= 0)
+                close(s->daemon_fd);
+        s->daemon_fd = -1;
+        s->reattach_sent = false;
+}
+
+/* Every second until the deadline: connect and ask for node.reattach; the
+ * answer comes to on_daemon like any message. */
+static int on_reattach_tick(EventSource *src, void *userdata) {
+        Starter *s = userdata;
+        if (now_usec() >= s->reattach_deadline_usec) {
+                event_source_free(TAKE_PTR(s->reattach));
+                daemon_close(s);
+                kill_qemu(s, "vmbatchd did not come back in time");
+                s->end_reason = s->end_reason ? s->end_reason : "vmbatchd did not come back in time";
+                return 0;
+        }
+        if (s->daemon_fd >= 0)
+                return 0; /* connected, the answer is on its way */
+        int fd = unix_connect(s->socket);
+        if (fd < 0)
+                return 0;
+        s->daemon_fd = fd;
+        json_t *req = json_pack("{s:s, s:{s:I}}", "op", "node.reattach", "args", "instance", (json_int_t)s->instance);
+        int r = frame_send(fd, req);
+        json_decref(req);
+        if (r < 0 || event_add_io(s->loop, fd, EPOLLIN, on_daemon, s, &s->daemon_src) < 0) {
+                daemon_close(s);
+                return 0;
+        }
+        s->reattach_sent = true;
+        return 0;
 }
 
 /* The daemon went away (restart): keep the vm, come back when it does. */
-static int reattach(Starter *s) {
-        close(s->daemon_fd);
-        s->daemon_fd = -1;
-        uint64_t deadline = now_usec() + (uint64_t)REATTACH_TIMEOUT_MS * 1000;
+static void daemon_lost(Starter *s) {
+        daemon_close(s);
+        if (s->reattach)
+                return;
         say("instance %u: lost vmbatchd, re-attaching", s->instance);
-        while (now_usec() < deadline) {
-                int fd = unix_connect(s->socket);
-                if (fd >= 0) {
-                        json_t *req = json_pack("{s:s, s:{s:I}}", "op", "node.reattach", "args", "instance",
-                                                (json_int_t)s->instance);
-                        json_t *resp = NULL;
-                        int r = frame_send(fd, req);
-                        json_decref(req);
-                        if (r >= 0)
-                                r = frame_recv(fd, &resp);
-                        bool ok = r >= 0 && json_is_true(json_object_get(resp, "ok"));
-                        json_decref(resp);
-                        if (ok) {
-                                s->daemon_fd = fd;
-                                say("instance %u: re-attached", s->instance);
-                                return 0;
-                        }
-                        close(fd);
-                        if (r >= 0)
-                                return -ENOENT; /* the daemon forgot us: the vm must go */
-                }
-                /* qemu may end meanwhile */
-                struct pollfd p = {s->qemu_pidfd, POLLIN, 0};
-                if (poll(&p, 1, 1000) > 0)
-                        return -ECHILD;
-        }
-        return -ETIMEDOUT;
+        s->reattach_deadline_usec = now_usec() + (uint64_t)REATTACH_TIMEOUT_MS * 1000;
+        if (event_add_timer(s->loop, 1000, on_reattach_tick, s, &s->reattach) < 0)
+                kill_qemu(s, "no timer to re-attach");
+        else
+                on_reattach_tick(s->reattach, s);
 }
 
-static int run(Starter *s) {
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        int status = 0;
-        for (;;) {
-                struct pollfd p[4] = {
-                        {s->qemu_pidfd, POLLIN, 0},
-                        {s->daemon_fd, POLLIN, 0},
-                        {s->qmp ? qmp_fd(s->qmp) : -1, POLLIN, 0},
-                        {sfd, POLLIN, 0},
-                };
-                int timeout = -1;
-                if (s->walltime_end_usec && !s->kill_at_usec) {
-                        uint64_t now = now_usec();
-                        if (now >= s->walltime_end_usec)
-                                begin_stop(s, STOP_GRACE_MS, "its wall time is up");
-                        else
-                                timeout = (int)((s->walltime_end_usec - now) / 1000 + 1 > 3600000
-                                                        ? 3600000
-                                                        : (s->walltime_end_usec - now) / 1000 + 1);
-                }
-                if (s->kill_at_usec) {
-                        uint64_t now = now_usec();
-                        uint64_t next = s->press_at_usec && s->press_at_usec < s->kill_at_usec ? s->press_at_usec
-                                                                                               : s->kill_at_usec;
-                        timeout = now >= next ? 0 : (int)((next - now) / 1000) + 1;
-                }
-                int n = poll(p, 4, timeout);
-                if (n < 0 && errno != EINTR)
-                        break;
-                if (s->press_at_usec && now_usec() >= s->press_at_usec) {
-                        Error e = {0};
-                        if (s->qmp)
-                                qmp_system_powerdown(s->qmp, &e);
-                        s->press_at_usec = now_usec() + PRESS_AGAIN_MS * 1000ULL;
-                }
-                if (s->kill_at_usec && now_usec() >= s->kill_at_usec) {
-                        say("instance %u: the guest did not power off in time: killing qemu", s->instance);
-                        kill(s->qemu, SIGKILL);
-                        s->press_at_usec = 0;
-                        s->kill_at_usec = now_usec() + 3600ULL * 1000000; /* wait for the pidfd */
-                }
-                if (p[0].revents) {
-                        waitpid(s->qemu, &status, 0);
-                        break;
-                }
-                if (p[3].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                                begin_stop(s, TERM_GRACE_MS, "the job was cancelled");
-                }
-                if (p[2].revents && s->qmp) {
-                        json_t *ev;
-                        while (qmp_next_event(s->qmp, 0, &ev) > 0) {
-                                const char *name = json_string_value(json_object_get(ev, "event"));
-                                if (streq(name, "SHUTDOWN") && !s->end_reason)
-                                        s->end_reason = "the guest powered off";
-                                json_decref(ev);
-                        }
-                }
-                if (p[1].revents) {
-                        json_t *m = NULL;
-                        int r = frame_recv(s->daemon_fd, &m);
-                        if (r < 0) {
-                                r = reattach(s);
-                                if (r < 0) {
-                                        say("instance %u: cannot re-attach (%s): ending the vm", s->instance,
-                                            strerror(-r));
-                                        kill(s->qemu, SIGKILL);
-                                        waitpid(s->qemu, &status, 0);
-                                        return 1;
-                                }
-                                continue;
-                        }
-                        on_daemon_message(s, m);
-                        json_decref(m);
-                }
+static int on_daemon(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Starter *s = userdata;
+        json_t *m = NULL;
+        if (frame_recv(fd, &m) < 0) {
+                daemon_lost(s);
+                return 0;
         }
+        if (s->reattach_sent) { /* the answer to node.reattach */
+                s->reattach_sent = false;
+                if (!json_is_true(json_object_get(m, "ok"))) {
+                        say("instance %u: vmbatchd does not know this vm any more: ending it", s->instance);
+                        s->end_reason = "vmbatchd forgot it";
+                        event_source_free(TAKE_PTR(s->reattach));
+                        daemon_close(s);
+                        kill_qemu(s, "vmbatchd forgot it");
+                } else {
+                        say("instance %u: re-attached", s->instance);
+                        event_source_free(TAKE_PTR(s->reattach));
+                }
+                json_decref(m);
+                return 0;
+        }
+        on_daemon_message(s, m);
+        json_decref(m);
+        return 0;
+}
+
+/* ---- qemu, QMP, signals, the wall time ---------------------------------- */
+
+static int on_qemu_exit(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Starter *s = userdata;
+        if (waitpid(s->qemu, &s->qemu_status, WNOHANG) == 0)
+                return 0;
+        event_loop_exit(s->loop, 0);
+        return 0;
+}
+
+static int on_qmp(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Starter *s = userdata;
+        json_t *ev;
+        int r;
+        while ((r = qmp_next_event(s->qmp, 0, &ev)) > 0) {
+                const char *name = json_string_value(json_object_get(ev, "event"));
+                if (streq(name, "SHUTDOWN") && !s->end_reason)
+                        s->end_reason = "the guest powered off";
+                json_decref(ev);
+        }
+        if (r < 0) /* QMP closed: qemu is going; its pidfd says when */
+                event_source_free(TAKE_PTR(s->qmp_src));
+        return 0;
+}
+
+/* SIGTERM from the batch system (scancel, qdel), in any phase and whether
+ * or not the daemon is there */
+static int on_signal(EventSource *src, int signo, void *userdata) {
+        begin_stop(userdata, TERM_GRACE_MS, "the job was cancelled");
+        return 0;
+}
+
+static int on_walltime(EventSource *src, void *userdata) {
+        Starter *s = userdata;
+        event_source_free(TAKE_PTR(s->walltime));
+        begin_stop(s, STOP_GRACE_MS, "its wall time is up");
+        return 0;
+}
+
+static int run(Starter *s, uint32_t walltime_s) {
+        static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+        int r = event_loop_new(&s->loop);
+        if (r >= 0)
+                r = event_add_io(s->loop, s->qemu_pidfd, EPOLLIN, on_qemu_exit, s, NULL);
+        if (r >= 0)
+                r = event_add_io(s->loop, s->daemon_fd, EPOLLIN, on_daemon, s, &s->daemon_src);
+        if (r >= 0 && s->qmp)
+                r = event_add_io(s->loop, qmp_fd(s->qmp), EPOLLIN, on_qmp, s, &s->qmp_src);
+        if (r >= 0)
+                r = event_add_signal(s->loop, sigs, ELEMENTSOF(sigs), on_signal, s, NULL);
+        if (r >= 0 && walltime_s)
+                r = event_add_timer_once(s->loop, (uint64_t)walltime_s * 1000, on_walltime, s, &s->walltime);
+        if (r < 0) {
+                say("instance %u: event loop: %s: ending the vm", s->instance, strerror(-r));
+                kill(s->qemu, SIGKILL);
+                waitpid(s->qemu, &s->qemu_status, 0);
+        } else
+                event_loop_run(s->loop);
+        int status = s->qemu_status;
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         char reason[160];
         snprintf(reason, sizeof(reason), "%s (qemu exit %d)", s->end_reason ? s->end_reason : "qemu exited", code);
         say("instance %u: %s", s->instance, reason);
-        if (s->daemon_fd >= 0) {
+        if (s->daemon_fd >= 0 && !s->reattach) {
                 request(s, "node.exit", json_pack("{s:s}", "reason", reason));
                 json_t *m = NULL;
-                frame_recv(s->daemon_fd, &m); /* wait for the teardown */
+                frame_recv(s->daemon_fd, &m); /* wait for the teardown: nothing else is left to do */
                 json_decref(m);
         }
-        return code == 0 ? 0 : 1;
+        /* the event sources go with the loop's fds; the fds are ours */
+        event_source_free(s->daemon_src);
+        event_source_free(s->qmp_src);
+        event_source_free(s->walltime);
+        event_source_free(s->press_again);
+        event_source_free(s->kill_timer);
+        event_source_free(s->reattach);
+        event_loop_free(s->loop);
+        return code == 0 && !s->reattach ? 0 : 1;
 }
 
 static void usage(FILE *f) {
@@ -436,10 +520,8 @@ int main(int argc, char **argv) {
                 waitpid(s.qemu, NULL, 0);
                 goto out;
         }
-        request(&s, "node.state", json_pack("{s:s}", "state", "running"));
-        if (walltime)
-                s.walltime_end_usec = now_usec() + (uint64_t)walltime * 1000000;
-        rc = run(&s);
+        request(&s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(INSTANCE_RUNNING)));
+        rc = run(&s, walltime);
 out:
         if (tap >= 0)
                 close(tap);

@@ -31,7 +31,7 @@ static void bind_instance(sqlite3_stmt *st, const InstanceRec *i, const char *no
         sqlite3_bind_int64(st, 4, i->ip);
         sqlite3_bind_text(st, 5, i->mac, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 6, i->isolated);
-        sqlite3_bind_text(st, 7, i->state, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, instance_state_to_string(i->state), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 8, i->backend, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, i->job_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 10, i->exehost, -1, SQLITE_STATIC);
@@ -79,7 +79,7 @@ static void instance_from_row(sqlite3_stmt *st, InstanceRec *i) {
         i->ip = (uint32_t)sqlite3_column_int64(st, 3);
         store_copy_text(i->mac, sizeof(i->mac), st, 4);
         i->isolated = sqlite3_column_int(st, 5);
-        store_copy_text(i->state, sizeof(i->state), st, 6);
+        i->state = instance_state_from_string((const char *)sqlite3_column_text(st, 6));
         store_copy_text(i->backend, sizeof(i->backend), st, 7);
         store_copy_text(i->job_id, sizeof(i->job_id), st, 8);
         store_copy_text(i->exehost, sizeof(i->exehost), st, 9);
@@ -112,7 +112,7 @@ json_t *instance_to_json(const InstanceRec *i) {
         json_t *vnc_port = i->vnc_display >= 0 ? json_integer(5900 + i->vnc_display) : json_null();
         return json_pack("{s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "id",
                          (json_int_t)i->id, "vm", (json_int_t)i->vm, "uid", (json_int_t)i->uid, "ip", ip, "mac",
-                         i->mac, "isolated", i->isolated, "state", i->state, "backend", i->backend, "job_id",
+                         i->mac, "isolated", i->isolated, "state", instance_state_to_string(i->state) ?: "invalid", "backend", i->backend, "job_id",
                          i->job_id, "exehost", i->exehost, "vnc_display", i->vnc_display, "vnc_port", vnc_port,
                          "tap", i->tap, "mem", (json_int_t)i->mem, "vcpus", (json_int_t)i->vcpus, "created",
                          i->created, "started", i->started, "vnc_password", i->vnc_password);

@@ -73,6 +73,8 @@ typedef struct Grant {
         bool run, modify, derive, force_isolated;
 } Grant;
 
+#include "basic/instance-types.h"
+
 typedef struct InstanceRec {
         uint32_t id;
         uint32_t vm;
@@ -80,7 +82,7 @@ typedef struct InstanceRec {
         uint32_t ip;
         char mac[18];
         bool isolated;
-        char state[16];
+        InstanceState state;
         char backend[16];
         char job_id[64];
         char exehost[256];

@@ -91,6 +91,39 @@ end_node_test() {
   remove_created_users
   rm -rf "$T"
 }
+# begin_node_test NAME PROGRAM...: the start of a test with VMBATCHD VMBATCH
+# STARTER SCRIPTS as its arguments that runs one vmbatchd (node role) and
+# guests in a network namespace of its own: needs root, the host's features
+# and the programs (else skipped); makes $T and $NS (vmb-NAME-PID, removed with
+# everything else by end_node_test at exit), the test guest, the paper's
+# users with folders /home/USER/vmb-NAME-PID ($D is doraz's), $VMAPP and v().
+begin_node_test() {
+  local name=$1 t; shift
+  [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
+  require_host_features
+  for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release setfacl "$@"; do
+    command -v "$t" >/dev/null || skip_all "$t not installed"
+  done
+  T=$(mktemp -d "/tmp/vmbatch-$name-XXXXXX"); chmod 0755 "$T"
+  NS=vmb-$name-$$
+  trap 'end_node_test "$NS"' EXIT
+  trap 'exit 130' INT TERM
+  use_test_guest
+  use_paper_users badadmin doraz alex "vmb-$name-$$"
+  D=/home/doraz/vmb-$name-$$
+  use_vmapp
+  ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"
+  VMB_PREFIX="ip netns exec $NS"
+}
+v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
+# start_node_vmbatchd [CONFIG LINE...]: the daemon of a begin_node_test test:
+# bridge vbr0 192.168.100.1/24, dnsmasq, TCG guests, VNC on loopback.
+start_node_vmbatchd() {
+  start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
+    "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = dnsmasq" \
+    "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
+    "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "$@"
+}
 # guest_template STUDENT STORDIR CMDLINE: against a fresh daemon ($VMAPP), as
 # badadmin: init, group studs (10), STUDENT in it with STORDIR, vm group lab1
 # (192.168.100.2-254), and the template tmpl from the test guest ($T/guest,

@@ -12,34 +12,14 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
-require_host_features
-for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release nft ebtables-nft setfacl; do
-  command -v "$t" >/dev/null || skip_all "$t not installed"
-done
-
-T=$(mktemp -d /tmp/vmbatch-fswitch-XXXXXX); chmod 0755 "$T"
-NS=vmb-fsw-$$
-trap 'end_node_test "$NS"' EXIT
-trap 'exit 130' INT TERM
-
-use_test_guest
-use_paper_users badadmin doraz alex "vmb-fsw-$$"
-HOMEDIR=/home/doraz/vmb-fsw-$$
-use_vmapp
-v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
-ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"
-VMB_PREFIX="ip netns exec $NS"
+begin_node_test fsw nft ebtables-nft
 nsx() { ip netns exec "$NS" "$@"; }
 
 # start BACKEND: vmbatchd with that filter backend (state and database kept across restarts)
 start() {
   stop_vmbatchd
   : >"$T/vmbatchd.log"
-  start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
-    "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = dnsmasq" \
-    "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
-    "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "filter_backend = $1"
+  start_node_vmbatchd "filter_backend = $1"
 }
 nft_table() { nsx nft list table bridge vmbatch >/dev/null 2>&1; }
 ebt_ours() { { nsx ebtables-nft -t nat -L; nsx ebtables-nft -t filter -L; } 2>/dev/null | grep -Eq 'vmb-|vm-vmb'; }
@@ -81,7 +61,7 @@ ok $? "... before it made the bridge or the socket"
 
 # ---- 1. nft
 restart nft "1"
-guest_template doraz "$HOMEDIR" "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.tries=6 vmb.hold=-1" &&
+guest_template doraz "$D" "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.tries=6 vmb.hold=-1" &&
   v doraz --vmadd --name g1 --base tmpl >/dev/null
 ok $? "setup: a template and doraz's derived vm g1"
 nft_table; ok $? "1. table bridge vmbatch is there"

@@ -13,29 +13,11 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
-require_host_features
-for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release setfacl; do
-  command -v "$t" >/dev/null || skip_all "$t not installed"
-done
-
-T=$(mktemp -d /tmp/vmbatch-slow-XXXXXX); chmod 0755 "$T"
-NS=vmb-slow-$$
+begin_node_test slow
+A=/home/alex/vmb-slow-$$
 BG=()
 trap 'for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done; end_node_test "$NS"' EXIT
-trap 'exit 130' INT TERM
-
-use_test_guest
-use_paper_users badadmin doraz alex "vmb-slow-$$"
-D=/home/doraz/vmb-slow-$$; A=/home/alex/vmb-slow-$$
-use_vmapp
-v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
-ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"
-VMB_PREFIX="ip netns exec $NS"
-start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
-  "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = dnsmasq" \
-  "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
-  "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" ||
+start_node_vmbatchd ||
   { cat "$T/vmbatchd.log"; echo "Bail out! vmbatchd did not start"; exit 1; }
 ok 0 "vmbatchd started in namespace $NS"
 guest_template doraz "$D" "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.hold=-1" &&
