@@ -111,9 +111,7 @@ int config_parse(const char *text, size_t len, const char *origin, Config **ret,
                         free(c->entries[i].value);
                         c->entries[i].value = xstrdup(value);
                 } else {
-                        c->entries = realloc(c->entries, (c->n + 1) * sizeof(Entry));
-                        if (!c->entries)
-                                abort();
+                        c->entries = xrealloc(c->entries, (c->n + 1) * sizeof(Entry));
                         c->entries[c->n++] = (Entry){full, xstrdup(value)};
                 }
         }
@@ -135,9 +133,7 @@ int config_load(const char *path, Config **ret, Error *err) {
                                 fclose(f);
                                 return error_set(err, -EFBIG, "config %s is too large", path);
                         }
-                        buf = realloc(buf, cap);
-                        if (!buf)
-                                abort();
+                        buf = xrealloc(buf, cap);
                 }
                 size_t n = fread(buf + len, 1, cap - len, f);
                 len += n;

@@ -87,9 +87,7 @@ static void capture_read(struct capture *c) {
         if (c->len + keep > c->max)
                 keep = c->max > c->len ? c->max - c->len : 0;
         if (keep) {
-                c->buf = realloc(c->buf, c->len + keep + 1);
-                if (!c->buf)
-                        abort();
+                c->buf = xrealloc(c->buf, c->len + keep + 1);
                 memcpy(c->buf + c->len, tmp, keep);
                 c->len += keep;
                 c->buf[c->len] = 0;

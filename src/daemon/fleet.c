@@ -31,9 +31,7 @@ static void host_changed(Fleet *f, const char *name) {
                         f->changes[i].usec = now_usec();
                         return;
                 }
-        f->changes = realloc(f->changes, (f->n_changes + 1) * sizeof(HostChange));
-        if (!f->changes)
-                abort();
+        f->changes = xrealloc(f->changes, (f->n_changes + 1) * sizeof(HostChange));
         HostChange *c = &f->changes[f->n_changes++];
         snprintf(c->name, sizeof(c->name), "%s", name);
         c->usec = now_usec();
@@ -60,9 +58,7 @@ void placement_set(Fleet *f, uint32_t instance, FleetNode *node) {
                 p->node = node;
                 return;
         }
-        f->placed = realloc(f->placed, (f->n_placed + 1) * sizeof(Placement));
-        if (!f->placed)
-                abort();
+        f->placed = xrealloc(f->placed, (f->n_placed + 1) * sizeof(Placement));
         f->placed[f->n_placed++] = (Placement){instance, node};
 }
 

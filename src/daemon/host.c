@@ -60,9 +60,7 @@ static Attachment *att_by_client(Host *h, NodeClient *c) {
 }
 
 static Attachment *att_add(Host *h, const Attachment *a) {
-        h->att = realloc(h->att, (h->n_att + 1) * sizeof(Attachment));
-        if (!h->att)
-                abort();
+        h->att = xrealloc(h->att, (h->n_att + 1) * sizeof(Attachment));
         h->att[h->n_att] = *a;
         return &h->att[h->n_att++];
 }

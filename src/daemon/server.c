@@ -57,9 +57,7 @@ struct Server {
 };
 
 static void out_append(char **out, size_t *len, const char *buf, size_t n) {
-        *out = realloc(*out, *len + n);
-        if (!*out)
-                abort();
+        *out = xrealloc(*out, *len + n);
         memcpy(*out + *len, buf, n);
         *len += n;
 }
@@ -300,9 +298,7 @@ static int on_client(EventSource *src, int fd, uint32_t events, void *userdata) 
                         client_free(c);
                         return 0;
                 }
-                c->in = realloc(c->in, cap);
-                if (!c->in)
-                        abort();
+                c->in = xrealloc(c->in, cap);
                 c->in_cap = cap;
         }
         ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);

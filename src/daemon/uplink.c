@@ -121,9 +121,7 @@ static int take_frame(UplinkTcp *u, json_t **ret, Error *err) {
 static int fill(UplinkTcp *u, int timeout_ms, Error *err) {
         if (u->in_cap - u->in_len < 65536) {
                 u->in_cap = u->in_cap ? u->in_cap * 2 : 65536;
-                u->in = realloc(u->in, u->in_cap);
-                if (!u->in)
-                        abort();
+                u->in = xrealloc(u->in, u->in_cap);
         }
         if (timeout_ms >= 0) {
                 struct pollfd p = {.fd = u->fd, .events = POLLIN};

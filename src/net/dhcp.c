@@ -58,11 +58,7 @@ void dhcp_names_sort(char **names, size_t n) {
 }
 
 void dhcp_names_free(char **names) {
-        if (!names)
-                return;
-        for (char **p = names; *p; p++)
-                free(*p);
-        free(names);
+        strv_free(names);
 }
 
 const DhcpConfig *dhcp_backend_config(const DhcpBackend *b) {

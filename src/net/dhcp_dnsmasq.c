@@ -116,9 +116,7 @@ static int dnsmasq_check_config(const DhcpConfig *c, Error *err) {
 }
 
 static void argv_add(char ***argv, size_t *n, char *s) {
-        char **p = realloc(*argv, (*n + 2) * sizeof(char *));
-        if (!p)
-                abort();
+        char **p = xrealloc(*argv, (*n + 2) * sizeof(char *));
         p[(*n)++] = s;
         p[*n] = NULL;
         *argv = p;

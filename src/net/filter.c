@@ -185,11 +185,7 @@ char *filter_cmds_format(const FilterCmds *c) {
 }
 
 void filter_names_free(char **names) {
-        if (!names)
-                return;
-        for (char **p = names; *p; p++)
-                free(*p);
-        free(names);
+        strv_free(names);
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -45,10 +45,7 @@ static const char *const tables[] = {"nat", "filter"};
 /* ---- generators -------------------------------------------------------- */
 
 static void cmds_push(FilterCmds *c, char **argv) {
-        char ***p = realloc(c->argv, (c->n + 1) * sizeof(char **));
-        if (!p)
-                abort();
-        c->argv = p;
+        c->argv = xrealloc(c->argv, (c->n + 1) * sizeof(char **));
         c->argv[c->n++] = argv;
 }
 
@@ -68,10 +65,7 @@ _printf_(2, 3) static void cmdf(FilterCmds *c, const char *fmt, ...) {
         for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
                 if (n + 2 > cap) {
                         cap *= 2;
-                        char **q = realloc(argv, cap * sizeof(char *));
-                        if (!q)
-                                abort();
-                        argv = q;
+                        argv = xrealloc(argv, cap * sizeof(char *));
                 }
                 argv[n++] = xstrdup(w);
         }
@@ -123,10 +117,7 @@ static int net_norm(const FilterNet *net, NetNorm *ret) {
 }
 
 static FilterEbtChain *chain_new(FilterEbtChain **v, size_t *n, const char *table, const char *name, bool dispatch) {
-        FilterEbtChain *p = realloc(*v, (*n + 1) * sizeof(FilterEbtChain));
-        if (!p)
-                abort();
-        *v = p;
+        FilterEbtChain *p = *v = xrealloc(*v, (*n + 1) * sizeof(FilterEbtChain));
         p[*n] = (FilterEbtChain){.table = table, .name = name, .dispatch = dispatch};
         return &p[(*n)++];
 }
@@ -420,19 +411,13 @@ static void ebt_parse(const char *text, const char *table, EbtState *t) {
                 p += len + (p[len] == '\n');
                 if (strncmp(line, "Bridge chain: ", 14) == 0) {
                         size_t nl = strcspn(line + 14, ",");
-                        EbtChain *q = realloc(t->chains, (t->n + 1) * sizeof(EbtChain));
-                        if (!q)
-                                abort();
-                        t->chains = q;
+                        t->chains = xrealloc(t->chains, (t->n + 1) * sizeof(EbtChain));
                         cur = &t->chains[t->n++];
                         *cur = (EbtChain){.table = table, .name = strndup(line + 14, nl)};
                         if (!cur->name)
                                 abort();
                 } else if (cur && *line) {
-                        char **q = realloc(cur->rules, (cur->n + 1) * sizeof(char *));
-                        if (!q)
-                                abort();
-                        cur->rules = q;
+                        cur->rules = xrealloc(cur->rules, (cur->n + 1) * sizeof(char *));
                         cur->rules[cur->n++] = TAKE_PTR(line);
                 } else if (!*line)
                         cur = NULL;
@@ -606,9 +591,7 @@ static char **ebt_taps(const EbtState *t, size_t *ret_n) {
                 const EbtChain *c = &t->chains[i];
                 if (streq(c->table, "nat") && strncmp(c->name, FILTER_EBT_CHAIN_PREFIX, plen) == 0 &&
                     filter_tap_is_valid(c->name + plen)) {
-                        all = realloc(all, (n + 1) * sizeof(char *));
-                        if (!all)
-                                abort();
+                        all = xrealloc(all, (n + 1) * sizeof(char *));
                         all[n++] = xstrdup(c->name + plen);
                 }
                 if (!streq(c->name, "vmb-vms") && !streq(c->name, "vmb-iso-to") && !streq(c->name, "vmb-iso-from"))
@@ -617,9 +600,7 @@ static char **ebt_taps(const EbtState *t, size_t *ret_n) {
                 for (size_t k = 0; k < c->n; k++) {
                         char word[LINK_NAME_MAX + 2];
                         if (sscanf(c->rules[k], "%*s %16s", word) == 1 && filter_tap_is_valid(word)) {
-                                all = realloc(all, (n + 1) * sizeof(char *));
-                                if (!all)
-                                        abort();
+                                all = xrealloc(all, (n + 1) * sizeof(char *));
                                 all[n++] = xstrdup(word);
                         }
                 }

@@ -46,10 +46,7 @@ static void known_forget(Nft *n, const char *tap) {
 static void known_set(Nft *n, const char *tap, const char *mac, const char *ip) {
         Known *k = known_find(n, tap);
         if (!k) {
-                Known *q = realloc(n->known, (n->n_known + 1) * sizeof(Known));
-                if (!q)
-                        abort();
-                n->known = q;
+                n->known = xrealloc(n->known, (n->n_known + 1) * sizeof(Known));
                 k = &n->known[n->n_known++];
         }
         snprintf(k->tap, sizeof(k->tap), "%s", tap);
@@ -172,9 +169,7 @@ static void state_clear(State *s) {
 }
 
 static void pair_push(Pair **p, size_t *n, const char *key, const char *value) {
-        Pair *q = realloc(*p, (*n + 1) * sizeof(Pair));
-        if (!q)
-                abort();
+        Pair *q = xrealloc(*p, (*n + 1) * sizeof(Pair));
         q[*n] = (Pair){xstrdup(key), value ? xstrdup(value) : NULL};
         *p = q;
         (*n)++;
@@ -222,10 +217,7 @@ static void state_read_set(State *s, const char *name, const json_t *elems) {
                 } else if (streq(name, "isolated")) {
                         const char *key = json_string_value(v);
                         if (key) {
-                                char **q = realloc(s->iso, (s->n_iso + 1) * sizeof(char *));
-                                if (!q)
-                                        abort();
-                                s->iso = q;
+                                s->iso = xrealloc(s->iso, (s->n_iso + 1) * sizeof(char *));
                                 s->iso[s->n_iso++] = xstrdup(key);
                         }
                 }
@@ -606,10 +598,7 @@ static int nft_sync(FilterBackend *b, const FilterVm *vms, size_t n, Error *err)
                 error_pass(err, &e);
         else {
                 /* what we wrote is what the kernel has now */
-                Known *k = realloc(nft->known, (n ? n : 1) * sizeof(Known));
-                if (!k)
-                        abort();
-                nft->known = k;
+                Known *k = nft->known = xrealloc(nft->known, (n ? n : 1) * sizeof(Known));
                 nft->n_known = n;
                 for (size_t j = 0; j < n; j++) {
                         snprintf(k[j].tap, sizeof(k[j].tap), "%s", want[j].tap);

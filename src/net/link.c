@@ -601,11 +601,7 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 void link_names_free(char **names) {
-        if (!names)
-                return;
-        for (char **p = names; *p; p++)
-                free(*p);
-        free(names);
+        strv_free(names);
 }
 
 int link_list_prefix(const char *prefix, char ***ret_names, size_t *ret_n) {

@@ -59,11 +59,7 @@ static char *opt_escape(const char *s) {
 }
 
 char **qemu_argv_free(char **argv) {
-        if (!argv)
-                return NULL;
-        for (char **p = argv; *p; p++)
-                free(*p);
-        free(argv);
+        strv_free(argv);
         return NULL;
 }
 

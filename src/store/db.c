@@ -292,9 +292,7 @@ int store_collect_u32(Store *s, sqlite3_stmt *st, uint32_t **ret, size_t *ret_n)
         size_t n = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                v = realloc(v, (n + 1) * sizeof(*v));
-                if (!v)
-                        abort();
+                v = xrealloc(v, (n + 1) * sizeof(*v));
                 v[n++] = (uint32_t)sqlite3_column_int64(st, 0);
         }
         sqlite3_reset(st);

@@ -91,9 +91,7 @@ static int collect_grants(Store *s, sqlite3_stmt *st, Grant **ret, size_t *ret_n
         size_t n = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                v = realloc(v, (n + 1) * sizeof(Grant));
-                if (!v)
-                        abort();
+                v = xrealloc(v, (n + 1) * sizeof(Grant));
                 grant_from_row(st, &v[n++]);
         }
         sqlite3_reset(st);

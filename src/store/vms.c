@@ -342,9 +342,7 @@ int store_vm_list(Store *s, const uint32_t *visible_to_uid, const uint32_t *grou
         size_t n = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                vms = realloc(vms, (n + 1) * sizeof(VmRec));
-                if (!vms)
-                        abort();
+                vms = xrealloc(vms, (n + 1) * sizeof(VmRec));
                 vm_from_row(st, &vms[n++]);
         }
         sqlite3_reset(st);
@@ -400,9 +398,7 @@ int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n) {
         size_t n = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                v = realloc(v, (n + 1) * sizeof(DiscRec));
-                if (!v)
-                        abort();
+                v = xrealloc(v, (n + 1) * sizeof(DiscRec));
                 DiscRec *d = &v[n++];
                 memset(d, 0, sizeof(*d));
                 d->id = (uint32_t)sqlite3_column_int64(st, 0);
@@ -450,9 +446,7 @@ int store_disc_all(Store *s, DiscRec **ret, size_t *ret_n) {
         size_t n = 0;
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                v = realloc(v, (n + 1) * sizeof(DiscRec));
-                if (!v)
-                        abort();
+                v = xrealloc(v, (n + 1) * sizeof(DiscRec));
                 memset(&v[n], 0, sizeof(DiscRec));
                 v[n].id = (uint32_t)sqlite3_column_int64(st, 0);
                 v[n].vm = (uint32_t)sqlite3_column_int64(st, 1);
