@@ -76,16 +76,12 @@ int frame_recv(int fd, json_t **ret) {
         return k < 0 ? (int)k : 0;
 }
 
-int frame_send_fd(int fd, const json_t *v, int pass_fd) {
-        size_t n;
-        _cleanup_free_ char *buf = frame_encode(v, &n);
-        if (!buf)
-                return -EMSGSIZE;
+ssize_t send_with_fd(int fd, const void *buf, size_t n, int pass_fd, int flags) {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
         } control = {0};
-        struct iovec iov = {buf, n};
+        struct iovec iov = {(void *)buf, n};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         if (pass_fd >= 0) {
                 mh.msg_control = &control;
@@ -98,10 +94,19 @@ int frame_send_fd(int fd, const json_t *v, int pass_fd) {
         }
         ssize_t k;
         do
-                k = sendmsg(fd, &mh, MSG_NOSIGNAL);
+                k = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
         while (k < 0 && errno == EINTR);
+        return k < 0 ? -errno : k;
+}
+
+int frame_send_fd(int fd, const json_t *v, int pass_fd) {
+        size_t n;
+        _cleanup_free_ char *buf = frame_encode(v, &n);
+        if (!buf)
+                return -EMSGSIZE;
+        ssize_t k = send_with_fd(fd, buf, n, pass_fd, 0);
         if (k < 0)
-                return -errno;
+                return (int)k;
         /* the fd went with the first byte; write the rest plainly */
         return (size_t)k < n ? loop_write(fd, buf + k, n - (size_t)k) : 0;
 }

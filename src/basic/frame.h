@@ -26,6 +26,9 @@ int frame_recv(int fd, json_t **ret);
  * node handing a VM's tap to its starter. frame_recv_fd sets *ret_fd to the
  * received fd (CLOEXEC) or -1 when none came. */
 int frame_send_fd(int fd, const json_t *v, int pass_fd);
+/* One sendmsg of buf with pass_fd (-1: none) riding on its first byte;
+ * flags e.g. MSG_DONTWAIT. Returns the bytes sent or -errno. */
+ssize_t send_with_fd(int fd, const void *buf, size_t n, int pass_fd, int flags);
 int frame_recv_fd(int fd, json_t **ret, int *ret_fd);
 
 /* Connect to a unix stream socket (CLOEXEC). */

@@ -42,6 +42,7 @@ struct Fleet {
         const BatchBackend *batch;
         DhcpBackend *dhcp;
         EventSource *dhcp_watch;
+        EventSource *dhcp_retry; /* a restart that waits (the server died at once) */
         uint64_t dhcp_restarted_usec;
         EventSource *timer;
         uint64_t started_usec;

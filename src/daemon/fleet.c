@@ -334,17 +334,12 @@ int fleet_request(Fleet *f, FleetNode *node, const char *op, const json_t *args,
 
 /* ---- the DHCP server ---- */
 
-static int on_dhcp_exit(EventSource *src, int fd, uint32_t events, void *userdata) {
-        Fleet *f = userdata;
-        event_source_free(f->dhcp_watch);
-        f->dhcp_watch = NULL;
-        if (now_usec() - f->dhcp_restarted_usec < 1000000)
-                usleep(500000); /* do not spin on a DHCP server that dies at once */
+static int on_dhcp_exit(EventSource *src, int fd, uint32_t events, void *userdata);
+
+static int dhcp_restart(Fleet *f) {
+        event_source_free(TAKE_PTR(f->dhcp_retry));
         f->dhcp_restarted_usec = now_usec();
         Error err = {0};
-        int code = 0;
-        dhcp_reap(f->dhcp, &code);
-        log_warn("the DHCP server exited (status %d); restarting it", code);
         if (dhcp_start(f->dhcp, &err) < 0) {
                 log_error("cannot restart the DHCP server: %s", err.message);
                 return 0;
@@ -353,6 +348,24 @@ static int on_dhcp_exit(EventSource *src, int fd, uint32_t events, void *userdat
         if (wfd >= 0)
                 event_add_io(f->loop, wfd, EPOLLIN, on_dhcp_exit, f, &f->dhcp_watch);
         return 0;
+}
+
+static int on_dhcp_retry(EventSource *src, void *userdata) {
+        return dhcp_restart(userdata);
+}
+
+static int on_dhcp_exit(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Fleet *f = userdata;
+        event_source_free(TAKE_PTR(f->dhcp_watch));
+        int code = 0;
+        dhcp_reap(f->dhcp, &code);
+        log_warn("the DHCP server exited (status %d); restarting it", code);
+        /* do not spin on a DHCP server that dies at once: the next start waits
+         * half a second, on a timer (the loop goes on meanwhile) */
+        if (now_usec() - f->dhcp_restarted_usec < 1000000 &&
+            event_add_timer_once(f->loop, 500, on_dhcp_retry, f, &f->dhcp_retry) >= 0)
+                return 0;
+        return dhcp_restart(f);
 }
 
 static int split_range(const char *range, char *net, char *mask) {
@@ -447,6 +460,7 @@ void fleet_free(Fleet *f) {
                 return;
         event_source_free(f->timer);
         event_source_free(f->dhcp_watch);
+        event_source_free(f->dhcp_retry);
         dhcp_backend_free(f->dhcp);
         submissions_free(f);
         while (f->nodes) {

@@ -34,6 +34,8 @@ struct NodeClient {
         size_t in_len, in_cap;
         char *out;
         size_t out_len, out_off;
+        int out_fd;       /* an fd (a VM's tap) that goes with the byte at out_fd_at; -1: none */
+        size_t out_fd_at;
         bool closing; /* close once out is flushed */
         bool cluster;  /* a vmbatchd --node over TCP: sealed messages */
         uint64_t accepted_usec;
@@ -84,20 +86,19 @@ static void safe_close(int fd) {
                 close(fd);
 }
 
-/* A response that carries an fd goes out at once, in order: flush what is
- * queued, then send it with the fd (the socket is briefly blocking; the
- * message is small and the buffer empty). */
+/* A response that carries an fd is queued like any other, the fd (a copy:
+ * the caller closes its own) marked at the frame's first byte; client_flush
+ * sends it with that byte, never blocking. One at a time: a starter gets
+ * one tap per connection. */
 static void respond_with_fd(Client *c, json_t *response, int fd) {
-        int fl = fcntl(c->fd, F_GETFL);
-        fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
-        if (c->out_len)
-                loop_write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
-        free(c->out);
-        c->out = NULL;
-        c->out_len = c->out_off = 0;
-        frame_send_fd(c->fd, response, fd);
-        fcntl(c->fd, F_SETFL, fl);
-        json_decref(response);
+        if (c->out_fd >= 0) {
+                log_error("a second fd for one client before the first went out: dropped");
+                respond(&c->out, &c->out_len, json_error_response(-EBUSY, "an fd is still on its way"));
+                return;
+        }
+        c->out_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        c->out_fd_at = c->out_len;
+        respond(&c->out, &c->out_len, response);
 }
 
 static json_t *error_response(const Error *err, int r) {
@@ -240,6 +241,8 @@ char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_
 static void client_free(Client *c) {
         Server *s = c->server;
         jobs_forget_client(c->waiting);
+        if (c->out_fd >= 0)
+                close(c->out_fd);
         if (c->fleet_node)
                 fleet_node_remove(s->fleet, c->fleet_node);
         else if (!c->cluster)
@@ -262,7 +265,20 @@ static void client_free(Client *c) {
 
 static int client_flush(Client *c) {
         while (c->out_off < c->out_len) {
-                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                size_t len = c->out_len - c->out_off;
+                ssize_t n;
+                if (c->out_fd >= 0 && c->out_off == c->out_fd_at) {
+                        n = send_with_fd(c->fd, c->out + c->out_off, len, c->out_fd, MSG_DONTWAIT);
+                        if (n > 0) {
+                                close(c->out_fd);
+                                c->out_fd = -1;
+                        } else if (n < 0)
+                                errno = (int)-n;
+                } else {
+                        if (c->out_fd >= 0 && c->out_fd_at > c->out_off)
+                                len = c->out_fd_at - c->out_off; /* up to the fd's byte */
+                        n = send(c->fd, c->out + c->out_off, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                }
                 if (n < 0) {
                         if (errno == EAGAIN)
                                 return event_source_set_events(c->source, EPOLLIN | EPOLLOUT);
@@ -344,6 +360,7 @@ static void client_new(Server *s, int cfd, uint32_t uid, bool cluster) {
         Client *c = xcalloc(1, sizeof(*c));
         c->server = s;
         c->fd = cfd;
+        c->out_fd = -1;
         c->uid = uid;
         c->cluster = cluster;
         c->accepted_usec = now_usec();
