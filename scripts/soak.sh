@@ -20,8 +20,9 @@ VMBATCH_FAULT_CYCLES=$CYCLES VMBATCH_SKIP_EXIT=0 VMBATCH_GUEST_DIR=$BUILD/guest 
   "$BUILD/src/starter/vmbatch-starter" scripts >"$out" 2>&1
 rc=$?
 echo "soak: $CYCLES cycles in $(( $(date +%s) - t0 )) s ($(grep -m1 -o 'seed [0-9]*' "$out"))"
+echo "  SIGKILL of (none: a plain stop):"
 for kind in starter qemu daemon none; do
-  printf '  %-8s %4d cycles (none: a plain stop), ended and unmapped in %4d\n' "$kind" \
+  printf '  %-8s %4d cycles, ended and unmapped in %4d\n' "$kind" \
     "$(grep -E "^(not )?ok [0-9]+ - cycle [0-9]+: $kind after .*ended and unmapped" "$out" | grep -c .)" \
     "$(grep -E "^ok [0-9]+ - cycle [0-9]+: $kind after .*ended and unmapped" "$out" | grep -c .)"
 done
