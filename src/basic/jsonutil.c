@@ -1,9 +1,8 @@
 #include "basic/jsonutil.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
-
-#include <ctype.h>
 
 int json_get_string(const json_t *o, const char *key, const char **ret, Error *err) {
         json_t *v = json_object_get(o, key);

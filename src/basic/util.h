@@ -30,6 +30,9 @@ static inline void closep(int *fd) {
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Take ownership out of a cleanup variable. */
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+
 /* systemd-style string tables: given `static const char *const NAME_table[]`
  * indexed by an enum TYPE, defines NAME_to_string (NULL when out of range)
  * and NAME_from_string (-EINVAL when unknown). Names are converted only at
@@ -44,9 +47,6 @@ static inline void closep(int *fd) {
                                 return (type)i_;                                                               \
                 return (type)-EINVAL;                                                                          \
         }
-
-#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
-#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
 
 static inline bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 static inline bool isempty(const char *s) { return !s || !*s; }

@@ -95,8 +95,7 @@ static void complete(WorkerJob *j, int status) {
         worker_done_fn done = j->done;
         void *userdata = j->userdata;
         char *out = j->out ? TAKE_PTR(j->out) : xstrdup("");
-        j->pid = 0; /* reaped (or never started): nothing to kill */
-        job_free(j);
+        job_free(j); /* a child not reaped yet (it could not be watched) is killed there */
         done(userdata, out, status);
         free(out);
         start_waiting(w);
@@ -136,6 +135,8 @@ static int on_exit_(EventSource *s, int fd, uint32_t events, void *userdata) {
         pid_t p = waitpid(j->pid, &status, WNOHANG);
         if (p == 0)
                 return 0; /* not yet (cannot happen: the pidfd is readable) */
+        if (p > 0)
+                j->pid = 0; /* reaped */
         drain(j);
         complete(j, p < 0 ? -1 : status);
         return 0;
@@ -197,11 +198,6 @@ static void start_waiting(Workers *w) {
                 int r = job_start(j);
                 if (r < 0) {
                         log_error("cannot start a worker: %s", strerror(-r));
-                        if (j->pid > 0) { /* forked, but the loop cannot watch it */
-                                kill(j->pid, SIGKILL);
-                                while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-                                        ;
-                        }
                         complete(j, -1); /* counted as running or waiting, as it is */
                         return; /* complete() started the rest */
                 }

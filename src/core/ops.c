@@ -286,19 +286,17 @@ static int op_prepare(Controller *c, uint32_t uid, const char *op, const json_t 
         return 0;
 }
 
-/* Run fn (an operation, or a job's finish) in its write transaction and
- * audit it when it mutates. */
-typedef int (*op_body_fn)(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
-                          const char *outcome, json_t **ret, OpAudit *audit, Error *err);
-
+/* Run the operation (or, for a job, its finish with plan and outcome) in
+ * its write transaction and audit it when it mutates. */
 static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
-                    const char *outcome, op_body_fn body, json_t **ret_data, Error *err) {
+                    const char *outcome, json_t **ret_data, Error *err) {
         OpAudit audit = {""};
         json_t *data = NULL;
         int r = 0;
         if ((d->flags & OP_MUTATES) && (r = store_begin(c->store, err)) < 0)
                 return r;
-        r = body(c, who, d, args, plan, outcome, &data, &audit, err);
+        r = d->job ? d->job->finish(c, who, plan, outcome, &data, &audit, err)
+                   : d->fn(c, who, args, &data, &audit, err);
         if (r >= 0 && (d->flags & OP_MUTATES)) {
                 r = store_audit(c->store, who->uid, d->name, audit.object, (json_t *)args, err);
                 if (r >= 0)
@@ -318,16 +316,6 @@ static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json
         return 0;
 }
 
-static int body_fn(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
-                   const char *outcome, json_t **ret, OpAudit *audit, Error *err) {
-        return d->fn(c, who, args, ret, audit, err);
-}
-
-static int body_finish(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
-                       const char *outcome, json_t **ret, OpAudit *audit, Error *err) {
-        return d->job->finish(c, who, plan, outcome, ret, audit, err);
-}
-
 /* The in-line path (tests, --init) and the daemon's first step. ret_job
  * NULL: a job runs here, blocking. */
 static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
@@ -343,7 +331,7 @@ static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *a
                 return r;
         }
         if (!d->job) {
-                r = op_apply(c, &who, d, args, NULL, NULL, body_fn, ret_data, err);
+                r = op_apply(c, &who, d, args, NULL, NULL, ret_data, err);
                 goto out;
         }
         /* the plan only reads: no transaction is held while the job runs */
@@ -364,7 +352,7 @@ static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *a
                 abort();
         controller_job_run(job, f);
         fclose(f);
-        r = op_apply(c, &who, d, job->args, plan, outcome, body_finish, ret_data, err);
+        r = op_apply(c, &who, d, job->args, plan, outcome, ret_data, err);
         free(outcome);
         controller_job_free(job);
 out:
@@ -413,8 +401,7 @@ json_t *controller_job_finish(Controller *c, ControllerJob *job, const char *out
         if (r < 0)
                 error_set(&err, r, "cannot read the caller's record");
         else {
-                r = op_apply(c, &who, job->op, job->args, job->plan, outcome ? outcome : "", body_finish, &data,
-                             &err);
+                r = op_apply(c, &who, job->op, job->args, job->plan, outcome ? outcome : "", &data, &err);
                 caller_clear(&who);
         }
         controller_job_free(job);
@@ -431,23 +418,22 @@ static int request_op(const json_t *request, const char **ret_op, Error *err) {
         return r;
 }
 
-json_t *controller_start(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job) {
+/* A wire request; ret_job NULL: a job runs in line. */
+static json_t *handle_request(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job) {
         Error err = {0};
         json_t *data = NULL;
         const char *op;
-        *ret_job = NULL;
         int r = request_op(request, &op, &err);
         if (r >= 0)
                 r = op_begin(c, uid, op, json_object_get(request, "args"), &data, ret_job, &err);
         return r == CONTROLLER_PENDING ? NULL : response(r, data, &err);
 }
 
-json_t *controller_request(Controller *c, uint32_t uid, const json_t *request) {
-        Error err = {0};
-        json_t *data = NULL;
-        const char *op;
-        int r = request_op(request, &op, &err);
-        if (r >= 0)
-                r = controller_handle(c, uid, op, json_object_get(request, "args"), &data, &err);
-        return response(r, data, &err);
+json_t *controller_start(Controller *c, uint32_t uid, const json_t *req, ControllerJob **ret_job) {
+        *ret_job = NULL;
+        return handle_request(c, uid, req, ret_job);
+}
+
+json_t *controller_request(Controller *c, uint32_t uid, const json_t *req) {
+        return handle_request(c, uid, req, NULL);
 }

@@ -38,8 +38,8 @@ typedef struct VmAddPlan {
         uint32_t backing[MAX_DISCS]; /* derive: the template disc's id */
         uint64_t size[MAX_DISCS]; /* new: the size */
         DiscRec made[MAX_DISCS];  /* finish: what the run measured */
-        char **managed;           /* copy by a non-admin: every disc vmbatch manages */
-        uint32_t *managed_vm;     /* ... and its vm */
+        bool check_managed;       /* copy by a non-admin: refuse every disc vmbatch manages */
+        DiscRec *managed;
         size_t n_managed;
         bool grant_base;          /* derive from another owner's template: ACL first */
         Cred base_owner;
@@ -54,8 +54,7 @@ static void vm_add_plan_free(void *p) {
                 free(plan->path[i]);
                 free(plan->src[i]);
         }
-        strv_free(plan->managed);
-        free(plan->managed_vm);
+        free(plan->managed);
         free(plan);
 }
 
@@ -129,19 +128,10 @@ static int plan_copy_discs(Controller *c, VmAddPlan *p, const json_t *srcs, bool
         if (admin)
                 return 0;
         /* the run checks each source's backing chain against these */
-        DiscRec *all = NULL;
-        size_t n = 0;
-        int r = store_disc_all(c->store, &all, &n);
+        p->check_managed = true;
+        int r = store_disc_all(c->store, &p->managed, &p->n_managed);
         if (r < 0)
                 return error_set(err, r, "cannot list discs");
-        p->managed = xcalloc(n + 1, sizeof(char *));
-        p->managed_vm = xcalloc(n + 1, sizeof(uint32_t));
-        for (size_t k = 0; k < n; k++) {
-                p->managed[k] = xstrdup(all[k].path);
-                p->managed_vm[k] = all[k].vm;
-        }
-        p->n_managed = n;
-        free(all);
         return 0;
 }
 
@@ -183,12 +173,12 @@ static int check_not_managed(const VmAddPlan *p, const char *src, Error *err) {
                 bool have_a = stat(chain[k], &a) == 0;
                 for (size_t i = 0; i < p->n_managed; i++) {
                         struct stat b;
-                        bool same = streq(chain[k], p->managed[i]) ||
-                                    (have_a && stat(p->managed[i], &b) == 0 && a.st_dev == b.st_dev &&
-                                     a.st_ino == b.st_ino);
+                        const char *path = p->managed[i].path;
+                        bool same = streq(chain[k], path) ||
+                                    (have_a && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
                         if (same) {
                                 r = error_set(err, -EPERM, "%s %s the disc of vm %u: derive it with --base instead",
-                                              src, k == 0 ? "is" : "is backed by", p->managed_vm[i]);
+                                              src, k == 0 ? "is" : "is backed by", p->managed[i].vm);
                                 break;
                         }
                 }
@@ -204,7 +194,7 @@ static int make_disc(const VmAddPlan *p, size_t i, DiscRec *rec, Error *err) {
                 r = disk_create(&p->cred, p->path[i], p->size[i], err);
                 break;
         case DISCS_COPY:
-                if (p->managed)
+                if (p->check_managed)
                         r = check_not_managed(p, p->src[i], err);
                 if (r >= 0)
                         r = disk_clone(&p->cred, p->src[i], p->path[i], err);
@@ -221,6 +211,12 @@ static int make_disc(const VmAddPlan *p, size_t i, DiscRec *rec, Error *err) {
         return r;
 }
 
+/* Remove the first n discs of the plan (as the owner). */
+static void remove_made(const VmAddPlan *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                disk_remove(&p->cred, p->path[i], NULL);
+}
+
 /* The outcome: "ok SIZE ALLOCATED ..." (one pair per disc) or "error
  * ERRNO MESSAGE"; a failed run removed the discs it made. */
 static void vm_add_run(void *arg, FILE *out) {
@@ -234,8 +230,7 @@ static void vm_add_run(void *arg, FILE *out) {
                 made++; /* a half-made file goes too */
         }
         if (r < 0) {
-                for (size_t i = 0; i < made; i++)
-                        disk_remove(&p->cred, p->path[i], NULL);
+                remove_made(p, made);
                 fprintf(out, "error %d %s", -r, err.message);
                 return;
         }
@@ -244,10 +239,6 @@ static void vm_add_run(void *arg, FILE *out) {
                 fprintf(out, " %" PRIu64 " %" PRIu64, rec[i].size, rec[i].allocated);
 }
 
-static void remove_made(VmAddPlan *p) {
-        for (size_t i = 0; i < p->n; i++)
-                disk_remove(&p->cred, p->path[i], NULL);
-}
 
 /* Read a run's outcome into p->made; its error otherwise. */
 static int read_outcome(VmAddPlan *p, const char *outcome, Error *err) {
@@ -433,7 +424,7 @@ static int vm_add_finish(Controller *c, const Caller *who, void *plan, const cha
         if (r >= 0)
                 r = store_vm_to_json(c->store, &v, ret);
         if (r < 0) {
-                remove_made(p); /* rm of files we just made: quick, unlike what the run did */
+                remove_made(p, p->n); /* rm of files we just made: quick, unlike what the run did */
                 return r;
         }
         snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);

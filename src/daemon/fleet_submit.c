@@ -110,7 +110,7 @@ static void on_outcome(void *userdata, const char *out, int status) {
                 } else
                         log_info("instance %u submitted to %s as job %s", id, f->batch->name, job);
         } else if (exists) {
-                char why[WORKER_OUTPUT_MAX < 1024 ? WORKER_OUTPUT_MAX : 1024];
+                char why[1024 + 32]; /* the scheduler's message, as much as was kept before */
                 snprintf(why, sizeof(why), "submitting its job failed: %s", message);
                 log_warn("instance %u: %s", id, why);
                 submission_free(f, s);
@@ -133,8 +133,8 @@ static int make_request(Fleet *f, Submission *s, Error *err) {
         return 0;
 }
 
-/* Hand the waiting submissions to the workers (SUBMIT_PARALLEL run at once,
- * the rest wait there in order). */
+/* Hand the waiting submissions to the workers, oldest first (SUBMIT_PARALLEL
+ * run at once, the rest wait there in order). */
 void submission_next(Fleet *f) {
         for (Submission *s = f->submissions, *next; s; s = next) {
                 next = s->next;
@@ -159,13 +159,16 @@ void submission_next(Fleet *f) {
         }
 }
 
-/* A waiting entry, started by the kick once the current request is done. */
+/* A waiting entry, started by the kick once the current request is done.
+ * The list is in submission order: the oldest is handed to a worker first. */
 static Submission *submission_new(Fleet *f, const BatchBackend *b) {
         Submission *s = xcalloc(1, sizeof(*s));
         s->fleet = f;
         s->backend = b;
-        s->next = f->submissions;
-        f->submissions = s;
+        Submission **tail = &f->submissions;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = s;
         uint64_t one = 1;
         (void)!write(f->kick_fd, &one, sizeof(one));
         return s;

@@ -14,7 +14,7 @@ struct JobsPending {
         WorkerJob *worker;
         jobs_deliver_fn deliver;
         void *ctx;
-        uint64_t started_usec;
+        uint64_t started_usec; /* when its worker was queued */
         JobsPending *prev, *next;
 };
 
@@ -60,7 +60,6 @@ static void run(void *arg, FILE *out) {
         controller_job_run(arg, out);
 }
 
-static void done(void *userdata, const char *output, int status);
 static void start_next(Jobs *j, uint32_t uid);
 
 static void done(void *userdata, const char *output, int status) {
@@ -122,8 +121,7 @@ JobsPending *jobs_run(Jobs *j, ControllerJob *job, jobs_deliver_fn deliver, void
                 return NULL;
         }
         JobsPending *p = xcalloc(1, sizeof(*p));
-        *p = (JobsPending){.jobs = j, .job = job, .uid = uid, .deliver = deliver, .ctx = ctx,
-                           .started_usec = now_usec(), .next = j->pending};
+        *p = (JobsPending){.jobs = j, .job = job, .uid = uid, .deliver = deliver, .ctx = ctx, .next = j->pending};
         if (j->pending)
                 j->pending->prev = p;
         j->pending = p;

@@ -86,17 +86,19 @@ static void safe_close(int fd) {
                 close(fd);
 }
 
-/* A response that carries an fd is queued like any other, the fd (a copy:
- * the caller closes its own) marked at the frame's first byte; client_flush
- * sends it with that byte, never blocking. One at a time: a starter gets
- * one tap per connection. */
+/* A response that carries an fd is queued like any other, the fd (taken
+ * over) marked at the frame's first byte; client_flush sends it with that
+ * byte, never blocking. One at a time: a starter gets one tap per
+ * connection. */
 static void respond_with_fd(Client *c, json_t *response, int fd) {
         if (c->out_fd >= 0) {
                 log_error("a second fd for one client before the first went out: dropped");
+                close(fd);
+                json_decref(response);
                 respond(&c->out, &c->out_len, json_error_response(-EBUSY, "an fd is still on its way"));
                 return;
         }
-        c->out_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        c->out_fd = fd;
         c->out_fd_at = c->out_len;
         respond(&c->out, &c->out_len, response);
 }
@@ -217,11 +219,12 @@ static size_t process(Server *s, Client *c, uint32_t uid, const char *in, size_t
                         *close = true;
                 if (!resp)
                         continue; /* answered when its job ends (on_job_answer) */
-                if (pass_fd >= 0 && c) {
-                        respond_with_fd(c, resp, pass_fd);
+                if (pass_fd >= 0 && c)
+                        respond_with_fd(c, resp, TAKE_FD(pass_fd));
+                else {
                         safe_close(pass_fd);
-                } else
                         respond(out, out_len, resp);
+                }
         }
         return used;
 }
@@ -269,23 +272,21 @@ static int client_flush(Client *c) {
                 ssize_t n;
                 if (c->out_fd >= 0 && c->out_off == c->out_fd_at) {
                         n = send_with_fd(c->fd, c->out + c->out_off, len, c->out_fd, MSG_DONTWAIT);
-                        if (n > 0) {
-                                close(c->out_fd);
-                                c->out_fd = -1;
-                        } else if (n < 0)
-                                errno = (int)-n;
+                        if (n > 0)
+                                safe_close(TAKE_FD(c->out_fd));
                 } else {
                         if (c->out_fd >= 0 && c->out_fd_at > c->out_off)
                                 len = c->out_fd_at - c->out_off; /* up to the fd's byte */
                         n = send(c->fd, c->out + c->out_off, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0)
+                                n = -errno;
                 }
-                if (n < 0) {
-                        if (errno == EAGAIN)
-                                return event_source_set_events(c->source, EPOLLIN | EPOLLOUT);
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                if (n == -EAGAIN)
+                        return event_source_set_events(c->source, EPOLLIN | EPOLLOUT);
+                if (n == -EINTR)
+                        continue;
+                if (n < 0)
+                        return (int)n;
                 c->out_off += (size_t)n;
         }
         free(c->out);

@@ -684,12 +684,15 @@ static bool ours(const EbtChain *c) {
 }
 
 static int ebt_purge(char **ret_what, Error *err) {
-        if (ebt_probe(NULL) < 0)
-                return 0; /* no ebtables-nft or no kernel support: it cannot have left anything */
         EbtState t;
-        int r = ebt_load(&t, err);
-        if (r < 0)
-                return r;
+        Error e = {0};
+        int r = ebt_load(&t, &e);
+        if (r < 0) {
+                /* no ebtables-nft or no kernel support: it cannot have left anything */
+                if (ebt_probe(NULL) < 0)
+                        return 0;
+                return error_set(err, r, "%s", e.message);
+        }
         FilterCmds c = {0};
         /* our jumps out of the built-in chains first, then empty every chain
          * of ours (they jump to each other), then delete them */

@@ -85,6 +85,11 @@ static int request(Starter *s, const char *op, json_t *args) {
         return r; /* the answer is read by the loop like any other message */
 }
 
+/* Tell the node what the vm does now (running, paused). */
+static void report_state(Starter *s, InstanceState state) {
+        request(s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(state)));
+}
+
 #define ATTACH_RETRY_MS 30000 /* a job may start before its submission is recorded */
 
 static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err);
@@ -265,13 +270,13 @@ static void on_daemon_message(Starter *s, json_t *m) {
                 if (qmp_stop(s->qmp, &err) < 0)
                         say("suspend: %s", err.message);
                 else
-                        request(s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(INSTANCE_PAUSED)));
+                        report_state(s, INSTANCE_PAUSED);
                 break;
         case ACTION_RESUME:
                 if (qmp_cont(s->qmp, &err) < 0)
                         say("resume: %s", err.message);
                 else
-                        request(s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(INSTANCE_RUNNING)));
+                        report_state(s, INSTANCE_RUNNING);
                 break;
         default:
                 say("ignoring an unknown event '%s' from vmbatchd", event);
@@ -416,12 +421,13 @@ static int run(Starter *s, uint32_t walltime_s) {
                 waitpid(s->qemu, &s->qemu_status, 0);
         } else
                 event_loop_run(s->loop);
+        bool lost = s->reattach != NULL; /* the daemon never came back */
         int status = s->qemu_status;
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         char reason[160];
         snprintf(reason, sizeof(reason), "%s (qemu exit %d)", s->end_reason ? s->end_reason : "qemu exited", code);
         say("instance %u: %s", s->instance, reason);
-        if (s->daemon_fd >= 0 && !s->reattach) {
+        if (s->daemon_fd >= 0 && !lost) {
                 request(s, "node.exit", json_pack("{s:s}", "reason", reason));
                 json_t *m = NULL;
                 frame_recv(s->daemon_fd, &m); /* wait for the teardown: nothing else is left to do */
@@ -435,7 +441,7 @@ static int run(Starter *s, uint32_t walltime_s) {
         event_source_free(s->kill_timer);
         event_source_free(s->reattach);
         event_loop_free(s->loop);
-        return code == 0 && !s->reattach ? 0 : 1;
+        return code == 0 && !lost ? 0 : 1;
 }
 
 static void usage(FILE *f) {
@@ -520,7 +526,7 @@ int main(int argc, char **argv) {
                 waitpid(s.qemu, NULL, 0);
                 goto out;
         }
-        request(&s, "node.state", json_pack("{s:s}", "state", instance_state_to_string(INSTANCE_RUNNING)));
+        report_state(&s, INSTANCE_RUNNING);
         rc = run(&s, walltime);
 out:
         if (tap >= 0)
