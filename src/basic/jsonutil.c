@@ -44,6 +44,18 @@ int json_get_u64(const json_t *o, const char *key, uint64_t *ret, Error *err) {
         return 0;
 }
 
+int json_need_u32(const json_t *o, const char *key, uint32_t *ret, Error *err) {
+        uint64_t v;
+        int r = json_get_u64(o, key, &v, err);
+        if (r == -ENOENT)
+                return error_set(err, -EINVAL, "missing %s", key);
+        if (r >= 0 && v > UINT32_MAX)
+                return error_set(err, -EINVAL, "%s %llu is out of range", key, (unsigned long long)v);
+        if (r >= 0)
+                *ret = (uint32_t)v;
+        return r;
+}
+
 int json_get_ref(const json_t *o, const char *key, int64_t *ret_id, const char **ret_name, Error *err) {
         json_t *v = json_object_get(o, key);
         *ret_id = -1;

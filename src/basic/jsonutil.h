@@ -17,6 +17,7 @@ int json_get_ref(const json_t *o, const char *key, int64_t *ret_id, const char *
 
 /* Required variants: absent -> -EINVAL "missing <key>". */
 int json_need_string(const json_t *o, const char *key, const char **ret, Error *err);
+int json_need_u32(const json_t *o, const char *key, uint32_t *ret, Error *err);
 
 /* Reject keys other than those listed (NULL-terminated). */
 int json_check_keys(const json_t *o, const char *const *allowed, Error *err);

@@ -15,7 +15,7 @@
 struct FleetNode {
         Fleet *fleet;
         char name[256];
-        const FleetNodeOps *ops;
+        const NodeOps *ops;
         void *data;
         FleetNode *next;
 };

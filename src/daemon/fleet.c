@@ -68,7 +68,7 @@ void placement_drop(Fleet *f, uint32_t instance) {
                 *p = f->placed[--f->n_placed];
 }
 
-FleetNode *fleet_node_add(Fleet *f, const char *name, const FleetNodeOps *ops, void *data) {
+FleetNode *fleet_node_add(Fleet *f, const char *name, const NodeOps *ops, void *data) {
         FleetNode *old = fleet_node_by_name(f, name);
         if (old) {
                 log_warn("node %s connected again: the old connection is dropped", name);
@@ -134,18 +134,10 @@ static json_t *boot_spec(const InstanceRec *inst, const VmRec *vm, const DiscRec
                          "vnc_password", inst->vnc_password);
 }
 
-/* the instance of args.instance, which must be args.uid's (root: any) */
-static int get_owned_instance(Fleet *f, const json_t *args, InstanceRec *ret, Error *err) {
-        uint64_t id, uid;
-        int r = json_get_u64(args, "instance", &id, err);
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "missing instance");
-        if (r < 0 || (r = json_get_u64(args, "uid", &uid, err)) < 0)
-                return r == -ENOENT ? error_set(err, -EINVAL, "missing uid") : r;
-        if (id > UINT32_MAX || store_instance_get(f->controller->store, (uint32_t)id, ret) < 0 ||
-            (uid != 0 && ret->uid != uid))
-                return error_set(err, -ENOENT, "no such instance %llu for uid %llu", (unsigned long long)id,
-                                 (unsigned long long)uid);
+/* instance, which must be uid's (root: any) */
+static int get_owned_instance(Fleet *f, uint32_t id, uint32_t uid, InstanceRec *ret, Error *err) {
+        if (id == 0 || store_instance_get(f->controller->store, id, ret) < 0 || (uid != 0 && ret->uid != uid))
+                return error_set(err, -ENOENT, "no such instance %u for uid %u", id, uid);
         return 0;
 }
 
@@ -158,13 +150,13 @@ static int update_instance(Store *s, const InstanceRec *inst, Error *err) {
         return r;
 }
 
-/* A monitor on node asks to start instance: is it this user's instance,
+/* A monitor on node asks to start an instance: is it this user's instance,
  * waiting, and this scheduler job? Then the lease, the state "starting"
  * with host, tap and display, and the spec. */
-static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t **ret, Error *err) {
+int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **ret, Error *err) {
         Store *s = f->controller->store;
         InstanceRec inst;
-        int r = get_owned_instance(f, args, &inst, err);
+        int r = get_owned_instance(f, req->instance, req->uid, &inst, err);
         if (r < 0)
                 return r;
         if (inst.state != INSTANCE_SUBMITTED)
@@ -173,13 +165,11 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
         if (placement_of(f, inst.id))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", inst.id);
         /* a scheduler's job must be this instance's job, not any job of the user */
-        const char *job = NULL, *tap;
-        if ((r = json_get_string(args, "job_id", &job, err)) < 0 && r != -ENOENT)
-                return r;
         if (!*inst.job_id && submission_of(f, inst.id))
                 return error_set(err, -EAGAIN, "instance %u: its job is still being submitted; try again", inst.id);
-        if (!streq(inst.backend, "local") && !streq(job, inst.job_id))
-                return error_set(err, -EPERM, "job %s is not the job of instance %u", job ? job : "(none)", inst.id);
+        if (!streq(inst.backend, "local") && !streq(req->job_id, inst.job_id))
+                return error_set(err, -EPERM, "job %s is not the job of instance %u",
+                                 req->job_id ? req->job_id : "(none)", inst.id);
         if (*inst.exehost && !streq(inst.exehost, node->name)) {
                 /* its job ran here anyway and will not run again: end it */
                 r = error_set(err, -EPERM, "instance %u is pinned to host %s, not %s", inst.id, inst.exehost,
@@ -187,10 +177,7 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
                 teardown(f, inst.id, err->message);
                 return r;
         }
-        uint64_t display;
-        if ((r = json_need_string(args, "tap", &tap, err)) < 0 || (r = json_get_u64(args, "vnc_display", &display, err)) < 0)
-                return r == -ENOENT ? error_set(err, -EINVAL, "missing vnc_display") : r;
-        if (strlen(tap) >= sizeof(inst.tap) || display > 10000)
+        if (!req->tap || strlen(req->tap) >= sizeof(inst.tap) || req->vnc_display < 0 || req->vnc_display > 10000)
                 return error_set(err, -EINVAL, "bad tap or vnc display");
         VmRec vm;
         if (store_vm_get(s, inst.vm, &vm) < 0)
@@ -206,9 +193,9 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
                 free(d);
                 return r;
         }
-        inst.vnc_display = (int32_t)display;
+        inst.vnc_display = req->vnc_display;
         random_password(inst.vnc_password);
-        snprintf(inst.tap, sizeof(inst.tap), "%s", tap);
+        snprintf(inst.tap, sizeof(inst.tap), "%s", req->tap);
         snprintf(inst.exehost, sizeof(inst.exehost), "%s", node->name);
         inst.state = INSTANCE_STARTING;
         if ((r = update_instance(s, &inst, err)) < 0) {
@@ -226,9 +213,9 @@ static int cluster_attach(Fleet *f, FleetNode *node, const json_t *args, json_t 
 }
 
 /* A monitor came back after its host's vmbatchd restarted. */
-static int cluster_reattach(Fleet *f, FleetNode *node, const json_t *args, json_t **ret, Error *err) {
+int fleet_reattach(Fleet *f, FleetNode *node, uint32_t instance, uint32_t uid, ClusterPlacement *ret, Error *err) {
         InstanceRec inst;
-        int r = get_owned_instance(f, args, &inst, err);
+        int r = get_owned_instance(f, instance, uid, &inst, err);
         if (r < 0)
                 return r;
         if (inst.state == INSTANCE_SUBMITTED || inst.state == INSTANCE_RESERVED)
@@ -239,36 +226,27 @@ static int cluster_reattach(Fleet *f, FleetNode *node, const json_t *args, json_
         if (p && p->node != node)
                 return error_set(err, -EBUSY, "instance %u already has a monitor", inst.id);
         placement_set(f, inst.id, node);
-        char ip[16];
-        ipv4_format(inst.ip, ip);
-        *ret = json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "state", instance_state_to_string(inst.state), "tap", inst.tap, "mac", inst.mac,
-                         "ip", ip, "isolated", inst.isolated, "vnc_display", inst.vnc_display);
+        *ret = (ClusterPlacement){.state = inst.state, .isolated = inst.isolated, .vnc_display = inst.vnc_display};
+        snprintf(ret->tap, sizeof(ret->tap), "%s", inst.tap);
+        snprintf(ret->mac, sizeof(ret->mac), "%s", inst.mac);
+        ipv4_format(inst.ip, ret->ip);
         log_info("instance %u: monitor re-attached on %s", inst.id, node->name);
         return 0;
 }
 
-static int placed_instance(Fleet *f, FleetNode *node, const json_t *args, uint32_t *ret, Error *err) {
-        uint64_t id;
-        int r = json_get_u64(args, "instance", &id, err);
-        if (r < 0)
-                return r == -ENOENT ? error_set(err, -EINVAL, "missing instance") : r;
-        Placement *p = id <= UINT32_MAX ? placement_of(f, (uint32_t)id) : NULL;
+static int placed_instance(Fleet *f, FleetNode *node, uint32_t id, Error *err) {
+        Placement *p = placement_of(f, id);
         if (!p || p->node != node)
-                return error_set(err, -ENOENT, "instance %llu has no monitor on %s", (unsigned long long)id,
-                                 node->name);
-        *ret = (uint32_t)id;
+                return error_set(err, -ENOENT, "instance %u has no monitor on %s", id, node->name);
         return 0;
 }
 
-static int cluster_state(Fleet *f, FleetNode *node, const json_t *args, Error *err) {
-        uint32_t id;
-        const char *name;
-        int r = placed_instance(f, node, args, &id, err);
-        if (r < 0 || (r = json_need_string(args, "state", &name, err)) < 0)
+int fleet_state(Fleet *f, FleetNode *node, uint32_t id, InstanceState state, Error *err) {
+        int r = placed_instance(f, node, id, err);
+        if (r < 0)
                 return r;
-        InstanceState state = instance_state_from_string(name);
         if (state != INSTANCE_RUNNING && state != INSTANCE_PAUSED && state != INSTANCE_STOPPING)
-                return error_set(err, -EINVAL, "bad state '%s'", name);
+                return error_set(err, -EINVAL, "bad state '%s'", instance_state_to_string(state) ?: "?");
         InstanceRec inst;
         if (store_instance_get(f->controller->store, id, &inst) < 0)
                 return error_set(err, -ENOENT, "instance %u is gone", id);
@@ -277,59 +255,26 @@ static int cluster_state(Fleet *f, FleetNode *node, const json_t *args, Error *e
         inst.state = state;
         if ((r = update_instance(f->controller->store, &inst, err)) < 0)
                 return r;
-        log_info("instance %u: %s", inst.id, name);
+        log_info("instance %u: %s", inst.id, instance_state_to_string(state));
         return 0;
 }
 
-static int cluster_exit(Fleet *f, FleetNode *node, const json_t *args, Error *err) {
-        uint32_t id;
-        int r = placed_instance(f, node, args, &id, err);
+int fleet_exit(Fleet *f, FleetNode *node, uint32_t id, const char *reason, Error *err) {
+        int r = placed_instance(f, node, id, err);
         if (r < 0)
                 return r;
-        const char *why = "the vm stopped";
-        json_get_string(args, "reason", &why, NULL);
         placement_drop(f, id);
-        teardown(f, id, why);
+        teardown(f, id, reason ? reason : "the vm stopped");
         return 0;
 }
 
-/* A node (re)connected and lists the monitors attached to it: they are
- * placed there again (e.g. after the controller restarted). */
-static int cluster_hello(Fleet *f, FleetNode *node, const json_t *args, Error *err) {
-        json_t *list = json_object_get(args, "attached"), *v;
-        size_t i;
-        if (list && !json_is_array(list))
-                return error_set(err, -EINVAL, "attached must be an array");
-        json_array_foreach(list, i, v) {
-                json_t *data = NULL;
+void fleet_hello(Fleet *f, FleetNode *node, const ClusterMonitor *attached, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                ClusterPlacement p;
                 Error e = {0};
-                if (cluster_reattach(f, node, v, &data, &e) < 0)
+                if (fleet_reattach(f, node, attached[i].instance, attached[i].uid, &p, &e) < 0)
                         log_warn("node %s: %s", node->name, e.message);
-                json_decref(data);
         }
-        return 0;
-}
-
-int fleet_request(Fleet *f, FleetNode *node, const char *op, const json_t *args, json_t **ret_data, Error *err) {
-        *ret_data = NULL;
-        if (!json_is_object(args))
-                return error_set(err, -EINVAL, "args must be an object");
-        int r;
-        if (streq(op, "cluster.attach"))
-                return cluster_attach(f, node, args, ret_data, err);
-        if (streq(op, "cluster.reattach"))
-                return cluster_reattach(f, node, args, ret_data, err);
-        if (streq(op, "cluster.state"))
-                r = cluster_state(f, node, args, err);
-        else if (streq(op, "cluster.exit"))
-                r = cluster_exit(f, node, args, err);
-        else if (streq(op, "cluster.hello"))
-                r = cluster_hello(f, node, args, err);
-        else
-                return error_set(err, -EINVAL, "unknown operation '%.64s'", op);
-        if (r >= 0)
-                *ret_data = json_object();
-        return r;
 }
 
 /* ---- the DHCP server ---- */

@@ -6,22 +6,18 @@
  * DHCP server for the cluster), submitting and cancelling jobs, freeing
  * the address, and reconciling with the scheduler.
  *
- * The host side (host.h) asks through fleet_request() with "cluster.*"
- * operations, directly in one process or as sealed messages over TCP; the
- * fleet reaches a host through its FleetNodeOps (push a stop/suspend/
- * resume to the instance's monitor). */
+ * A host's node role asks through the typed calls below (cluster.h's
+ * ClusterOps: bound directly in one process by embedded.c, or from sealed
+ * messages over TCP by cluster_tcp.c); the fleet reaches a host through
+ * its NodeOps (push a stop/suspend/resume to the instance's monitor). */
 #pragma once
 
 #include "basic/event.h"
 #include "core/controller.h"
+#include "daemon/cluster.h"
 
 typedef struct Fleet Fleet;
 typedef struct FleetNode FleetNode;
-
-typedef struct FleetNodeOps {
-        /* Push action to the monitor of instance. */
-        int (*signal)(void *data, uint32_t instance, InstanceAction action, Error *err);
-} FleetNodeOps;
 
 /* Starts the DHCP server (unless dhcp_backend = none), installs the
  * controller's hooks and the reconciliation timer. */
@@ -30,15 +26,21 @@ void fleet_free(Fleet *f);
 
 /* An execution host became reachable (its name, as the mapping shows it).
  * ops/data: how to reach it. A node of the same name replaces the old. */
-FleetNode *fleet_node_add(Fleet *f, const char *name, const FleetNodeOps *ops, void *data);
+FleetNode *fleet_node_add(Fleet *f, const char *name, const NodeOps *ops, void *data);
 /* The host is no longer reachable: its instances keep their resources for
  * reattach_grace seconds, then are ended unless it came back. */
 void fleet_node_remove(Fleet *f, FleetNode *node);
 const char *fleet_node_name(const FleetNode *node);
 
-/* A "cluster.*" request from node (see docs/protocol.md): hello, attach,
- * reattach, state, exit. */
-int fleet_request(Fleet *f, FleetNode *node, const char *op, const json_t *args, json_t **ret_data, Error *err);
+/* What node asks (cluster.h; on the wire: docs/protocol.md). attach
+ * answers with the starter's boot spec (*ret, the caller's). */
+int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **ret, Error *err);
+int fleet_reattach(Fleet *f, FleetNode *node, uint32_t instance, uint32_t uid, ClusterPlacement *ret, Error *err);
+int fleet_state(Fleet *f, FleetNode *node, uint32_t instance, InstanceState state, Error *err);
+int fleet_exit(Fleet *f, FleetNode *node, uint32_t instance, const char *reason, Error *err);
+/* node (re)connected with these monitors attached: they are placed there
+ * again (e.g. after the controller restarted). */
+void fleet_hello(Fleet *f, FleetNode *node, const ClusterMonitor *attached, size_t n);
 
 /* One reconciliation pass now (also runs on a timer). */
 void fleet_reconcile(Fleet *f);

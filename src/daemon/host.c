@@ -40,8 +40,27 @@ struct Host {
         uint64_t started_usec;
         Attachment *att;
         size_t n_att;
-        Uplink uplink;
+        const ClusterOps *cluster;
+        void *cluster_data;
+        HostClientOps clients;
+        struct HostCall *calls; /* requests the controller has not answered yet */
 };
+
+/* A starter's request that waits for the controller's answer. */
+typedef enum CallKind { CALL_ATTACH, CALL_REATTACH, CALL_STATE } CallKind;
+typedef struct HostCall {
+        Host *host;
+        NodeClient *client; /* NULL once its connection closed */
+        CallKind kind;
+        Attachment a;
+        bool in_request; /* still inside host_request: the answer is returned, not sent */
+        bool answered;
+        int r;
+        Error err;
+        json_t *reply;
+        int fd;
+        struct HostCall *next;
+} HostCall;
 
 /* ---- attachments ---- */
 
@@ -132,14 +151,90 @@ static void detach(Host *h, Attachment *a, const char *reason) {
         Attachment copy = *a;
         att_remove(h, a);
         teardown_local(h, &copy);
-        Error err = {0};
-        json_t *data = NULL;
-        if (h->uplink.call(h->uplink.data, "cluster.exit",
-                           json_pack("{s:I, s:s}", "instance", (json_int_t)copy.instance, "reason", reason), &data,
-                           &err) < 0)
-                log_warn("instance %u: telling the controller it ended: %s", copy.instance, err.message);
-        json_decref(data);
+        h->cluster->exit(h->cluster_data, copy.instance, reason);
         log_info("instance %u: ended here (%s)", copy.instance, reason);
+}
+
+/* ---- requests waiting for the controller ---- */
+
+static HostCall *call_new(Host *h, NodeClient *client, CallKind kind, const Attachment *a) {
+        HostCall *c = xcalloc(1, sizeof(*c));
+        c->host = h;
+        c->client = client;
+        c->kind = kind;
+        c->a = *a;
+        c->fd = -1;
+        c->in_request = true;
+        c->next = h->calls;
+        h->calls = c;
+        return c;
+}
+
+static void call_unlink(HostCall *c) {
+        for (HostCall **p = &c->host->calls; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+}
+
+static bool call_pending_for(Host *h, uint32_t instance, NodeClient *client) {
+        for (HostCall *c = h->calls; c; c = c->next)
+                if (c->a.instance == instance || (client && c->client == client))
+                        return true;
+        return false;
+}
+
+/* The call's answer: kept for host_request if it came at once, else sent
+ * to its client (if still there). */
+static void call_answer(HostCall *c, int r, json_t *reply, const Error *err, int fd) {
+        c->answered = true;
+        c->r = r;
+        if (r < 0)
+                error_set(&c->err, r, "%s", err->message);
+        if (c->in_request) {
+                c->reply = reply;
+                c->fd = fd;
+                return;
+        }
+        call_unlink(c);
+        Host *h = c->host;
+        if (c->client)
+                h->clients.answer(h->clients.data, c->client, r, reply, &c->err, fd);
+        else {
+                json_decref(reply);
+                if (fd >= 0)
+                        close(fd);
+        }
+        free(c);
+}
+
+/* After asking the controller: the answer if it came at once, else
+ * HOST_PENDING. */
+static int call_started(HostCall *c, json_t **ret, int *ret_fd, Error *err) {
+        c->in_request = false;
+        if (!c->answered)
+                return HOST_PENDING;
+        call_unlink(c);
+        int r = c->r;
+        if (r < 0)
+                error_set(err, r, "%s", c->err.message);
+        else {
+                *ret = c->reply;
+                if (ret_fd)
+                        *ret_fd = c->fd;
+        }
+        free(c);
+        return r;
+}
+
+/* The starter went away while the controller was asked: the instance it
+ * was to start (or had started) is over. */
+static bool call_orphaned(HostCall *c) {
+        if (c->client || c->in_request)
+                return false;
+        c->host->cluster->exit(c->host->cluster_data, c->a.instance, "its monitor went away");
+        return true;
 }
 
 /* ---- node.* requests from starters ---- */
@@ -170,16 +265,10 @@ static int pick_vnc_display(Host *h, int *ret) {
 }
 
 static int arg_instance(const json_t *args, uint32_t *ret, Error *err) {
-        uint64_t id;
-        int r = json_get_u64(args, "instance", &id, err);
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "missing instance");
-        if (r < 0)
-                return r;
-        if (id == 0 || id > UINT32_MAX)
-                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
-        *ret = (uint32_t)id;
-        return 0;
+        int r = json_need_u32(args, "instance", ret, err);
+        if (r >= 0 && *ret == 0)
+                return error_set(err, -ENOENT, "no such instance 0");
+        return r;
 }
 
 /* The host's own part of the spec: qemu, where VNC listens, files. */
@@ -223,13 +312,43 @@ static int prepare(Host *h, Attachment *a, json_t *spec, int *ret_fd, Error *err
         return 0;
 }
 
+static void on_attached(void *ctx, const ClusterAnswer *ans) {
+        HostCall *c = ctx;
+        Host *h = c->host;
+        Error err = {0};
+        int fd = -1;
+        if (ans->r < 0) {
+                call_answer(c, ans->r, NULL, ans->err, -1);
+                return;
+        }
+        json_t *spec = ans->spec;
+        if (call_orphaned(c)) {
+                json_decref(spec);
+                call_answer(c, -ECONNRESET, NULL, &err, -1);
+                return;
+        }
+        int r = prepare(h, &c->a, spec, &fd, &err);
+        if (r < 0) {
+                json_decref(spec);
+                spec = NULL;
+                char why[600];
+                snprintf(why, sizeof(why), "cannot start on %.64s: %.400s", h->name, err.message);
+                detach(h, att_add(h, &c->a), why);
+        } else {
+                Attachment *a = att_add(h, &c->a);
+                log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d", a->instance, a->uid, a->tap,
+                         a->ip, a->mac, a->vnc_display);
+        }
+        call_answer(c, r, spec, &err, fd);
+}
+
 static int node_attach(Host *h, NodeClient *client, uint32_t uid, const json_t *args, json_t **ret, int *ret_fd,
                        Error *err) {
         Attachment a = {.client = client, .uid = uid};
         int r = arg_instance(args, &a.instance, err);
         if (r < 0)
                 return r;
-        if (att_by_instance(h, a.instance) || att_by_client(h, client))
+        if (att_by_instance(h, a.instance) || att_by_client(h, client) || call_pending_for(h, a.instance, client))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", a.instance);
         const char *job = NULL;
         if ((r = json_get_string(args, "job_id", &job, err)) < 0 && r != -ENOENT)
@@ -237,26 +356,40 @@ static int node_attach(Host *h, NodeClient *client, uint32_t uid, const json_t *
         if (pick_vnc_display(h, &a.vnc_display) < 0)
                 return error_set(err, -EADDRINUSE, "no free vnc display on %s", h->name);
         link_tap_name(a.instance, a.tap, sizeof(a.tap));
-        json_t *req = json_pack("{s:I, s:I, s:s, s:i}", "instance", (json_int_t)a.instance, "uid", (json_int_t)uid,
-                                "tap", a.tap, "vnc_display", a.vnc_display);
-        if (job)
-                json_object_set_new(req, "job_id", json_string(job));
-        json_t *spec = NULL;
-        if ((r = h->uplink.call(h->uplink.data, "cluster.attach", req, &spec, err)) < 0)
-                return r;
-        if ((r = prepare(h, &a, spec, ret_fd, err)) < 0) {
-                json_decref(spec);
-                Attachment *added = att_add(h, &a);
-                char why[600];
-                snprintf(why, sizeof(why), "cannot start on %.64s: %.400s", h->name, err->message);
-                detach(h, added, why);
-                return r;
+        ClusterAttach req = {.instance = a.instance, .uid = uid, .job_id = job, .tap = a.tap,
+                             .vnc_display = a.vnc_display};
+        HostCall *c = call_new(h, client, CALL_ATTACH, &a);
+        h->cluster->attach(h->cluster_data, &req, on_attached, c);
+        return call_started(c, ret, ret_fd, err);
+}
+
+static void on_reattached(void *ctx, const ClusterAnswer *ans) {
+        HostCall *c = ctx;
+        Host *h = c->host;
+        Error err = {0};
+        if (ans->r < 0) {
+                call_answer(c, ans->r, NULL, ans->err, -1);
+                return;
         }
+        const ClusterPlacement *p = ans->placement;
+        if (!filter_tap_is_valid(p->tap) || !*p->mac || !*p->ip || p->state < 0) {
+                error_set(&err, -EBADMSG, "the controller's answer lacks the instance's tap, mac or ip");
+                call_answer(c, err.code, NULL, &err, -1);
+                return;
+        }
+        if (call_orphaned(c)) {
+                call_answer(c, -ECONNRESET, NULL, &err, -1);
+                return;
+        }
+        Attachment a = c->a;
+        snprintf(a.tap, sizeof(a.tap), "%s", p->tap);
+        snprintf(a.mac, sizeof(a.mac), "%s", p->mac);
+        snprintf(a.ip, sizeof(a.ip), "%s", p->ip);
+        a.isolated = p->isolated;
+        a.vnc_display = p->vnc_display;
         att_add(h, &a);
-        *ret = spec;
-        log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d", a.instance, a.uid, a.tap, a.ip,
-                 a.mac, a.vnc_display);
-        return 0;
+        log_info("instance %u: monitor re-attached after a restart", a.instance);
+        call_answer(c, 0, json_pack("{s:s}", "state", instance_state_to_string(p->state)), &err, -1);
 }
 
 static int node_reattach(Host *h, NodeClient *client, uint32_t uid, const json_t *args, json_t **ret, Error *err) {
@@ -264,35 +397,30 @@ static int node_reattach(Host *h, NodeClient *client, uint32_t uid, const json_t
         int r = arg_instance(args, &a.instance, err);
         if (r < 0)
                 return r;
-        if (att_by_instance(h, a.instance) || att_by_client(h, client))
+        if (att_by_instance(h, a.instance) || att_by_client(h, client) || call_pending_for(h, a.instance, client))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", a.instance);
-        json_t *data = NULL;
-        r = h->uplink.call(h->uplink.data, "cluster.reattach",
-                           json_pack("{s:I, s:I}", "instance", (json_int_t)a.instance, "uid", (json_int_t)uid), &data,
-                           err);
+        HostCall *c = call_new(h, client, CALL_REATTACH, &a);
+        h->cluster->reattach(h->cluster_data, a.instance, uid, on_reattached, c);
+        return call_started(c, ret, NULL, err);
+}
+
+static void on_state_told(void *ctx, const ClusterAnswer *ans) {
+        HostCall *c = ctx;
+        call_answer(c, ans->r, ans->r < 0 ? NULL : json_object(), ans->err, -1);
+}
+
+static int node_state(Host *h, NodeClient *client, const Attachment *a, const json_t *args, json_t **ret,
+                      Error *err) {
+        const char *name;
+        int r = json_need_string(args, "state", &name, err);
         if (r < 0)
                 return r;
-        const char *tap = NULL, *mac = NULL, *ip = NULL, *state = NULL;
-        json_get_string(data, "tap", &tap, NULL);
-        json_get_string(data, "mac", &mac, NULL);
-        json_get_string(data, "ip", &ip, NULL);
-        json_get_string(data, "state", &state, NULL);
-        json_get_bool(data, "isolated", &a.isolated, NULL);
-        uint64_t display;
-        if (json_get_u64(data, "vnc_display", &display, NULL) == 0)
-                a.vnc_display = (int)display;
-        if (!tap || !mac || !ip || !state || !filter_tap_is_valid(tap)) {
-                json_decref(data);
-                return error_set(err, -EBADMSG, "the controller's answer lacks the instance's tap, mac or ip");
-        }
-        snprintf(a.tap, sizeof(a.tap), "%s", tap);
-        snprintf(a.mac, sizeof(a.mac), "%s", mac);
-        snprintf(a.ip, sizeof(a.ip), "%s", ip);
-        att_add(h, &a);
-        *ret = json_pack("{s:s}", "state", state);
-        json_decref(data);
-        log_info("instance %u: monitor re-attached after a restart", a.instance);
-        return 0;
+        InstanceState state = instance_state_from_string(name);
+        if (state < 0)
+                return error_set(err, -EINVAL, "bad state '%.32s'", name);
+        HostCall *c = call_new(h, client, CALL_STATE, a);
+        h->cluster->state(h->cluster_data, a->instance, state, on_state_told, c);
+        return call_started(c, ret, NULL, err);
 }
 
 int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
@@ -311,16 +439,8 @@ int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, cons
                 return error_set(err, -EINVAL, "unknown operation '%.64s'", op);
         if (!a)
                 return error_set(err, -EINVAL, "this connection is not an instance's monitor");
-        if (streq(op, "node.state")) {
-                const char *state;
-                int r = json_need_string(args, "state", &state, err);
-                if (r < 0)
-                        return r;
-                r = h->uplink.call(h->uplink.data, "cluster.state",
-                                   json_pack("{s:I, s:s}", "instance", (json_int_t)a->instance, "state", state),
-                                   ret_data, err);
-                return r;
-        }
+        if (streq(op, "node.state"))
+                return node_state(h, client, a, args, ret_data, err);
         const char *why = "the vm stopped";
         json_get_string(args, "reason", &why, NULL);
         detach(h, a, why);
@@ -331,6 +451,9 @@ int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, cons
 void host_client_closed(Host *h, NodeClient *client) {
         if (!h)
                 return;
+        for (HostCall *c = h->calls; c; c = c->next)
+                if (c->client == client)
+                        c->client = NULL; /* its answer has nobody to go to */
         Attachment *a = att_by_client(h, client);
         if (a) /* the connection is the liveness signal: no monitor, no vm */
                 detach(h, a, "its monitor went away");
@@ -340,21 +463,27 @@ int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err) {
         Attachment *a = att_by_instance(h, instance);
         if (!a)
                 return error_set(err, -ENOENT, "instance %u has no monitor on %s", instance, h->name);
-        int r = server_client_push(a->client, json_pack("{s:s}", "event", instance_action_to_string(action)));
+        int r = h->clients.push(h->clients.data, a->client,
+                                json_pack("{s:s}", "event", instance_action_to_string(action)));
         return r < 0 ? error_set(err, r, "cannot reach the starter of instance %u", instance) : 0;
 }
 
-json_t *host_attached(Host *h) {
-        json_t *list = json_array();
+size_t host_monitors(Host *h, ClusterMonitor **ret) {
+        ClusterMonitor *list = xcalloc(h->n_att + 1, sizeof(ClusterMonitor));
         for (size_t i = 0; i < h->n_att; i++)
-                json_array_append_new(list, json_pack("{s:I, s:I}", "instance", (json_int_t)h->att[i].instance,
-                                                      "uid", (json_int_t)h->att[i].uid));
-        return list;
+                list[i] = (ClusterMonitor){.instance = h->att[i].instance, .uid = h->att[i].uid};
+        *ret = list;
+        return h->n_att;
 }
 
 const char *host_name(const Host *h) { return h->name; }
 
-void host_set_uplink(Host *h, const Uplink *uplink) { h->uplink = *uplink; }
+void host_set_cluster(Host *h, const ClusterOps *ops, void *data) {
+        h->cluster = ops;
+        h->cluster_data = data;
+}
+
+void host_set_clients(Host *h, const HostClientOps *ops) { h->clients = *ops; }
 
 /* ---- reconciliation: what exists here is what is attached ---- */
 
@@ -495,6 +624,12 @@ void host_free(Host *h) {
                 return;
         event_source_free(h->timer);
         filter_backend_free(h->filter); /* the rules stay: the vms keep running */
+        while (h->calls) { /* none: the transport answered them when it was freed */
+                HostCall *c = h->calls;
+                h->calls = c->next;
+                json_decref(c->reply);
+                free(c);
+        }
         free(h->att);
         free(h);
 }

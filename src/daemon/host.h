@@ -5,34 +5,46 @@
  * runtime directory away exactly once when the starter's connection
  * closes, whatever closed it. What concerns the database and the cluster
  * (is this job that instance? the lease, the address) it asks of the
- * controller through an Uplink: in the embedded default a direct call
- * into the fleet of the same process, in a cluster sealed messages over
- * TCP (uplink_tcp.h). */
+ * controller through cluster.h's ClusterOps: in the embedded default direct
+ * calls into the fleet of the same process (embedded.h), in a cluster
+ * sealed messages over TCP (cluster_tcp.h). The starter waits for that
+ * answer; nothing else does. */
 #pragma once
 
 #include "basic/event.h"
-#include "core/settings.h"
 #include "basic/instance-types.h"
+#include "core/settings.h"
+#include "daemon/cluster.h"
 
 typedef struct Host Host;
 typedef struct NodeClient NodeClient; /* a server connection, opaque here */
 
-/* How the host reaches the controller: one "cluster.*" request, answered
- * synchronously. */
-typedef struct Uplink {
-        int (*call)(void *data, const char *op, json_t *args /* stolen */, json_t **ret_data, Error *err);
+/* How the host reaches its clients (the server's unix connections). */
+typedef struct HostClientOps {
+        /* The answer to a request that host_request left pending: r < 0
+         * with err, or reply (stolen); fd (taken over, -1: none) rides
+         * with it. */
+        void (*answer)(void *data, NodeClient *client, int r, json_t *reply, const Error *err, int fd);
+        /* A message the client did not ask for (stolen). */
+        int (*push)(void *data, NodeClient *client, json_t *message);
         void *data;
-} Uplink;
+} HostClientOps;
 
 int host_new(EventLoop *loop, const Settings *settings, Host **ret, Error *err);
+/* Free the cluster transport first: it answers (-ECANCELED) what is
+ * still pending, through the host, to clients that still exist. */
 void host_free(Host *h);
-void host_set_uplink(Host *h, const Uplink *uplink);
+/* How the host reaches the controller (cluster.h). */
+void host_set_cluster(Host *h, const ClusterOps *ops, void *data);
+void host_set_clients(Host *h, const HostClientOps *ops);
 /* This host's name, as the mapping shows it (node_name or the hostname). */
 const char *host_name(const Host *h);
 
-/* A request whose op starts with "node." from client (uid). May set
- * *ret_pass_fd to an fd to send with the response (the caller closes it
- * after sending). */
+/* A request whose op starts with "node." from client (uid). Returns 0 with
+ * *ret_data (and maybe *ret_pass_fd, an fd to send with it, the caller's),
+ * or < 0 with err, or HOST_PENDING: the controller is being asked, and the
+ * answer comes through HostClientOps.answer. */
+#define HOST_PENDING 1
 int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
                  int *ret_pass_fd, Error *err);
 /* The connection of client went away. */
@@ -41,12 +53,9 @@ void host_client_closed(Host *h, NodeClient *client);
 /* From the controller: push action to the monitor of instance. */
 int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err);
 
-/* The instances whose monitors are attached here, [{instance, uid}]: what
- * a node tells the controller when it (re)connects. */
-json_t *host_attached(Host *h);
+/* The instances whose monitors are attached here (malloc'd): what a node
+ * tells the controller when it (re)connects. */
+size_t host_monitors(Host *h, ClusterMonitor **ret);
 
 /* Remove taps nobody owns, re-apply the filters (also runs on a timer). */
 void host_reconcile(Host *h);
-
-/* Provided by the server: push a message to a connected client. */
-int server_client_push(NodeClient *client, json_t *message /* stolen */);

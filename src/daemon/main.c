@@ -9,8 +9,9 @@
 #include "basic/log.h"
 #include "build-config.h"
 #include "core/controller.h"
+#include "daemon/cluster_tcp.h"
+#include "daemon/embedded.h"
 #include "daemon/server.h"
-#include "daemon/uplink.h"
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -97,7 +98,8 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         Server *server = NULL;
         Fleet *fleet = NULL;
         Host *host = NULL;
-        UplinkTcp *uplink = NULL;
+        ClusterUplink *uplink = NULL;
+        ClusterListener *listener = NULL;
         Embedded embedded = {0};
         bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
         bool want_host = !controller || settings->node;
@@ -109,13 +111,13 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         else if (host && fleet)
                 embedded_join(&embedded, fleet, host);
         else if (host)
-                r = uplink_tcp_new(loop, host, settings->controller, &uplink, &err);
+                r = cluster_uplink_new(loop, host, settings->controller, &uplink, &err);
         if (r >= 0 && (r = event_add_signal(loop, sigs, ELEMENTSOF(sigs), on_signal, loop, NULL)) < 0)
                 error_set(&err, r, "signals: %s", strerror(-r));
         if (r >= 0)
-                r = server_new(loop, controller, fleet, host, settings->socket, &server, &err);
-        if (r >= 0 && controller && !isempty(settings->cluster_listen))
-                r = server_listen_tcp(server, settings->cluster_listen, &err);
+                r = server_new(loop, controller, host, settings->socket, &server, &err);
+        if (r >= 0 && fleet && !isempty(settings->cluster_listen))
+                r = cluster_listener_new(loop, fleet, settings->cluster_listen, &listener, &err);
         if (r >= 0) {
                 if (pidfile) {
                         FILE *f = fopen(pidfile, "we");
@@ -134,8 +136,9 @@ static int run(const Settings *settings, Controller *controller, const char *pid
                 log_info("stopped");
         } else
                 fprintf(stderr, "vmbatchd: %s\n", err.message);
+        cluster_uplink_free(uplink); /* answers what waits for the controller, through the server */
+        cluster_listener_free(listener);
         server_free(server);
-        uplink_tcp_free(uplink);
         host_free(host);
         fleet_free(fleet);
         event_loop_free(loop);

@@ -203,6 +203,35 @@ sleep 5; [ "$(field "$id" state)" = running ]; ok $? "still running after 5 s"
 wait_for 60 gone "$id"; ok $? "ended after its wall time"
 grep -q "instance $id of vm .* ended (its wall time is up" "$T/vmbatchd.log"; ok $? "because its wall time was up"
 
+# 5b. a controller that does not answer: the node waits for it outside its loop
+ups=$(grep -c "node exec1 is up" "$T/vmbatchd.log")
+kill -STOP "$VMB_PID"
+stuck=$(python3 - "$T/node.sock" <<'PY'
+import json, socket, struct, sys, time
+def call(s, op, args):
+    req = json.dumps({"op": op, "args": args}).encode(); s.sendall(struct.pack(">I", len(req)) + req)
+def answer(s):
+    (n,) = struct.unpack(">I", s.recv(4)); b = b""
+    while len(b) < n: b += s.recv(n - len(b))
+    return json.loads(b)
+t0 = time.time()
+a = socket.socket(socket.AF_UNIX); a.connect(sys.argv[1]); call(a, "node.attach", {"instance": 999999})
+time.sleep(0.5)
+b = socket.socket(socket.AF_UNIX); b.connect(sys.argv[1]); b.settimeout(5); t1 = time.time()
+call(b, "node.state", {"state": "running"}); other = answer(b)
+print("other answered in %.3f s: %s" % (time.time() - t1, other["error"]["message"]))
+a.settimeout(30); r = answer(a)
+print("attach answered after %.1f s: %s" % (time.time() - t0, r.get("error", {}).get("message")))
+PY
+)
+kill -CONT "$VMB_PID"
+printf '%s\n' "$stuck" | grep -Eq '^other answered in 0\.[0-9]+ s: this connection is not'
+ok $? "while the controller is stopped and a starter's attach waits for it, the node answers another client at once: $(printf '%s' "$stuck" | head -1)"
+printf '%s\n' "$stuck" | grep -Eq '^attach answered after 1[5-7]\.[0-9] s: the controller did not answer cluster.attach within 15 s'
+ok $? "the waiting attach fails after 15 s with a clear error: $(printf '%s' "$stuck" | tail -1)"
+wait_for 20 eval '[ "$(grep -c "node exec1 is up" "$T/vmbatchd.log")" -gt "$ups" ]'
+ok $? "the controller continued: the node reconnected and said hello again"
+
 # 6. the node is lost for good
 run_vm >/dev/null; id=$(map | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
 ip=$(field "$id" ip)

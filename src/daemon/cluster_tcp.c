@@ -1,0 +1,750 @@
+/* cluster_tcp.c - the cluster's TCP transport: the node's end (requests
+ * out, answers and pushes in) and the controller's end (requests in,
+ * answers and pushes out). See cluster_tcp.h; the wire is in
+ * docs/protocol.md. */
+#include "daemon/cluster_tcp.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "basic/conn.h"
+#include "basic/jsonutil.h"
+#include "basic/log.h"
+#include "net/munge_seal.h"
+
+#define CALL_TIMEOUT_USEC (15 * 1000000ULL)
+#define CONNECT_TIMEOUT_MS 5000
+#define RETRY_INTERVAL_MS 2000
+#define CALL_SWEEP_MS 500
+/* anyone on the network may connect to the controller: a limit, and a
+ * sealed hello soon or the connection is closed */
+#define MAX_NODE_CONNS 256
+#define HELLO_DEADLINE_USEC (10 * 1000000ULL)
+#define HELLO_SWEEP_MS 2000
+
+/* ---- the wire ---- */
+
+typedef enum WireOp { WIRE_HELLO, WIRE_ATTACH, WIRE_REATTACH, WIRE_STATE, WIRE_EXIT, _WIRE_OP_MAX } WireOp;
+
+static const char *const wire_op_table[_WIRE_OP_MAX] = {
+        [WIRE_HELLO] = "cluster.hello",   [WIRE_ATTACH] = "cluster.attach", [WIRE_REATTACH] = "cluster.reattach",
+        [WIRE_STATE] = "cluster.state",   [WIRE_EXIT] = "cluster.exit",
+};
+
+static int wire_op_from_string(const char *s) {
+        for (int i = 0; s && i < _WIRE_OP_MAX; i++)
+                if (streq(wire_op_table[i], s))
+                        return i;
+        return -EINVAL;
+}
+
+int addr_port_split(const char *text, char *host, size_t len, char *port, size_t port_len, Error *err) {
+        const char *colon = strrchr(text, ':');
+        const char *h = text;
+        size_t hl = colon ? (size_t)(colon - text) : 0;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [v6]:port */
+                h++;
+                hl -= 2;
+        }
+        if (!colon || hl == 0 || hl >= len || strlen(colon + 1) == 0 || strlen(colon + 1) >= port_len ||
+            strspn(colon + 1, "0123456789") != strlen(colon + 1))
+                return error_set(err, -EINVAL, "'%s' is not ADDRESS:PORT", text);
+        memcpy(host, h, hl);
+        host[hl] = 0;
+        snprintf(port, port_len, "%s", colon + 1);
+        return 0;
+}
+
+static int resolve(const char *addr, bool passive, struct addrinfo **ret, Error *err) {
+        char host[128], port[16];
+        int r = addr_port_split(addr, host, sizeof(host), port, sizeof(port), err);
+        if (r < 0)
+                return r;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = passive ? AI_PASSIVE : 0};
+        if ((r = getaddrinfo(host, port, &hints, ret)) != 0)
+                return error_set(err, -EHOSTUNREACH, "%s: %s", addr, gai_strerror(r));
+        return 0;
+}
+
+static int send_sealed(Conn *c, json_t *msg /* stolen */, Error *err) {
+        json_t *sealed = NULL;
+        int r = munge_seal(msg, &sealed, err);
+        json_decref(msg);
+        if (r < 0)
+                return r;
+        r = conn_send(c, sealed, -1);
+        return r < 0 ? error_set(err, r, "cannot send: %s", strerror(-r)) : 0;
+}
+
+/* ===================== the node's end ===================== */
+
+typedef struct Call {
+        uint64_t id;
+        WireOp op;
+        json_t *args;    /* until it is sent */
+        ClusterDone done; /* NULL: no answer awaited (exit, hello) */
+        void *ctx;
+        uint64_t deadline;
+        struct Call *next;
+} Call;
+
+struct ClusterUplink {
+        EventLoop *loop;
+        Host *host;
+        char addr[128];
+        struct sockaddr_storage sa;
+        socklen_t sa_len;
+        int family;
+        int connecting_fd;
+        EventSource *connecting, *connect_timeout;
+        Conn *conn;
+        uint64_t hello_id;
+        EventSource *retry, *sweep;
+        Call *calls; /* in the order they were asked */
+        uint64_t next_id;
+        bool announced_down;
+};
+
+static void call_done(Call *call, int r, const Error *err, json_t *spec, const ClusterPlacement *p) {
+        if (call->done)
+                call->done(call->ctx, &(ClusterAnswer){.r = r, .err = err, .spec = spec, .placement = p});
+        else
+                json_decref(spec);
+        json_decref(call->args);
+        free(call);
+}
+
+static Call *call_take(ClusterUplink *u, uint64_t id) {
+        for (Call **p = &u->calls; *p; p = &(*p)->next)
+                if ((*p)->id == id) {
+                        Call *c = *p;
+                        *p = c->next;
+                        return c;
+                }
+        return NULL;
+}
+
+/* End every call that matches (sent or not); each one's callback may
+ * queue new calls, which are not touched. */
+static void calls_fail(ClusterUplink *u, bool sent, int r, const char *why) {
+        Call *list = u->calls, *keep = NULL, **tail = &keep;
+        u->calls = NULL;
+        while (list) {
+                Call *c = list;
+                list = c->next;
+                c->next = NULL;
+                if ((c->args == NULL) == sent) {
+                        Error e = {0};
+                        error_set(&e, r, "%s", why);
+                        call_done(c, r, &e, NULL, NULL);
+                } else {
+                        *tail = c;
+                        tail = &c->next;
+                }
+        }
+        *tail = u->calls; /* queued by the callbacks */
+        u->calls = keep;
+}
+
+static void connect_stop(ClusterUplink *u) {
+        event_source_free(u->connecting);
+        event_source_free(u->connect_timeout);
+        u->connecting = u->connect_timeout = NULL;
+        if (u->connecting_fd >= 0)
+                close(u->connecting_fd);
+        u->connecting_fd = -1;
+}
+
+static void disconnect(ClusterUplink *u, const char *why) {
+        if (!u->conn)
+                return;
+        conn_free(u->conn);
+        u->conn = NULL;
+        log_warn("lost the controller %s: %s; vms keep running, reconnecting", u->addr, why);
+        char text[512];
+        snprintf(text, sizeof(text), "lost the controller %s: %s", u->addr, why);
+        calls_fail(u, true, -ECONNRESET, text);
+}
+
+static int start_connect(ClusterUplink *u);
+
+static void call_send(ClusterUplink *u, Call *c) {
+        json_t *msg = json_pack("{s:s, s:I, s:o}", "op", wire_op_table[c->op], "id", (json_int_t)c->id, "args",
+                                c->args);
+        c->args = NULL;
+        Error err = {0};
+        if (send_sealed(u->conn, msg, &err) < 0) {
+                Call *taken = call_take(u, c->id);
+                error_prefix(&err, "%s", wire_op_table[c->op]);
+                if (taken)
+                        call_done(taken, err.code, &err, NULL, NULL);
+        }
+}
+
+static void call_queue(ClusterUplink *u, WireOp op, json_t *args, ClusterDone done, void *ctx) {
+        Call *c = xcalloc(1, sizeof(*c));
+        c->id = ++u->next_id;
+        c->op = op;
+        c->args = args;
+        c->done = done;
+        c->ctx = ctx;
+        c->deadline = now_usec() + CALL_TIMEOUT_USEC;
+        Call **tail = &u->calls;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = c;
+        if (u->conn)
+                call_send(u, c);
+        else if (u->connecting_fd < 0)
+                start_connect(u);
+}
+
+static void connect_failed(ClusterUplink *u, int r) {
+        connect_stop(u);
+        char why[256];
+        snprintf(why, sizeof(why), "cannot connect to the controller %s: %s", u->addr, strerror(-r));
+        if (!u->announced_down) {
+                log_warn("%s (retrying every %d s)", why, RETRY_INTERVAL_MS / 1000);
+                u->announced_down = true; /* once, not every two seconds */
+        }
+        calls_fail(u, false, r, why);
+}
+
+static void parse_placement(json_t *data, ClusterPlacement *p, Error *err) {
+        const char *tap = NULL, *mac = NULL, *ip = NULL, *state = NULL;
+        uint64_t display;
+        *p = (ClusterPlacement){.vnc_display = -1};
+        json_get_string(data, "tap", &tap, NULL);
+        json_get_string(data, "mac", &mac, NULL);
+        json_get_string(data, "ip", &ip, NULL);
+        json_get_string(data, "state", &state, NULL);
+        json_get_bool(data, "isolated", &p->isolated, NULL);
+        if (json_get_u64(data, "vnc_display", &display, NULL) == 0 && display <= 10000)
+                p->vnc_display = (int)display;
+        p->state = instance_state_from_string(state);
+        if (!tap || !mac || !ip || p->state < 0 || strlen(tap) >= sizeof(p->tap) || strlen(mac) >= sizeof(p->mac) ||
+            strlen(ip) >= sizeof(p->ip)) {
+                error_set(err, -EBADMSG, "the controller's answer lacks the instance's state, tap, mac or ip");
+                return;
+        }
+        snprintf(p->tap, sizeof(p->tap), "%s", tap);
+        snprintf(p->mac, sizeof(p->mac), "%s", mac);
+        snprintf(p->ip, sizeof(p->ip), "%s", ip);
+}
+
+/* {"re": id, "ok": ..., "data" | "error"} for call c */
+static void on_answer(ClusterUplink *u, Call *c, json_t *msg) {
+        Error err = {0};
+        json_t *data = json_object_get(msg, "data");
+        if (!json_is_true(json_object_get(msg, "ok"))) {
+                json_t *e = json_object_get(msg, "error");
+                const char *code = json_string_value(json_object_get(e, "code"));
+                const char *text = json_string_value(json_object_get(e, "message"));
+                int k = code ? errno_from_name(code) : 0;
+                error_set(&err, k < 0 ? k : -EIO, "%s", text ? text : "the controller refused");
+                call_done(c, err.code, &err, NULL, NULL);
+                return;
+        }
+        if (c->op == WIRE_ATTACH) {
+                if (!json_is_object(data)) {
+                        error_set(&err, -EBADMSG, "the controller's answer has no boot spec");
+                        call_done(c, err.code, &err, NULL, NULL);
+                } else
+                        call_done(c, 0, &err, json_incref(data), NULL);
+        } else if (c->op == WIRE_REATTACH) {
+                ClusterPlacement p;
+                parse_placement(data, &p, &err);
+                call_done(c, err.code, &err, NULL, &p);
+        } else
+                call_done(c, 0, &err, NULL, NULL);
+}
+
+/* A message the controller sent on its own: stop/suspend/resume. */
+static void on_push(ClusterUplink *u, json_t *msg) {
+        const char *event = json_string_value(json_object_get(msg, "event"));
+        const char *name = json_string_value(json_object_get(msg, "action"));
+        InstanceAction action = instance_action_from_string(name);
+        uint32_t id;
+        if (!streq(event, "signal") || action < 0 || json_need_u32(msg, "instance", &id, NULL) < 0) {
+                log_warn("ignoring an unknown message from the controller");
+                return;
+        }
+        Error err = {0};
+        if (host_signal(u->host, id, action, &err) < 0)
+                log_warn("controller's %s: %s", name, err.message);
+}
+
+static void uplink_frame(void *data, json_t *sealed, int bad) {
+        ClusterUplink *u = data;
+        Error err = {0};
+        json_t *msg = NULL;
+        if (bad < 0) {
+                disconnect(u, bad == -EMSGSIZE ? "the controller sent a frame over 1 MiB"
+                                               : "the controller sent a bad frame");
+                return;
+        }
+        if (munge_open_root(sealed, &msg, &err) < 0) {
+                disconnect(u, err.message);
+                return;
+        }
+        uint64_t re;
+        if (json_get_u64(msg, "re", &re, NULL) < 0)
+                on_push(u, msg);
+        else if (re == u->hello_id) {
+                if (json_is_true(json_object_get(msg, "ok"))) {
+                        log_info("connected to the controller %s as node %s", u->addr, host_name(u->host));
+                        u->announced_down = false;
+                } else {
+                        const char *text = json_string_value(json_object_get(json_object_get(msg, "error"), "message"));
+                        log_warn("the controller %s refused this node: %s", u->addr, text ? text : "?");
+                }
+        } else {
+                Call *c = call_take(u, re);
+                if (c) /* else the answer to a call that timed out */
+                        on_answer(u, c, msg);
+        }
+        json_decref(msg);
+}
+
+static void uplink_closed(void *data, int r) {
+        ClusterUplink *u = data;
+        disconnect(u, r < 0 ? strerror(-r) : "the controller closed the connection");
+}
+
+static const ConnOps uplink_conn_ops = {.frame = uplink_frame, .closed = uplink_closed};
+
+/* Connected: say hello first, then what waited for the connection. */
+static void connected(ClusterUplink *u, int fd) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (conn_new(u->loop, fd, &uplink_conn_ops, u, &u->conn) < 0) {
+                close(fd);
+                connect_failed(u, -ENOMEM);
+                return;
+        }
+        ClusterMonitor *mon = NULL;
+        size_t n = host_monitors(u->host, &mon);
+        json_t *attached = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(attached, json_pack("{s:I, s:I}", "instance", (json_int_t)mon[i].instance, "uid",
+                                                          (json_int_t)mon[i].uid));
+        free(mon);
+        u->hello_id = ++u->next_id;
+        Error err = {0};
+        json_t *hello = json_pack("{s:s, s:I, s:{s:s, s:o}}", "op", wire_op_table[WIRE_HELLO], "id",
+                                  (json_int_t)u->hello_id, "args", "node", host_name(u->host), "attached", attached);
+        if (send_sealed(u->conn, hello, &err) < 0) {
+                log_warn("cannot say hello to the controller %s: %s", u->addr, err.message);
+                conn_free(TAKE_PTR(u->conn));
+                connect_failed(u, err.code);
+                return;
+        }
+        for (Call *c = u->calls, *next; c; c = next) {
+                next = c->next;
+                if (c->args)
+                        call_send(u, c);
+        }
+}
+
+static int on_connect_ready(EventSource *s, int fd, uint32_t events, void *userdata) {
+        ClusterUplink *u = userdata;
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+                soerr = errno;
+        if (soerr) {
+                connect_failed(u, -soerr);
+                return 0;
+        }
+        int cfd = TAKE_FD(u->connecting_fd);
+        connect_stop(u);
+        connected(u, cfd);
+        return 0;
+}
+
+static int on_connect_timeout(EventSource *s, void *userdata) {
+        connect_failed(userdata, -ETIMEDOUT);
+        return 0;
+}
+
+static int start_connect(ClusterUplink *u) {
+        int fd = socket(u->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                connect_failed(u, -errno);
+                return -1;
+        }
+        if (connect(fd, (struct sockaddr *)&u->sa, u->sa_len) == 0) {
+                connected(u, fd);
+                return 0;
+        }
+        if (errno != EINPROGRESS) {
+                int r = -errno;
+                close(fd);
+                connect_failed(u, r);
+                return -1;
+        }
+        u->connecting_fd = fd;
+        if (event_add_io(u->loop, fd, EPOLLOUT, on_connect_ready, u, &u->connecting) < 0 ||
+            event_add_timer_once(u->loop, CONNECT_TIMEOUT_MS, on_connect_timeout, u, &u->connect_timeout) < 0) {
+                connect_failed(u, -ENOMEM);
+                return -1;
+        }
+        return 0;
+}
+
+static int on_retry(EventSource *s, void *userdata) {
+        ClusterUplink *u = userdata;
+        if (!u->conn && u->connecting_fd < 0)
+                start_connect(u);
+        return 0;
+}
+
+/* A call unanswered for 15 s: the controller is stuck or the network
+ * lost it; that connection is given up (and made again). */
+static int on_sweep(EventSource *s, void *userdata) {
+        ClusterUplink *u = userdata;
+        uint64_t now = now_usec();
+        for (Call *c = u->calls; c; c = c->next)
+                if (now >= c->deadline) {
+                        Call *late = call_take(u, c->id);
+                        Error e = {0};
+                        bool sent = !late->args;
+                        error_set(&e, -ETIMEDOUT, "the controller did not answer %s within %llu s",
+                                  wire_op_table[late->op], CALL_TIMEOUT_USEC / 1000000);
+                        call_done(late, e.code, &e, NULL, NULL);
+                        if (sent)
+                                disconnect(u, "it did not answer in time");
+                        break; /* the list changed: the rest next round */
+                }
+        return 0;
+}
+
+static void up_attach(void *data, const ClusterAttach *req, ClusterDone done, void *ctx) {
+        json_t *args = json_pack("{s:I, s:I, s:s, s:i}", "instance", (json_int_t)req->instance, "uid",
+                                 (json_int_t)req->uid, "tap", req->tap, "vnc_display", req->vnc_display);
+        if (req->job_id)
+                json_object_set_new(args, "job_id", json_string(req->job_id));
+        call_queue(data, WIRE_ATTACH, args, done, ctx);
+}
+
+static void up_reattach(void *data, uint32_t instance, uint32_t uid, ClusterDone done, void *ctx) {
+        call_queue(data, WIRE_REATTACH,
+                   json_pack("{s:I, s:I}", "instance", (json_int_t)instance, "uid", (json_int_t)uid), done, ctx);
+}
+
+static void up_state(void *data, uint32_t instance, InstanceState state, ClusterDone done, void *ctx) {
+        call_queue(data, WIRE_STATE,
+                   json_pack("{s:I, s:s}", "instance", (json_int_t)instance, "state", instance_state_to_string(state)),
+                   done, ctx);
+}
+
+static void up_exit(void *data, uint32_t instance, const char *reason) {
+        call_queue(data, WIRE_EXIT, json_pack("{s:I, s:s}", "instance", (json_int_t)instance, "reason", reason), NULL,
+                   NULL);
+}
+
+static const ClusterOps uplink_ops = {
+        .attach = up_attach,
+        .reattach = up_reattach,
+        .state = up_state,
+        .exit = up_exit,
+};
+
+int cluster_uplink_new(EventLoop *loop, Host *host, const char *controller_addr, ClusterUplink **ret, Error *err) {
+        struct addrinfo *ai = NULL;
+        int r = resolve(controller_addr, false, &ai, err);
+        if (r < 0) {
+                error_prefix(err, "config controller");
+                return r;
+        }
+        ClusterUplink *u = xcalloc(1, sizeof(*u));
+        u->loop = loop;
+        u->host = host;
+        u->connecting_fd = -1;
+        u->family = ai->ai_family;
+        u->sa_len = ai->ai_addrlen;
+        memcpy(&u->sa, ai->ai_addr, ai->ai_addrlen);
+        freeaddrinfo(ai);
+        snprintf(u->addr, sizeof(u->addr), "%s", controller_addr);
+        host_set_cluster(host, &uplink_ops, u);
+        if ((r = event_add_timer(loop, RETRY_INTERVAL_MS, on_retry, u, &u->retry)) < 0 ||
+            (r = event_add_timer(loop, CALL_SWEEP_MS, on_sweep, u, &u->sweep)) < 0) {
+                cluster_uplink_free(u);
+                return error_set(err, r, "event loop: %s", strerror(-r));
+        }
+        start_connect(u);
+        *ret = u;
+        return 0;
+}
+
+void cluster_uplink_free(ClusterUplink *u) {
+        if (!u)
+                return;
+        event_source_free(u->retry);
+        event_source_free(u->sweep);
+        connect_stop(u);
+        conn_free(u->conn);
+        u->conn = NULL;
+        while (u->calls) {
+                Call *c = u->calls;
+                u->calls = c->next;
+                Error e = {0};
+                error_set(&e, -ECANCELED, "vmbatchd is stopping");
+                call_done(c, e.code, &e, NULL, NULL);
+        }
+        free(u);
+}
+
+/* ===================== the controller's end ===================== */
+
+typedef struct NodeConn {
+        ClusterListener *listener;
+        Conn *conn;
+        FleetNode *node; /* after its sealed hello */
+        uint64_t accepted_usec;
+        struct NodeConn *prev, *next;
+} NodeConn;
+
+struct ClusterListener {
+        EventLoop *loop;
+        Fleet *fleet;
+        int fd;
+        EventSource *source, *sweep;
+        NodeConn *conns;
+        size_t n_conns;
+};
+
+static int node_signal(void *data, uint32_t instance, InstanceAction action, Error *err) {
+        NodeConn *nc = data;
+        json_t *msg = json_pack("{s:s, s:I, s:s}", "event", "signal", "instance", (json_int_t)instance, "action",
+                                instance_action_to_string(action));
+        int r = send_sealed(nc->conn, msg, err);
+        return r < 0 ? error_prefix(err, "cannot reach the node of instance %u", instance), r : 0;
+}
+
+static const NodeOps node_ops = {.signal = node_signal};
+
+static int do_hello(NodeConn *nc, const json_t *args, Error *err) {
+        const char *name = NULL;
+        json_t *list = json_object_get(args, "attached"), *v;
+        if (json_need_string(args, "node", &name, err) < 0 || isempty(name) || strlen(name) > 63)
+                return error_set(err, -EINVAL, "cluster.hello needs the node's name");
+        if (list && !json_is_array(list))
+                return error_set(err, -EINVAL, "attached must be an array");
+        if (!nc->node)
+                nc->node = fleet_node_add(nc->listener->fleet, name, &node_ops, nc);
+        ClusterMonitor *mon = xcalloc(json_array_size(list) + 1, sizeof(ClusterMonitor));
+        size_t n = 0, i;
+        json_array_foreach(list, i, v) {
+                Error e = {0};
+                if (json_need_u32(v, "instance", &mon[n].instance, &e) < 0 || json_need_u32(v, "uid", &mon[n].uid, &e) < 0)
+                        log_warn("node %s: %s in its hello", name, e.message);
+                else
+                        n++;
+        }
+        fleet_hello(nc->listener->fleet, nc->node, mon, n);
+        free(mon);
+        return 0;
+}
+
+static json_t *placement_json(const ClusterPlacement *p) {
+        return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "state", instance_state_to_string(p->state), "tap", p->tap,
+                         "mac", p->mac, "ip", p->ip, "isolated", p->isolated, "vnc_display", p->vnc_display);
+}
+
+/* One request of a node, its args turned into cluster.h's structs. */
+static int node_request(NodeConn *nc, WireOp op, const json_t *args, json_t **ret, Error *err) {
+        Fleet *f = nc->listener->fleet;
+        ClusterAttach req = {0};
+        uint32_t uid;
+        const char *text = NULL;
+        int r;
+        if (!json_is_object(args))
+                return error_set(err, -EINVAL, "args must be an object");
+        if (op == WIRE_HELLO)
+                return do_hello(nc, args, err);
+        if ((r = json_need_u32(args, "instance", &req.instance, err)) < 0)
+                return r;
+        switch (op) {
+        case WIRE_ATTACH: {
+                uint32_t display;
+                if ((r = json_need_u32(args, "uid", &req.uid, err)) < 0 ||
+                    (r = json_need_string(args, "tap", &req.tap, err)) < 0 ||
+                    (r = json_need_u32(args, "vnc_display", &display, err)) < 0)
+                        return r;
+                if ((r = json_get_string(args, "job_id", &req.job_id, err)) < 0 && r != -ENOENT)
+                        return r;
+                req.vnc_display = display > 10000 ? -1 : (int)display;
+                return fleet_attach(f, nc->node, &req, ret, err);
+        }
+        case WIRE_REATTACH: {
+                ClusterPlacement p;
+                if ((r = json_need_u32(args, "uid", &uid, err)) < 0 ||
+                    (r = fleet_reattach(f, nc->node, req.instance, uid, &p, err)) < 0)
+                        return r;
+                *ret = placement_json(&p);
+                return 0;
+        }
+        case WIRE_STATE: {
+                if ((r = json_need_string(args, "state", &text, err)) < 0)
+                        return r;
+                InstanceState state = instance_state_from_string(text);
+                if (state < 0)
+                        return error_set(err, -EINVAL, "bad state '%.32s'", text);
+                return fleet_state(f, nc->node, req.instance, state, err);
+        }
+        case WIRE_EXIT:
+                json_get_string(args, "reason", &text, NULL);
+                return fleet_exit(f, nc->node, req.instance, text, err);
+        default:
+                return error_set(err, -EINVAL, "unknown operation");
+        }
+}
+
+static void node_conn_free(NodeConn *nc) {
+        ClusterListener *l = nc->listener;
+        if (nc->node)
+                fleet_node_remove(l->fleet, nc->node);
+        conn_free(nc->conn);
+        if (nc->prev)
+                nc->prev->next = nc->next;
+        else
+                l->conns = nc->next;
+        if (nc->next)
+                nc->next->prev = nc->prev;
+        l->n_conns--;
+        free(nc);
+}
+
+/* A sealed request of a node: {"op", "id", "args"} made by root on a host
+ * with the cluster's key; answered sealed, {"re": id, "ok", ...}. The
+ * first must be cluster.hello, naming the node. */
+static void node_frame(void *data, json_t *sealed, int bad) {
+        NodeConn *nc = data;
+        Error err = {0};
+        json_t *req = NULL, *reply = NULL;
+        if (bad < 0) { /* not sealed: we do not know who reads it */
+                conn_send(nc->conn, json_error_response(bad, bad == -EMSGSIZE ? "request larger than 1 MiB"
+                                                                              : "request is not a JSON object"), -1);
+                return;
+        }
+        int r = munge_open_root(sealed, &req, &err);
+        if (r < 0) {
+                log_warn("node connection refused: %s", err.message);
+                conn_send(nc->conn, json_error_response(r, "%s", err.message), -1);
+                conn_close(nc->conn);
+                return;
+        }
+        const char *name = json_string_value(json_object_get(req, "op"));
+        int op = wire_op_from_string(name);
+        if (!name)
+                r = error_set(&err, -EINVAL, "missing op");
+        else if (op < 0)
+                r = error_set(&err, -EINVAL, "unknown operation '%.64s'", name);
+        else if (!nc->node && op != WIRE_HELLO)
+                r = error_set(&err, -EPROTO, "a node says cluster.hello first");
+        else
+                r = node_request(nc, op, json_object_get(req, "args"), &reply, &err);
+        json_t *resp = r < 0 ? json_error_response(r, "%s", err.message)
+                             : json_pack("{s:b, s:o}", "ok", true, "data", reply ? reply : json_object());
+        json_object_set(resp, "re", json_object_get(req, "id") ? json_object_get(req, "id") : json_null());
+        json_decref(req);
+        if (send_sealed(nc->conn, resp, &err) < 0) {
+                log_error("cannot answer node %s: %s", nc->node ? fleet_node_name(nc->node) : "?", err.message);
+                conn_close(nc->conn);
+        }
+}
+
+static void node_closed(void *data, int r) { node_conn_free(data); }
+
+static const ConnOps node_conn_ops = {.frame = node_frame, .closed = node_closed};
+
+/* who the nodes are is in every sealed message, not in the connection */
+static int on_accept(EventSource *src, int fd, uint32_t events, void *userdata) {
+        ClusterListener *l = userdata;
+        for (;;) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (cfd < 0)
+                        return 0;
+                if (l->n_conns >= MAX_NODE_CONNS) {
+                        close(cfd);
+                        continue;
+                }
+                int one = 1;
+                setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                NodeConn *nc = xcalloc(1, sizeof(*nc));
+                nc->listener = l;
+                nc->accepted_usec = now_usec();
+                if (conn_new(l->loop, cfd, &node_conn_ops, nc, &nc->conn) < 0) {
+                        close(cfd);
+                        free(nc);
+                        continue;
+                }
+                nc->next = l->conns;
+                if (l->conns)
+                        l->conns->prev = nc;
+                l->conns = nc;
+                l->n_conns++;
+        }
+}
+
+/* connections that did not say a sealed hello in time are closed */
+static int on_hello_sweep(EventSource *src, void *userdata) {
+        ClusterListener *l = userdata;
+        uint64_t now = now_usec();
+        for (NodeConn *nc = l->conns, *next; nc; nc = next) {
+                next = nc->next;
+                if (!nc->node && now - nc->accepted_usec > HELLO_DEADLINE_USEC)
+                        node_conn_free(nc);
+        }
+        return 0;
+}
+
+int cluster_listener_new(EventLoop *loop, Fleet *fleet, const char *addr, ClusterListener **ret, Error *err) {
+        struct addrinfo *ai = NULL;
+        int r = resolve(addr, true, &ai, err);
+        if (r < 0) {
+                error_prefix(err, "cluster_listen");
+                return r;
+        }
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int one = 1;
+        if (fd >= 0)
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+                r = -errno;
+                freeaddrinfo(ai);
+                if (fd >= 0)
+                        close(fd);
+                return error_set(err, r, "cannot listen on %s: %s", addr, strerror(-r));
+        }
+        freeaddrinfo(ai);
+        ClusterListener *l = xcalloc(1, sizeof(*l));
+        l->loop = loop;
+        l->fleet = fleet;
+        l->fd = fd;
+        if ((r = event_add_io(loop, fd, EPOLLIN, on_accept, l, &l->source)) < 0 ||
+            (r = event_add_timer(loop, HELLO_SWEEP_MS, on_hello_sweep, l, &l->sweep)) < 0) {
+                cluster_listener_free(l);
+                return error_set(err, r, "event loop: %s", strerror(-r));
+        }
+        log_info("nodes connect on %s (MUNGE)", addr);
+        *ret = l;
+        return 0;
+}
+
+void cluster_listener_free(ClusterListener *l) {
+        if (!l)
+                return;
+        while (l->conns)
+                node_conn_free(l->conns);
+        event_source_free(l->source);
+        event_source_free(l->sweep);
+        close(l->fd);
+        free(l);
+}
