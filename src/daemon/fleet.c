@@ -1,106 +1,66 @@
-/* fleet.c - the controller's execution hosts and their cluster.* requests
- * (a monitor attaches, reports its state, ends), and the cluster's one
- * DHCP server. See fleet.h and fleet-internal.h. */
+/* fleet.c - the controller's side of running VMs: its execution hosts and
+ * their requests (a monitor attaches, reports its state, ends), an
+ * instance's life (its job submitted, signals, its end exactly once), and
+ * reconciliation with the scheduler and the DHCP server. What it is made
+ * of points one way: placements.h (which host holds which instance),
+ * lease_server.h (the DHCP server), submit.h (jobs in worker processes).
+ * See fleet.h. */
+#include "daemon/fleet.h"
+
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include "basic/jsonutil.h"
 #include "basic/log.h"
+#include "batch/batch.h"
 #include "core/ipam.h"
-#include "daemon/fleet-internal.h"
-#include "net/link.h"
+#include "daemon/lease_server.h"
+#include "daemon/placements.h"
+#include "daemon/submit.h"
+#include "disk/disk.h"
+
+#define RECONCILE_INTERVAL_MS 5000
+#define DHCP_LOG_MAX (16ULL << 20) /* the DHCP server's log is rotated past this */
+
+struct Fleet {
+        EventLoop *loop;
+        Controller *controller;
+        const Settings *settings;
+        const BatchBackend *batch;
+        LeaseServer *leases; /* NULL: dhcp_backend = none */
+        DhcpBackend *dhcp;   /* its backend, or NULL */
+        EventSource *timer;
+        uint64_t started_usec;
+        Placements *placements;
+        Submissions *submissions; /* jobs being submitted or cancelled */
+        ControllerHooks hooks;
+};
+
+static void teardown(Fleet *f, uint32_t id, const char *reason);
+
+/* "vm<id>": the instance's name at the DHCP server */
+static void dhcp_name(uint32_t id, char buf[32]) { snprintf(buf, 32, "vm%u", id); }
 
 #define RECONCILE_INTERVAL_MS 5000
 
-/* ---- hosts and placements ---- */
+/* ---- hosts ---- */
 
 const char *fleet_node_name(const FleetNode *node) { return node->name; }
 
-FleetNode *fleet_node_by_name(Fleet *f, const char *name) {
-        for (FleetNode *n = f->nodes; n; n = n->next)
-                if (streq(n->name, name))
-                        return n;
-        return NULL;
-}
-
-static void host_changed(Fleet *f, const char *name) {
-        for (size_t i = 0; i < f->n_changes; i++)
-                if (streq(f->changes[i].name, name)) {
-                        f->changes[i].usec = now_usec();
-                        return;
-                }
-        f->changes = xrealloc(f->changes, (f->n_changes + 1) * sizeof(HostChange));
-        HostChange *c = &f->changes[f->n_changes++];
-        snprintf(c->name, sizeof(c->name), "%s", name);
-        c->usec = now_usec();
-}
-
-bool host_changed_recently(Fleet *f, const char *name) {
-        uint64_t grace = (uint64_t)f->settings->reattach_grace_s * 1000000;
-        for (size_t i = 0; i < f->n_changes; i++)
-                if (streq(f->changes[i].name, name))
-                        return now_usec() - f->changes[i].usec < grace;
-        return false;
-}
-
-Placement *placement_of(Fleet *f, uint32_t instance) {
-        for (size_t i = 0; i < f->n_placed; i++)
-                if (f->placed[i].instance == instance)
-                        return &f->placed[i];
-        return NULL;
-}
-
-void placement_set(Fleet *f, uint32_t instance, FleetNode *node) {
-        Placement *p = placement_of(f, instance);
-        if (p) {
-                p->node = node;
-                return;
-        }
-        f->placed = xrealloc(f->placed, (f->n_placed + 1) * sizeof(Placement));
-        f->placed[f->n_placed++] = (Placement){instance, node};
-}
-
-void placement_drop(Fleet *f, uint32_t instance) {
-        Placement *p = placement_of(f, instance);
-        if (p)
-                *p = f->placed[--f->n_placed];
-}
-
 FleetNode *fleet_node_add(Fleet *f, const char *name, const NodeOps *ops, void *data) {
-        FleetNode *old = fleet_node_by_name(f, name);
-        if (old) {
+        bool replaced;
+        FleetNode *n = placements_node_add(f->placements, name, ops, data, &replaced);
+        if (replaced)
                 log_warn("node %s connected again: the old connection is dropped", name);
-                fleet_node_remove(f, old);
-        }
-        FleetNode *n = xcalloc(1, sizeof(*n));
-        n->fleet = f;
-        snprintf(n->name, sizeof(n->name), "%s", name);
-        n->ops = ops;
-        n->data = data;
-        n->next = f->nodes;
-        f->nodes = n;
-        host_changed(f, name);
         log_info("node %s is up", name);
         return n;
 }
 
 void fleet_node_remove(Fleet *f, FleetNode *node) {
-        for (FleetNode **p = &f->nodes; *p; p = &(*p)->next)
-                if (*p == node) {
-                        *p = node->next;
-                        break;
-                }
-        for (size_t i = 0; i < f->n_placed;)
-                if (f->placed[i].node == node)
-                        f->placed[i] = f->placed[--f->n_placed];
-                else
-                        i++;
-        host_changed(f, node->name);
         log_info("node %s is gone: its vms are ended unless it is back within %u s", node->name,
                  f->settings->reattach_grace_s);
-        free(node);
+        placements_node_remove(f->placements, node);
 }
 
 /* ---- cluster.* requests ---- */
@@ -162,10 +122,10 @@ int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **r
         if (inst.state != INSTANCE_SUBMITTED)
                 return error_set(err, -EBUSY, "instance %u is %s, not waiting to start", inst.id,
                                  instance_state_to_string(inst.state));
-        if (placement_of(f, inst.id))
+        if (placements_of(f->placements, inst.id))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", inst.id);
         /* a scheduler's job must be this instance's job, not any job of the user */
-        if (!*inst.job_id && submission_of(f, inst.id))
+        if (!*inst.job_id && submissions_pending(f->submissions, inst.id))
                 return error_set(err, -EAGAIN, "instance %u: its job is still being submitted; try again", inst.id);
         if (!streq(inst.backend, "local") && !streq(req->job_id, inst.job_id))
                 return error_set(err, -EPERM, "job %s is not the job of instance %u",
@@ -204,7 +164,7 @@ int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **r
                 free(d);
                 return r;
         }
-        placement_set(f, inst.id, node);
+        placements_set(f->placements, inst.id, node);
         *ret = boot_spec(&inst, &vm, d, nd);
         free(d);
         log_info("instance %u: monitor attached on %s (uid %u), %s %s, vnc :%d", inst.id, node->name, inst.uid, ip,
@@ -222,10 +182,10 @@ int fleet_reattach(Fleet *f, FleetNode *node, uint32_t instance, uint32_t uid, C
                 return error_set(err, -EINVAL, "instance %u was never started", inst.id);
         if (!streq(inst.exehost, node->name))
                 return error_set(err, -EPERM, "instance %u runs on %s, not %s", inst.id, inst.exehost, node->name);
-        Placement *p = placement_of(f, inst.id);
-        if (p && p->node != node)
+        FleetNode *holder = placements_of(f->placements, inst.id);
+        if (holder && holder != node)
                 return error_set(err, -EBUSY, "instance %u already has a monitor", inst.id);
-        placement_set(f, inst.id, node);
+        placements_set(f->placements, inst.id, node);
         *ret = (ClusterPlacement){.state = inst.state, .isolated = inst.isolated, .vnc_display = inst.vnc_display};
         snprintf(ret->tap, sizeof(ret->tap), "%s", inst.tap);
         snprintf(ret->mac, sizeof(ret->mac), "%s", inst.mac);
@@ -235,8 +195,7 @@ int fleet_reattach(Fleet *f, FleetNode *node, uint32_t instance, uint32_t uid, C
 }
 
 static int placed_instance(Fleet *f, FleetNode *node, uint32_t id, Error *err) {
-        Placement *p = placement_of(f, id);
-        if (!p || p->node != node)
+        if (placements_of(f->placements, id) != node)
                 return error_set(err, -ENOENT, "instance %u has no monitor on %s", id, node->name);
         return 0;
 }
@@ -263,7 +222,7 @@ int fleet_exit(Fleet *f, FleetNode *node, uint32_t id, const char *reason, Error
         int r = placed_instance(f, node, id, err);
         if (r < 0)
                 return r;
-        placement_drop(f, id);
+        placements_drop(f->placements, id);
         teardown(f, id, reason ? reason : "the vm stopped");
         return 0;
 }
@@ -277,88 +236,285 @@ void fleet_hello(Fleet *f, FleetNode *node, const ClusterMonitor *attached, size
         }
 }
 
-/* ---- the DHCP server ---- */
 
-static int on_dhcp_exit(EventSource *src, int fd, uint32_t events, void *userdata);
+/* ---- the end of an instance ---- */
 
-static int dhcp_restart(Fleet *f) {
-        event_source_free(TAKE_PTR(f->dhcp_retry));
-        f->dhcp_restarted_usec = now_usec();
+/* A vm run by someone other than its owner (the owner granted run): the
+ * runner's qemu needs to write the vm's discs and read their backing
+ * files. grant false takes the write access back. */
+static int share_discs_with_runner(Fleet *f, const InstanceRec *inst, bool grant, Error *err) {
+        Store *s = f->controller->store;
+        VmRec vm;
+        if (store_vm_get(s, inst->vm, &vm) < 0 || vm.owner == inst->uid)
+                return 0;
+        Cred owner;
+        char oname[64];
+        DiscRec *d;
+        size_t nd;
+        int r = cred_from_uid(vm.owner, &owner, oname, sizeof(oname), err);
+        if (r < 0 || (r = store_disc_list(s, vm.id, &d, &nd)) < 0)
+                return r;
+        for (size_t i = 0; i < nd && r >= 0; i++)
+                r = disk_grant(&owner, d[i].path, inst->uid, grant ? "rw" : NULL, err);
+        free(d);
+        VmRec base;
+        if (r >= 0 && grant && vm.base && store_vm_get(s, vm.base, &base) == 0 &&
+            (r = cred_from_uid(base.owner, &owner, oname, sizeof(oname), err)) >= 0 &&
+            (r = store_disc_list(s, base.id, &d, &nd)) >= 0) {
+                for (size_t i = 0; i < nd && r >= 0; i++)
+                        if (base.owner != inst->uid)
+                                r = disk_grant(&owner, d[i].path, inst->uid, "r", err);
+                free(d);
+        }
+        return r;
+}
+
+/* Free the lease, the disc access of a runner, the address (the row), and
+ * refresh the storage the VM's discs occupy, exactly once; inside an open
+ * transaction. */
+static int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason, Error *err) {
+        Store *s = f->controller->store;
+        char name[32], ip[16];
+        dhcp_name(inst->id, name);
+        ipv4_format(inst->ip, ip);
+        Error e = {0};
+        if (f->dhcp && dhcp_host_remove(f->dhcp, name, inst->mac, ip, &e) < 0)
+                log_warn("instance %u: removing the lease failed: %s", inst->id, e.message);
+        placements_drop(f->placements, inst->id);
+        submissions_cancel(f->submissions, inst->id);
+        /* what the VM wrote now counts against its owner's quota (an lstat:
+         * no qemu-img inside the transaction, the virtual size is unchanged) */
+        DiscRec *d;
+        size_t nd;
+        VmRec vm;
+        if (store_vm_get(s, inst->vm, &vm) == 0 && store_disc_list(s, vm.id, &d, &nd) == 0) {
+                for (size_t i = 0; i < nd; i++) {
+                        uint64_t alloc;
+                        if (disk_allocated(d[i].path, &alloc, NULL) == 0)
+                                store_disc_set_allocated(s, d[i].id, alloc, NULL);
+                }
+                free(d);
+        }
+        if (inst->state != INSTANCE_RESERVED) {
+                error_clear(&e);
+                if (share_discs_with_runner(f, inst, false, &e) < 0)
+                        log_warn("instance %u: taking back disc access: %s", inst->id, e.message);
+        }
+        int r = store_instance_delete(s, inst->id, err);
+        if (r < 0)
+                return r;
+        json_t *detail = json_pack("{s:s, s:s, s:I}", "reason", reason, "ip", ip, "uid", (json_int_t)inst->uid);
+        char obj[64];
+        snprintf(obj, sizeof(obj), "instance %u", inst->id);
+        r = store_audit(s, 0, "instance.end", obj, detail, err);
+        json_decref(detail);
+        log_info("instance %u of vm %u ended (%s): %s %s freed", inst->id, inst->vm, reason, ip, inst->mac);
+        return r;
+}
+
+static void teardown(Fleet *f, uint32_t id, const char *reason) {
+        Store *s = f->controller->store;
         Error err = {0};
-        if (dhcp_start(f->dhcp, &err) < 0) {
-                log_error("cannot restart the DHCP server: %s", err.message);
-                return 0;
+        InstanceRec inst;
+        if (store_begin(s, &err) < 0) {
+                log_error("instance %u: %s", id, err.message);
+                return;
         }
-        int wfd = dhcp_watch_fd(f->dhcp);
-        if (wfd >= 0)
-                event_add_io(f->loop, wfd, EPOLLIN, on_dhcp_exit, f, &f->dhcp_watch);
-        return 0;
+        if (store_instance_get(s, id, &inst) < 0) {
+                store_rollback(s);
+                return; /* already gone: exactly once */
+        }
+        if (teardown_locked(f, &inst, reason, &err) < 0 || store_commit(s, &err) < 0) {
+                store_rollback(s);
+                log_error("instance %u: teardown failed: %s", id, err.message);
+        }
 }
 
-static int on_dhcp_retry(EventSource *src, void *userdata) {
-        return dhcp_restart(userdata);
-}
+/* ---- controller hooks and the submission of jobs ---- */
 
-static int on_dhcp_exit(EventSource *src, int fd, uint32_t events, void *userdata) {
-        Fleet *f = userdata;
-        event_source_free(TAKE_PTR(f->dhcp_watch));
-        int code = 0;
-        dhcp_reap(f->dhcp, &code);
-        log_warn("the DHCP server exited (status %d); restarting it", code);
-        /* do not spin on a DHCP server that dies at once: the next start waits
-         * half a second, on a timer (the loop goes on meanwhile) */
-        if (now_usec() - f->dhcp_restarted_usec < 1000000 &&
-            event_add_timer_once(f->loop, 500, on_dhcp_retry, f, &f->dhcp_retry) >= 0)
-                return 0;
-        return dhcp_restart(f);
-}
-
-static int split_range(const char *range, char *net, char *mask) {
-        const char *slash = strchr(range, '/');
-        if (!slash || slash - range > 15 || strlen(slash + 1) > 15)
-                return -EINVAL;
-        memcpy(net, range, (size_t)(slash - range));
-        net[slash - range] = 0;
-        strcpy(mask, slash + 1);
-        uint32_t a;
-        return ipv4_parse(net, &a) < 0 || ipv4_parse(mask, &a) < 0 ? -EINVAL : 0;
-}
-
-static int dhcp_server_new(Fleet *f, Error *err) {
-        const Settings *st = f->settings;
-        char net[16] = "", mask[16] = "", dir[PATH_MAX + 16];
-        if (st->dhcp_backend == DHCP_DNSMASQ && split_range(st->dhcp_range, net, mask) < 0)
-                return error_set(err, -EINVAL, "config dhcp_range '%s' must be NET/MASK, e.g. "
-                                               "192.168.100.0/255.255.255.0", st->dhcp_range);
-        snprintf(dir, sizeof(dir), "%s/dhcp", st->state_dir);
-        mkdir(dir, 0755);
-        DhcpConfig dc = {
-                .backend = dhcp_kind_to_string(st->dhcp_backend),
-                .interface = st->bridge,
-                .state_dir = dir,
-                .gateway = isempty(st->dhcp_gateway) ? NULL : st->dhcp_gateway,
-                .range_net = net,
-                .range_mask = mask,
-                .omapi_server = st->omapi_server,
-                .omapi_port = (uint16_t)st->omapi_port,
-                .omapi_key_name = st->omapi_key_name,
-                .omapi_secret = st->omapi_secret,
+/* The scheduler's request for inst (whose walltime_s is set); log_path and
+ * job_name are the buffers it points into. */
+static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *log_path, size_t log_len,
+                          char job_name[32], BatchSubmit *req) {
+        snprintf(log_path, log_len, "%s/jobs/instance-%u.log", f->settings->state_dir, inst->id);
+        snprintf(job_name, 32, "vmbatch-%u", inst->id);
+        *req = (BatchSubmit){
+                .instance = inst->id,
+                .user = cred,
+                .starter = f->settings->starter,
+                .socket = isempty(f->settings->node_socket) ? f->settings->socket : f->settings->node_socket,
+                .log_path = log_path,
+                .mem = inst->mem,
+                .vcpus = inst->vcpus,
+                .walltime_s = inst->walltime_s,
+                .job_name = job_name,
+                .host = isempty(inst->exehost) ? NULL : inst->exehost,
+                .queue = isempty(f->settings->batch_queue) ? NULL : f->settings->batch_queue,
         };
-        int r;
-        /* a controller without VMs of its own still serves DHCP on the
-         * segment: on its bridge, made here then */
-        if (!st->node && st->dhcp_backend == DHCP_DNSMASQ &&
-            (r = link_bridge_ensure(st->bridge, isempty(st->bridge_address) ? NULL : st->bridge_address, err)) < 0)
+}
+
+static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
+        Fleet *f = userdata;
+        Cred cred;
+        char cname[64];
+        int r = cred_from_uid(inst->uid, &cred, cname, sizeof(cname), err);
+        if (r < 0 || (r = share_discs_with_runner(f, inst, true, err)) < 0)
                 return r;
-        if ((r = dhcp_backend_new(&dc, &f->dhcp, err)) < 0 || (r = dhcp_start(f->dhcp, err)) < 0) {
-                dhcp_backend_free(f->dhcp);
-                f->dhcp = NULL;
-                return r;
+        snprintf(inst->backend, sizeof(inst->backend), "%s", f->batch->name);
+        if (f->batch->slow_submit) {
+                submissions_queue(f->submissions, inst->id, inst->walltime_s); /* the job id comes later */
+                return 0;
         }
-        int wfd = dhcp_watch_fd(f->dhcp);
-        if (wfd >= 0)
-                event_add_io(f->loop, wfd, EPOLLIN, on_dhcp_exit, f, &f->dhcp_watch);
+        char log_path[PATH_MAX + 64], job_name[32], job[64];
+        BatchSubmit req;
+        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, &req);
+        if ((r = f->batch->submit(&req, job, sizeof(job), err)) < 0)
+                return r;
+        snprintf(inst->job_id, sizeof(inst->job_id), "%s", job);
+        log_info("instance %u submitted to %s as job %s%s%s", inst->id, f->batch->name, job,
+                 req.host ? " on " : "", req.host ? req.host : "");
         return 0;
+}
+
+static int submit_request(void *userdata, uint32_t instance, uint32_t walltime_s, SubmitRequest *ret, Error *err) {
+        Fleet *f = userdata;
+        if (store_instance_get(f->controller->store, instance, &ret->inst) < 0)
+                return -ENOENT; /* vm.run rolled back after queueing */
+        int r = cred_from_uid(ret->inst.uid, &ret->cred, ret->cname, sizeof(ret->cname), err);
+        if (r < 0)
+                return r == -ENOENT ? error_set(err, -ESRCH, "%s", err->message) : r;
+        ret->inst.walltime_s = walltime_s;
+        batch_request(f, &ret->inst, &ret->cred, ret->log_path, sizeof(ret->log_path), ret->job_name, &ret->req);
+        return 0;
+}
+
+static void submit_outcome(void *userdata, uint32_t id, const char *job, const char *why) {
+        Fleet *f = userdata;
+        Store *st = f->controller->store;
+        InstanceRec inst;
+        bool waiting = store_instance_get(st, id, &inst) == 0 && inst.state == INSTANCE_SUBMITTED && !*inst.job_id;
+        if (job && !waiting) {
+                log_info("instance %u: cancelling job %s (stopped while it was submitted)", id, job);
+                submissions_cancel_job(f->submissions, f->batch, job);
+        } else if (job) {
+                Error err = {0};
+                snprintf(inst.job_id, sizeof(inst.job_id), "%s", job);
+                int r = store_begin(st, &err);
+                if (r >= 0 && (r = store_instance_update(st, &inst, &err)) >= 0)
+                        r = store_commit(st, &err);
+                if (r < 0) {
+                        store_rollback(st);
+                        log_error("instance %u: cannot record job %s: %s", id, job, err.message);
+                } else
+                        log_info("instance %u submitted to %s as job %s", id, f->batch->name, job);
+        } else if (waiting) {
+                log_warn("instance %u: %s", id, why);
+                teardown(f, id, why);
+        }
+}
+
+static int hook_signal(void *userdata, const InstanceRec *inst, InstanceAction action, Error *err) {
+        Fleet *f = userdata;
+        FleetNode *p = placements_of(f->placements, inst->id);
+        if (p) {
+                if (action == ACTION_SUSPEND && inst->state != INSTANCE_RUNNING)
+                        return error_set(err, -EINVAL, "instance %u is %s, not running", inst->id,
+                                         instance_state_to_string(inst->state));
+                if (action == ACTION_RESUME && inst->state != INSTANCE_PAUSED)
+                        return error_set(err, -EINVAL, "instance %u is %s, not paused", inst->id,
+                                         instance_state_to_string(inst->state));
+                int r = p->ops->signal(p->data, inst->id, action, err);
+                if (r < 0)
+                        return r;
+                if (action == ACTION_STOP || action == ACTION_KILL) {
+                        InstanceRec u = *inst;
+                        u.state = INSTANCE_STOPPING;
+                        return store_instance_update(f->controller->store, &u, err);
+                }
+                return 0;
+        }
+        if (action != ACTION_STOP && action != ACTION_KILL)
+                return error_set(err, -EAGAIN, "instance %u is %s: its monitor is not connected", inst->id,
+                                 instance_state_to_string(inst->state));
+        /* no monitor connected (queued job, or lost): cancel the job, free now */
+        submissions_cancel_job(f->submissions, batch_backend_find(inst->backend), inst->job_id);
+        return teardown_locked(f, inst, "stopped before its monitor connected", err);
+}
+
+/* ---- reconciliation: instances whose job or monitor is gone are ended,
+ * and leases nobody owns are removed. Runs at start and every few seconds.
+ * An instance whose monitor is not attached is left alone while the
+ * controller itself or its host came or went within reattach_grace. ---- */
+
+
+/* queued: ended when the scheduler no longer knows its job */
+static void sync_queued(Fleet *f, const InstanceRec *inst, bool in_grace) {
+        if (!*inst->job_id) {
+                /* being submitted; or we restarted while it was, and its job
+                 * id is lost (a job of it would be refused at attach) */
+                if (!submissions_pending(f->submissions, inst->id) && !in_grace)
+                        teardown(f, inst->id, "its job submission was interrupted");
+                return;
+        }
+        const BatchBackend *b = batch_backend_find(inst->backend);
+        BatchJobState st;
+        Error e = {0};
+        int r = b ? b->state(inst->job_id, &st, &e) : -ENOENT;
+        if (r < 0 && b)
+                log_warn("instance %u: cannot read the state of job %s: %s", inst->id, inst->job_id, e.message);
+        else if (r == 0 && st == BATCH_JOB_GONE)
+                teardown(f, inst->id, "its job ended before the vm started");
+}
+
+static void sync_leases(Fleet *f) {
+        char **hosts = NULL;
+        size_t nh = 0;
+        if (dhcp_host_list(f->dhcp, &hosts, &nh, NULL) < 0)
+                return;
+        for (size_t i = 0; i < nh; i++) {
+                unsigned id;
+                InstanceRec inst;
+                if (sscanf(hosts[i], "vm%u", &id) != 1 ||
+                    (store_instance_get(f->controller->store, id, &inst) == 0 && inst.state != INSTANCE_RESERVED &&
+                     inst.state != INSTANCE_SUBMITTED))
+                        continue;
+                dhcp_host_remove(f->dhcp, hosts[i], NULL, NULL, NULL);
+                log_info("removed leftover lease %s", hosts[i]);
+        }
+        dhcp_names_free(hosts);
+}
+
+void fleet_reconcile(Fleet *f) {
+        Store *s = f->controller->store;
+        uint32_t *ids = NULL;
+        size_t nids = 0;
+        if (store_instance_ids_all(s, &ids, &nids) < 0)
+                return;
+        bool in_grace = now_usec() - f->started_usec < (uint64_t)f->settings->reattach_grace_s * 1000000;
+        for (size_t i = 0; i < nids; i++) {
+                InstanceRec inst;
+                if (store_instance_get(s, ids[i], &inst) < 0 || inst.state == INSTANCE_RESERVED ||
+                    placements_of(f->placements, inst.id))
+                        continue;
+                if (inst.state == INSTANCE_SUBMITTED) {
+                        sync_queued(f, &inst, in_grace);
+                        continue;
+                }
+                if (in_grace || placements_host_changed_recently(f->placements, inst.exehost))
+                        continue; /* its monitor may still come back */
+                submissions_cancel_job(f->submissions, batch_backend_find(inst.backend), inst.job_id);
+                teardown(f, inst.id,
+                         placements_node_by_name(f->placements, inst.exehost) ? "its monitor did not come back"
+                                                             : "its host is gone");
+        }
+        free(ids);
+        if (f->dhcp) {
+                Error e = {0};
+                if (dhcp_log_rotate(f->dhcp, DHCP_LOG_MAX, &e) < 0)
+                        log_warn("%s", e.message);
+        }
+        if (!in_grace && f->dhcp)
+                sync_leases(f);
 }
 
 /* ---- setup ---- */
@@ -384,14 +540,16 @@ int fleet_new(EventLoop *loop, Controller *controller, Fleet **ret, Error *err) 
         mkdir(st->state_dir, 0755);
         snprintf(jobs, sizeof(jobs), "%s/jobs", st->state_dir);
         mkdir(jobs, 0755);
-        f->kick_fd = -1;
+        SubmitOps ops = {.request = submit_request, .outcome = submit_outcome, .data = f};
         int r;
-        if ((r = submissions_init(f, err)) < 0 ||
-            (st->dhcp_backend != DHCP_NONE && (r = dhcp_server_new(f, err)) < 0)) {
-                submissions_free(f);
+        if ((r = submissions_new(loop, f->batch, &ops, &f->submissions, err)) < 0 ||
+            (st->dhcp_backend != DHCP_NONE && (r = lease_server_new(loop, st, &f->leases, err)) < 0)) {
+                submissions_free(f->submissions);
                 free(f);
                 return r;
         }
+        f->dhcp = lease_server_dhcp(f->leases);
+        f->placements = placements_new(st->reattach_grace_s);
         event_add_timer(loop, RECONCILE_INTERVAL_MS, on_timer, f, &f->timer);
         f->hooks = (ControllerHooks){.launch = hook_launch, .signal = hook_signal};
         controller->hooks = &f->hooks;
@@ -404,17 +562,9 @@ void fleet_free(Fleet *f) {
         if (!f)
                 return;
         event_source_free(f->timer);
-        event_source_free(f->dhcp_watch);
-        event_source_free(f->dhcp_retry);
-        dhcp_backend_free(f->dhcp);
-        submissions_free(f);
-        while (f->nodes) {
-                FleetNode *n = f->nodes;
-                f->nodes = n->next;
-                free(n);
-        }
+        lease_server_free(f->leases);
+        submissions_free(f->submissions);
+        placements_free(f->placements);
         f->controller->hooks = NULL;
-        free(f->placed);
-        free(f->changes);
         free(f);
 }

@@ -17,7 +17,7 @@
 #include "daemon/cluster.h"
 
 typedef struct Fleet Fleet;
-typedef struct FleetNode FleetNode;
+typedef struct FleetNode FleetNode; /* placements.h */
 
 /* Starts the DHCP server (unless dhcp_backend = none), installs the
  * controller's hooks and the reconciliation timer. */
