@@ -177,8 +177,13 @@ static void receive(Conn *c, uint32_t events) {
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
-        if (n <= 0) {
-                end(c, n < 0 ? -errno : 0);
+        if (n < 0) {
+                end(c, -errno);
+                return;
+        }
+        if (n == 0) { /* the peer is done sending: what it asked for still goes out */
+                c->closing = true;
+                flush(c);
                 return;
         }
         c->in_len += (size_t)n;

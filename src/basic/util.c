@@ -6,14 +6,22 @@
 #include <stdio.h>
 #include <time.h>
 
-int parse_u64(const char *s, uint64_t *ret) {
+/* The decimal number s starts with (no sign, no space: strtoull would take
+ * both), and where it ends. */
+static int leading_number(const char *s, unsigned long long *ret, char **end) {
         if (isempty(s) || !isdigit((unsigned char)s[0]))
                 return -EINVAL;
         errno = 0;
+        *ret = strtoull(s, end, 10);
+        return errno == ERANGE ? -ERANGE : 0;
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        unsigned long long v;
         char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
+        int r = leading_number(s, &v, &end);
+        if (r < 0)
+                return r;
         if (*end)
                 return -EINVAL;
         *ret = v;
@@ -32,13 +40,11 @@ int parse_u32(const char *s, uint32_t *ret) {
 }
 
 int parse_size(const char *s, uint64_t *ret) {
-        if (isempty(s) || !isdigit((unsigned char)s[0]))
-                return -EINVAL;
-        errno = 0;
+        unsigned long long v;
         char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
+        int r = leading_number(s, &v, &end);
+        if (r < 0)
+                return r;
         unsigned shift = 0;
         switch (toupper((unsigned char)*end)) {
         case 0: break;
@@ -65,13 +71,11 @@ int parse_size(const char *s, uint64_t *ret) {
 }
 
 int parse_duration(const char *s, uint64_t *ret) {
-        if (isempty(s) || !isdigit((unsigned char)s[0]))
-                return -EINVAL;
-        errno = 0;
+        unsigned long long v;
         char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
+        int r = leading_number(s, &v, &end);
+        if (r < 0)
+                return r;
         uint64_t mult = 1;
         if (*end) {
                 switch (*end) {
@@ -104,15 +108,41 @@ void format_size(uint64_t bytes, char *buf, size_t len) {
                 snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
 }
 
-char *xasprintf(const char *fmt, ...) {
-        va_list ap;
+char *xvasprintf(const char *fmt, va_list ap) {
         char *s;
-        va_start(ap, fmt);
-        int r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&s, fmt, ap) < 0)
                 abort();
         return s;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+bool string_is_printable(const char *s) {
+        if (isempty(s))
+                return false;
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
+char *strdup_doubling(const char *s, char c) {
+        size_t n = 0;
+        for (const char *p = s; *p; p++)
+                n += *p == c ? 2 : 1;
+        char *out = xcalloc(n + 1, 1), *o = out;
+        for (const char *p = s; *p; p++) {
+                *o++ = *p;
+                if (*p == c)
+                        *o++ = c;
+        }
+        return out;
 }
 
 char *xstrdup(const char *s) {

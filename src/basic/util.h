@@ -5,6 +5,8 @@
  * NULL, every fd is created CLOEXEC. */
 #pragma once
 
+#include <stdarg.h>
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,12 +70,21 @@ void format_size(uint64_t bytes, char *buf, size_t len);
 /* Allocating printf; aborts on ENOMEM (allocation failure is not a
  * recoverable condition for this daemon). */
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+/* Non-empty and no control characters (they would end up in logs, error
+ * messages and option values read one per line). */
+bool string_is_printable(const char *s);
+/* A copy of s with every c doubled: how qemu escapes ',' in an option
+ * list and slurmstepd '%' in a path. */
+char *strdup_doubling(const char *s, char c);
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
 /* realloc that aborts when out of memory (size 0: frees, returns NULL) */
 void *xrealloc(void *p, size_t size);
 /* Free a NULL-terminated array of strings and the strings (accepts NULL). */
 void strv_free(char **v);
+static inline void strv_freep(char ***v) { strv_free(*v); }
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 /* Write the whole buffer / read exactly len bytes; -errno, or -EPIPE at EOF. */
 int loop_write(int fd, const void *buf, size_t len);

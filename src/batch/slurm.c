@@ -35,39 +35,21 @@ bool slurm_job_id_is_valid(const char *id) {
         return true;
 }
 
-/* Printable, no newline; sbatch reads these as one option value each. */
-static bool value_is_sane(const char *s) {
-        if (isempty(s))
-                return false;
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
-}
 
 /* slurmstepd expands %j, %u ... in --output: a literal '%' is "%%". A
  * backslash would switch that expansion off and be dropped: refused. */
 static char *escape_output_path(const char *path) {
-        size_t n = 0;
-        for (const char *p = path; *p; p++)
-                n += *p == '%' ? 2 : 1;
-        char *r = xcalloc(n + 1, 1), *q = r;
-        for (const char *p = path; *p; p++) {
-                *q++ = *p;
-                if (*p == '%')
-                        *q++ = '%';
-        }
-        return r;
+        return strdup_doubling(path, '%');
 }
 
 int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
-        if (!value_is_sane(req->job_name) || strchr(req->job_name, '\\'))
+        if (!string_is_printable(req->job_name) || strchr(req->job_name, '\\'))
                 return error_set(err, -EINVAL, "invalid slurm job name");
-        if (!value_is_sane(req->log_path) || req->log_path[0] != '/' || strchr(req->log_path, '\\'))
+        if (!string_is_printable(req->log_path) || req->log_path[0] != '/' || strchr(req->log_path, '\\'))
                 return error_set(err, -EINVAL, "the job log path must be absolute, printable, without '\\'");
-        if (req->host && (!value_is_sane(req->host) || strpbrk(req->host, ",[]= ")))
+        if (req->host && (!string_is_printable(req->host) || strpbrk(req->host, ",[]= ")))
                 return error_set(err, -EINVAL, "invalid host name '%s'", req->host);
-        if (req->queue && (!value_is_sane(req->queue) || strpbrk(req->queue, ",[]= ")))
+        if (req->queue && (!string_is_printable(req->queue) || strpbrk(req->queue, ",[]= ")))
                 return error_set(err, -EINVAL, "invalid partition name '%s'", req->queue);
         char **v = xcalloc(15, sizeof(char *));
         size_t n = 0;

@@ -384,18 +384,6 @@ static int path_item(json_t *arr, const char *item, const char *what, const char
         return 0;
 }
 
-int cli_list_sizes(json_t *arr, const char *value, const char *what, Error *err) {
-        return split_list(arr, value, what, NULL, size_item, err);
-}
-
-int cli_list_refs(json_t *arr, const char *value, const char *what, Error *err) {
-        return split_list(arr, value, what, NULL, ref_item, err);
-}
-
-int cli_list_paths(json_t *arr, const char *value, const char *cwd, const char *what, Error *err) {
-        return split_list(arr, value, what, cwd, path_item, err);
-}
-
 static const struct {
         char letter;
         const char *word;
@@ -519,27 +507,38 @@ int cli_put_name(json_t *o, const char *key, const char *value, const char *what
         return cli_put_string(o, key, value, what, err);
 }
 
-int cli_put_ref_lists(CliArgs *a, const char *opt, json_t *o, const char *key, Error *err) {
+/* All values of the multi option opt, each a comma list of items for fn,
+ * as the array o[key]: 1 when anything was given, 0 (o[key] not set) when
+ * not, or -EINVAL. */
+static int put_lists(CliArgs *a, const char *opt, item_fn fn, const char *cwd, json_t *o, const char *key,
+                     Error *err) {
         json_t *arr = json_array();
         size_t idx = 0;
         const char *v;
         _cleanup_free_ char *what = xasprintf("--%s", opt);
 
         while ((v = cli_args_next(a, opt, &idx))) {
-                int r = cli_list_refs(arr, v, what, err);
+                int r = split_list(arr, v, what, cwd, fn, err);
                 if (r < 0) {
                         json_decref(arr);
                         return r;
                 }
         }
-        if (json_array_size(arr) > 0)
-                json_object_set_new(o, key, arr);
-        else
+        if (json_array_size(arr) == 0) {
                 json_decref(arr);
-        return 0;
+                return 0;
+        }
+        json_object_set_new(o, key, arr);
+        return 1;
 }
 
-int cli_put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *args, Error *err) {
+int cli_put_ref_lists(CliArgs *a, const char *opt, json_t *o, const char *key, Error *err) {
+        return put_lists(a, opt, ref_item, NULL, o, key, err);
+}
+
+/* mem, vcpus, derivable, desc, kernel, initrd, cmdline (initrd/cmdline need
+ * a kernel) */
+static int put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *args, Error *err) {
         const char *kernel = cli_args_value(a, "kernel"), *initrd = cli_args_value(a, "initrd"),
                    *cmdline = cli_args_value(a, "cmdline");
         int r;
@@ -554,6 +553,44 @@ int cli_put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *arg
             (r = cli_put_path(args, "initrd", initrd, cwd, "--initrd", err)) < 0 ||
             (r = cli_put_string(args, "cmdline", cmdline, "--cmdline", err)) < 0)
                 return r;
+        return 0;
+}
+
+int cli_put_vm_add_options(CliArgs *a, const char *cwd, const char *sizes_opt, json_t *args, Error *err) {
+        const char *base = cli_args_value(a, "base");
+        bool derivable = cli_args_flag(a, "derivable");
+        int sizes, copies, r;
+
+        if ((sizes = put_lists(a, sizes_opt, size_item, NULL, args, "disc_sizes", err)) < 0)
+                return sizes;
+        if ((copies = put_lists(a, "usediscs", path_item, cwd, args, "usediscs", err)) < 0)
+                return copies;
+        if ((r = cli_put_ref(args, "base", base, "--base", err)) < 0)
+                return r;
+        if (sizes + copies + !!base != 1)
+                return error_set(err, -EINVAL, "give exactly one of --%s, --usediscs or --base", sizes_opt);
+        if (base && derivable)
+                return error_set(err, -EINVAL, "a VM derived with --base cannot be --derivable");
+        return put_vm_settings(a, cwd, derivable, args, err);
+}
+
+int cli_put_vm_mod_options(CliArgs *a, const char *cwd, bool set_derivable, bool derivable,
+                           const char *vmgroup_opt, json_t *args, Error *err) {
+        _cleanup_free_ char *vmgroup_what = xasprintf("--%s", vmgroup_opt);
+        int r;
+
+        if ((r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
+            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+                return r;
+        cli_put_bool(args, "derivable", set_derivable, derivable);
+        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
+            (r = cli_put_ref(args, "vmgroup", cli_args_value(a, vmgroup_opt), vmgroup_what, err)) < 0 ||
+            (r = cli_put_path(args, "kernel", cli_args_value(a, "kernel"), cwd, "--kernel", err)) < 0 ||
+            (r = cli_put_path(args, "initrd", cli_args_value(a, "initrd"), cwd, "--initrd", err)) < 0 ||
+            (r = cli_put_string(args, "cmdline", cli_args_value(a, "cmdline"), "--cmdline", err)) < 0)
+                return r;
+        if (json_object_size(args) < 2)
+                return error_set(err, -EINVAL, "nothing to change");
         return 0;
 }
 

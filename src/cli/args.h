@@ -77,9 +77,18 @@ int cli_parse_size(const char *value, const char *what, uint64_t *ret, Error *er
 
 int cli_put_string(json_t *o, const char *key, const char *value, const char *what, Error *err);
 int cli_put_u32(json_t *o, const char *key, const char *value, const char *what, Error *err);
-/* What both syntaxes of "vm add" put after the discs: mem, vcpus,
- * derivable, desc, kernel, initrd, cmdline (initrd/cmdline need a kernel). */
-int cli_put_vm_settings(CliArgs *a, const char *cwd, bool derivable, json_t *args, Error *err);
+/* What both syntaxes of "vm add" put after the name and the VM group: the
+ * discs, exactly one of new ones (the sizes in the multi option sizes_opt),
+ * copies of images (--usediscs) or overlays of a derivable VM's (--base),
+ * the first two comma lists as in cli_put_ref_lists; then mem, vcpus,
+ * derivable, desc, kernel, initrd, cmdline (initrd and cmdline need a
+ * kernel). */
+int cli_put_vm_add_options(CliArgs *a, const char *cwd, const char *sizes_opt, json_t *args, Error *err);
+/* What both syntaxes of "vm mod" put after the VM and its new name: mem,
+ * vcpus, derivable (when set_derivable), desc, the VM group (from the option
+ * vmgroup_opt), kernel, initrd, cmdline; -EINVAL when that changes nothing. */
+int cli_put_vm_mod_options(CliArgs *a, const char *cwd, bool set_derivable, bool derivable,
+                           const char *vmgroup_opt, json_t *args, Error *err);
 /* What both syntaxes of "vm run" put after the vm: mem, vcpus, walltime,
  * isolate, install (needs cdrom), cdrom, and no_start from flag no_start_flag. */
 /* vm.run args key the CLI sets for --no-wait and removes before sending */
@@ -99,12 +108,6 @@ int cli_put_iprange(json_t *o, const char *key, const char *value, const char *w
 /* key = b when flag is set (b: true for --derivable, false for --no-derivable) */
 void cli_put_bool(json_t *o, const char *key, bool flag, bool b);
 
-/* Comma lists ("5G,1G", "5G," - one trailing comma allowed), appended to
- * the array arr. An empty list is an error. */
-int cli_list_sizes(json_t *arr, const char *value, const char *what, Error *err);
-int cli_list_refs(json_t *arr, const char *value, const char *what, Error *err);
-int cli_list_paths(json_t *arr, const char *value, const char *cwd, const char *what, Error *err);
-
 /* "+r,+m,-d,+i": r=run m=modify d=derive i=force_isolated; '+' grants
  * (true), '-' revokes (false). Whole words ("+run", "-force_isolated")
  * work too. Sets the keys in o. */
@@ -120,6 +123,7 @@ int cli_path_absolute(const char *path, const char *cwd, char **ret);
 
 /* A non-empty name. */
 int cli_put_name(json_t *o, const char *key, const char *value, const char *what, Error *err);
-/* All values of the multi option opt, each a comma list of refs, as the
- * array o[key] (only set when at least one was given). */
+/* All values of the multi option opt, each a comma list of refs ("a,10",
+ * "a," - one trailing comma allowed, an empty list is an error), as the
+ * array o[key] (only set when at least one was given: then 1 is returned). */
 int cli_put_ref_lists(CliArgs *a, const char *opt, json_t *o, const char *key, Error *err);

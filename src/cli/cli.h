@@ -56,6 +56,13 @@ typedef struct CliCommand {
 
 void cli_command_done(CliCommand *c);
 
+/* The end of both translators, once the words are parsed and the verb (or
+ * paper action) known: build fills the args of a request for op, an option
+ * it never looked at is refused ("option '--x' cannot be used " where), and
+ * c->request and c->print are set. Returns 0, or -errno with err set. */
+int cli_command_build(CliCommand *c, CliArgs *a, const char *cwd, const char *op, cli_build_fn build,
+                      cli_print_fn print, const char *where, Error *err);
+
 /* Modern syntax ("vmbatch user add doraz --uid 502"). argv[0] is the
  * program name (used in usage texts only). Returns 0 (request built),
  * CLI_HELP, or -EINVAL with err set. c must be zero-initialised. */
@@ -77,7 +84,6 @@ extern const CliVerb cli_vmgroup_verbs[];
 extern const CliVerb cli_vm_verbs[];
 extern const CliVerb cli_instance_verbs[];
 extern const CliVerb cli_perm_verbs[];
-extern const CliVerb cli_map_verbs[];
 extern const CliVerb cli_audit_verbs[];
 extern const CliVerb cli_init_verbs[];
 extern const CliVerb cli_ping_verbs[];

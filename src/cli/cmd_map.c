@@ -1,60 +1,14 @@
-/* cmd_map.c - "vmbatch map list" and "vmbatch instance release|stop|suspend|resume|show|list":
- * the running (or reserved) instances, the paper's Mapping table. */
+/* cmd_map.c - "vmbatch instance release|stop|suspend|resume|show|list":
+ * the running (or reserved) instances, the paper's Mapping table. "map"
+ * is another name of the same noun (modern.c), with the same verbs. */
 #include "cli/cli.h"
 
 static int instance_id(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         return cli_put_u32(args, "instance", a->pos[0], "INSTANCE", err);
 }
 
-const CliVerb cli_map_verbs[] = {
-        {
-                .name = "suspend",
-                .op = "instance.suspend",
-                .usage = "INSTANCE",
-                .help = "Pause a running instance (QMP stop).\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
-                .print = cli_print_stopped,
-        },
-        {
-                .name = "resume",
-                .op = "instance.resume",
-                .usage = "INSTANCE",
-                .help = "Let a suspended instance run again (QMP cont).\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
-                .print = cli_print_stopped,
-        },
-        {
-                .name = "show",
-                .op = "instance.show",
-                .usage = "INSTANCE [--json]",
-                .help = "Show one instance (state, address, VNC display and password).\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
-                .print = cli_print_stopped,
-        },
-        {
-                .name = "list",
-                .op = "map.list",
-                .usage = "[--json]",
-                .help = "List instances: where they run, their IP, MAC, VNC port and tap\n"
-                        "(non-admins see their own).\n",
-                .opts = cli_no_opts,
-                .build = cli_build_nothing,
-                .print = cli_print_map,
-        },
-        {},
-};
+/* The verbs on one instance: the id as the one positional, no options. */
+#define ONE_INSTANCE .pos_name = "INSTANCE", .min_pos = 1, .max_pos = 1, .opts = cli_no_opts, .build = instance_id
 
 const CliVerb cli_instance_verbs[] = {
         {
@@ -63,22 +17,14 @@ const CliVerb cli_instance_verbs[] = {
                 .usage = "INSTANCE",
                 .help = "Free the IP, MAC and DHCP lease of an instance (e.g. one reserved with\n"
                         "'vm run --no-start').\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
+                ONE_INSTANCE,
         },
         {
                 .name = "stop",
                 .op = "instance.stop",
                 .usage = "INSTANCE",
                 .help = "Stop a running instance.\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
+                ONE_INSTANCE,
                 .print = cli_print_stopped,
         },
         {
@@ -86,11 +32,7 @@ const CliVerb cli_instance_verbs[] = {
                 .op = "instance.suspend",
                 .usage = "INSTANCE",
                 .help = "Pause a running instance (QMP stop).\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
+                ONE_INSTANCE,
                 .print = cli_print_stopped,
         },
         {
@@ -98,11 +40,7 @@ const CliVerb cli_instance_verbs[] = {
                 .op = "instance.resume",
                 .usage = "INSTANCE",
                 .help = "Let a suspended instance run again (QMP cont).\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
+                ONE_INSTANCE,
                 .print = cli_print_stopped,
         },
         {
@@ -110,18 +48,15 @@ const CliVerb cli_instance_verbs[] = {
                 .op = "instance.show",
                 .usage = "INSTANCE [--json]",
                 .help = "Show one instance (state, address, VNC display and password).\n",
-                .pos_name = "INSTANCE",
-                .min_pos = 1,
-                .max_pos = 1,
-                .opts = cli_no_opts,
-                .build = instance_id,
+                ONE_INSTANCE,
                 .print = cli_print_stopped,
         },
         {
                 .name = "list",
                 .op = "map.list",
                 .usage = "[--json]",
-                .help = "Same as 'map list'.\n",
+                .help = "List instances: where they run, their IP, MAC, VNC port and tap\n"
+                        "(non-admins see their own).\n",
                 .opts = cli_no_opts,
                 .build = cli_build_nothing,
                 .print = cli_print_map,

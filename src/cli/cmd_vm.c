@@ -1,54 +1,12 @@
 /* cmd_vm.c - "vmbatch vm add|mod|del|list|show|run|stop|suspend|resume" */
 #include "cli/cli.h"
 
-/* All values of a multi option, each a comma list, into one array. */
-static int collect(CliArgs *a, const char *opt, const char *cwd, bool paths, json_t **ret, Error *err) {
-        json_t *arr = json_array();
-        size_t idx = 0;
-        const char *v;
-        _cleanup_free_ char *what = xasprintf("--%s", opt);
-
-        while ((v = cli_args_next(a, opt, &idx))) {
-                int r = paths ? cli_list_paths(arr, v, cwd, what, err) : cli_list_sizes(arr, v, what, err);
-                if (r < 0) {
-                        json_decref(arr);
-                        return r;
-                }
-        }
-        if (json_array_size(arr) == 0) {
-                json_decref(arr);
-                arr = NULL;
-        }
-        *ret = arr;
-        return 0;
-}
-
 static int vm_add(CliArgs *a, const char *cwd, json_t *args, Error *err) {
-        json_t *discs = NULL, *usediscs = NULL;
-        const char *base = cli_args_value(a, "base");
-        bool derivable = cli_args_flag(a, "derivable");
         int r;
-
         if ((r = cli_put_name(args, "name", a->pos[0], "NAME", err)) < 0 ||
             (r = cli_put_ref(args, "vmgroup", cli_args_value(a, "vmgroup"), "--vmgroup", err)) < 0)
                 return r;
-
-        if ((r = collect(a, "disc", cwd, false, &discs, err)) < 0)
-                return r;
-        if (discs)
-                json_object_set_new(args, "disc_sizes", discs);
-        if ((r = collect(a, "usediscs", cwd, true, &usediscs, err)) < 0)
-                return r;
-        if (usediscs)
-                json_object_set_new(args, "usediscs", usediscs);
-        if ((r = cli_put_ref(args, "base", base, "--base", err)) < 0)
-                return r;
-        if (!!discs + !!usediscs + !!base != 1)
-                return error_set(err, -EINVAL, "give exactly one of --disc, --usediscs or --base");
-        if (base && derivable)
-                return error_set(err, -EINVAL, "a VM derived with --base cannot be --derivable");
-
-        return cli_put_vm_settings(a, cwd, derivable, args, err);
+        return cli_put_vm_add_options(a, cwd, "disc", args, err);
 }
 
 static int vm_mod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -58,20 +16,9 @@ static int vm_mod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         if (der && noder)
                 return error_set(err, -EINVAL, "--derivable and --no-derivable contradict each other");
         if ((r = cli_put_ref(args, "vm", a->pos[0], "VM", err)) < 0 ||
-            (r = cli_put_name(args, "name", cli_args_value(a, "name"), "--name", err)) < 0 ||
-            (r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+            (r = cli_put_name(args, "name", cli_args_value(a, "name"), "--name", err)) < 0)
                 return r;
-        cli_put_bool(args, "derivable", der || noder, der);
-        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
-            (r = cli_put_ref(args, "vmgroup", cli_args_value(a, "vmgroup"), "--vmgroup", err)) < 0 ||
-            (r = cli_put_path(args, "kernel", cli_args_value(a, "kernel"), cwd, "--kernel", err)) < 0 ||
-            (r = cli_put_path(args, "initrd", cli_args_value(a, "initrd"), cwd, "--initrd", err)) < 0 ||
-            (r = cli_put_string(args, "cmdline", cli_args_value(a, "cmdline"), "--cmdline", err)) < 0)
-                return r;
-        if (json_object_size(args) < 2)
-                return error_set(err, -EINVAL, "nothing to change");
-        return 0;
+        return cli_put_vm_mod_options(a, cwd, der || noder, der, "vmgroup", args, err);
 }
 
 static int vm_del(CliArgs *a, const char *cwd, json_t *args, Error *err) {

@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "cli/memtext.h"
+
 const CliOpt cli_no_opts[] = {{}};
 
 int cli_build_nothing(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -17,7 +19,7 @@ static const CliNoun nouns[] = {
         {"vm", "virtual machines: define, change, run, stop", cli_vm_verbs},
         {"instance", "running or reserved instances", cli_instance_verbs},
         {"perm", "permissions of users and groups on VMs and VM groups", cli_perm_verbs},
-        {"map", "where instances run and how to reach them", cli_map_verbs},
+        {"map", "where instances run and how to reach them (the same as instance)", cli_instance_verbs},
         {"audit", "the audit log", cli_audit_verbs},
         {"init", "initialise the database (once)", cli_init_verbs},
         {"ping", "check that the daemon answers", cli_ping_verbs},
@@ -29,17 +31,34 @@ void cli_command_done(CliCommand *c) {
         *c = (CliCommand){0};
 }
 
+int cli_command_build(CliCommand *c, CliArgs *a, const char *cwd, const char *op, cli_build_fn build,
+                      cli_print_fn print, const char *where, Error *err) {
+        json_t *args = json_object();
+        int r = build(a, cwd, args, err);
+        if (r >= 0) {
+                const CliArgItem *u = cli_args_unused(a);
+                if (u)
+                        r = error_set(err, -EINVAL, "option '--%s' cannot be used %s", u->opt->name, where);
+        }
+        if (r < 0) {
+                json_decref(args);
+                return r;
+        }
+        c->request = json_pack("{s:s, s:o}", "op", op, "args", args);
+        if (!c->request)
+                return error_set(err, -ENOMEM, "out of memory");
+        c->print = print;
+        return 0;
+}
+
 static void set_usage(CliCommand *c, char *text) {
         free(c->usage_text);
         c->usage_text = text;
 }
 
 static char *global_usage(void) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                abort();
+        MemText text;
+        FILE *f = memtext_open(&text);
         fputs("Usage: vmbatch [--json] COMMAND [ARGS]...\n"
               "\n"
               "Run KVM virtual machines as batch jobs. Every command is carried out by\n"
@@ -68,16 +87,12 @@ static char *global_usage(void) {
               "Run 'vmbatch COMMAND --help' for a command's options. Invoked as vmapp, the\n"
               "syntax of the original paper is accepted instead (see vmapp(1)).\n",
               f);
-        fclose(f);
-        return buf;
+        return memtext_close(&text);
 }
 
 static char *noun_usage(const CliNoun *n) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                abort();
+        MemText text;
+        FILE *f = memtext_open(&text);
         bool first = true;
         for (const CliVerb *v = n->verbs; v->op; v++) {
                 fprintf(f, "%s vmbatch %s%s%s%s%s\n", first ? "Usage:" : "      ", n->name, v->name ? " " : "",
@@ -87,8 +102,7 @@ static char *noun_usage(const CliNoun *n) {
         fprintf(f, "\n%s: %s.\n", n->name, n->summary);
         if (n->verbs[0].name)
                 fprintf(f, "Run 'vmbatch %s VERB --help' for details.\n", n->name);
-        fclose(f);
-        return buf;
+        return memtext_close(&text);
 }
 
 static char *verb_usage(const CliNoun *n, const CliVerb *v) {
@@ -117,7 +131,6 @@ static bool is_help(const char *w) {
 /* Build the request for verb v from the words argv[0..argc). */
 static int run_verb(const CliVerb *v, int argc, char **argv, const char *cwd, CliCommand *c, Error *err) {
         _cleanup_(cli_args_done) CliArgs a = {0};
-        json_t *args = NULL;
         int r;
 
         r = cli_args_parse(&a, argc, argv, v->opts, v->parse_flags, err);
@@ -134,22 +147,7 @@ static int run_verb(const CliVerb *v, int argc, char **argv, const char *cwd, Cl
         if (a.n_pos > v->max_pos)
                 return error_set(err, -EINVAL, "unexpected argument '%s'", a.pos[v->max_pos]);
 
-        args = json_object();
-        r = v->build(&a, cwd, args, err);
-        if (r >= 0) {
-                const CliArgItem *u = cli_args_unused(&a);
-                if (u)
-                        r = error_set(err, -EINVAL, "option '--%s' cannot be used here", u->opt->name);
-        }
-        if (r < 0) {
-                json_decref(args);
-                return r;
-        }
-        c->request = json_pack("{s:s, s:o}", "op", v->op, "args", args);
-        if (!c->request)
-                return error_set(err, -ENOMEM, "out of memory");
-        c->print = v->print;
-        return 0;
+        return cli_command_build(c, &a, cwd, v->op, v->build, v->print, "here", err);
 }
 
 int cli_modern_parse(int argc, char **argv, const char *cwd, CliCommand *c, Error *err) {

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "cli/memtext.h"
+
 typedef struct PaperAction {
         const char *name; /* option name of the action, "uadd" */
         const char *op;
@@ -95,31 +97,6 @@ static int target_vm(CliArgs *a, json_t *args, bool allow_name, Error *err) {
         if (!vm && !name)
                 return error_set(err, -EINVAL, "missing --vm");
         return cli_put_ref(args, "vm", vm ? vm : name, vm ? "--vm" : "--name", err);
-}
-
-/* All values of a multi option (comma lists of sizes, or of paths when
- * paths is set) as the array args[key]. Returns 1 when anything was given,
- * 0 when not, or -EINVAL. */
-static int collect(CliArgs *a, const char *opt, const char *key, bool paths, const char *cwd, json_t *args,
-                   Error *err) {
-        json_t *arr = json_array();
-        size_t idx = 0;
-        const char *v;
-        _cleanup_free_ char *what = xasprintf("--%s", opt);
-
-        while ((v = cli_args_next(a, opt, &idx))) {
-                int r = paths ? cli_list_paths(arr, v, cwd, what, err) : cli_list_sizes(arr, v, what, err);
-                if (r < 0) {
-                        json_decref(arr);
-                        return r;
-                }
-        }
-        if (json_array_size(arr) == 0) {
-                json_decref(arr);
-                return 0;
-        }
-        json_object_set_new(args, key, arr);
-        return 1;
 }
 
 static int subject_object(CliArgs *a, json_t *args, Error *err) {
@@ -240,24 +217,13 @@ static int b_vmgmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 }
 
 static int b_vmadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
-        const char *name = cli_args_value(a, "name"), *base = cli_args_value(a, "base");
-        bool derivable = cli_args_flag(a, "derivable");
-        int r, stor, use;
+        const char *name = cli_args_value(a, "name");
+        int r;
 
         if ((r = need(name, "--name", err)) < 0 || (r = cli_put_name(args, "name", name, "--name", err)) < 0 ||
             (r = cli_put_ref(args, "vmgroup", cli_args_value(a, "vmg"), "--vmg", err)) < 0)
                 return r;
-        if ((stor = collect(a, "stor", "disc_sizes", false, NULL, args, err)) < 0)
-                return stor;
-        if ((use = collect(a, "usediscs", "usediscs", true, cwd, args, err)) < 0)
-                return use;
-        if ((r = cli_put_ref(args, "base", base, "--base", err)) < 0)
-                return r;
-        if (stor + use + !!base != 1)
-                return error_set(err, -EINVAL, "give exactly one of --stor, --usediscs or --base");
-        if (base && derivable)
-                return error_set(err, -EINVAL, "a VM derived with --base cannot be --derivable");
-        return cli_put_vm_settings(a, cwd, derivable, args, err);
+        return cli_put_vm_add_options(a, cwd, "stor", args, err);
 }
 
 static int b_vmdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -288,20 +254,9 @@ static int b_vmmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
                         newname = name;
         }
         if ((r = target_vm(a, args, !by_ref, err)) < 0 ||
-            (r = cli_put_name(args, "name", newname, "--newname", err)) < 0 ||
-            (r = cli_put_nzsize(args, "mem", cli_args_value(a, "mem"), "--mem", err)) < 0 ||
-            (r = cli_put_count(args, "vcpus", cli_args_value(a, "vcpus"), "--vcpus", err)) < 0)
+            (r = cli_put_name(args, "name", newname, "--newname", err)) < 0)
                 return r;
-        cli_put_bool(args, "derivable", der || noder, der);
-        if ((r = cli_put_string(args, "desc", cli_args_value(a, "desc"), "--desc", err)) < 0 ||
-            (r = cli_put_ref(args, "vmgroup", cli_args_value(a, "vmg"), "--vmg", err)) < 0 ||
-            (r = cli_put_path(args, "kernel", cli_args_value(a, "kernel"), cwd, "--kernel", err)) < 0 ||
-            (r = cli_put_path(args, "initrd", cli_args_value(a, "initrd"), cwd, "--initrd", err)) < 0 ||
-            (r = cli_put_string(args, "cmdline", cli_args_value(a, "cmdline"), "--cmdline", err)) < 0)
-                return r;
-        if (json_object_size(args) < 2)
-                return error_set(err, -EINVAL, "nothing to change");
-        return 0;
+        return cli_put_vm_mod_options(a, cwd, der || noder, der, "vmg", args, err);
 }
 
 static int b_permset(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -397,11 +352,8 @@ static const PaperAction actions[] = {
 };
 
 static char *paper_usage(const PaperAction *only) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                abort();
+        MemText text;
+        FILE *f = memtext_open(&text);
         bool first = true;
         for (size_t i = 0; i < ELEMENTSOF(actions); i++) {
                 const PaperAction *p = &actions[i];
@@ -418,8 +370,7 @@ static char *paper_usage(const PaperAction *only) {
               f);
         if (!only)
                 fputs("Run 'vmapp --ACTION --help' for one action's syntax; see vmapp(1).\n", f);
-        fclose(f);
-        return buf;
+        return memtext_close(&text);
 }
 
 static const PaperAction *find_action(const char *name) {
@@ -433,7 +384,6 @@ int cli_paper_parse(int argc, char **argv, const char *cwd, CliCommand *c, Error
         _cleanup_(cli_args_done) CliArgs a = {0};
         const PaperAction *act = NULL;
         const CliArgItem *act_item = NULL;
-        json_t *args;
         int r;
 
         snprintf(c->hint, sizeof(c->hint), "vmapp --help");
@@ -473,23 +423,8 @@ int cli_paper_parse(int argc, char **argv, const char *cwd, CliCommand *c, Error
         if (a.n_pos > 0)
                 return error_set(err, -EINVAL, "unexpected argument '%s'", a.pos[0]);
 
-        args = json_object();
-        r = act->build(&a, cwd, args, err);
-        if (r >= 0) {
-                const CliArgItem *u = cli_args_unused(&a);
-                if (u)
-                        r = error_set(err, -EINVAL, "option '--%s' cannot be used with --%s", u->opt->name,
-                                      act->name);
-        }
-        if (r < 0) {
-                json_decref(args);
-                return r;
-        }
-        c->request = json_pack("{s:s, s:o}", "op", act->op, "args", args);
-        if (!c->request)
-                return error_set(err, -ENOMEM, "out of memory");
-        c->print = act->print;
-        return 0;
+        _cleanup_free_ char *where = xasprintf("with --%s", act->name);
+        return cli_command_build(c, &a, cwd, act->op, act->build, act->print, where, err);
 }
 
 int cli_paper_to_request(int argc, char **argv, const char *cwd, json_t **ret_req, Error *err) {

@@ -3,9 +3,11 @@
  * are given and read nothing else (dates use the local time zone). */
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <time.h>
 
+#include "cli/memtext.h"
 #include "cli/table.h"
 
 #define MIB ((uint64_t)1024 * 1024)
@@ -75,83 +77,28 @@ int cli_print_json(FILE *f, const json_t *data) {
         return ferror(f) ? -EIO : 0;
 }
 
-int cli_print_groups(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"id", "name"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
-        json_t *e;
-        if (need_list(data) < 0)
-                return bad_answer();
-        json_array_foreach(data, i, e) {
-                table_add_json(t, json_object_get(e, "id"));
-                table_add_json(t, json_object_get(e, "name"));
-        }
-        return table_print(t, f);
-}
-
 /* "(1,10,)", the way the paper prints a Python tuple. */
 static char *gid_list(const json_t *groups) {
-        char *buf = NULL;
-        size_t len = 0, i;
+        MemText text;
+        FILE *m = memtext_open(&text);
+        size_t i;
         json_t *g;
-        FILE *m = open_memstream(&buf, &len);
-        if (!m)
-                abort();
         fputc('(', m);
         json_array_foreach(groups, i, g) {
                 _cleanup_free_ char *s = json_cell_text(g);
                 fprintf(m, "%s,", s);
         }
         fputc(')', m);
-        fclose(m);
-        return buf;
-}
-
-int cli_print_users(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"uid",           "name",        "ip_range",      "gid_list",
-                                        "max_running_vm", "max_storage", "storage_folder"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
-        json_t *e;
-        if (need_list(data) < 0)
-                return bad_answer();
-        json_array_foreach(data, i, e) {
-                _cleanup_free_ char *gids = gid_list(json_object_get(e, "groups"));
-                table_add_json(t, json_object_get(e, "uid"));
-                table_add_json(t, json_object_get(e, "name"));
-                table_add_json(t, json_object_get(e, "ip_range")); /* not in the protocol: empty, as in the paper */
-                table_add(t, gids);
-                table_add_json(t, json_object_get(e, "max_running"));
-                add_size(t, e, "max_storage");
-                table_add_json(t, json_object_get(e, "stordir"));
-        }
-        return table_print(t, f);
-}
-
-int cli_print_vmgroups(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"id", "name", "ip_range"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
-        json_t *e;
-        if (need_list(data) < 0)
-                return bad_answer();
-        json_array_foreach(data, i, e) {
-                table_add_json(t, json_object_get(e, "id"));
-                table_add_json(t, json_object_get(e, "name"));
-                table_add_json(t, json_object_get(e, "iprange"));
-        }
-        return table_print(t, f);
+        return memtext_close(&text);
 }
 
 /* "{'/home/doraz/502_myvm_0.qcow2': 5120}": each disc's virtual size in
  * MiB, the way the paper prints a Python dict. */
 static char *storage_text(const json_t *discs) {
-        char *buf = NULL;
-        size_t len = 0, i;
+        MemText text;
+        FILE *m = memtext_open(&text);
+        size_t i;
         json_t *d;
-        FILE *m = open_memstream(&buf, &len);
-        if (!m)
-                abort();
         fputc('{', m);
         json_array_foreach(discs, i, d) {
                 const char *path = str_of(d, "path");
@@ -160,34 +107,141 @@ static char *storage_text(const json_t *discs) {
                         size > 0 ? (uint64_t)size / MIB : (uint64_t)0);
         }
         fputc('}', m);
-        fclose(m);
+        char *buf = memtext_close(&text);
         for (char *p = buf; *p; p++)
                 if (*p == '\n' || *p == '\r')
                         *p = ' ';
         return buf;
 }
 
-int cli_print_vms(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"vmid", "name", "owner_id", "vm_group", "derivable", "base_id", "desc"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
+/* How a column of a list shows the value of its key. */
+typedef enum CellKind {
+        CELL_VALUE,    /* as table_add_json() shows it */
+        CELL_FLAG,     /* 1 or 0 */
+        CELL_SIZE,     /* "133G" (add_size) */
+        CELL_TIME,     /* time_text() */
+        CELL_STARTED,  /* the time, or "created"'s for an instance that never started */
+        CELL_PORT,     /* a positive number, else empty */
+        CELL_GID_LIST, /* gid_list() */
+        /* storage_text() on a line of its own, indented by a tab, under the
+         * row (its header likewise under the header line): the VM list */
+        CELL_STORAGE_LINE,
+} CellKind;
+
+typedef struct Column {
+        const char *header;
+        const char *key;
+        CellKind kind;
+} Column;
+
+static void add_cell(Table *t, const json_t *e, const Column *c) {
+        json_t *v = json_object_get(e, c->key);
+        _cleanup_free_ char *text = NULL;
+
+        switch (c->kind) {
+        case CELL_VALUE:
+                table_add_json(t, v);
+                break;
+        case CELL_FLAG:
+                table_addf(t, "%d", int_of(e, c->key) ? 1 : 0);
+                break;
+        case CELL_SIZE:
+                add_size(t, e, c->key);
+                break;
+        case CELL_TIME:
+        case CELL_STARTED:
+                if (c->kind == CELL_STARTED && !time_set(v))
+                        v = json_object_get(e, "created");
+                text = time_text(v);
+                table_add(t, text);
+                break;
+        case CELL_PORT:
+                if (int_of(e, c->key) > 0)
+                        table_addf(t, "%" JSON_INTEGER_FORMAT, int_of(e, c->key));
+                else
+                        table_add(t, "");
+                break;
+        case CELL_GID_LIST:
+                text = gid_list(v);
+                table_add(t, text);
+                break;
+        case CELL_STORAGE_LINE: {
+                text = storage_text(v);
+                _cleanup_free_ char *line = xasprintf("\t%s", text);
+                table_add_raw(t, line);
+                break;
+        }
+        }
+}
+
+/* A list answer as the paper's table: a row for each object, a column for
+ * each of cols. CELL_STORAGE_LINE columns come last (a line of their own
+ * ends the row). */
+static int print_list(FILE *f, const json_t *data, const Column *cols, size_t n_cols) {
+        const char *headers[16];
+        size_t n_cells = 0, i;
         json_t *e;
+
+        assert(n_cols <= ELEMENTSOF(headers));
         if (need_list(data) < 0)
                 return bad_answer();
-        table_add_raw(t, "\tstorage");
-        json_array_foreach(data, i, e) {
-                _cleanup_free_ char *st = storage_text(json_object_get(e, "discs"));
-                _cleanup_free_ char *line = xasprintf("\t%s", st);
-                table_add_json(t, json_object_get(e, "id"));
-                table_add_json(t, json_object_get(e, "name"));
-                table_add_json(t, json_object_get(e, "owner"));
-                table_add_json(t, json_object_get(e, "vmgroup"));
-                table_addf(t, "%d", int_of(e, "derivable") ? 1 : 0);
-                table_add_json(t, json_object_get(e, "base"));
-                table_add_json(t, json_object_get(e, "desc"));
+        while (n_cells < n_cols && cols[n_cells].kind != CELL_STORAGE_LINE) {
+                headers[n_cells] = cols[n_cells].header;
+                n_cells++;
+        }
+        _cleanup_table_ Table *t = table_new(n_cells, headers);
+        for (size_t k = n_cells; k < n_cols; k++) {
+                _cleanup_free_ char *line = xasprintf("\t%s", cols[k].header);
                 table_add_raw(t, line);
         }
+        json_array_foreach(data, i, e)
+                for (size_t k = 0; k < n_cols; k++)
+                        add_cell(t, e, &cols[k]);
         return table_print(t, f);
+}
+
+int cli_print_groups(FILE *f, const json_t *req_args, const json_t *data) {
+        static const Column cols[] = {
+                {"id", "id", CELL_VALUE},
+                {"name", "name", CELL_VALUE},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
+}
+
+int cli_print_users(FILE *f, const json_t *req_args, const json_t *data) {
+        static const Column cols[] = {
+                {"uid", "uid", CELL_VALUE},
+                {"name", "name", CELL_VALUE},
+                {"ip_range", "ip_range", CELL_VALUE}, /* not in the protocol: empty, as in the paper */
+                {"gid_list", "groups", CELL_GID_LIST},
+                {"max_running_vm", "max_running", CELL_VALUE},
+                {"max_storage", "max_storage", CELL_SIZE},
+                {"storage_folder", "stordir", CELL_VALUE},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
+}
+
+int cli_print_vmgroups(FILE *f, const json_t *req_args, const json_t *data) {
+        static const Column cols[] = {
+                {"id", "id", CELL_VALUE},
+                {"name", "name", CELL_VALUE},
+                {"ip_range", "iprange", CELL_VALUE},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
+}
+
+int cli_print_vms(FILE *f, const json_t *req_args, const json_t *data) {
+        static const Column cols[] = {
+                {"vmid", "id", CELL_VALUE},
+                {"name", "name", CELL_VALUE},
+                {"owner_id", "owner", CELL_VALUE},
+                {"vm_group", "vmgroup", CELL_VALUE},
+                {"derivable", "derivable", CELL_FLAG},
+                {"base_id", "base", CELL_VALUE},
+                {"desc", "desc", CELL_VALUE},
+                {"storage", "discs", CELL_STORAGE_LINE},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
 }
 
 static void kv(FILE *f, const char *key, const char *value) {
@@ -239,70 +293,44 @@ int cli_print_vm(FILE *f, const json_t *req_args, const json_t *data) {
 }
 
 int cli_print_perms(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"uid",    "vmid",           "run",          "modify",
-                                        "derive", "force_isolated", "subject_type", "object_type"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
-        json_t *e;
-        if (need_list(data) < 0)
-                return bad_answer();
-        json_array_foreach(data, i, e) {
-                table_add_json(t, json_object_get(e, "subject"));
-                table_add_json(t, json_object_get(e, "object"));
-                table_addf(t, "%d", int_of(e, "run") ? 1 : 0);
-                table_addf(t, "%d", int_of(e, "modify") ? 1 : 0);
-                table_addf(t, "%d", int_of(e, "derive") ? 1 : 0);
-                table_addf(t, "%d", int_of(e, "force_isolated") ? 1 : 0);
-                table_add_json(t, json_object_get(e, "subject_type"));
-                table_add_json(t, json_object_get(e, "object_type"));
-        }
-        return table_print(t, f);
+        static const Column cols[] = {
+                {"uid", "subject", CELL_VALUE},
+                {"vmid", "object", CELL_VALUE},
+                {"run", "run", CELL_FLAG},
+                {"modify", "modify", CELL_FLAG},
+                {"derive", "derive", CELL_FLAG},
+                {"force_isolated", "force_isolated", CELL_FLAG},
+                {"subject_type", "subject_type", CELL_VALUE},
+                {"object_type", "object_type", CELL_VALUE},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
 }
 
 int cli_print_map(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"uid",     "vmid", "ip",  "mac", "isolated",
-                                        "exehost", "vnc",  "tap", "date"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
-        json_t *e;
-        if (need_list(data) < 0)
-                return bad_answer();
-        json_array_foreach(data, i, e) {
-                json_t *started = json_object_get(e, "started");
-                _cleanup_free_ char *date = time_text(time_set(started) ? started : json_object_get(e, "created"));
-                table_add_json(t, json_object_get(e, "uid"));
-                table_add_json(t, json_object_get(e, "vm"));
-                table_add_json(t, json_object_get(e, "ip"));
-                table_add_json(t, json_object_get(e, "mac"));
-                table_addf(t, "%d", int_of(e, "isolated") ? 1 : 0);
-                table_add_json(t, json_object_get(e, "exehost"));
-                if (int_of(e, "vnc_port") > 0)
-                        table_addf(t, "%" JSON_INTEGER_FORMAT, int_of(e, "vnc_port"));
-                else
-                        table_add(t, "");
-                table_add_json(t, json_object_get(e, "tap"));
-                table_add(t, date);
-        }
-        return table_print(t, f);
+        static const Column cols[] = {
+                {"uid", "uid", CELL_VALUE},
+                {"vmid", "vm", CELL_VALUE},
+                {"ip", "ip", CELL_VALUE},
+                {"mac", "mac", CELL_VALUE},
+                {"isolated", "isolated", CELL_FLAG},
+                {"exehost", "exehost", CELL_VALUE},
+                {"vnc", "vnc_port", CELL_PORT},
+                {"tap", "tap", CELL_VALUE},
+                {"date", "started", CELL_STARTED},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
 }
 
 int cli_print_audit(FILE *f, const json_t *req_args, const json_t *data) {
-        static const char *const h[] = {"id", "time", "uid", "op", "object", "detail"};
-        _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
-        size_t i;
-        json_t *e;
-        if (need_list(data) < 0)
-                return bad_answer();
-        json_array_foreach(data, i, e) {
-                _cleanup_free_ char *when = time_text(json_object_get(e, "time"));
-                table_add_json(t, json_object_get(e, "id"));
-                table_add(t, when);
-                table_add_json(t, json_object_get(e, "uid"));
-                table_add_json(t, json_object_get(e, "op"));
-                table_add_json(t, json_object_get(e, "object"));
-                table_add_json(t, json_object_get(e, "detail"));
-        }
-        return table_print(t, f);
+        static const Column cols[] = {
+                {"id", "id", CELL_VALUE},
+                {"time", "time", CELL_TIME},
+                {"uid", "uid", CELL_VALUE},
+                {"op", "op", CELL_VALUE},
+                {"object", "object", CELL_VALUE},
+                {"detail", "detail", CELL_VALUE},
+        };
+        return print_list(f, data, cols, ELEMENTSOF(cols));
 }
 
 int cli_print_run(FILE *f, const json_t *req_args, const json_t *data) {

@@ -57,13 +57,17 @@ Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm) {
 typedef int (*lookup_id_fn)(Store *s, uint32_t id, void *ret);
 typedef int (*lookup_name_fn)(Store *s, const char *name, void *ret);
 
+/* args' reference key: an id or a name; absent is "missing KEY". */
+static int need_ref(const json_t *args, const char *key, int64_t *id, const char **name, Error *err) {
+        int r = json_get_ref(args, key, id, name, err);
+        return r == -ENOENT ? error_set(err, -EINVAL, "missing %s", key) : r;
+}
+
 static int resolve_ref(Controller *c, const json_t *args, const char *key, const char *what, lookup_id_fn by_id,
                        lookup_name_fn by_name, void *ret, Error *err) {
         int64_t id;
         const char *name;
-        int r = json_get_ref(args, key, &id, &name, err);
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "missing %s", key);
+        int r = need_ref(args, key, &id, &name, err);
         if (r < 0)
                 return r;
         r = name ? by_name(c->store, name, ret) : by_id(c->store, (uint32_t)id, ret);
@@ -106,9 +110,7 @@ static bool vm_visible(Controller *c, const Caller *who, const VmRec *vm) {
 int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err) {
         int64_t id;
         const char *name;
-        int r = json_get_ref(args, key, &id, &name, err);
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "missing %s", key);
+        int r = need_ref(args, key, &id, &name, err);
         if (r < 0)
                 return r;
         if (!name) {

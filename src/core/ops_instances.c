@@ -23,7 +23,7 @@ static int allocate_address(Controller *c, const VmRec *vm, InstanceRec *inst, E
         VmGroupRec g;
         int r = store_vmgroup_get(c->store, vm->vm_group, &g);
         if (r < 0)
-                return error_set(err, r, "vm group %u of vm '%s' is missing", vm->vm_group, vm->name);
+                return store_get_error(c->store, r, err, "vm group %u of vm '%s' is missing", vm->vm_group, vm->name);
         uint32_t *used;
         size_t n;
         if ((r = store_instance_used_ips(c->store, g.first, g.last, &used, &n)) < 0)
@@ -187,7 +187,7 @@ static int resolve_instance(Controller *c, const Caller *who, const json_t *args
                 VmRec vm;
                 if ((r = resolve_vm(c, who, args, "vm", &vm, err)) < 0)
                         return r;
-                uint32_t *ids;
+                _cleanup_free_ uint32_t *ids = NULL;
                 size_t n;
                 if ((r = store_instance_ids_for_vm(c->store, vm.id, &ids, &n)) < 0)
                         return error_set(err, r, "cannot list instances");
@@ -199,7 +199,6 @@ static int resolve_instance(Controller *c, const Caller *who, const json_t *args
                                         *ret = inst;
                         }
                 }
-                free(ids);
                 if (mine == 0)
                         return error_set(err, -ENOENT, "vm '%s' is not running", vm.name);
                 if (mine > 1)
@@ -210,8 +209,10 @@ static int resolve_instance(Controller *c, const Caller *who, const json_t *args
                 return error_set(err, -EINVAL, "give an instance id or a vm");
         if (r < 0)
                 return r;
-        if (id > UINT32_MAX || store_instance_get(c->store, (uint32_t)id, ret) < 0 ||
-            (!who->admin && ret->uid != who->uid))
+        r = id > UINT32_MAX ? -ENOENT : store_instance_get(c->store, (uint32_t)id, ret);
+        if (r < 0 && r != -ENOENT)
+                return store_get_error(c->store, r, err, "instance %llu", (unsigned long long)id);
+        if (r < 0 || (!who->admin && ret->uid != who->uid))
                 return instance_gone(c, who, id, err);
         return 0;
 }

@@ -115,8 +115,8 @@ static int op_perm_del(Controller *c, const Caller *who, const json_t *args, jso
         if (r < 0)
                 return r;
         Grant g;
-        if (store_grant_get(c->store, k.st, k.subject, k.ot, k.object, &g) < 0)
-                return error_set(err, -ENOENT, "no such permission");
+        if ((r = store_grant_get(c->store, k.st, k.subject, k.ot, k.object, &g)) < 0)
+                return store_get_error(c->store, r, err, "no such permission");
         if ((r = may_change(who, &k, g.force_isolated, err)) < 0 ||
             (r = store_grant_delete(c->store, k.st, k.subject, k.ot, k.object, err)) < 0)
                 return r;

@@ -72,7 +72,7 @@ static int op_vmgroup_mod(Controller *c, const Caller *who, const json_t *args, 
                 if ((r = check_range(c, range, g.id, &n, err)) < 0)
                         return r;
                 /* running instances must keep their addresses */
-                uint32_t *used;
+                _cleanup_free_ uint32_t *used = NULL;
                 size_t n_used;
                 if ((r = store_instance_used_ips(c->store, g.first, g.last, &used, &n_used)) < 0)
                         return error_set(err, r, "cannot list addresses in use");
@@ -80,11 +80,9 @@ static int op_vmgroup_mod(Controller *c, const Caller *who, const json_t *args, 
                         if (used[i] < n.first || used[i] > n.last) {
                                 char a[16];
                                 ipv4_format(used[i], a);
-                                free(used);
                                 return error_set(err, -EBUSY, "new range %s leaves out %s, held by a running vm",
                                                  range, a);
                         }
-                free(used);
                 g.first = n.first;
                 g.last = n.last;
         } else if (r != -ENOENT)

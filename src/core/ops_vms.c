@@ -136,15 +136,13 @@ static int plan_copy_discs(Controller *c, VmAddPlan *p, const json_t *srcs, bool
 }
 
 static int plan_derive_discs(Controller *c, VmAddPlan *p, const VmRec *base, Error *err) {
-        DiscRec *bd;
+        _cleanup_free_ DiscRec *bd = NULL;
         size_t n;
         int r = store_disc_list(c->store, base->id, &bd, &n);
         if (r < 0)
                 return error_set(err, r, "cannot list the template's discs");
-        if (n == 0) {
-                free(bd);
+        if (n == 0)
                 return error_set(err, -EINVAL, "vm '%s' has no discs to derive from", base->name);
-        }
         /* the deriver's qemu-img (and later qemu) reads the template disc as
          * the deriver: the run lets exactly this user read it */
         p->grant_base = base->owner != p->owner.uid;
@@ -153,7 +151,6 @@ static int plan_derive_discs(Controller *c, VmAddPlan *p, const VmRec *base, Err
         for (size_t i = 0; i < n && r >= 0; i++)
                 if ((r = next_path(p, bd[i].path, err)) >= 0)
                         p->backing[p->n - 1] = bd[i].id;
-        free(bd);
         p->how = DISCS_DERIVE;
         return r;
 }

@@ -327,13 +327,12 @@ static void connected(ClusterUplink *u, int fd) {
                 connect_failed(u, -ENOMEM);
                 return;
         }
-        ClusterMonitor *mon = NULL;
+        _cleanup_free_ ClusterMonitor *mon = NULL;
         size_t n = host_monitors(u->host, &mon);
         json_t *attached = json_array();
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(attached, json_pack("{s:I, s:I}", "instance", (json_int_t)mon[i].instance, "uid",
                                                           (json_int_t)mon[i].uid));
-        free(mon);
         u->hello_id = ++u->next_id;
         Error err = {0};
         json_t *hello = json_pack("{s:s, s:I, s:{s:s, s:o}}", "op", wire_op_table[WIRE_HELLO], "id",
@@ -538,7 +537,7 @@ static int do_hello(NodeConn *nc, const json_t *args, Error *err) {
                 return error_set(err, -EINVAL, "attached must be an array");
         if (!nc->node)
                 nc->node = fleet_node_add(nc->listener->fleet, name, &node_ops, nc);
-        ClusterMonitor *mon = xcalloc(json_array_size(list) + 1, sizeof(ClusterMonitor));
+        _cleanup_free_ ClusterMonitor *mon = xcalloc(json_array_size(list) + 1, sizeof(ClusterMonitor));
         size_t n = 0, i;
         json_array_foreach(list, i, v) {
                 Error e = {0};
@@ -548,7 +547,6 @@ static int do_hello(NodeConn *nc, const json_t *args, Error *err) {
                         n++;
         }
         fleet_hello(nc->listener->fleet, nc->node, mon, n);
-        free(mon);
         return 0;
 }
 

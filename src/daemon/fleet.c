@@ -96,9 +96,10 @@ static json_t *boot_spec(const InstanceRec *inst, const VmRec *vm, const DiscRec
 
 /* instance, which must be uid's (root: any) */
 static int get_owned_instance(Fleet *f, uint32_t id, uint32_t uid, InstanceRec *ret, Error *err) {
-        if (id == 0 || store_instance_get(f->controller->store, id, ret) < 0 || (uid != 0 && ret->uid != uid))
-                return error_set(err, -ENOENT, "no such instance %u for uid %u", id, uid);
-        return 0;
+        int r = id == 0 ? -ENOENT : store_instance_get(f->controller->store, id, ret);
+        if (r == 0 && uid != 0 && ret->uid != uid)
+                r = -ENOENT;
+        return r < 0 ? store_get_error(f->controller->store, r, err, "no such instance %u for uid %u", id, uid) : 0;
 }
 
 static int update_instance(Store *s, const InstanceRec *inst, Error *err) {
@@ -140,19 +141,17 @@ int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **r
         if (!req->tap || strlen(req->tap) >= sizeof(inst.tap) || req->vnc_display < 0 || req->vnc_display > 10000)
                 return error_set(err, -EINVAL, "bad tap or vnc display");
         VmRec vm;
-        if (store_vm_get(s, inst.vm, &vm) < 0)
-                return error_set(err, -ENOENT, "vm %u of instance %u is gone", inst.vm, inst.id);
-        DiscRec *d = NULL;
+        if ((r = store_vm_get(s, inst.vm, &vm)) < 0)
+                return store_get_error(s, r, err, "vm %u of instance %u is gone", inst.vm, inst.id);
+        _cleanup_free_ DiscRec *d = NULL;
         size_t nd = 0;
         if ((r = store_disc_list(s, vm.id, &d, &nd)) < 0)
                 return error_set(err, r, "cannot list discs");
         char name[32], ip[16];
         dhcp_name(inst.id, name);
         ipv4_format(inst.ip, ip);
-        if (f->dhcp && (r = dhcp_host_add(f->dhcp, name, inst.mac, ip, err)) < 0) {
-                free(d);
+        if (f->dhcp && (r = dhcp_host_add(f->dhcp, name, inst.mac, ip, err)) < 0)
                 return r;
-        }
         inst.vnc_display = req->vnc_display;
         random_password(inst.vnc_password);
         snprintf(inst.tap, sizeof(inst.tap), "%s", req->tap);
@@ -161,12 +160,10 @@ int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **r
         if ((r = update_instance(s, &inst, err)) < 0) {
                 if (f->dhcp)
                         dhcp_host_remove(f->dhcp, name, inst.mac, ip, NULL);
-                free(d);
                 return r;
         }
         placements_set(f->placements, inst.id, node);
         *ret = boot_spec(&inst, &vm, d, nd);
-        free(d);
         log_info("instance %u: monitor attached on %s (uid %u), %s %s, vnc :%d", inst.id, node->name, inst.uid, ip,
                  inst.mac, inst.vnc_display);
         return 0;
@@ -207,8 +204,8 @@ int fleet_state(Fleet *f, FleetNode *node, uint32_t id, InstanceState state, Err
         if (state != INSTANCE_RUNNING && state != INSTANCE_PAUSED && state != INSTANCE_STOPPING)
                 return error_set(err, -EINVAL, "bad state '%s'", instance_state_to_string(state) ?: "?");
         InstanceRec inst;
-        if (store_instance_get(f->controller->store, id, &inst) < 0)
-                return error_set(err, -ENOENT, "instance %u is gone", id);
+        if ((r = store_instance_get(f->controller->store, id, &inst)) < 0)
+                return store_get_error(f->controller->store, r, err, "instance %u is gone", id);
         if (state == INSTANCE_RUNNING && !*inst.started)
                 store_now_utc(inst.started, sizeof(inst.started));
         inst.state = state;
@@ -378,9 +375,10 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
 
 static int submit_request(void *userdata, uint32_t instance, uint32_t walltime_s, SubmitRequest *ret, Error *err) {
         Fleet *f = userdata;
-        if (store_instance_get(f->controller->store, instance, &ret->inst) < 0)
-                return -ENOENT; /* vm.run rolled back after queueing */
-        int r = cred_from_uid(ret->inst.uid, &ret->cred, ret->cname, sizeof(ret->cname), err);
+        int r = store_instance_get(f->controller->store, instance, &ret->inst);
+        if (r < 0) /* -ENOENT: vm.run rolled back after queueing */
+                return r == -ENOENT ? r : store_get_error(f->controller->store, r, err, "instance %u", instance);
+        r = cred_from_uid(ret->inst.uid, &ret->cred, ret->cname, sizeof(ret->cname), err);
         if (r < 0)
                 return r == -ENOENT ? error_set(err, -ESRCH, "%s", err->message) : r;
         ret->inst.walltime_s = walltime_s;
@@ -486,7 +484,7 @@ static void sync_leases(Fleet *f) {
 
 void fleet_reconcile(Fleet *f) {
         Store *s = f->controller->store;
-        uint32_t *ids = NULL;
+        _cleanup_free_ uint32_t *ids = NULL;
         size_t nids = 0;
         if (store_instance_ids_all(s, &ids, &nids) < 0)
                 return;
@@ -507,7 +505,6 @@ void fleet_reconcile(Fleet *f) {
                          placements_node_by_name(f->placements, inst.exehost) ? "its monitor did not come back"
                                                              : "its host is gone");
         }
-        free(ids);
         if (f->dhcp) {
                 Error e = {0};
                 if (dhcp_log_rotate(f->dhcp, DHCP_LOG_MAX, &e) < 0)

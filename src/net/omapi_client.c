@@ -63,45 +63,35 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
         }
 }
 
-static int send_all(int fd, const uint8_t *p, size_t len, uint64_t deadline) {
+/* All len bytes sent (writing) or received, waiting for the socket up to
+ * deadline; a receive is -ECONNRESET if the peer closes first. */
+static int transfer_all(int fd, uint8_t *p, size_t len, bool writing, uint64_t deadline) {
         while (len > 0) {
-                ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = writing ? send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT) : recv(fd, p, len, MSG_DONTWAIT);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         if (errno != EAGAIN)
                                 return -errno;
-                        int r = wait_fd(fd, POLLOUT, deadline);
+                        int r = wait_fd(fd, writing ? POLLOUT : POLLIN, deadline);
                         if (r < 0)
                                 return r;
                         continue;
                 }
+                if (n == 0 && !writing)
+                        return -ECONNRESET;
                 p += n;
                 len -= (size_t)n;
         }
         return 0;
 }
 
-/* Exactly len bytes; -ECONNRESET if the peer closes first. */
+static int send_all(int fd, const uint8_t *p, size_t len, uint64_t deadline) {
+        return transfer_all(fd, (uint8_t *)p, len, true, deadline);
+}
+
 static int recv_exact(int fd, uint8_t *p, size_t len, uint64_t deadline) {
-        while (len > 0) {
-                ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN)
-                                return -errno;
-                        int r = wait_fd(fd, POLLIN, deadline);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (n == 0)
-                        return -ECONNRESET;
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
+        return transfer_all(fd, p, len, false, deadline);
 }
 
 static int io_error(OmapiClient *c, int r, const char *what, Error *err) {
@@ -235,6 +225,21 @@ static int transact(OmapiClient *c, OmapiMsg *req, OmapiMsg **ret_reply, Error *
         return 0;
 }
 
+/* transact(); *ret_status: the result when dhcpd answered with a status
+ * message, -1 when it sent an object. */
+static int transact_status(OmapiClient *c, OmapiMsg *req, OmapiMsg **reply, int64_t *ret_status, Error *err) {
+        int r = transact(c, req, reply, err);
+        if (r < 0)
+                return r;
+        *ret_status = -1;
+        if (omapi_msg_get_op(*reply) == OMAPI_OP_STATUS) {
+                uint32_t result = 0;
+                (void)omapi_status_from_msg(*reply, &result, NULL, 0);
+                *ret_status = result;
+        }
+        return 0;
+}
+
 /* ---- connect ------------------------------------------------------------ */
 
 static int connect_tcp(OmapiClient *c, const char *server, uint16_t port, uint64_t deadline, Error *err) {
@@ -287,12 +292,10 @@ static int authenticate(OmapiClient *c, Error *err) {
         int r = omapi_build_authenticator_open(c->next_id, name, &req);
         if (r < 0)
                 return error_set(err, r, "dhcpd OMAPI at %s: invalid key name", c->peer);
-        r = transact(c, req, &reply, err);
-        if (r < 0)
+        int64_t result;
+        if ((r = transact_status(c, req, &reply, &result, err)) < 0)
                 return r;
-        if (omapi_msg_get_op(reply) == OMAPI_OP_STATUS) {
-                uint32_t result = 0;
-                (void)omapi_status_from_msg(reply, &result, NULL, 0);
+        if (result >= 0) {
                 if (result == OMAPI_STATUS_NOTFOUND)
                         return error_set(err, -EACCES,
                                          "dhcpd OMAPI at %s: key %s not found (NOTFOUND): dhcpd has no hmac-md5 "
@@ -373,12 +376,11 @@ int omapi_client_connect(const char *server, uint16_t port, const char *key_name
 
 static int lookup(OmapiClient *c, OmapiMsg *req, const char *what, OmapiHostInfo *ret, Error *err) {
         _cleanup_omapi_msg_ OmapiMsg *reply = NULL;
-        int r = transact(c, req, &reply, err);
+        int64_t result;
+        int r = transact_status(c, req, &reply, &result, err);
         if (r < 0)
                 return r;
-        if (omapi_msg_get_op(reply) == OMAPI_OP_STATUS) {
-                uint32_t result = 0;
-                (void)omapi_status_from_msg(reply, &result, NULL, 0);
+        if (result >= 0) {
                 if (result == OMAPI_STATUS_NOTFOUND)
                         return error_set(err, -ENOENT, "dhcpd OMAPI at %s: %s not found", c->peer, what);
                 char ctx[160];

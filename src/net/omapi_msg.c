@@ -527,11 +527,9 @@ static int new_open(uint32_t id, const char *type, OmapiMsg **ret) {
         if (id == 0)
                 return -EINVAL;
         _cleanup_omapi_msg_ OmapiMsg *m = NULL;
-        int r = omapi_msg_new(OMAPI_OP_OPEN, 0, id, &m);
-        if (r < 0)
-                return r;
-        r = omapi_msg_append_string(m, OMAPI_LIST_MESSAGE, "type", type);
-        if (r < 0)
+        int r;
+        if ((r = omapi_msg_new(OMAPI_OP_OPEN, 0, id, &m)) < 0 ||
+            (r = omapi_msg_append_string(m, OMAPI_LIST_MESSAGE, "type", type)) < 0)
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
@@ -541,14 +539,10 @@ int omapi_build_authenticator_open(uint32_t id, const char *key_name, OmapiMsg *
         if (isempty(key_name) || strlen(key_name) > OMAPI_MAX_KEY_NAME_LEN)
                 return -EINVAL;
         _cleanup_omapi_msg_ OmapiMsg *m = NULL;
-        int r = new_open(id, "authenticator", &m);
-        if (r < 0)
-                return r;
-        r = omapi_msg_append_string(m, OMAPI_LIST_OBJECT, "name", key_name);
-        if (r < 0)
-                return r;
-        r = omapi_msg_append_string(m, OMAPI_LIST_OBJECT, "algorithm", OMAPI_ALGORITHM_HMAC_MD5);
-        if (r < 0)
+        int r;
+        if ((r = new_open(id, "authenticator", &m)) < 0 ||
+            (r = omapi_msg_append_string(m, OMAPI_LIST_OBJECT, "name", key_name)) < 0 ||
+            (r = omapi_msg_append_string(m, OMAPI_LIST_OBJECT, "algorithm", OMAPI_ALGORITHM_HMAC_MD5)) < 0)
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
@@ -587,11 +581,8 @@ int omapi_build_host_lookup_name(uint32_t id, const char *name, OmapiMsg **ret) 
         if (!omapi_host_name_is_valid(name))
                 return -EINVAL;
         _cleanup_omapi_msg_ OmapiMsg *m = NULL;
-        int r = new_open(id, "host", &m);
-        if (r < 0)
-                return r;
-        r = omapi_msg_append_string(m, OMAPI_LIST_OBJECT, "name", name);
-        if (r < 0)
+        int r;
+        if ((r = new_open(id, "host", &m)) < 0 || (r = omapi_msg_append_string(m, OMAPI_LIST_OBJECT, "name", name)) < 0)
                 return r;
         *ret = TAKE_PTR(m);
         return 0;
@@ -601,10 +592,9 @@ int omapi_build_host_lookup_mac(uint32_t id, const uint8_t mac[6], OmapiMsg **re
         if (!mac)
                 return -EINVAL;
         _cleanup_omapi_msg_ OmapiMsg *m = NULL;
-        int r = new_open(id, "host", &m);
-        if (r < 0)
-                return r;
-        if ((r = omapi_msg_append(m, OMAPI_LIST_OBJECT, "hardware-address", mac, 6)) < 0 ||
+        int r;
+        if ((r = new_open(id, "host", &m)) < 0 ||
+            (r = omapi_msg_append(m, OMAPI_LIST_OBJECT, "hardware-address", mac, 6)) < 0 ||
             (r = omapi_msg_append_u32(m, OMAPI_LIST_OBJECT, "hardware-type", OMAPI_HW_TYPE_ETHERNET)) < 0)
                 return r;
         *ret = TAKE_PTR(m);

@@ -30,13 +30,9 @@ static void argv_add(Argv *a, const char *s) { argv_add_take(a, xstrdup(s)); }
 
 _printf_(2, 3) static void argv_addf(Argv *a, const char *fmt, ...) {
         va_list ap;
-        char *s;
         va_start(ap, fmt);
-        int r = vasprintf(&s, fmt, ap);
+        argv_add_take(a, xvasprintf(fmt, ap));
         va_end(ap);
-        if (r < 0)
-                abort();
-        argv_add_take(a, s);
 }
 
 static void argv_add2(Argv *a, const char *opt, const char *val) {
@@ -45,18 +41,7 @@ static void argv_add2(Argv *a, const char *opt, const char *val) {
 }
 
 /* A value for inside a qemu option list ("key=VALUE,..."): commas doubled. */
-static char *opt_escape(const char *s) {
-        size_t n = strlen(s), extra = 0;
-        for (const char *p = s; *p; p++)
-                extra += *p == ',';
-        char *out = xcalloc(n + extra + 1, 1), *o = out;
-        for (const char *p = s; *p; p++) {
-                *o++ = *p;
-                if (*p == ',')
-                        *o++ = ',';
-        }
-        return out;
-}
+static char *opt_escape(const char *s) { return strdup_doubling(s, ','); }
 
 char **qemu_argv_free(char **argv) {
         strv_free(argv);
@@ -70,19 +55,10 @@ size_t qemu_argv_length(char *const *argv) {
         return n;
 }
 
-/* Non-empty, no control characters (they would end up in logs and error messages). */
-static bool string_is_sane(const char *s) {
-        if (isempty(s))
-                return false;
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
-}
 
 /* Every file qemu gets is an absolute, sane path: qemu's cwd is not ours, and a path
  * starting with '/' can never be read as a block protocol ("nbd:...", "json:{...}"). */
-static bool path_is_valid(const char *s) { return string_is_sane(s) && s[0] == '/'; }
+static bool path_is_valid(const char *s) { return string_is_printable(s) && s[0] == '/'; }
 
 static bool mac_is_valid_unicast(const char *s) {
         if (!s || strlen(s) != 17)
@@ -113,14 +89,14 @@ static bool listen_address_is_valid(const char *s) {
 static int spec_check(const QemuSpec *s, Error *err) {
         if (!s)
                 return error_set(err, -EINVAL, "no VM specification");
-        if (s->binary && !string_is_sane(s->binary))
+        if (s->binary && !string_is_printable(s->binary))
                 return error_set(err, -EINVAL, "invalid qemu binary name");
-        if (!string_is_sane(s->name))
+        if (!string_is_printable(s->name))
                 return error_set(err, -EINVAL, "the VM needs a name without control characters");
         if (!streq(s->accel, QEMU_ACCEL_KVM) && !streq(s->accel, QEMU_ACCEL_TCG))
                 return error_set(err, -EINVAL, "accelerator must be '%s' or '%s', not '%s'",
                                  QEMU_ACCEL_KVM, QEMU_ACCEL_TCG, s->accel ? s->accel : "(none)");
-        if (s->cpu && (!string_is_sane(s->cpu) || strchr(s->cpu, ' ')))
+        if (s->cpu && (!string_is_printable(s->cpu) || strchr(s->cpu, ' ')))
                 return error_set(err, -EINVAL, "invalid CPU model");
         if (s->memory_mib < QEMU_MEMORY_MIN_MIB || s->memory_mib > QEMU_MEMORY_MAX_MIB)
                 return error_set(err, -EINVAL, "memory must be %u..%u MiB, not %" PRIu32,

@@ -560,9 +560,8 @@ int qmp_set_vnc_password(Qmp *q, const char *password, Error *err) {
                                  "VNC passwords are at most %u bytes long (VNC authentication uses only %u), "
                                  "this one has %zu",
                                  QMP_VNC_PASSWORD_MAX, QMP_VNC_PASSWORD_MAX, n);
-        for (const unsigned char *p = (const unsigned char *)password; *p; p++)
-                if (*p < 0x20 || *p == 0x7f)
-                        return error_set(err, -EINVAL, "the VNC password contains a control character");
+        if (!string_is_printable(password))
+                return error_set(err, -EINVAL, "the VNC password contains a control character");
         json_t *pw = json_string(password);
         if (!pw)
                 return error_set(err, -EINVAL, "the VNC password is not valid UTF-8");

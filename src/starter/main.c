@@ -183,7 +183,7 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
         q.vnc_listen = sget(spec, "vnc_listen");
         q.qmp_socket = s->qmp_path;
         q.serial_log = serial_path;
-        char **argv = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
         if ((r = qemu_cmdline_build(&q, err, &argv)) < 0)
                 return r;
         SpawnStartOpts o = {
@@ -200,7 +200,6 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
                 .new_session = true,
         };
         r = spawn_start(&o, &s->qemu, &s->qemu_pidfd);
-        qemu_argv_free(argv);
         if (r < 0)
                 return error_set(err, r, "cannot start qemu: %s", strerror(-r));
         say("instance %u: qemu pid %d (%s), serial log %s", s->instance, (int)s->qemu, accel, serial_path);

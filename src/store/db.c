@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <stdarg.h>
+
 #include "store/store-internal.h"
 
 /* Migration i brings the schema from version i to i+1. Never edit a
@@ -225,6 +227,48 @@ int store_step_error(Store *s, int rc, const char *what, Error *err) {
         return error_set(err, -EIO, "database: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
+int store_step_insert(Store *s, sqlite3_stmt *st, const char *what, const char *key, uint32_t id, const char *name,
+                      Error *err) {
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        int ext = rc == SQLITE_DONE ? 0 : sqlite3_extended_errcode(s->db);
+        if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+                return error_set(err, -EEXIST, "a %s with %s %u already exists", what, key, id);
+        if (ext == SQLITE_CONSTRAINT_UNIQUE)
+                return error_set(err, -EEXIST, "a %s named '%s' already exists", what, name);
+        return store_step_error(s, rc, what, err);
+}
+
+int store_one_row(sqlite3_stmt *st, store_row_fn from_row, void *ret) {
+        if (!st)
+                return -EIO;
+        int r = -ENOENT;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                from_row(st, ret);
+                r = 0;
+        }
+        sqlite3_reset(st);
+        return r;
+}
+
+int store_one_int(sqlite3_stmt *st, int64_t *ret) {
+        if (!st)
+                return -EIO;
+        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+        if (r == 0)
+                *ret = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return r;
+}
+
+int store_one_u32(sqlite3_stmt *st, uint32_t *ret) {
+        int64_t v;
+        int r = store_one_int(st, &v);
+        if (r == 0)
+                *ret = (uint32_t)v;
+        return r;
+}
+
 int store_step_done(Store *s, sqlite3_stmt *st, const char *what, Error *err) {
         int rc = sqlite3_step(st);
         int r = store_step_error(s, rc, what, err);
@@ -308,12 +352,24 @@ int store_collect_u32(Store *s, sqlite3_stmt *st, uint32_t **ret, size_t *ret_n)
 static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key = ?";
 static const char SQL_META_SET[] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)";
 
+int store_get_error(Store *s, int r, Error *err, const char *fmt, ...) {
+        if (r != -ENOENT)
+                return error_set(err, r < 0 ? r : -EIO, "database: %s", sqlite3_errmsg(s->db));
+        va_list ap;
+        va_start(ap, fmt);
+        char *text = xvasprintf(fmt, ap);
+        va_end(ap);
+        r = error_set(err, -ENOENT, "%s", text);
+        free(text);
+        return r;
+}
+
 int store_meta_get(Store *s, const char *key, char *buf, size_t len) {
         sqlite3_stmt *st = store_stmt_text(s, SQL_META_GET, key, NULL);
         if (!st)
                 return -EIO;
         int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_step(st) == SQLITE_ROW) { /* a buffer and its size: not a row reader */
                 store_copy_text(buf, len, st, 0);
                 r = 0;
         }

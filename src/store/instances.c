@@ -71,7 +71,8 @@ int store_instance_delete(Store *s, uint32_t id, Error *err) {
         return store_exec_id(s, SQL_INSTANCE_DELETE, id, "instance", err);
 }
 
-static void instance_from_row(sqlite3_stmt *st, InstanceRec *i) {
+static void instance_from_row(sqlite3_stmt *st, void *ret) {
+        InstanceRec *i = ret;
         memset(i, 0, sizeof(*i));
         i->id = (uint32_t)sqlite3_column_int64(st, 0);
         i->vm = (uint32_t)sqlite3_column_int64(st, 1);
@@ -94,16 +95,7 @@ static void instance_from_row(sqlite3_stmt *st, InstanceRec *i) {
 }
 
 int store_instance_get(Store *s, uint32_t id, InstanceRec *ret) {
-        sqlite3_stmt *st = store_stmt_id(s, SQL_INSTANCE_GET, id, NULL);
-        if (!st)
-                return -EIO;
-        int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                instance_from_row(st, ret);
-                r = 0;
-        }
-        sqlite3_reset(st);
-        return r;
+        return store_one_row(store_stmt_id(s, SQL_INSTANCE_GET, id, NULL), instance_from_row, ret);
 }
 
 json_t *instance_to_json(const InstanceRec *i) {
@@ -154,14 +146,7 @@ int store_instance_ids_for_vm(Store *s, uint32_t vm, uint32_t **ret, size_t *ret
 }
 
 int store_instance_count_for_user(Store *s, uint32_t uid, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt_id(s, SQL_INSTANCE_COUNT_USER, uid, NULL);
-        if (!st)
-                return -EIO;
-        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-        if (r == 0)
-                *ret = (uint32_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return r;
+        return store_one_u32(store_stmt_id(s, SQL_INSTANCE_COUNT_USER, uid, NULL), ret);
 }
 
 int store_instance_used_ips(Store *s, uint32_t first, uint32_t last, uint32_t **ret, size_t *ret_n) {

@@ -22,7 +22,8 @@ static const char SQL_GRANT_LIST[] =
         " OR (p.object_type = 'vm' AND p.object IN (SELECT id FROM vms WHERE owner = ?1))"
         " ORDER BY (p.object_type = 'vmgroup'), p.object, (p.subject_type = 'group'), p.subject";
 
-static void grant_from_row(sqlite3_stmt *st, Grant *g) {
+static void grant_from_row(sqlite3_stmt *st, void *ret) {
+        Grant *g = ret;
         g->subject_type = subject_type_from_string((const char *)sqlite3_column_text(st, 0));
         g->subject = (uint32_t)sqlite3_column_int64(st, 1);
         g->object_type = object_type_from_string((const char *)sqlite3_column_text(st, 2));
@@ -44,16 +45,9 @@ static void bind_key(sqlite3_stmt *st, enum subject_type stype, uint32_t subject
 int store_grant_get(Store *s, enum subject_type stype, uint32_t subject, enum object_type otype, uint32_t object,
                     Grant *ret) {
         sqlite3_stmt *st = store_stmt(s, SQL_GRANT_GET, NULL);
-        if (!st)
-                return -EIO;
-        bind_key(st, stype, subject, otype, object);
-        int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                grant_from_row(st, ret);
-                r = 0;
-        }
-        sqlite3_reset(st);
-        return r;
+        if (st)
+                bind_key(st, stype, subject, otype, object);
+        return store_one_row(st, grant_from_row, ret);
 }
 
 int store_grant_put(Store *s, const Grant *g, Error *err) {
@@ -119,14 +113,9 @@ int store_grants_matching(Store *s, uint32_t uid, const uint32_t *groups, size_t
 
 int store_grants_count_for_subject(Store *s, enum subject_type stype, uint32_t subject, uint32_t *ret) {
         sqlite3_stmt *st = store_stmt_text(s, SQL_GRANTS_COUNT_SUBJECT, subject_type_to_string(stype), NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 2, subject);
-        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-        if (r == 0)
-                *ret = (uint32_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return r;
+        if (st)
+                sqlite3_bind_int64(st, 2, subject);
+        return store_one_u32(st, ret);
 }
 
 int store_grants_delete_for_object(Store *s, enum object_type otype, uint32_t object, Error *err) {

@@ -25,7 +25,19 @@ sqlite3_stmt *store_stmt_text(Store *s, const char *sql, const char *text, Error
 /* Map the result of a final sqlite3_step to -errno, filling err. */
 int store_step_error(Store *s, int rc, const char *what, Error *err);
 /* Step a statement that returns no rows, reset it, map errors. */
+/* Step st (NULL: preparing it failed, -EIO) for at most one row, read by
+ * from_row into ret, then reset it: 0, or -ENOENT when there is no row. */
+typedef void (*store_row_fn)(sqlite3_stmt *st, void *ret);
+int store_one_row(sqlite3_stmt *st, store_row_fn from_row, void *ret);
+/* The one number a query answers (a count, a sum): -EIO without a row. */
+int store_one_int(sqlite3_stmt *st, int64_t *ret);
+int store_one_u32(sqlite3_stmt *st, uint32_t *ret);
 int store_step_done(Store *s, sqlite3_stmt *st, const char *what, Error *err);
+/* Step an INSERT of a row with a numeric key and a unique name (then reset
+ * it): the constraint that failed says which, "a user with uid 5 already
+ * exists" or "a user named 'ana' already exists" (-EEXIST). */
+int store_step_insert(Store *s, sqlite3_stmt *st, const char *what, const char *key, uint32_t id, const char *name,
+                      Error *err);
 /* Bind a u32 or NULL. */
 void store_bind_opt_u32(sqlite3_stmt *st, int idx, const uint32_t *v);
 /* Run a statement without results with parameter 1 bound to id. */

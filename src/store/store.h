@@ -112,6 +112,11 @@ void store_rollback(Store *s);
 
 /* meta: "initialized", "admin_uid" */
 int store_meta_get(Store *s, const char *key, char *buf, size_t len); /* -ENOENT */
+
+/* A failed store_*_get (r < 0) as the caller's error: -ENOENT with the
+ * message given (what is not there); any other error (-EIO: the database
+ * failed) as itself with sqlite's word for it, never turned into "gone". */
+int store_get_error(Store *s, int r, Error *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int store_meta_set(Store *s, const char *key, const char *value, Error *err);
 
 /* users */

@@ -47,13 +47,7 @@ int store_user_insert(Store *s, const UserRec *u, Error *err) {
         sqlite3_bind_int64(st, 4, u->max_running);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)u->max_storage);
         sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-                return error_set(err, -EEXIST, "a user with uid %u already exists", u->uid);
-        if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-                return error_set(err, -EEXIST, "a user named '%s' already exists", u->name);
-        return store_step_error(s, rc, "user", err);
+        return store_step_insert(s, st, "user", "uid", u->uid, u->name, err);
 }
 
 int store_user_update(Store *s, const UserRec *u, Error *err) {
@@ -71,33 +65,22 @@ int store_user_delete(Store *s, uint32_t uid, Error *err) {
         return store_exec_id(s, SQL_USER_DELETE, uid, "user", err);
 }
 
-static int user_get(Store *s, sqlite3_stmt *st, UserRec *ret) {
-        int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                memset(ret, 0, sizeof(*ret));
-                ret->uid = (uint32_t)sqlite3_column_int64(st, 0);
-                store_copy_text(ret->name, sizeof(ret->name), st, 1);
-                store_copy_text(ret->stordir, sizeof(ret->stordir), st, 2);
-                ret->max_running = (uint32_t)sqlite3_column_int64(st, 3);
-                ret->max_storage = (uint64_t)sqlite3_column_int64(st, 4);
-                r = 0;
-        }
-        sqlite3_reset(st);
-        return r;
+static void user_from_row(sqlite3_stmt *st, void *rec) {
+        UserRec *ret = rec;
+        memset(ret, 0, sizeof(*ret));
+        ret->uid = (uint32_t)sqlite3_column_int64(st, 0);
+        store_copy_text(ret->name, sizeof(ret->name), st, 1);
+        store_copy_text(ret->stordir, sizeof(ret->stordir), st, 2);
+        ret->max_running = (uint32_t)sqlite3_column_int64(st, 3);
+        ret->max_storage = (uint64_t)sqlite3_column_int64(st, 4);
 }
 
 int store_user_get(Store *s, uint32_t uid, UserRec *ret) {
-        sqlite3_stmt *st = store_stmt_id(s, SQL_USER_GET, uid, NULL);
-        if (!st)
-                return -EIO;
-        return user_get(s, st, ret);
+        return store_one_row(store_stmt_id(s, SQL_USER_GET, uid, NULL), user_from_row, ret);
 }
 
 int store_user_get_by_name(Store *s, const char *name, UserRec *ret) {
-        sqlite3_stmt *st = store_stmt_text(s, SQL_USER_GET_NAME, name, NULL);
-        if (!st)
-                return -EIO;
-        return user_get(s, st, ret);
+        return store_one_row(store_stmt_text(s, SQL_USER_GET_NAME, name, NULL), user_from_row, ret);
 }
 
 int store_user_groups(Store *s, uint32_t uid, uint32_t **ret, size_t *ret_n) {
@@ -142,14 +125,7 @@ int store_user_list(Store *s, const uint32_t *only_uid, json_t **ret) {
 }
 
 int store_user_count_vms(Store *s, uint32_t uid, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt_id(s, SQL_USER_COUNT_VMS, uid, NULL);
-        if (!st)
-                return -EIO;
-        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-        if (r == 0)
-                *ret = (uint32_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return r;
+        return store_one_u32(store_stmt_id(s, SQL_USER_COUNT_VMS, uid, NULL), ret);
 }
 
 int store_group_insert(Store *s, GroupRec *g, bool pick_id, Error *err) {
@@ -168,13 +144,7 @@ int store_group_insert(Store *s, GroupRec *g, bool pick_id, Error *err) {
         if (!st)
                 return -EIO;
         sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-                return error_set(err, -EEXIST, "a user group with id %u already exists", g->id);
-        if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-                return error_set(err, -EEXIST, "a user group named '%s' already exists", g->name);
-        return store_step_error(s, rc, "user group", err);
+        return store_step_insert(s, st, "user group", "id", g->id, g->name, err);
 }
 
 int store_group_rename(Store *s, uint32_t id, const char *name, Error *err) {
@@ -189,25 +159,20 @@ int store_group_delete(Store *s, uint32_t id, Error *err) {
         return store_exec_id(s, SQL_GROUP_DELETE, id, "user group", err);
 }
 
-static int group_get(sqlite3_stmt *st, GroupRec *ret) {
-        int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                ret->id = (uint32_t)sqlite3_column_int64(st, 0);
-                store_copy_text(ret->name, sizeof(ret->name), st, 1);
-                r = 0;
-        }
-        sqlite3_reset(st);
-        return r;
+static void group_from_row(sqlite3_stmt *st, void *rec) {
+        GroupRec *ret = rec;
+        ret->id = (uint32_t)sqlite3_column_int64(st, 0);
+        store_copy_text(ret->name, sizeof(ret->name), st, 1);
 }
 
 int store_group_get(Store *s, uint32_t id, GroupRec *ret) {
         sqlite3_stmt *st = store_stmt_id(s, SQL_GROUP_GET, id, NULL);
-        return st ? group_get(st, ret) : -EIO;
+        return store_one_row(st, group_from_row, ret);
 }
 
 int store_group_get_by_name(Store *s, const char *name, GroupRec *ret) {
         sqlite3_stmt *st = store_stmt_text(s, SQL_GROUP_GET_NAME, name, NULL);
-        return st ? group_get(st, ret) : -EIO;
+        return store_one_row(st, group_from_row, ret);
 }
 
 int store_group_list(Store *s, const uint32_t *only_member, json_t **ret) {

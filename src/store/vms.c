@@ -60,15 +60,7 @@ static const char SQL_STORAGE_USED[] =
         "SELECT coalesce(sum(d.allocated), 0) FROM discs d JOIN vms v ON v.id = d.vm WHERE v.owner = ?";
 
 static int count_query(Store *s, const char *sql, uint32_t id, uint32_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, sql, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, id);
-        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-        if (r == 0)
-                *ret = (uint32_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return r;
+        return store_one_u32(store_stmt_id(s, sql, id, NULL), ret);
 }
 
 static int next_id(Store *s, const char *sql, uint32_t *ret, Error *err) {
@@ -95,13 +87,7 @@ int store_vmgroup_insert(Store *s, VmGroupRec *g, Error *err) {
         sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, g->first);
         sqlite3_bind_int64(st, 4, g->last);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-                return error_set(err, -EEXIST, "a vm group with id %u already exists", g->id);
-        if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-                return error_set(err, -EEXIST, "a vm group named '%s' already exists", g->name);
-        return store_step_error(s, rc, "vm group", err);
+        return store_step_insert(s, st, "vm group", "id", g->id, g->name, err);
 }
 
 int store_vmgroup_update(Store *s, const VmGroupRec *g, Error *err) {
@@ -118,37 +104,32 @@ int store_vmgroup_delete(Store *s, uint32_t id, Error *err) {
         return store_exec_id(s, SQL_VMG_DELETE, id, "vm group", err);
 }
 
-static int vmgroup_get(sqlite3_stmt *st, VmGroupRec *ret) {
-        int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                memset(ret, 0, sizeof(*ret));
-                ret->id = (uint32_t)sqlite3_column_int64(st, 0);
-                store_copy_text(ret->name, sizeof(ret->name), st, 1);
-                ret->first = (uint32_t)sqlite3_column_int64(st, 2);
-                ret->last = (uint32_t)sqlite3_column_int64(st, 3);
-                r = 0;
-        }
-        sqlite3_reset(st);
-        return r;
+static void vmgroup_from_row(sqlite3_stmt *st, void *rec) {
+        VmGroupRec *ret = rec;
+        memset(ret, 0, sizeof(*ret));
+        ret->id = (uint32_t)sqlite3_column_int64(st, 0);
+        store_copy_text(ret->name, sizeof(ret->name), st, 1);
+        ret->first = (uint32_t)sqlite3_column_int64(st, 2);
+        ret->last = (uint32_t)sqlite3_column_int64(st, 3);
 }
 
 int store_vmgroup_get(Store *s, uint32_t id, VmGroupRec *ret) {
         sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_GET, id, NULL);
-        return st ? vmgroup_get(st, ret) : -EIO;
+        return store_one_row(st, vmgroup_from_row, ret);
 }
 
 int store_vmgroup_get_by_name(Store *s, const char *name, VmGroupRec *ret) {
         sqlite3_stmt *st = store_stmt_text(s, SQL_VMG_GET_NAME, name, NULL);
-        return st ? vmgroup_get(st, ret) : -EIO;
+        return store_one_row(st, vmgroup_from_row, ret);
 }
 
 int store_vmgroup_find_overlap(Store *s, uint32_t first, uint32_t last, uint32_t except_id, VmGroupRec *ret) {
         sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_OVERLAP, first, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 2, last);
-        sqlite3_bind_int64(st, 3, except_id);
-        return vmgroup_get(st, ret);
+        if (st) {
+                sqlite3_bind_int64(st, 2, last);
+                sqlite3_bind_int64(st, 3, except_id);
+        }
+        return store_one_row(st, vmgroup_from_row, ret);
 }
 
 static void ip_to_string(uint32_t ip, char buf[16]) {
@@ -238,7 +219,8 @@ int store_vm_delete(Store *s, uint32_t id, Error *err) {
         return store_exec_id(s, SQL_VM_DELETE, id, "vm", err);
 }
 
-static void vm_from_row(sqlite3_stmt *st, VmRec *v) {
+static void vm_from_row(sqlite3_stmt *st, void *ret) {
+        VmRec *v = ret;
         memset(v, 0, sizeof(*v));
         v->id = (uint32_t)sqlite3_column_int64(st, 0);
         store_copy_text(v->name, sizeof(v->name), st, 1);
@@ -255,19 +237,10 @@ static void vm_from_row(sqlite3_stmt *st, VmRec *v) {
         v->force_isolated = sqlite3_column_int(st, 12);
 }
 
-static int vm_get(sqlite3_stmt *st, VmRec *ret) {
-        int r = -ENOENT;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-                vm_from_row(st, ret);
-                r = 0;
-        }
-        sqlite3_reset(st);
-        return r;
-}
 
 int store_vm_get(Store *s, uint32_t id, VmRec *ret) {
         sqlite3_stmt *st = store_stmt_id(s, SQL_VM_GET, id, NULL);
-        return st ? vm_get(st, ret) : -EIO;
+        return store_one_row(st, vm_from_row, ret);
 }
 
 int store_vm_get_by_owner_name(Store *s, uint32_t owner, const char *name, VmRec *ret) {
@@ -275,7 +248,7 @@ int store_vm_get_by_owner_name(Store *s, uint32_t owner, const char *name, VmRec
         if (!st)
                 return -EIO;
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        return vm_get(st, ret);
+        return store_one_row(st, vm_from_row, ret);
 }
 
 int store_vm_ids_by_name(Store *s, const char *name, uint32_t **ret, size_t *ret_n) {
@@ -291,14 +264,9 @@ int store_vm_count_derived(Store *s, uint32_t base, uint32_t *ret) {
 
 int store_vm_count_derived_by(Store *s, uint32_t base, uint32_t owner, uint32_t *ret) {
         sqlite3_stmt *st = store_stmt_id(s, SQL_VM_COUNT_DERIVED_BY, base, NULL);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 2, owner);
-        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
-        if (r == 0)
-                *ret = (uint32_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return r;
+        if (st)
+                sqlite3_bind_int64(st, 2, owner);
+        return store_one_u32(st, ret);
 }
 
 int store_vm_to_json(Store *s, const VmRec *v, json_t **ret) {
@@ -428,13 +396,10 @@ int store_disc_set_allocated(Store *s, uint32_t id, uint64_t allocated, Error *e
 }
 
 int store_storage_used(Store *s, uint32_t uid, uint64_t *ret) {
-        sqlite3_stmt *st = store_stmt_id(s, SQL_STORAGE_USED, uid, NULL);
-        if (!st)
-                return -EIO;
-        int r = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+        int64_t v;
+        int r = store_one_int(store_stmt_id(s, SQL_STORAGE_USED, uid, NULL), &v);
         if (r == 0)
-                *ret = (uint64_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+                *ret = (uint64_t)v;
         return r;
 }
 
