@@ -535,8 +535,18 @@ static int do_hello(NodeConn *nc, const json_t *args, Error *err) {
                 return error_set(err, -EINVAL, "cluster.hello needs the node's name");
         if (list && !json_is_array(list))
                 return error_set(err, -EINVAL, "attached must be an array");
-        if (!nc->node)
+        if (!nc->node) {
+                /* the same node again on a new connection (it restarted, or
+                 * the old one is half-dead): the old connection lets go of
+                 * the node first, so that nothing points at it once the
+                 * fleet replaces it, and is closed */
+                for (NodeConn *o = nc->listener->conns; o; o = o->next)
+                        if (o != nc && o->node && streq(fleet_node_name(o->node), name)) {
+                                o->node = NULL;
+                                conn_close(o->conn);
+                        }
                 nc->node = fleet_node_add(nc->listener->fleet, name, &node_ops, nc);
+        }
         _cleanup_free_ ClusterMonitor *mon = xcalloc(json_array_size(list) + 1, sizeof(ClusterMonitor));
         size_t n = 0, i;
         json_array_foreach(list, i, v) {
