@@ -31,7 +31,9 @@ chmod 0755 "$T"
 NS=vmb-bench-$$
 NSX="nsenter --net=/run/netns/$NS"
 STU=vmbb$$
+ADM=vmbba$$ # the admin: a normal account (root never runs vms, init refuses it)
 USER_MADE=
+ADM_MADE=
 DPID=
 DRIVER=
 
@@ -50,6 +52,7 @@ cleanup() {
     find /tmp -maxdepth 1 -name 'vmbatch-*-*' -user "$STU" -exec rm -rf {} + 2>/dev/null
     userdel -r "$STU" >/dev/null 2>&1
   fi
+  [ -n "$ADM_MADE" ] && userdel -r "$ADM" >/dev/null 2>&1
   if [ -n "${KEEP:-}" ]; then echo "bench-boot: kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -68,16 +71,18 @@ mkdir -p "$T/guest" && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/base.qcow
 chmod 0755 "$T/guest" && chmod 0644 "$T"/guest/*
 
 id "$STU" >/dev/null 2>&1 && { echo "bench-boot: user $STU exists" >&2; exit 1; }
+id "$ADM" >/dev/null 2>&1 && { echo "bench-boot: user $ADM exists" >&2; exit 1; }
 useradd -m -d "$T/home-$STU" -s /bin/bash "$STU" && USER_MADE=1
+useradd -m -d "$T/home-$ADM" -s /bin/bash "$ADM" && ADM_MADE=1
 chmod 0755 "$T/home-$STU"
-mkdir -p "$T/templates" && chmod 0711 "$T/templates"
+mkdir -p "$T/templates" && chown "$ADM": "$T/templates" && chmod 0711 "$T/templates"
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 {
   echo "socket = $T/vmbatchd.sock"
   echo "database = $T/db/vmbatch.db"
-  echo "admin_user = root"
+  echo "admin_user = $ADM"
   echo "admin_stordir = $T/templates"
   echo "state_dir = $T/state"
   echo "bridge = vbr0"
@@ -96,14 +101,15 @@ for _ in $(seq 100); do [ -S "$T/vmbatchd.sock" ] && break; sleep 0.05; done
 export VMBATCH_SOCKET=$T/vmbatchd.sock
 
 q() { "$@" >"$T/setup.out" 2>&1 || { cat "$T/setup.out" >&2; echo "bench-boot: failed: $*" >&2; exit 1; }; }
-q "$VMAPP" --init
-q "$VMAPP" --ugadd --name studs --ugid 10
-q "$VMAPP" --uadd --name "$STU" --uid "$(id -u "$STU")" --ug studs --stordir "$T/home-$STU"
-q "$VMAPP" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.99
+a() { runuser -u "$ADM" -- env VMBATCH_SOCKET="$VMBATCH_SOCKET" "$VMAPP" "$@"; }
+q a --init
+q a --ugadd --name studs --ugid 10
+q a --uadd --name "$STU" --uid "$(id -u "$STU")" --ug studs --stordir "$T/home-$STU"
+q a --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.99
 APPEND="console=ttyS0 quiet panic=-1 vmb.net=1 vmb.hold=-1"
-q "$VMAPP" --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
+q a --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
   --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" --cmdline "$APPEND"
-q "$VMAPP" --permset +d,+i --ug studs --vm tmpl
+q a --permset +d,+i --ug studs --vm tmpl
 q runuser -u "$STU" -- env VMBATCH_SOCKET="$VMBATCH_SOCKET" "$VMAPP" --vmadd --name myvm --base tmpl
 TDISC=$(ls "$T"/templates/*_tmpl_0.qcow2)
 

@@ -1,6 +1,7 @@
 /* bench-control - the control plane under an exam-start load.
  *
- * Starts a private vmbatchd (temp database and socket), sets up a student
+ * Starts a private vmbatchd (temp database and socket), sets up (as its
+ * admin, the system account daemon: the admin is never root) a student
  * group with a run grant on one VM in a big VM group, then forks N client
  * processes that run as an unprivileged user (nobody) and each do M cycles
  * of  vm.run {isolate, no_start}  (authorise + quota + allocate IP/MAC in
@@ -134,6 +135,19 @@ static Figures run(int clients, int cycles, bool baseline, uid_t uid, gid_t gid)
         return f;
 }
 
+/* The student group, its user (nobody), a big vm group and the admin's vm
+ * in it that the group may run (forced isolated): as the admin. */
+static void bench_setup(int fd, const char *dir) {
+        json_decref(must(fd, "ugroup.add", json_pack("{s:s}", "name", "studs")));
+        json_decref(must(fd, "user.add", json_pack("{s:s, s:[s], s:s, s:I}", "name", "nobody", "groups", "studs",
+                                                   "stordir", dir, "max_running", (json_int_t)100000)));
+        json_decref(must(fd, "vmgroup.add", json_pack("{s:s, s:s}", "name", "exam", "iprange", "10.200.0.1-10.200.255.254")));
+        json_decref(must(fd, "vm.add", json_pack("{s:s, s:s, s:[I]}", "name", "exam", "vmgroup", "exam", "disc_sizes",
+                                                 (json_int_t)(1 << 20))));
+        json_decref(must(fd, "perm.set", json_pack("{s:s, s:s, s:b, s:b}", "group", "studs", "vm", "exam", "run", true,
+                                                   "force_isolated", true)));
+}
+
 int main(int argc, char **argv) {
         int clients = 50, cycles = 200;
         const char *daemon = "build/src/daemon/vmbatchd";
@@ -159,22 +173,29 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench-control: run as root with positive --clients/--cycles\n");
                 return 2;
         }
-        struct passwd *nobody = getpwnam("nobody");
-        if (!nobody) {
-                fprintf(stderr, "bench-control: no user 'nobody'\n");
+        struct passwd *pw = getpwnam("daemon");
+        uid_t admin_uid = pw ? pw->pw_uid : 0;
+        gid_t admin_gid = pw ? pw->pw_gid : 0;
+        struct passwd *nobody = getpwnam("nobody"); /* the same static buffer: daemon's is copied */
+        if (!nobody || !pw) {
+                fprintf(stderr, "bench-control: no user 'nobody' or 'daemon'\n");
                 return 1;
         }
         char dir[] = "/tmp/vmbatch-bench-XXXXXX";
         if (!mkdtemp(dir))
                 return 1;
         chmod(dir, 0755);
-        char conf[512], db[512];
+        char conf[512], db[512], adir[512];
         snprintf(conf, sizeof(conf), "%s/vmbatch.conf", dir);
         snprintf(db, sizeof(db), "%s/vmbatch.db", dir);
+        snprintf(adir, sizeof(adir), "%s/adm", dir);
         snprintf(sock_path, sizeof(sock_path), "%s/vmbatchd.sock", dir);
+        /* the admin is a normal account (daemon): root never owns or runs vms */
+        if (mkdir(adir, 0755) < 0 || chown(adir, admin_uid, admin_gid) < 0)
+                return 1;
         FILE *f = fopen(conf, "w");
-        fprintf(f, "socket = %s\ndatabase = %s\nadmin_user = root\nadmin_stordir = %s\nlog_level = warning\nnode = no\n",
-                sock_path, db, dir);
+        fprintf(f, "socket = %s\ndatabase = %s\nadmin_user = daemon\nadmin_stordir = %s\nlog_level = warning\nnode = no\n",
+                sock_path, db, adir);
         fclose(f);
         char cmd[1200];
         snprintf(cmd, sizeof(cmd), "%s -c %s --init >/dev/null", daemon, conf);
@@ -185,25 +206,30 @@ int main(int argc, char **argv) {
                 execl(daemon, daemon, "-c", conf, (char *)NULL);
                 _exit(127);
         }
-        int fd = -1;
-        for (int i = 0; i < 100 && fd < 0; i++) {
+        for (int i = 0; i < 100 && access(sock_path, F_OK) < 0; i++)
                 usleep(20000);
-                fd = unix_connect(sock_path);
+        /* the setup, as the admin */
+        pid_t setup = fork();
+        if (setup == 0) {
+                if (setgroups(0, NULL) < 0 || setgid(admin_gid) < 0 || setuid(admin_uid) < 0)
+                        _exit(2);
+                int fd = -1;
+                for (int i = 0; i < 100 && fd < 0; i++) {
+                        fd = unix_connect(sock_path);
+                        if (fd < 0)
+                                usleep(20000);
+                }
+                if (fd < 0) {
+                        fprintf(stderr, "bench-control: daemon did not start\n");
+                        _exit(1);
+                }
+                bench_setup(fd, dir);
+                close(fd);
+                _exit(0);
         }
-        if (fd < 0) {
-                fprintf(stderr, "bench-control: daemon did not start\n");
+        int status = 1;
+        if (setup < 0 || waitpid(setup, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return 1;
-        }
-        json_decref(must(fd, "ugroup.add", json_pack("{s:s}", "name", "studs")));
-        json_decref(must(fd, "user.add", json_pack("{s:s, s:[s], s:s, s:I}", "name", "nobody", "groups", "studs",
-                                                   "stordir", dir, "max_running", (json_int_t)100000)));
-        json_decref(must(fd, "vmgroup.add", json_pack("{s:s, s:s}", "name", "exam", "iprange", "10.200.0.1-10.200.255.254")));
-        json_decref(must(fd, "vm.add", json_pack("{s:s, s:s, s:[I]}", "name", "exam", "vmgroup", "exam", "disc_sizes",
-                                                 (json_int_t)(1 << 20))));
-        json_decref(must(fd, "perm.set", json_pack("{s:s, s:s, s:b, s:b}", "group", "studs", "vm", "exam", "run", true,
-                                                   "force_isolated", true)));
-        close(fd);
-
         printf("control plane: %d clients x %d cycles (vm.run isolate no_start + instance.release), as uid %u\n",
                clients, cycles, (unsigned)nobody->pw_uid);
         Figures base = run(clients, cycles, true, nobody->pw_uid, nobody->pw_gid);

@@ -21,8 +21,8 @@ struct Conn {
         size_t in_len, in_cap;
         char *out;
         size_t out_len, out_off;
-        int out_fd; /* rides on the byte at out_fd_at; -1: none */
-        size_t out_fd_at;
+        int out_fds[FRAME_FDS_MAX]; /* ride on the byte at out_fd_at */
+        size_t n_out_fds, out_fd_at;
         bool paused, closing;
         bool ended, reported; /* the end happened / ops->closed was called */
         int end_r;
@@ -34,8 +34,8 @@ static void really_free(Conn *c) {
         event_source_free(c->source);
         event_source_free(c->kick);
         close(c->fd);
-        if (c->out_fd >= 0)
-                close(c->out_fd);
+        for (size_t i = 0; i < c->n_out_fds; i++)
+                close(c->out_fds[i]);
         free(c->in);
         free(c->out);
         free(c);
@@ -98,15 +98,16 @@ static void flush(Conn *c) {
         while (c->out_off < c->out_len) {
                 size_t len = c->out_len - c->out_off;
                 ssize_t n;
-                if (c->out_fd >= 0 && c->out_off == c->out_fd_at) {
-                        n = send_with_fd(c->fd, c->out + c->out_off, len, c->out_fd, MSG_DONTWAIT);
+                if (c->n_out_fds && c->out_off == c->out_fd_at) {
+                        n = send_with_fds(c->fd, c->out + c->out_off, len, c->out_fds, c->n_out_fds, MSG_DONTWAIT);
                         if (n > 0) {
-                                close(c->out_fd);
-                                c->out_fd = -1;
+                                for (size_t i = 0; i < c->n_out_fds; i++)
+                                        close(c->out_fds[i]);
+                                c->n_out_fds = 0;
                         }
                 } else {
-                        if (c->out_fd >= 0 && c->out_fd_at > c->out_off)
-                                len = c->out_fd_at - c->out_off; /* up to the fd's byte */
+                        if (c->n_out_fds && c->out_fd_at > c->out_off)
+                                len = c->out_fd_at - c->out_off; /* up to the fds' byte */
                         n = send(c->fd, c->out + c->out_off, len, MSG_NOSIGNAL | MSG_DONTWAIT);
                         if (n < 0)
                                 n = -errno;
@@ -220,7 +221,6 @@ int conn_new(EventLoop *loop, int fd, const ConnOps *ops, void *data, Conn **ret
         c->fd = fd;
         c->ops = ops;
         c->data = data;
-        c->out_fd = -1;
         int r = event_add_io(loop, fd, EPOLLIN, on_io, c, &c->source);
         if (r < 0) {
                 really_free(c);
@@ -231,6 +231,10 @@ int conn_new(EventLoop *loop, int fd, const ConnOps *ops, void *data, Conn **ret
 }
 
 int conn_send(Conn *c, json_t *msg, int fd) {
+        return conn_send_fds(c, msg, &fd, fd >= 0 ? 1 : 0);
+}
+
+int conn_send_fds(Conn *c, json_t *msg, const int *fds, size_t n_fds) {
         size_t n;
         char *frame = frame_encode(msg, &n);
         json_decref(msg);
@@ -239,16 +243,19 @@ int conn_send(Conn *c, json_t *msg, int fd) {
                 r = -E2BIG;
         else if (c->ended || c->closing)
                 r = -EPIPE;
-        else if (fd >= 0 && c->out_fd >= 0)
+        else if (n_fds > FRAME_FDS_MAX)
+                r = -E2BIG;
+        else if (n_fds && c->n_out_fds)
                 r = -EBUSY;
         if (r < 0) {
                 free(frame);
-                if (fd >= 0)
-                        close(fd);
+                for (size_t i = 0; i < n_fds; i++)
+                        close(fds[i]);
                 return r;
         }
-        if (fd >= 0) {
-                c->out_fd = fd;
+        if (n_fds) {
+                memcpy(c->out_fds, fds, n_fds * sizeof(int));
+                c->n_out_fds = n_fds;
                 c->out_fd_at = c->out_len;
         }
         c->out = xrealloc(c->out, c->out_len + n);

@@ -40,6 +40,8 @@ void conn_free(Conn *c);
  * byte. One fd at a time: a second before the first went out is refused
  * (-EBUSY, fd closed). */
 int conn_send(Conn *c, json_t *msg, int fd);
+/* The same with n_fds fds (taken over, at most FRAME_FDS_MAX). */
+int conn_send_fds(Conn *c, json_t *msg, const int *fds, size_t n_fds);
 
 /* Hand on no frames until conn_resume; the frames that came meanwhile are
  * handed on from the loop after it. */

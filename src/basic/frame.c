@@ -76,27 +76,33 @@ int frame_recv(int fd, json_t **ret) {
         return k < 0 ? (int)k : 0;
 }
 
-ssize_t send_with_fd(int fd, const void *buf, size_t n, int pass_fd, int flags) {
+ssize_t send_with_fds(int fd, const void *buf, size_t n, const int *fds, size_t n_fds, int flags) {
+        if (n_fds > FRAME_FDS_MAX)
+                return -E2BIG;
         union {
                 struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
+                char buf[CMSG_SPACE(sizeof(int) * FRAME_FDS_MAX)];
         } control = {0};
         struct iovec iov = {(void *)buf, n};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (pass_fd >= 0) {
+        if (n_fds > 0) {
                 mh.msg_control = &control;
-                mh.msg_controllen = sizeof(control);
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
                 struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
                 c->cmsg_level = SOL_SOCKET;
                 c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
         }
         ssize_t k;
         do
                 k = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
         while (k < 0 && errno == EINTR);
         return k < 0 ? -errno : k;
+}
+
+ssize_t send_with_fd(int fd, const void *buf, size_t n, int pass_fd, int flags) {
+        return send_with_fds(fd, buf, n, &pass_fd, pass_fd >= 0 ? 1 : 0, flags);
 }
 
 int frame_send_fd(int fd, const json_t *v, int pass_fd) {
@@ -111,13 +117,18 @@ int frame_send_fd(int fd, const json_t *v, int pass_fd) {
         return (size_t)k < n ? loop_write(fd, buf + k, n - (size_t)k) : 0;
 }
 
-int frame_recv_fd(int fd, json_t **ret, int *ret_fd) {
-        *ret_fd = -1;
+static void close_all(int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+int frame_recv_fds(int fd, json_t **ret, int *fds, size_t max, size_t *ret_n) {
+        *ret_n = 0;
         _cleanup_free_ char *buf = NULL;
         uint32_t be;
         union {
                 struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int) * 4)];
+                char buf[CMSG_SPACE(sizeof(int) * FRAME_FDS_MAX)];
         } control;
         struct iovec iov = {&be, 4};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
@@ -130,14 +141,14 @@ int frame_recv_fd(int fd, json_t **ret, int *ret_fd) {
                 return -errno;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                        int fds[4];
-                        memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)(nfds > 4 ? 4 : nfds));
-                        for (int i = 0; i < nfds && i < 4; i++) {
-                                if (*ret_fd < 0)
-                                        *ret_fd = fds[i];
+                        size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        int got[FRAME_FDS_MAX];
+                        memcpy(got, CMSG_DATA(c), sizeof(int) * (nfds > FRAME_FDS_MAX ? FRAME_FDS_MAX : nfds));
+                        for (size_t i = 0; i < nfds && i < FRAME_FDS_MAX; i++) {
+                                if (*ret_n < max)
+                                        fds[(*ret_n)++] = got[i];
                                 else
-                                        close(fds[i]); /* only one is expected */
+                                        close(got[i]); /* more than expected */
                         }
                 }
         if (k == 0)
@@ -155,10 +166,18 @@ int frame_recv_fd(int fd, json_t **ret, int *ret_fd) {
                 goto fail;
         return 0;
 fail:
-        if (*ret_fd >= 0)
-                close(*ret_fd);
-        *ret_fd = -1;
+        close_all(fds, *ret_n);
+        *ret_n = 0;
         return -EBADMSG;
+}
+
+int frame_recv_fd(int fd, json_t **ret, int *ret_fd) {
+        size_t n = 0;
+        *ret_fd = -1;
+        int r = frame_recv_fds(fd, ret, ret_fd, 1, &n);
+        if (n == 0)
+                *ret_fd = -1;
+        return r;
 }
 
 int unix_connect(const char *path) {

@@ -29,7 +29,13 @@ int frame_send_fd(int fd, const json_t *v, int pass_fd);
 /* One sendmsg of buf with pass_fd (-1: none) riding on its first byte;
  * flags e.g. MSG_DONTWAIT. Returns the bytes sent or -errno. */
 ssize_t send_with_fd(int fd, const void *buf, size_t n, int pass_fd, int flags);
+/* The same with n_fds fds (at most FRAME_FDS_MAX) riding together. */
+#define FRAME_FDS_MAX 64
+ssize_t send_with_fds(int fd, const void *buf, size_t n, const int *fds, size_t n_fds, int flags);
 int frame_recv_fd(int fd, json_t **ret, int *ret_fd);
+/* A frame and up to max fds (in *fds, *ret_n of them; extra ones are
+ * closed); on failure no fd is left open. */
+int frame_recv_fds(int fd, json_t **ret, int *fds, size_t max, size_t *ret_n);
 
 /* Connect to a unix stream socket (CLOEXEC). */
 int unix_connect(const char *path);

@@ -1,6 +1,6 @@
 /* worker.c - see worker.h. Each running job has two event sources: the
- * pipe it writes its outcome to (drained as it comes, so a child never
- * blocks on a full pipe) and its pidfd (readable once it exited; then the
+ * socket it writes its outcome (and maybe fds) to (drained as it comes, so
+ * a child never blocks on a full buffer) and its pidfd (readable once it exited; then the
  * rest of the pipe is read and the child reaped with WNOHANG, which cannot
  * wait: it has exited). */
 #include "basic/worker.h"
@@ -9,10 +9,12 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "basic/frame.h"
 #include "basic/log.h"
 #include "basic/util.h"
 
@@ -21,6 +23,7 @@ struct WorkerJob {
         worker_fn fn;
         void *arg;
         worker_done_fn done;
+        worker_done_fds_fn done_fds;
         void *userdata;
         bool running; /* started (counted in n_running) */
         pid_t pid;    /* the child until it is reaped, else 0 */
@@ -28,6 +31,8 @@ struct WorkerJob {
         EventSource *out_source, *pid_source;
         char *out;
         size_t len;
+        int fds[WORKER_FDS_MAX];
+        size_t n_fds;
         WorkerJob *prev, *next;
 };
 
@@ -84,6 +89,8 @@ static void job_free(WorkerJob *j) {
         }
         if (j->pidfd >= 0)
                 close(j->pidfd);
+        for (size_t i = 0; i < j->n_fds; i++)
+                close(j->fds[i]);
         free(j->out);
         free(j);
 }
@@ -93,18 +100,56 @@ static void start_waiting(Workers *w);
 static void complete(WorkerJob *j, int status) {
         Workers *w = j->workers;
         worker_done_fn done = j->done;
+        worker_done_fds_fn done_fds = j->done_fds;
         void *userdata = j->userdata;
         char *out = j->out ? TAKE_PTR(j->out) : xstrdup("");
+        int fds[WORKER_FDS_MAX];
+        size_t n_fds = j->n_fds;
+        memcpy(fds, j->fds, n_fds * sizeof(int));
+        j->n_fds = 0; /* taken: handed on, or closed below */
         job_free(j); /* a child not reaped yet (it could not be watched) is killed there */
-        done(userdata, out, status);
+        if (done_fds)
+                done_fds(userdata, out, status, fds, n_fds);
+        else {
+                for (size_t i = 0; i < n_fds; i++)
+                        close(fds[i]);
+                done(userdata, out, status);
+        }
         free(out);
         start_waiting(w);
+}
+
+/* One read of the child's socket, keeping the fds that came with it. */
+static ssize_t receive(WorkerJob *j, char *buf, size_t len) {
+        union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE(sizeof(int) * WORKER_FDS_MAX)];
+        } control;
+        struct iovec iov = {.iov_base = buf, .iov_len = len};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                           .msg_controllen = sizeof(control)};
+        ssize_t n = recvmsg(j->out_fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return n;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int *got = (int *)CMSG_DATA(c);
+                for (size_t i = 0; i < k; i++) {
+                        if (j->n_fds < WORKER_FDS_MAX)
+                                j->fds[j->n_fds++] = got[i];
+                        else
+                                close(got[i]);
+                }
+        }
+        return n;
 }
 
 static void drain(WorkerJob *j) {
         while (j->out_fd >= 0) {
                 char buf[4096];
-                ssize_t n = read(j->out_fd, buf, sizeof(buf));
+                ssize_t n = receive(j, buf, sizeof(buf));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0) { /* EOF, EAGAIN or an error: nothing more now */
@@ -161,7 +206,7 @@ _Noreturn static void child(WorkerJob *j, int out_fd) {
 static int job_start(WorkerJob *j) {
         Workers *w = j->workers;
         int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
                 return -errno;
         pid_t pid = fork();
         if (pid < 0) {
@@ -204,10 +249,11 @@ static void start_waiting(Workers *w) {
         }
 }
 
-WorkerJob *worker_queue(Workers *w, worker_fn fn, void *arg, worker_done_fn done, void *userdata) {
+static WorkerJob *queue(Workers *w, worker_fn fn, void *arg, worker_done_fn done, worker_done_fds_fn done_fds,
+                        void *userdata) {
         WorkerJob *j = xcalloc(1, sizeof(*j));
-        *j = (WorkerJob){.workers = w, .fn = fn, .arg = arg, .done = done, .userdata = userdata, .out_fd = -1,
-                         .pidfd = -1, .prev = w->last};
+        *j = (WorkerJob){.workers = w, .fn = fn, .arg = arg, .done = done, .done_fds = done_fds,
+                         .userdata = userdata, .out_fd = -1, .pidfd = -1, .prev = w->last};
         if (w->last)
                 w->last->next = j;
         else
@@ -225,6 +271,21 @@ WorkerJob *worker_queue(Workers *w, worker_fn fn, void *arg, worker_done_fn done
                 }
         }
         return j;
+}
+
+WorkerJob *worker_queue(Workers *w, worker_fn fn, void *arg, worker_done_fn done, void *userdata) {
+        return queue(w, fn, arg, done, NULL, userdata);
+}
+
+WorkerJob *worker_queue_fds(Workers *w, worker_fn fn, void *arg, worker_done_fds_fn done, void *userdata) {
+        return queue(w, fn, arg, NULL, done, userdata);
+}
+
+int worker_send_fd(FILE *out, const char *text, int fd) {
+        if (fflush(out) != 0)
+                return -errno;
+        ssize_t n = send_with_fd(fileno(out), text, strlen(text), fd, 0);
+        return n < 0 ? (int)n : (size_t)n == strlen(text) ? 0 : -EIO;
 }
 
 void worker_cancel(WorkerJob *j) {

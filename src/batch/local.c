@@ -9,32 +9,7 @@
 
 #include "basic/spawn.h"
 #include "batch/batch.h"
-
-/* Field 22 of /proc/PID/stat: start time in clock ticks since boot. */
-static int pid_starttime(pid_t pid, unsigned long long *ret) {
-        char path[64], buf[1024];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return -EIO;
-        buf[n] = 0;
-        char *p = strrchr(buf, ')'); /* the command name may contain spaces */
-        if (!p)
-                return -EIO;
-        char state = 0;
-        unsigned long long start = 0;
-        if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
-                   &start) != 2)
-                return -EIO;
-        if (state == 'Z' || state == 'X')
-                return -ESRCH;
-        *ret = start;
-        return 0;
-}
+#include "batch/peer.h"
 
 static int parse_job(const char *job_id, pid_t *ret_pid, unsigned long long *ret_start) {
         int pid;
@@ -83,7 +58,7 @@ static int local_submit(const BatchSubmit *req, char *ret_job_id, size_t len, Er
         if (pidfd >= 0)
                 close(pidfd);
         unsigned long long start = 0;
-        if (pid_starttime(pid, &start) < 0)
+        if (proc_start_time(pid, &start) < 0)
                 start = 0; /* it already exited: the job is gone, state() will say so */
         snprintf(ret_job_id, len, "%d:%llu", (int)pid, start);
         return 0;
@@ -94,7 +69,7 @@ static int local_state(const char *job_id, BatchJobState *ret, Error *err) {
         unsigned long long start, now;
         if (parse_job(job_id, &pid, &start) < 0)
                 return error_set(err, -EINVAL, "bad local job id '%s'", job_id);
-        *ret = pid_starttime(pid, &now) == 0 && now == start ? BATCH_JOB_RUNNING : BATCH_JOB_GONE;
+        *ret = proc_start_time(pid, &now) == 0 && now == start ? BATCH_JOB_RUNNING : BATCH_JOB_GONE;
         return 0;
 }
 
@@ -103,7 +78,7 @@ static int local_cancel(const char *job_id, Error *err) {
         unsigned long long start, now;
         if (parse_job(job_id, &pid, &start) < 0)
                 return error_set(err, -EINVAL, "bad local job id '%s'", job_id);
-        if (pid_starttime(pid, &now) < 0 || now != start)
+        if (proc_start_time(pid, &now) < 0 || now != start)
                 return 0; /* already gone */
         if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
                 return error_set(err, -errno, "cannot signal job %s: %m", job_id);

@@ -16,7 +16,9 @@ static void caller_clear(Caller *c) {
 static int caller_load(Controller *c, uint32_t uid, Caller *ret) {
         memset(ret, 0, sizeof(*ret));
         ret->uid = uid;
-        if (store_user_get(c->store, uid, &ret->user) == 0) {
+        /* root is never a vmbatch user (a row from an old init is ignored):
+         * it administers, but owns and runs nothing */
+        if (uid != 0 && store_user_get(c->store, uid, &ret->user) == 0) {
                 ret->known = true;
                 int r = store_user_groups(c->store, uid, &ret->groups, &ret->n_groups);
                 if (r < 0)
@@ -107,42 +109,87 @@ static bool vm_visible(Controller *c, const Caller *who, const VmRec *vm) {
         return r.run || r.modify || r.derive;
 }
 
-int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err) {
+/* root (a legacy owner) or a member of the admin group */
+static bool owner_is_admin(Controller *c, uint32_t owner) {
+        _cleanup_free_ uint32_t *groups = NULL;
+        size_t n = 0;
+        if (owner == 0)
+                return true;
+        if (store_user_groups(c->store, owner, &groups, &n) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (groups[i] == GROUP_ADMIN)
+                        return true;
+        return false;
+}
+
+/* An existing vm: the caller's to use, or the paper's refusal. */
+static int vm_found(Controller *c, const Caller *who, const char *verb, VmRec *vm, Error *err) {
+        if (!vm_visible(c, who, vm))
+                return error_set(err, -EPERM, "You don't have permission to %s this vm", verb);
+        return 0;
+}
+
+static void append_id(char *list, size_t size, uint32_t id) {
+        size_t l = strlen(list);
+        snprintf(list + l, size - l, "%s%u", l ? ", " : "", id);
+}
+
+/* A name: the caller's own vm of that name, else the one admin-owned vm of
+ * that name. Other users' vms (whatever they grant) are reached by id only,
+ * so a student cannot steer another's --vm or --base by naming a vm like
+ * the teacher's. */
+static int resolve_vm_name(Controller *c, const Caller *who, const char *name, const char *verb, VmRec *ret,
+                           Error *err) {
+        if (store_vm_get_by_owner_name(c->store, who->uid, name, ret) == 0)
+                return 0;
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        int r = store_vm_ids_by_name(c->store, name, &ids, &n);
+        if (r < 0)
+                return error_set(err, r, "looking up vm '%s' failed", name);
+        size_t admins = 0;
+        char admin_ids[128] = "", other_ids[128] = "";
+        for (size_t i = 0; i < n; i++) {
+                VmRec v;
+                if (store_vm_get(c->store, ids[i], &v) < 0)
+                        continue;
+                bool admin = owner_is_admin(c, v.owner);
+                if (!admin && !vm_visible(c, who, &v))
+                        continue; /* another student's: not even its id is told */
+                if (admin && admins++ == 0)
+                        *ret = v;
+                append_id(admin ? admin_ids : other_ids, sizeof(admin_ids), v.id);
+        }
+        if (admins > 1)
+                return error_set(err, -EINVAL, "vm name '%s' is ambiguous among the admins' vms: use its id (%s)", name,
+                                 admin_ids);
+        if (admins == 1)
+                return vm_found(c, who, verb, ret, err);
+        if (*other_ids)
+                return error_set(err, -ENOENT,
+                                 "no vm of yours or of an admin is named '%s': give another user's vm by its id (%s)",
+                                 name, other_ids);
+        return error_set(err, -ENOENT, "no such vm '%s'", name);
+}
+
+int resolve_vm_for(Controller *c, const Caller *who, const json_t *args, const char *key, const char *verb,
+                   VmRec *ret, Error *err) {
         int64_t id;
         const char *name;
         int r = need_ref(args, key, &id, &name, err);
         if (r < 0)
                 return r;
-        if (!name) {
-                r = store_vm_get(c->store, (uint32_t)id, ret);
-                if (r == -ENOENT || (r == 0 && !vm_visible(c, who, ret)))
-                        return error_set(err, -ENOENT, "no such vm with id %lld", (long long)id);
-                return r;
-        }
-        if (store_vm_get_by_owner_name(c->store, who->uid, name, ret) == 0)
-                return 0;
-        uint32_t *ids = NULL;
-        size_t n = 0;
-        r = store_vm_ids_by_name(c->store, name, &ids, &n);
-        if (r < 0)
-                return error_set(err, r, "looking up vm '%s' failed", name);
-        size_t found = 0;
-        char list[128] = "";
-        for (size_t i = 0; i < n; i++) {
-                VmRec v;
-                if (store_vm_get(c->store, ids[i], &v) < 0 || !vm_visible(c, who, &v))
-                        continue;
-                if (found++ == 0)
-                        *ret = v;
-                size_t l = strlen(list);
-                snprintf(list + l, sizeof(list) - l, "%s%u", l ? ", " : "", v.id);
-        }
-        free(ids);
-        if (found == 0)
-                return error_set(err, -ENOENT, "no such vm '%s'", name);
-        if (found > 1)
-                return error_set(err, -EINVAL, "vm name '%s' is ambiguous: use its id (%s)", name, list);
-        return 0;
+        if (name)
+                return resolve_vm_name(c, who, name, verb, ret, err);
+        r = store_vm_get(c->store, (uint32_t)id, ret);
+        if (r == -ENOENT)
+                return error_set(err, -ENOENT, "no such vm with id %lld", (long long)id);
+        return r < 0 ? store_get_error(c->store, r, err, "vm %lld", (long long)id) : vm_found(c, who, verb, ret, err);
+}
+
+int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err) {
+        return resolve_vm_for(c, who, args, key, "use", ret, err);
 }
 
 int arg_size(const json_t *args, const char *key, uint64_t *inout, Error *err) {
@@ -167,12 +214,25 @@ static int op_ping(Controller *c, const Caller *who, const json_t *args, json_t 
         return 0;
 }
 
+/* The account admin_user names: a normal one, never uid 0 (an admin runs
+ * VMs, and root never runs qemu). */
 static int admin_uid_of(const Settings *s, uint32_t *ret, Error *err) {
+        if (isempty(s->admin_user))
+                return error_set(err, -EINVAL, "admin_user is not set: name the normal account that administers "
+                                               "vmbatch in vmbatch.conf (admin_user = NAME; not root)");
         struct passwd *pw = getpwnam(s->admin_user);
         if (!pw)
                 return error_set(err, -ENOENT, "configured admin_user '%s' is not a system user", s->admin_user);
+        if (pw->pw_uid == 0)
+                return error_set(err, -EINVAL, "admin_user = %s is uid 0, and root never runs vms: set admin_user in "
+                                               "vmbatch.conf to a normal account", s->admin_user);
         *ret = pw->pw_uid;
         return 0;
+}
+
+/* "run 'vmapp --init' as ..." */
+static const char *admin_name(const Settings *s) {
+        return isempty(s->admin_user) ? "the admin_user of vmbatch.conf" : s->admin_user;
 }
 
 int controller_init(Controller *c, uint32_t caller_uid, json_t **ret_data, Error *err) {
@@ -184,7 +244,7 @@ int controller_init(Controller *c, uint32_t caller_uid, json_t **ret_data, Error
         if (r < 0)
                 return r;
         if (caller_uid != 0 && caller_uid != admin_uid)
-                return error_set(err, -EPERM, "only the configured admin (%s) can initialize vmbatch",
+                return error_set(err, -EPERM, "only the configured admin (%s) or root can initialize vmbatch",
                                  c->settings->admin_user);
         struct passwd *pw = getpwuid(admin_uid);
         UserRec admin = {.uid = admin_uid, .max_running = 1000, .max_storage = 133ULL << 30};
@@ -274,7 +334,7 @@ static int op_prepare(Controller *c, uint32_t uid, const char *op, const json_t 
         if (!(d->flags & OP_ANYONE)) {
                 if (store_meta_get(c->store, "initialized", buf, sizeof(buf)) < 0)
                         r = error_set(err, -ENXIO, "vmbatch is not initialized: run 'vmapp --init' as %s",
-                                      c->settings->admin_user);
+                                      admin_name(c->settings));
                 else if (!who->known && uid != 0)
                         r = error_set(err, -EACCES, "uid %u is not a vmbatch user (ask an admin to add you)", uid);
                 else if ((d->flags & OP_ADMIN) && !who->admin)
@@ -286,6 +346,15 @@ static int op_prepare(Controller *c, uint32_t uid, const char *op, const json_t 
         }
         *ret_op = d;
         return 0;
+}
+
+/* audit_keep_days: each audited change also drops the entries older than
+ * that (an index seek when there are none); a failure costs the change
+ * nothing. */
+static void audit_expire(Controller *c) {
+        Error err = {0};
+        if (store_audit_expire(c->store, c->settings->audit_keep_days, &err) < 0)
+                log_warn("audit_keep_days: %s", err.message);
 }
 
 /* Run the operation (or, for a job, its finish with plan and outcome) in
@@ -301,6 +370,8 @@ static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json
                    : d->fn(c, who, args, &data, &audit, err);
         if (r >= 0 && (d->flags & OP_MUTATES)) {
                 r = store_audit(c->store, who->uid, d->name, audit.object, (json_t *)args, err);
+                if (r >= 0)
+                        audit_expire(c);
                 if (r >= 0)
                         r = store_commit(c->store, err);
         }

@@ -7,7 +7,7 @@
 
 typedef struct Caller {
         uint32_t uid;
-        bool known; /* has a users row */
+        bool known; /* has a users row (never root) */
         bool admin; /* root, or a member of group 0 */
         UserRec user;
         uint32_t *groups;
@@ -56,7 +56,12 @@ extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_inst
 int resolve_user(Controller *c, const json_t *args, const char *key, UserRec *ret, Error *err);
 int resolve_group(Controller *c, const json_t *args, const char *key, GroupRec *ret, Error *err);
 int resolve_vmgroup(Controller *c, const json_t *args, const char *key, VmGroupRec *ret, Error *err);
-/* VMs: the caller's own VM of that name first, then the only visible one. */
+/* VMs: an id, or a name: the caller's own VM of that name, else the one
+ * admin-owned VM of that name (other users' VMs by id only). A VM the
+ * caller may not see is refused with the paper's "You don't have
+ * permission to VERB this vm" (resolve_vm: "use"). */
+int resolve_vm_for(Controller *c, const Caller *who, const json_t *args, const char *key, const char *verb,
+                   VmRec *ret, Error *err);
 int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err);
 
 Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);

@@ -65,12 +65,38 @@ static int check_single_writer(Controller *c, const VmRec *vm, Error *err) {
         return 0;
 }
 
+/* --mem and --vcpus: what the run asks for, at most what the vm defines
+ * (a runner cannot take more of the host than the vm's owner set) */
+static int run_size_args(const json_t *args, const VmRec *vm, InstanceRec *inst, Error *err) {
+        uint64_t vcpus = vm->vcpus;
+        int r;
+        if ((r = arg_size(args, "mem", &inst->mem, err)) < 0 || (r > 0 && (r = validate_mem(inst->mem, err)) < 0) ||
+            (r = arg_size(args, "vcpus", &vcpus, err)) < 0 || (r > 0 && (r = validate_vcpus(vcpus, err)) < 0))
+                return r;
+        if (inst->mem > vm->mem) {
+                char want[32], have[32];
+                format_size(inst->mem, want, sizeof(want));
+                format_size(vm->mem, have, sizeof(have));
+                return error_set(err, -EINVAL, "--mem %s is more than vm '%s' has (%s): run it with less, or have "
+                                               "its owner raise the vm's memory", want, vm->name, have);
+        }
+        if (vcpus > vm->vcpus)
+                return error_set(err, -EINVAL, "--vcpus %llu is more than vm '%s' has (%u): run it with fewer, or have "
+                                               "its owner raise the vm's vcpus", (unsigned long long)vcpus, vm->name,
+                                 vm->vcpus);
+        inst->vcpus = (uint32_t)vcpus;
+        return 0;
+}
+
 static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
+        if (who->uid == 0)
+                return error_set(err, -EPERM, "root never runs qemu: run vms as a normal user (the vm's owner, "
+                                              "an admin account or a user granted run)");
         if (!who->known)
                 return error_set(err, -EACCES, "uid %u is not a vmbatch user and cannot run vms", who->uid);
         VmRec vm;
-        int r = resolve_vm(c, who, args, "vm", &vm, err);
+        int r = resolve_vm_for(c, who, args, "vm", "run", &vm, err);
         if (r < 0)
                 return r;
         bool isolate = false, no_start = false, install = false;
@@ -95,11 +121,8 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
 
         InstanceRec inst = {.vm = vm.id, .uid = who->uid, .isolated = isolate, .mem = vm.mem, .vcpus = vm.vcpus,
                             .vnc_display = -1};
-        uint64_t vcpus = vm.vcpus;
-        if ((r = arg_size(args, "mem", &inst.mem, err)) < 0 || (r > 0 && (r = validate_mem(inst.mem, err)) < 0) ||
-            (r = arg_size(args, "vcpus", &vcpus, err)) < 0 || (r > 0 && (r = validate_vcpus(vcpus, err)) < 0))
+        if ((r = run_size_args(args, &vm, &inst, err)) < 0)
                 return r;
-        inst.vcpus = (uint32_t)vcpus;
         uint64_t walltime = 0;
         if ((r = arg_size(args, "walltime", &walltime, err)) < 0)
                 return r;

@@ -36,14 +36,11 @@ typedef struct VmAddPlan {
         char *path[MAX_DISCS];    /* where each disc goes (reserved: did not exist) */
         char *src[MAX_DISCS];     /* copy: the source; derive: the template's disc */
         uint32_t backing[MAX_DISCS]; /* derive: the template disc's id */
-        uint64_t size[MAX_DISCS]; /* new: the size */
+        uint64_t size[MAX_DISCS]; /* new, derive: the size */
         DiscRec made[MAX_DISCS];  /* finish: what the run measured */
         bool check_managed;       /* copy by a non-admin: refuse every disc vmbatch manages */
         DiscRec *managed;
         size_t n_managed;
-        bool grant_base;          /* derive from another owner's template: ACL first */
-        Cred base_owner;
-        char base_owner_name[64];
 } VmAddPlan;
 
 static void vm_add_plan_free(void *p) {
@@ -143,14 +140,14 @@ static int plan_derive_discs(Controller *c, VmAddPlan *p, const VmRec *base, Err
                 return error_set(err, r, "cannot list the template's discs");
         if (n == 0)
                 return error_set(err, -EINVAL, "vm '%s' has no discs to derive from", base->name);
-        /* the deriver's qemu-img (and later qemu) reads the template disc as
-         * the deriver: the run lets exactly this user read it */
-        p->grant_base = base->owner != p->owner.uid;
-        if (p->grant_base)
-                r = cred_from_uid(base->owner, &p->base_owner, p->base_owner_name, sizeof(p->base_owner_name), err);
+        /* the deriver never reads the template: the overlay is made without
+         * opening it, and qemu gets it later as an fd the node opens as the
+         * template's owner */
         for (size_t i = 0; i < n && r >= 0; i++)
-                if ((r = next_path(p, bd[i].path, err)) >= 0)
+                if ((r = next_path(p, bd[i].path, err)) >= 0) {
                         p->backing[p->n - 1] = bd[i].id;
+                        p->size[p->n - 1] = bd[i].size;
+                }
         p->how = DISCS_DERIVE;
         return r;
 }
@@ -197,14 +194,13 @@ static int make_disc(const VmAddPlan *p, size_t i, DiscRec *rec, Error *err) {
                         r = disk_clone(&p->cred, p->src[i], p->path[i], err);
                 break;
         case DISCS_DERIVE:
-                if (p->grant_base)
-                        r = disk_grant(&p->base_owner, p->src[i], p->owner.uid, "r", err);
-                if (r >= 0)
-                        r = disk_derive(&p->cred, p->src[i], p->path[i], err);
+                r = disk_derive(&p->cred, p->src[i], p->size[i], p->path[i], err);
                 break;
         }
         if (r >= 0)
                 r = disk_measure(&p->cred, p->path[i], &rec->size, &rec->allocated, err);
+        if (r >= 0)
+                r = disk_identity(p->path[i], &rec->dev, &rec->ino, err);
         return r;
 }
 
@@ -214,8 +210,8 @@ static void remove_made(const VmAddPlan *p, size_t n) {
                 disk_remove(&p->cred, p->path[i], NULL);
 }
 
-/* The outcome: "ok SIZE ALLOCATED ..." (one pair per disc) or "error
- * ERRNO MESSAGE"; a failed run removed the discs it made. */
+/* The outcome: "ok SIZE ALLOCATED DEV INO ..." (four numbers per disc) or
+ * "error ERRNO MESSAGE"; a failed run removed the discs it made. */
 static void vm_add_run(void *arg, FILE *out) {
         const VmAddPlan *p = arg;
         Error err = {0};
@@ -233,7 +229,8 @@ static void vm_add_run(void *arg, FILE *out) {
         }
         fputs("ok", out);
         for (size_t i = 0; i < p->n; i++)
-                fprintf(out, " %" PRIu64 " %" PRIu64, rec[i].size, rec[i].allocated);
+                fprintf(out, " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64, rec[i].size, rec[i].allocated,
+                        rec[i].dev, rec[i].ino);
 }
 
 
@@ -246,12 +243,13 @@ static int read_outcome(VmAddPlan *p, const char *outcome, Error *err) {
                 return error_set(err, -EIO, "making the discs failed (the worker died)");
         const char *q = outcome + 2;
         for (size_t i = 0; i < p->n; i++) {
-                uint64_t size, alloc;
+                uint64_t size, alloc, dev, ino;
                 int n = 0;
-                if (sscanf(q, " %" SCNu64 " %" SCNu64 "%n", &size, &alloc, &n) != 2)
+                if (sscanf(q, " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 "%n", &size, &alloc, &dev, &ino, &n) !=
+                    4)
                         return error_set(err, -EIO, "making the discs failed (a bad outcome)");
                 q += n;
-                p->made[i] = (DiscRec){.idx = (uint32_t)i, .size = size, .allocated = alloc,
+                p->made[i] = (DiscRec){.idx = (uint32_t)i, .size = size, .allocated = alloc, .dev = dev, .ino = ino,
                                        .backing = p->how == DISCS_DERIVE ? p->backing[i] : 0};
                 snprintf(p->made[i].path, sizeof(p->made[i].path), "%s", p->path[i]);
         }
@@ -323,7 +321,7 @@ static int vm_add_plan(Controller *c, const Caller *who, const json_t *args, voi
         VmRec base;
         Rights base_rights = {0};
         if (has_base) {
-                if ((r = resolve_vm(c, who, args, "base", &base, err)) < 0)
+                if ((r = resolve_vm_for(c, who, args, "base", "derive", &base, err)) < 0)
                         return r;
                 base_rights = caller_rights(c, who, &base);
                 if ((r = authz_check_derive(&base_rights, who->admin, base.derivable, err)) < 0)
@@ -438,7 +436,7 @@ static const OpJobDef vm_add_job = {
 static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
         VmRec v;
-        int r = resolve_vm(c, who, args, "vm", &v, err);
+        int r = resolve_vm_for(c, who, args, "vm", "modify", &v, err);
         if (r < 0)
                 return r;
         Rights rights = caller_rights(c, who, &v);
@@ -492,33 +490,10 @@ static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_
         return store_vm_to_json(c->store, &v, ret);
 }
 
-/* The owner of a deleted derivative no longer needs to read the template,
- * unless they derived it more than once. */
-static int revoke_template_read(Controller *c, const VmRec *v, Error *err) {
-        VmRec base;
-        uint32_t left;
-        if (store_vm_get(c->store, v->base, &base) < 0 || base.owner == v->owner)
-                return 0;
-        int r = store_vm_count_derived_by(c->store, base.id, v->owner, &left);
-        if (r < 0 || left > 0)
-                return r < 0 ? error_set(err, r, "cannot count derived vms") : 0;
-        Cred owner;
-        char name[64];
-        DiscRec *bd;
-        size_t n;
-        if ((r = cred_from_uid(base.owner, &owner, name, sizeof(name), err)) < 0 ||
-            (r = store_disc_list(c->store, base.id, &bd, &n)) < 0)
-                return r;
-        for (size_t i = 0; i < n && r >= 0; i++)
-                r = disk_grant(&owner, bd[i].path, v->owner, NULL, err);
-        free(bd);
-        return r;
-}
-
 static int op_vm_del(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
         VmRec v;
-        int r = resolve_vm(c, who, args, "vm", &v, err);
+        int r = resolve_vm_for(c, who, args, "vm", "delete", &v, err);
         if (r < 0)
                 return r;
         if (!who->admin && v.owner != who->uid)
@@ -552,8 +527,6 @@ static int op_vm_del(Controller *c, const Caller *who, const json_t *args, json_
                         r = disk_remove(&cred, d[i].path, err);
         }
         free(d);
-        if (r >= 0 && v.base)
-                r = revoke_template_read(c, &v, err);
         if (r < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "vm %u %s", v.id, v.name);

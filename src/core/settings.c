@@ -11,7 +11,6 @@ void settings_defaults(Settings *s) {
         memset(s, 0, sizeof(*s));
         snprintf(s->socket, sizeof(s->socket), "%s", VMBATCH_DEFAULT_SOCKET);
         snprintf(s->database, sizeof(s->database), "/var/lib/vmbatch/vmbatch.db");
-        snprintf(s->admin_user, sizeof(s->admin_user), "root");
         s->default_max_running = 2;
         s->default_max_storage = 13ULL << 30;
         s->default_mem = 512ULL << 20;
@@ -25,13 +24,16 @@ void settings_defaults(Settings *s) {
         snprintf(s->omapi_key_name, sizeof(s->omapi_key_name), "omapi_key");
         s->accel = ACCEL_AUTO;
         snprintf(s->qemu_binary, sizeof(s->qemu_binary), "qemu-system-x86_64");
-        snprintf(s->vnc_listen, sizeof(s->vnc_listen), "0.0.0.0");
+        /* VNC's DES challenge and 8-character passwords do not belong on a
+         * network, nor within a guest's reach: loopback unless told */
+        snprintf(s->vnc_listen, sizeof(s->vnc_listen), "127.0.0.1");
         snprintf(s->batch_backend, sizeof(s->batch_backend), "local");
         snprintf(s->starter, sizeof(s->starter), "%s/vmbatch-starter", VMBATCH_LIBEXECDIR);
         s->reattach_grace_s = 30;
         s->node = true;
         s->filter_backend = FILTER_KIND_NFT;
         s->broadcast_pps = 50;
+        s->audit_keep_days = 365;
 }
 
 /* ---- the keys ----------------------------------------------------------
@@ -79,6 +81,21 @@ static bool valid_queue(const char *v) {
 }
 static bool valid_addr_port(const char *v) { return isempty(v) || strchr(v, ':'); }
 static bool valid_host_name(const char *v) { return !isempty(v) && !strpbrk(v, " /\t"); }
+/* "tcp/22, udp/123" (at most 64, separated by commas or spaces); net/filter.c
+ * checks each again when the filters are made */
+static bool valid_host_ports(const char *v) {
+        char buf[1024];
+        unsigned n = 0;
+        snprintf(buf, sizeof(buf), "%s", v);
+        for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+                uint32_t port;
+                bool proto_ok = strncmp(tok, "tcp/", 4) == 0 || strncmp(tok, "udp/", 4) == 0;
+                if (!proto_ok || tok[4] == '0' || parse_u32(tok + 4, &port) < 0 || port < 1 || port > 65535 ||
+                    ++n > 64)
+                        return false;
+        }
+        return true;
+}
 
 #define F(field) offsetof(Settings, field), sizeof(((Settings *)NULL)->field)
 #define STR(k, field) {.name = k, .type = KEY_STRING, F(field)}
@@ -112,6 +129,7 @@ static const Key keys[] = {
         ENUM("filter_backend", filter_backend, filter_kind_int, "nft|ebtables|none"),
         STR("filter_allow", filter_allow),
         U32("broadcast_pps", broadcast_pps, 1, 100000),
+        STRV("host_ports_allow", host_ports_allow, valid_host_ports, "a list of tcp/PORT and udp/PORT (at most 64)"),
         STR("dhcp_server_ip", dhcp_server_ip),
         STR("dhcp_server_mac", dhcp_server_mac),
         STR("gateway_mac", gateway_mac),
@@ -124,6 +142,7 @@ static const Key keys[] = {
         U32("default_vcpus", default_vcpus, 1, 256),
         {.name = "default_max_storage", .type = KEY_SIZE, F(default_max_storage)},
         {.name = "default_mem", .type = KEY_SIZE, F(default_mem)},
+        U32("audit_keep_days", audit_keep_days, 0, 36500),
 };
 
 static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {

@@ -23,13 +23,14 @@ int log_level_from_string(const char *s);
 typedef struct Settings {
         char socket[PATH_MAX];
         char database[PATH_MAX];
-        char admin_user[64];       /* name of the default admin made by init */
+        char admin_user[64];       /* the admin init makes: a normal account, never root ("" = unset) */
         char admin_stordir[PATH_MAX]; /* "" = the admin's home */
         uint32_t default_max_running;
         uint64_t default_max_storage;
         uint64_t default_mem;
         uint32_t default_vcpus;
         int log_level;                 /* LOG_LEVEL_* (basic/log.h) */
+        uint32_t audit_keep_days;      /* audit entries older than this go; 0 = kept forever */
         /* node role: where VMs run on this host */
         bool node;                     /* run VMs here (bridge, taps, DHCP); off: control plane only */
         char state_dir[PATH_MAX];      /* job logs, dnsmasq state */
@@ -52,6 +53,7 @@ typedef struct Settings {
         FilterKind filter_backend;
         char filter_allow[1024];       /* comma list of addresses isolated VMs may also reach */
         uint32_t broadcast_pps;        /* isolated VMs' broadcast limit, per tap */
+        char host_ports_allow[1024];   /* "tcp/22, udp/123": host ports every VM may reach besides DHCP, DNS, ping */
         char dhcp_server_ip[16];       /* "" = the gateway (a DHCP server on the bridge) */
         char dhcp_server_mac[18];      /* "" = the bridge's MAC */
         char gateway_mac[18];          /* "" = dhcp_server_mac when the DHCP server is the gateway, else the bridge's */

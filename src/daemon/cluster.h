@@ -19,6 +19,7 @@
 
 #include "basic/error.h"
 #include "basic/instance-types.h"
+#include "batch/peer.h"
 
 #define CLUSTER_TAP_MAX 16
 
@@ -26,7 +27,8 @@
 typedef struct ClusterAttach {
         uint32_t instance;
         uint32_t uid;
-        const char *job_id; /* the scheduler's job it runs in; NULL: none (local) */
+        const char *job_id;  /* the job it says it runs in (its environment: believed by nobody) */
+        BatchPeerJobs proof; /* the jobs the node found it runs in (batch/peer.h) */
         const char *tap;
         int vnc_display;
 } ClusterAttach;

@@ -424,8 +424,9 @@ static int on_sweep(EventSource *s, void *userdata) {
 }
 
 static void up_attach(void *data, const ClusterAttach *req, ClusterDone done, void *ctx) {
-        json_t *args = json_pack("{s:I, s:I, s:s, s:i}", "instance", (json_int_t)req->instance, "uid",
-                                 (json_int_t)req->uid, "tap", req->tap, "vnc_display", req->vnc_display);
+        json_t *args = json_pack("{s:I, s:I, s:s, s:i, s:{s:s, s:s, s:s}}", "instance", (json_int_t)req->instance,
+                                 "uid", (json_int_t)req->uid, "tap", req->tap, "vnc_display", req->vnc_display, "proof",
+                                 "local", req->proof.local, "slurm", req->proof.slurm, "sge", req->proof.sge);
         if (req->job_id)
                 json_object_set_new(args, "job_id", json_string(req->job_id));
         call_queue(data, WIRE_ATTACH, args, done, ctx);
@@ -560,6 +561,29 @@ static int do_hello(NodeConn *nc, const json_t *args, Error *err) {
         return 0;
 }
 
+/* What the node proved about a starter (batch/peer.h); missing: nothing. */
+static int proof_from_json(const json_t *o, BatchPeerJobs *ret, Error *err) {
+        struct {
+                const char *key;
+                char *dst;
+                size_t len;
+        } f[] = {{"local", ret->local, sizeof(ret->local)},
+                 {"slurm", ret->slurm, sizeof(ret->slurm)},
+                 {"sge", ret->sge, sizeof(ret->sge)}};
+        *ret = (BatchPeerJobs){0};
+        for (size_t i = 0; o && i < ELEMENTSOF(f); i++) {
+                const char *v = NULL;
+                int r = json_get_string(o, f[i].key, &v, err);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                if (v && strlen(v) >= f[i].len)
+                        return error_set(err, -EINVAL, "proof %s is too long", f[i].key);
+                if (v)
+                        snprintf(f[i].dst, f[i].len, "%s", v);
+        }
+        return 0;
+}
+
 static json_t *placement_json(const ClusterPlacement *p) {
         return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "state", instance_state_to_string(p->state), "tap", p->tap,
                          "mac", p->mac, "ip", p->ip, "isolated", p->isolated, "vnc_display", p->vnc_display);
@@ -586,6 +610,8 @@ static int node_request(NodeConn *nc, WireOp op, const json_t *args, json_t **re
                     (r = json_need_u32(args, "vnc_display", &display, err)) < 0)
                         return r;
                 if ((r = json_get_string(args, "job_id", &req.job_id, err)) < 0 && r != -ENOENT)
+                        return r;
+                if ((r = proof_from_json(json_object_get(args, "proof"), &req.proof, err)) < 0)
                         return r;
                 req.vnc_display = display > 10000 ? -1 : (int)display;
                 return fleet_attach(f, nc->node, &req, ret, err);

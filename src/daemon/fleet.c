@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "basic/jsonutil.h"
@@ -65,33 +66,93 @@ void fleet_node_remove(Fleet *f, FleetNode *node) {
 
 /* ---- cluster.* requests ---- */
 
-static void random_password(char buf[9]) {
+/* The VNC password: from the kernel's random pool, or no attach at all
+ * (never a guessable fallback). */
+static int random_password(char buf[9], Error *err) {
         static const char chars[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-        uint8_t raw[8] = {0};
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                (void)!read(fd, raw, sizeof(raw));
-                close(fd);
-        }
+        uint8_t raw[8];
+        ssize_t n = getrandom(raw, sizeof(raw), 0);
+        if (n != (ssize_t)sizeof(raw))
+                return error_set(err, n < 0 ? -errno : -EIO, "cannot make a VNC password: getrandom: %s",
+                                 n < 0 ? strerror(errno) : "short read");
         for (int i = 0; i < 8; i++)
                 buf[i] = chars[raw[i] % (sizeof(chars) - 1)];
         buf[8] = 0;
+        return 0;
+}
+
+/* A file the node opens for qemu, and as whom (docs/protocol.md). */
+static json_t *file_json(const char *path, uint32_t uid, uint64_t dev, uint64_t ino) {
+        json_t *o = json_pack("{s:s, s:I}", "path", path, "uid", (json_int_t)uid);
+        if (dev || ino) {
+                json_object_set_new(o, "dev", json_integer((json_int_t)dev));
+                json_object_set_new(o, "ino", json_integer((json_int_t)ino));
+        }
+        return o;
+}
+
+#define CHAIN_MAX 16 /* a template of a template of ...: deeper is refused */
+
+/* Disc d's recorded chain, top first: each file with its owner (the owner
+ * of the vm the disc row belongs to) and identity. */
+static int disc_chain(Store *s, const DiscRec *top, uint32_t top_owner, json_t **ret, Error *err) {
+        json_t *chain = json_array();
+        DiscRec d = *top;
+        uint32_t owner = top_owner;
+        for (int depth = 0;; depth++) {
+                if (depth == CHAIN_MAX) {
+                        json_decref(chain);
+                        return error_set(err, -ELOOP, "disc %s: a backing chain deeper than %d", top->path, CHAIN_MAX);
+                }
+                json_array_append_new(chain, file_json(d.path, owner, d.dev, d.ino));
+                if (!d.backing)
+                        break;
+                VmRec base;
+                int r = store_disc_get(s, d.backing, &d);
+                if (r >= 0)
+                        r = store_vm_get(s, d.vm, &base);
+                if (r < 0) {
+                        json_decref(chain);
+                        return store_get_error(s, r, err, "the backing disc of %s is gone", top->path);
+                }
+                owner = base.owner;
+        }
+        *ret = chain;
+        return 0;
 }
 
 /* What the host needs to boot the instance (the host adds its own part:
- * qemu binary, accel, where VNC listens, files). */
-static json_t *boot_spec(const InstanceRec *inst, const VmRec *vm, const DiscRec *d, size_t nd) {
+ * qemu binary, accel, where VNC listens, its files). Every file qemu uses
+ * is named with the user the node opens it as: the discs' chains as each
+ * file's owner, the kernel and initrd as the vm's owner, the cdrom as the
+ * runner; qemu gets them as fds. */
+static int boot_spec(Store *s, const InstanceRec *inst, const VmRec *vm, const DiscRec *d, size_t nd, json_t **ret,
+                     Error *err) {
         json_t *discs = json_array();
-        for (size_t i = 0; i < nd; i++)
-                json_array_append_new(discs, json_string(d[i].path));
+        for (size_t i = 0; i < nd; i++) {
+                json_t *chain = NULL;
+                int r = disc_chain(s, &d[i], vm->owner, &chain, err);
+                if (r < 0) {
+                        json_decref(discs);
+                        return r;
+                }
+                json_array_append_new(discs, chain);
+        }
         char ip[16];
         ipv4_format(inst->ip, ip);
-        return json_pack("{s:I, s:I, s:s, s:I, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s}", "instance",
-                         (json_int_t)inst->id, "uid", (json_int_t)inst->uid, "name", vm->name, "mem_mib",
-                         (json_int_t)(inst->mem >> 20), "vcpus", (json_int_t)inst->vcpus, "discs", discs, "kernel",
-                         vm->kernel, "initrd", vm->initrd, "cmdline", vm->cmdline, "cdrom", inst->cdrom, "mac",
-                         inst->mac, "ip", ip, "isolated", inst->isolated, "vnc_display", inst->vnc_display,
-                         "vnc_password", inst->vnc_password);
+        json_t *spec = json_pack("{s:I, s:I, s:s, s:I, s:I, s:o, s:s, s:s, s:s, s:b, s:i, s:s}", "instance",
+                                 (json_int_t)inst->id, "uid", (json_int_t)inst->uid, "name", vm->name, "mem_mib",
+                                 (json_int_t)(inst->mem >> 20), "vcpus", (json_int_t)inst->vcpus, "discs", discs,
+                                 "cmdline", vm->cmdline, "mac", inst->mac, "ip", ip, "isolated", inst->isolated,
+                                 "vnc_display", inst->vnc_display, "vnc_password", inst->vnc_password);
+        if (*vm->kernel)
+                json_object_set_new(spec, "kernel", file_json(vm->kernel, vm->owner, 0, 0));
+        if (*vm->initrd)
+                json_object_set_new(spec, "initrd", file_json(vm->initrd, vm->owner, 0, 0));
+        if (*inst->cdrom)
+                json_object_set_new(spec, "cdrom", file_json(inst->cdrom, inst->uid, 0, 0));
+        *ret = spec;
+        return 0;
 }
 
 /* instance, which must be uid's (root: any) */
@@ -128,9 +189,15 @@ int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **r
         /* a scheduler's job must be this instance's job, not any job of the user */
         if (!*inst.job_id && submissions_pending(f->submissions, inst.id))
                 return error_set(err, -EAGAIN, "instance %u: its job is still being submitted; try again", inst.id);
-        if (!streq(inst.backend, "local") && !streq(req->job_id, inst.job_id))
-                return error_set(err, -EPERM, "job %s is not the job of instance %u",
-                                 req->job_id ? req->job_id : "(none)", inst.id);
+        /* believed only for what the node could prove (batch/peer.h): a
+         * starter run by hand, or inside another job, gets nothing */
+        const char *proven = batch_peer_job(&req->proof, inst.backend);
+        if (!proven || !streq(proven, inst.job_id))
+                return error_set(err, -EPERM,
+                                 "this starter is not job %s of instance %u (%s): refused (it says job %s, the node "
+                                 "found %s)",
+                                 inst.job_id, inst.id, inst.backend, req->job_id ? req->job_id : "(none)",
+                                 proven && *proven ? proven : "no job of that scheduler around it");
         if (*inst.exehost && !streq(inst.exehost, node->name)) {
                 /* its job ran here anyway and will not run again: end it */
                 r = error_set(err, -EPERM, "instance %u is pinned to host %s, not %s", inst.id, inst.exehost,
@@ -147,23 +214,30 @@ int fleet_attach(Fleet *f, FleetNode *node, const ClusterAttach *req, json_t **r
         size_t nd = 0;
         if ((r = store_disc_list(s, vm.id, &d, &nd)) < 0)
                 return error_set(err, r, "cannot list discs");
-        char name[32], ip[16];
-        dhcp_name(inst.id, name);
-        ipv4_format(inst.ip, ip);
-        if (f->dhcp && (r = dhcp_host_add(f->dhcp, name, inst.mac, ip, err)) < 0)
-                return r;
         inst.vnc_display = req->vnc_display;
-        random_password(inst.vnc_password);
+        if ((r = random_password(inst.vnc_password, err)) < 0)
+                return r;
         snprintf(inst.tap, sizeof(inst.tap), "%s", req->tap);
         snprintf(inst.exehost, sizeof(inst.exehost), "%s", node->name);
         inst.state = INSTANCE_STARTING;
+        json_t *spec = NULL;
+        if ((r = boot_spec(s, &inst, &vm, d, nd, &spec, err)) < 0)
+                return r;
+        char name[32], ip[16];
+        dhcp_name(inst.id, name);
+        ipv4_format(inst.ip, ip);
+        if (f->dhcp && (r = dhcp_host_add(f->dhcp, name, inst.mac, ip, err)) < 0) {
+                json_decref(spec);
+                return r;
+        }
         if ((r = update_instance(s, &inst, err)) < 0) {
                 if (f->dhcp)
                         dhcp_host_remove(f->dhcp, name, inst.mac, ip, NULL);
+                json_decref(spec);
                 return r;
         }
         placements_set(f->placements, inst.id, node);
-        *ret = boot_spec(&inst, &vm, d, nd);
+        *ret = spec;
         log_info("instance %u: monitor attached on %s (uid %u), %s %s, vnc :%d", inst.id, node->name, inst.uid, ip,
                  inst.mac, inst.vnc_display);
         return 0;
@@ -236,36 +310,6 @@ void fleet_hello(Fleet *f, FleetNode *node, const ClusterMonitor *attached, size
 
 /* ---- the end of an instance ---- */
 
-/* A vm run by someone other than its owner (the owner granted run): the
- * runner's qemu needs to write the vm's discs and read their backing
- * files. grant false takes the write access back. */
-static int share_discs_with_runner(Fleet *f, const InstanceRec *inst, bool grant, Error *err) {
-        Store *s = f->controller->store;
-        VmRec vm;
-        if (store_vm_get(s, inst->vm, &vm) < 0 || vm.owner == inst->uid)
-                return 0;
-        Cred owner;
-        char oname[64];
-        DiscRec *d;
-        size_t nd;
-        int r = cred_from_uid(vm.owner, &owner, oname, sizeof(oname), err);
-        if (r < 0 || (r = store_disc_list(s, vm.id, &d, &nd)) < 0)
-                return r;
-        for (size_t i = 0; i < nd && r >= 0; i++)
-                r = disk_grant(&owner, d[i].path, inst->uid, grant ? "rw" : NULL, err);
-        free(d);
-        VmRec base;
-        if (r >= 0 && grant && vm.base && store_vm_get(s, vm.base, &base) == 0 &&
-            (r = cred_from_uid(base.owner, &owner, oname, sizeof(oname), err)) >= 0 &&
-            (r = store_disc_list(s, base.id, &d, &nd)) >= 0) {
-                for (size_t i = 0; i < nd && r >= 0; i++)
-                        if (base.owner != inst->uid)
-                                r = disk_grant(&owner, d[i].path, inst->uid, "r", err);
-                free(d);
-        }
-        return r;
-}
-
 /* Free the lease, the disc access of a runner, the address (the row), and
  * refresh the storage the VM's discs occupy, exactly once; inside an open
  * transaction. */
@@ -291,11 +335,6 @@ static int teardown_locked(Fleet *f, const InstanceRec *inst, const char *reason
                                 store_disc_set_allocated(s, d[i].id, alloc, NULL);
                 }
                 free(d);
-        }
-        if (inst->state != INSTANCE_RESERVED) {
-                error_clear(&e);
-                if (share_discs_with_runner(f, inst, false, &e) < 0)
-                        log_warn("instance %u: taking back disc access: %s", inst->id, e.message);
         }
         int r = store_instance_delete(s, inst->id, err);
         if (r < 0)
@@ -355,7 +394,7 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
         Cred cred;
         char cname[64];
         int r = cred_from_uid(inst->uid, &cred, cname, sizeof(cname), err);
-        if (r < 0 || (r = share_discs_with_runner(f, inst, true, err)) < 0)
+        if (r < 0)
                 return r;
         snprintf(inst->backend, sizeof(inst->backend), "%s", f->batch->name);
         if (f->batch->slow_submit) {

@@ -8,15 +8,18 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "basic/frame.h"
 #include "basic/jsonutil.h"
 #include "basic/log.h"
 #include "core/ipam.h"
+#include "daemon/boot_files.h"
 #include "daemon/host.h"
 #include "disk/disk.h"
 #include "net/filter.h"
 #include "net/link.h"
 
 #define RECONCILE_INTERVAL_MS 5000
+#define OPENERS_MAX 8 /* workers opening VMs' files as their users */
 #define VNC_DISPLAY_MAX 1000
 
 /* an instance whose monitor (starter) is connected here */
@@ -44,6 +47,7 @@ struct Host {
         void *cluster_data;
         HostClientOps clients;
         struct HostCall *calls; /* requests the controller has not answered yet */
+        Workers *openers;
 };
 
 /* A starter's request that waits for the controller's answer. */
@@ -58,7 +62,8 @@ typedef struct HostCall {
         int r;
         Error err;
         json_t *reply;
-        int fd;
+        DiscOpen *opening; /* the vm's files being opened (attach) */
+        json_t *spec;      /* meanwhile */
         struct HostCall *next;
 } HostCall;
 
@@ -163,7 +168,6 @@ static HostCall *call_new(Host *h, NodeClient *client, CallKind kind, const Atta
         c->client = client;
         c->kind = kind;
         c->a = *a;
-        c->fd = -1;
         c->in_request = true;
         c->next = h->calls;
         h->calls = c;
@@ -185,33 +189,38 @@ static bool call_pending_for(Host *h, uint32_t instance, NodeClient *client) {
         return false;
 }
 
-/* The call's answer: kept for host_request if it came at once, else sent
- * to its client (if still there). */
-static void call_answer(HostCall *c, int r, json_t *reply, const Error *err, int fd) {
+static void close_fds(const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+}
+
+/* The call's answer: kept for host_request if it came at once (never with
+ * fds: those come from workers), else sent to its client (if still there). */
+static void call_answer(HostCall *c, int r, json_t *reply, const Error *err, const int *fds, size_t n_fds) {
         c->answered = true;
         c->r = r;
         if (r < 0)
                 error_set(&c->err, r, "%s", err->message);
         if (c->in_request) {
                 c->reply = reply;
-                c->fd = fd;
+                close_fds(fds, n_fds);
                 return;
         }
         call_unlink(c);
         Host *h = c->host;
         if (c->client)
-                h->clients.answer(h->clients.data, c->client, r, reply, &c->err, fd);
+                h->clients.answer(h->clients.data, c->client, r, reply, &c->err, fds, n_fds);
         else {
                 json_decref(reply);
-                if (fd >= 0)
-                        close(fd);
+                close_fds(fds, n_fds);
         }
+        json_decref(c->spec);
         free(c);
 }
 
 /* After asking the controller: the answer if it came at once, else
  * HOST_PENDING. */
-static int call_started(HostCall *c, json_t **ret, int *ret_fd, Error *err) {
+static int call_started(HostCall *c, json_t **ret, Error *err) {
         c->in_request = false;
         if (!c->answered)
                 return HOST_PENDING;
@@ -219,11 +228,9 @@ static int call_started(HostCall *c, json_t **ret, int *ret_fd, Error *err) {
         int r = c->r;
         if (r < 0)
                 error_set(err, r, "%s", c->err.message);
-        else {
+        else
                 *ret = c->reply;
-                if (ret_fd)
-                        *ret_fd = c->fd;
-        }
+        json_decref(c->spec);
         free(c);
         return r;
 }
@@ -312,37 +319,76 @@ static int prepare(Host *h, Attachment *a, json_t *spec, int *ret_fd, Error *err
         return 0;
 }
 
-static void on_attached(void *ctx, const ClusterAnswer *ans) {
+/* The vm cannot start here after all: undone here and at the controller. */
+static void attach_failed(HostCall *c, int r, const Error *err) {
+        Host *h = c->host;
+        char why[600];
+        snprintf(why, sizeof(why), "cannot start on %.64s: %.400s", h->name, err->message);
+        detach(h, att_add(h, &c->a), why);
+        call_answer(c, r, NULL, err, NULL, 0);
+}
+
+/* The vm's files are open: the tap and filters, then the starter gets the
+ * spec with the tap first and the files after it. */
+static void on_files_opened(void *ctx, int r, const Error *err, int *fds, size_t n) {
         HostCall *c = ctx;
         Host *h = c->host;
+        c->opening = NULL;
+        Error e = {0};
+        if (call_orphaned(c)) {
+                close_fds(fds, n);
+                call_answer(c, -ECONNRESET, NULL, &e, NULL, 0);
+                return;
+        }
+        if (r < 0) {
+                attach_failed(c, r, err);
+                return;
+        }
+        int all[FRAME_FDS_MAX];
+        json_t *spec = TAKE_PTR(c->spec);
+        if ((r = prepare(h, &c->a, spec, &all[0], &e)) < 0) {
+                close_fds(fds, n);
+                json_decref(spec);
+                attach_failed(c, r, &e);
+                return;
+        }
+        memcpy(all + 1, fds, n * sizeof(int));
+        boot_files_for_starter(spec, 1);
+        Attachment *a = att_add(h, &c->a);
+        log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d, %zu files", a->instance, a->uid,
+                 a->tap, a->ip, a->mac, a->vnc_display, n);
+        call_answer(c, 0, spec, &e, all, n + 1);
+}
+
+static void on_attached(void *ctx, const ClusterAnswer *ans) {
+        HostCall *c = ctx;
         Error err = {0};
-        int fd = -1;
         if (ans->r < 0) {
-                call_answer(c, ans->r, NULL, ans->err, -1);
+                call_answer(c, ans->r, NULL, ans->err, NULL, 0);
                 return;
         }
         json_t *spec = ans->spec;
         if (call_orphaned(c)) {
                 json_decref(spec);
-                call_answer(c, -ECONNRESET, NULL, &err, -1);
+                call_answer(c, -ECONNRESET, NULL, &err, NULL, 0);
                 return;
         }
-        int r = prepare(h, &c->a, spec, &fd, &err);
+        DiscFile files[DISC_OPEN_FILES_MAX];
+        size_t n = 0;
+        int r = boot_files_from_spec(spec, files, ELEMENTSOF(files), &n, &err);
+        if (r >= 0 && n == 0)
+                r = error_set(&err, -EINVAL, "the vm has no discs and no kernel to boot");
+        if (r >= 0 && !(c->opening = disc_open_start(c->host->openers, files, n, on_files_opened, c)))
+                r = error_set(&err, -EAGAIN, "cannot start a worker to open the vm's files");
         if (r < 0) {
                 json_decref(spec);
-                spec = NULL;
-                char why[600];
-                snprintf(why, sizeof(why), "cannot start on %.64s: %.400s", h->name, err.message);
-                detach(h, att_add(h, &c->a), why);
-        } else {
-                Attachment *a = att_add(h, &c->a);
-                log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d", a->instance, a->uid, a->tap,
-                         a->ip, a->mac, a->vnc_display);
+                attach_failed(c, r, &err);
+                return;
         }
-        call_answer(c, r, spec, &err, fd);
+        c->spec = spec; /* on_files_opened goes on */
 }
 
-static int node_attach(Host *h, NodeClient *client, uint32_t uid, const json_t *args, json_t **ret, int *ret_fd,
+static int node_attach(Host *h, NodeClient *client, uint32_t uid, pid_t pid, const json_t *args, json_t **ret,
                        Error *err) {
         Attachment a = {.client = client, .uid = uid};
         int r = arg_instance(args, &a.instance, err);
@@ -358,9 +404,11 @@ static int node_attach(Host *h, NodeClient *client, uint32_t uid, const json_t *
         link_tap_name(a.instance, a.tap, sizeof(a.tap));
         ClusterAttach req = {.instance = a.instance, .uid = uid, .job_id = job, .tap = a.tap,
                              .vnc_display = a.vnc_display};
+        if ((r = batch_peer_jobs(pid, &req.proof, err)) < 0)
+                return r;
         HostCall *c = call_new(h, client, CALL_ATTACH, &a);
         h->cluster->attach(h->cluster_data, &req, on_attached, c);
-        return call_started(c, ret, ret_fd, err);
+        return call_started(c, ret, err);
 }
 
 static void on_reattached(void *ctx, const ClusterAnswer *ans) {
@@ -368,17 +416,17 @@ static void on_reattached(void *ctx, const ClusterAnswer *ans) {
         Host *h = c->host;
         Error err = {0};
         if (ans->r < 0) {
-                call_answer(c, ans->r, NULL, ans->err, -1);
+                call_answer(c, ans->r, NULL, ans->err, NULL, 0);
                 return;
         }
         const ClusterPlacement *p = ans->placement;
         if (!filter_tap_is_valid(p->tap) || !*p->mac || !*p->ip || p->state < 0) {
                 error_set(&err, -EBADMSG, "the controller's answer lacks the instance's tap, mac or ip");
-                call_answer(c, err.code, NULL, &err, -1);
+                call_answer(c, err.code, NULL, &err, NULL, 0);
                 return;
         }
         if (call_orphaned(c)) {
-                call_answer(c, -ECONNRESET, NULL, &err, -1);
+                call_answer(c, -ECONNRESET, NULL, &err, NULL, 0);
                 return;
         }
         Attachment a = c->a;
@@ -389,7 +437,7 @@ static void on_reattached(void *ctx, const ClusterAnswer *ans) {
         a.vnc_display = p->vnc_display;
         att_add(h, &a);
         log_info("instance %u: monitor re-attached after a restart", a.instance);
-        call_answer(c, 0, json_pack("{s:s}", "state", instance_state_to_string(p->state)), &err, -1);
+        call_answer(c, 0, json_pack("{s:s}", "state", instance_state_to_string(p->state)), &err, NULL, 0);
 }
 
 static int node_reattach(Host *h, NodeClient *client, uint32_t uid, const json_t *args, json_t **ret, Error *err) {
@@ -401,12 +449,12 @@ static int node_reattach(Host *h, NodeClient *client, uint32_t uid, const json_t
                 return error_set(err, -EBUSY, "instance %u already has a monitor", a.instance);
         HostCall *c = call_new(h, client, CALL_REATTACH, &a);
         h->cluster->reattach(h->cluster_data, a.instance, uid, on_reattached, c);
-        return call_started(c, ret, NULL, err);
+        return call_started(c, ret, err);
 }
 
 static void on_state_told(void *ctx, const ClusterAnswer *ans) {
         HostCall *c = ctx;
-        call_answer(c, ans->r, ans->r < 0 ? NULL : json_object(), ans->err, -1);
+        call_answer(c, ans->r, ans->r < 0 ? NULL : json_object(), ans->err, NULL, 0);
 }
 
 static int node_state(Host *h, NodeClient *client, const Attachment *a, const json_t *args, json_t **ret,
@@ -420,18 +468,17 @@ static int node_state(Host *h, NodeClient *client, const Attachment *a, const js
                 return error_set(err, -EINVAL, "bad state '%.32s'", name);
         HostCall *c = call_new(h, client, CALL_STATE, a);
         h->cluster->state(h->cluster_data, a->instance, state, on_state_told, c);
-        return call_started(c, ret, NULL, err);
+        return call_started(c, ret, err);
 }
 
-int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
-                 int *ret_pass_fd, Error *err) {
-        *ret_pass_fd = -1;
+int host_request(Host *h, NodeClient *client, uint32_t uid, pid_t pid, const char *op, const json_t *args,
+                 json_t **ret_data, Error *err) {
         if (!h || !client)
                 return error_set(err, -ENOTSUP, "this vmbatchd has no node role");
         if (!args || !json_is_object(args))
                 return error_set(err, -EINVAL, "args must be an object");
         if (streq(op, "node.attach"))
-                return node_attach(h, client, uid, args, ret_data, ret_pass_fd, err);
+                return node_attach(h, client, uid, pid, args, ret_data, err);
         if (streq(op, "node.reattach"))
                 return node_reattach(h, client, uid, args, ret_data, err);
         Attachment *a = att_by_client(h, client);
@@ -544,13 +591,17 @@ static int filters_new(Host *h, Error *err) {
         const char *gw_mac = !isempty(st->gateway_mac) ? st->gateway_mac
                              : !isempty(st->dhcp_server_mac) && streq(st->dhcp_server_ip, gw) ? st->dhcp_server_mac
                                                                                               : NULL;
-        char allow_buf[sizeof(st->filter_allow)];
+        char allow_buf[sizeof(st->filter_allow)], ports_buf[sizeof(st->host_ports_allow)];
         snprintf(allow_buf, sizeof(allow_buf), "%s", st->filter_allow);
-        const char *allow[FILTER_ALLOW_MAX];
-        size_t n_allow = 0;
+        snprintf(ports_buf, sizeof(ports_buf), "%s", st->host_ports_allow);
+        const char *allow[FILTER_ALLOW_MAX], *ports[FILTER_HOST_PORTS_MAX];
+        size_t n_allow = 0, n_ports = 0;
         for (char *save = NULL, *tok = strtok_r(allow_buf, ", ", &save); tok && n_allow < FILTER_ALLOW_MAX;
              tok = strtok_r(NULL, ", ", &save))
                 allow[n_allow++] = tok;
+        for (char *save = NULL, *tok = strtok_r(ports_buf, ", ", &save); tok && n_ports < FILTER_HOST_PORTS_MAX;
+             tok = strtok_r(NULL, ", ", &save))
+                ports[n_ports++] = tok;
         FilterNet net = {
                 .bridge = st->bridge,
                 .gateway_ip = gw,
@@ -560,6 +611,8 @@ static int filters_new(Host *h, Error *err) {
                 .allow_ips = allow,
                 .n_allow = n_allow,
                 .broadcast_pps = st->broadcast_pps,
+                .host_ports = ports, /* host_ips NULL: the host's addresses, read when the rules are written */
+                .n_host_ports = n_ports,
         };
         int r = filter_backend_new(filter_kind_to_string(st->filter_backend), &net, &h->filter, err);
         if (r >= 0)
@@ -615,6 +668,7 @@ int host_new(EventLoop *loop, const Settings *st, Host **ret, Error *err) {
                 return r;
         }
         event_add_timer(loop, RECONCILE_INTERVAL_MS, on_timer, h, &h->timer);
+        workers_new(loop, OPENERS_MAX, &h->openers);
         *ret = h;
         return 0;
 }
@@ -624,12 +678,15 @@ void host_free(Host *h) {
                 return;
         event_source_free(h->timer);
         filter_backend_free(h->filter); /* the rules stay: the vms keep running */
-        while (h->calls) { /* none: the transport answered them when it was freed */
+        while (h->calls) { /* only ones opening files: the transport answered the rest when it was freed */
                 HostCall *c = h->calls;
                 h->calls = c->next;
+                disc_open_cancel(c->opening);
                 json_decref(c->reply);
+                json_decref(c->spec);
                 free(c);
         }
+        workers_free(h->openers);
         free(h->att);
         free(h);
 }

@@ -22,9 +22,9 @@ typedef struct NodeClient NodeClient; /* a server connection, opaque here */
 /* How the host reaches its clients (the server's unix connections). */
 typedef struct HostClientOps {
         /* The answer to a request that host_request left pending: r < 0
-         * with err, or reply (stolen); fd (taken over, -1: none) rides
-         * with it. */
-        void (*answer)(void *data, NodeClient *client, int r, json_t *reply, const Error *err, int fd);
+         * with err, or reply (stolen); fds (taken over) ride with it. */
+        void (*answer)(void *data, NodeClient *client, int r, json_t *reply, const Error *err, const int *fds,
+                       size_t n_fds);
         /* A message the client did not ask for (stolen). */
         int (*push)(void *data, NodeClient *client, json_t *message);
         void *data;
@@ -40,13 +40,16 @@ void host_set_clients(Host *h, const HostClientOps *ops);
 /* This host's name, as the mapping shows it (node_name or the hostname). */
 const char *host_name(const Host *h);
 
-/* A request whose op starts with "node." from client (uid). Returns 0 with
- * *ret_data (and maybe *ret_pass_fd, an fd to send with it, the caller's),
- * or < 0 with err, or HOST_PENDING: the controller is being asked, and the
- * answer comes through HostClientOps.answer. */
+/* A request whose op starts with "node." from client (uid and pid from
+ * SO_PEERCRED: node.attach finds which job that process runs in,
+ * batch/peer.h). Returns 0 with
+ * *ret_data, or < 0 with err, or HOST_PENDING: the controller is being
+ * asked (or the vm's files opened), and the answer comes through
+ * HostClientOps.answer (node.attach's with the tap and the vm's files as
+ * fds). */
 #define HOST_PENDING 1
-int host_request(Host *h, NodeClient *client, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
-                 int *ret_pass_fd, Error *err);
+int host_request(Host *h, NodeClient *client, uint32_t uid, pid_t pid, const char *op, const json_t *args,
+                 json_t **ret_data, Error *err);
 /* The connection of client went away. */
 void host_client_closed(Host *h, NodeClient *client);
 

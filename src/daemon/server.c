@@ -21,6 +21,7 @@ struct NodeClient {
         Server *server;
         Conn *conn;
         uint32_t uid;
+        pid_t pid; /* SO_PEERCRED at connect */
         JobsPending *waiting; /* its request runs as a job */
         bool node_waiting;    /* its node.* request waits for the controller */
         Client *prev, *next;
@@ -40,8 +41,8 @@ struct Server {
 
 static json_t *ok_response(json_t *data) { return json_pack("{s:b, s:o}", "ok", true, "data", data); }
 
-static void send_response(Client *c, json_t *response, int fd) {
-        int r = conn_send(c->conn, response, fd);
+static void send_response(Client *c, json_t *response, const int *fds, size_t n_fds) {
+        int r = conn_send_fds(c->conn, response, fds, n_fds);
         if (r == -E2BIG)
                 conn_send(c->conn, json_error_response(-E2BIG, "response too large"), -1);
         else if (r == -EBUSY) {
@@ -55,14 +56,15 @@ static void send_response(Client *c, json_t *response, int fd) {
 static void on_job_answer(void *ctx, json_t *response) {
         Client *c = ctx;
         c->waiting = NULL;
-        send_response(c, response, -1);
+        send_response(c, response, NULL, 0);
         conn_resume(c->conn);
 }
 
 /* The node role's answer to a request it left pending (HostClientOps). */
-static void on_host_answer(void *data, NodeClient *c, int r, json_t *reply, const Error *err, int fd) {
+static void on_host_answer(void *data, NodeClient *c, int r, json_t *reply, const Error *err, const int *fds,
+                           size_t n_fds) {
         c->node_waiting = false;
-        send_response(c, r < 0 ? json_error_response(r, "%s", err->message) : ok_response(reply), fd);
+        send_response(c, r < 0 ? json_error_response(r, "%s", err->message) : ok_response(reply), fds, n_fds);
         conn_resume(c->conn);
 }
 
@@ -95,28 +97,27 @@ static void client_frame(void *data, json_t *req, int bad) {
         if (bad < 0) {
                 send_response(c, json_error_response(bad, bad == -EMSGSIZE ? "request larger than 1 MiB"
                                                                            : "request is not a JSON object"),
-                              -1);
+                              NULL, 0);
                 return;
         }
         const char *op = json_string_value(json_object_get(req, "op"));
         if (!op || strncmp(op, "node.", 5) != 0) {
                 json_t *resp = dispatch_controller(s, c, c->uid, req);
                 if (resp)
-                        send_response(c, resp, -1);
+                        send_response(c, resp, NULL, 0);
                 else
                         conn_pause(c->conn); /* answered when its job ends (on_job_answer) */
                 return;
         }
         Error err = {0};
         json_t *reply = NULL;
-        int fd = -1;
-        int r = host_request(s->host, c, c->uid, op, json_object_get(req, "args"), &reply, &fd, &err);
+        int r = host_request(s->host, c, c->uid, c->pid, op, json_object_get(req, "args"), &reply, &err);
         if (r == HOST_PENDING) {
                 c->node_waiting = true;
                 conn_pause(c->conn); /* answered through on_host_answer */
                 return;
         }
-        send_response(c, r < 0 ? json_error_response(r, "%s", err.message) : ok_response(reply), fd);
+        send_response(c, r < 0 ? json_error_response(r, "%s", err.message) : ok_response(reply), NULL, 0);
 }
 
 char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_t len, size_t *ret_len,
@@ -188,6 +189,7 @@ static int on_accept(EventSource *src, int fd, uint32_t events, void *userdata) 
                 Client *c = xcalloc(1, sizeof(*c));
                 c->server = s;
                 c->uid = cred.uid;
+                c->pid = cred.pid;
                 if (conn_new(s->loop, cfd, &client_conn_ops, c, &c->conn) < 0) {
                         close(cfd);
                         free(c);

@@ -55,10 +55,14 @@ int disk_create(const Cred *as, const char *path, uint64_t size, Error *err) {
         return r;
 }
 
-int disk_derive(const Cred *as, const char *base_path, const char *path, Error *err) {
-        /* -F: never let the backing file's format be probed */
-        char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", (char *)base_path,
-                        "--", (char *)path, NULL};
+int disk_derive(const Cred *as, const char *base_path, uint64_t size, const char *path, Error *err) {
+        /* -F: never let the backing file's format be probed; -u with the
+         * size: the deriver never opens the template (it cannot read it:
+         * qemu gets the template as an fd the node opened as its owner) */
+        char sz[32];
+        snprintf(sz, sizeof(sz), "%" PRIu64, size);
+        char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", (char *)base_path, "-u",
+                        "--", (char *)path, sz, NULL};
         SpawnResult res;
         int r = run_as(as, argv, "deriving disc", &res, err);
         spawn_result_clear(&res);
@@ -121,17 +125,15 @@ int disk_allocated(const char *path, uint64_t *ret_allocated, Error *err) {
         return 0;
 }
 
-int disk_grant(const Cred *owner, const char *path, uid_t user, const char *perms, Error *err) {
-        char entry[48];
-        if (perms)
-                snprintf(entry, sizeof(entry), "u:%u:%s", (unsigned)user, perms);
-        else
-                snprintf(entry, sizeof(entry), "u:%u", (unsigned)user);
-        char *argv[] = {"setfacl", perms ? "-m" : "-x", entry, "--", (char *)path, NULL};
-        SpawnResult res;
-        int r = run_as(owner, argv, perms ? "sharing a disc" : "unsharing a disc", &res, err);
-        spawn_result_clear(&res);
-        return r;
+int disk_identity(const char *path, uint64_t *ret_dev, uint64_t *ret_ino, Error *err) {
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return error_set(err, -errno, "cannot stat %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return error_set(err, -EINVAL, "%s is not a regular file", path);
+        *ret_dev = (uint64_t)st.st_dev;
+        *ret_ino = (uint64_t)st.st_ino;
+        return 0;
 }
 
 int disk_backing_chain(const Cred *as, const char *path, char ***ret, Error *err) {

@@ -1,7 +1,10 @@
 /* disk.h - qcow2 discs through qemu-img, always run as the VM's owner so
  * that nobody can make vmbatchd read or write a file they could not:
  * create (new empty disc), derive (copy-on-write overlay on a template's
- * disc), clone (full copy of a disc the caller can read), remove. */
+ * disc, made without reading it), clone (full copy of a disc the caller can
+ * read), remove. Nobody shares a disc file with another user: qemu gets
+ * every file of a chain as an fd the node opened as the file's owner
+ * (disc_open.h). */
 #pragma once
 
 #include <sys/types.h>
@@ -18,7 +21,8 @@ typedef struct Cred {
 int cred_from_uid(uid_t uid, Cred *ret, char *name_buf, size_t len, Error *err);
 
 int disk_create(const Cred *as, const char *path, uint64_t size, Error *err);
-int disk_derive(const Cred *as, const char *base_path, const char *path, Error *err);
+/* An overlay of size bytes on base_path, made without opening base_path. */
+int disk_derive(const Cred *as, const char *base_path, uint64_t size, const char *path, Error *err);
 int disk_clone(const Cred *as, const char *src, const char *path, Error *err);
 int disk_remove(const Cred *as, const char *path, Error *err);
 /* rm -rf of a directory the user owns, as the user. */
@@ -31,11 +35,9 @@ int disk_measure(const Cred *as, const char *path, uint64_t *ret_size, uint64_t 
  * 0 for anything but a regular file). */
 int disk_allocated(const char *path, uint64_t *ret_allocated, Error *err);
 
-/* Give one other user access to a disc through a POSIX ACL entry set by
- * the owner: perms "r" (a template's disc, read by a deriver's qemu as a
- * backing file), "rw" (a vm run by someone its owner granted run to), or
- * NULL to take the entry back. Discs stay 0600 otherwise. */
-int disk_grant(const Cred *owner, const char *path, uid_t user, const char *perms, Error *err);
+/* The regular file at path (lstat): its device and inode, recorded when
+ * vmbatch made it so that the node opens that file and no other. */
+int disk_identity(const char *path, uint64_t *ret_dev, uint64_t *ret_ino, Error *err);
 
 /* Every file of path's backing chain, path first (qemu-img info
  * --backing-chain, as the user). *ret is a NULL-terminated malloc'd list. */

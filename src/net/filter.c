@@ -3,6 +3,7 @@
 #include "net/filter.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdio.h>
@@ -105,6 +106,32 @@ static int allow_check(const char *s) {
         return (h & ~mask) ? -EINVAL : 0;
 }
 
+int filter_host_port_parse(const char *s, char ret_proto[static 4], unsigned *ret_port) {
+        uint32_t port;
+        if (!s || (strncmp(s, "tcp/", 4) != 0 && strncmp(s, "udp/", 4) != 0) || !s[4] || s[4] == '0' ||
+            strspn(s + 4, "0123456789") != strlen(s + 4) || parse_u32(s + 4, &port) < 0 || port < 1 ||
+            port > 65535)
+                return -EINVAL;
+        memcpy(ret_proto, s, 3);
+        ret_proto[3] = 0;
+        *ret_port = port;
+        return 0;
+}
+
+/* modified EUI-64: the universal/local bit flipped, ff:fe in the middle */
+void filter_mac_link_local(const char mac[static 18], bool text, char ret[static 46]) {
+        uint8_t m[6] = {0}, a[16] = {0xfe, 0x80};
+        mac_parse(mac, m);
+        uint8_t id[8] = {m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]};
+        memcpy(a + 8, id, 8);
+        if (text) {
+                inet_ntop(AF_INET6, a, ret, 46);
+                return;
+        }
+        for (int i = 0; i < 16; i++)
+                snprintf(ret + 2 * i, 3, "%02x", a[i]);
+}
+
 int filter_vm_check(const FilterVm *vm, Error *err) {
         char mac[18], ip[16];
         if (!vm)
@@ -151,6 +178,21 @@ int filter_net_check(const FilterNet *net, bool need_macs, Error *err) {
                 if (allow_check(net->allow_ips[i]) < 0)
                         return error_set(err, -EINVAL, "filter: invalid allowed address '%s' (want a.b.c.d[/len])",
                                          net->allow_ips[i] ? net->allow_ips[i] : "");
+        if (net->n_host_ips > FILTER_HOST_IPS_MAX || net->n_host_ports > FILTER_HOST_PORTS_MAX)
+                return error_set(err, -E2BIG, "filter: %zu host addresses, %zu host ports (at most %d, %d)",
+                                 net->n_host_ips, net->n_host_ports, FILTER_HOST_IPS_MAX, FILTER_HOST_PORTS_MAX);
+        if ((net->n_host_ips && !net->host_ips) || (net->n_host_ports && !net->host_ports))
+                return error_set(err, -EINVAL, "filter: host addresses or ports missing");
+        for (size_t i = 0; i < net->n_host_ips; i++)
+                if (allow_check(net->host_ips[i]) < 0)
+                        return error_set(err, -EINVAL, "filter: invalid host address '%s' (want a.b.c.d[/len])",
+                                         net->host_ips[i] ? net->host_ips[i] : "");
+        char proto[4];
+        unsigned port;
+        for (size_t i = 0; i < net->n_host_ports; i++)
+                if (filter_host_port_parse(net->host_ports[i], proto, &port) < 0)
+                        return error_set(err, -EINVAL, "filter: invalid host port '%s' (want tcp/PORT or udp/PORT)",
+                                         net->host_ports[i] ? net->host_ports[i] : "");
         return 0;
 }
 
@@ -235,6 +277,14 @@ static const FilterOps filter_none_ops = {
 
 /* ---- the backend object ------------------------------------------------ */
 
+/* A NULL-terminated copy of n strings. */
+static char **strv_copy(const char *const *v, size_t n) {
+        char **c = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                c[i] = xstrdup(v[i]);
+        return c;
+}
+
 static const char *own(FilterBackend *b, size_t slot, const char *s) {
         if (!s)
                 return NULL;
@@ -271,11 +321,16 @@ int filter_backend_new(const char *kind, const FilterNet *net, FilterBackend **r
                 b->net.dhcp_ip = own(b, 3, net->dhcp_ip);
                 b->net.dhcp_mac = own(b, 4, net->dhcp_mac);
                 b->net.broadcast_pps = net->broadcast_pps;
-                b->allow = xcalloc(net->n_allow + 1, sizeof(char *));
-                for (size_t i = 0; i < net->n_allow; i++)
-                        b->allow[i] = xstrdup(net->allow_ips[i]);
+                b->allow = strv_copy(net->allow_ips, net->n_allow);
                 b->net.allow_ips = (const char *const *)b->allow;
                 b->net.n_allow = net->n_allow;
+                b->host_auto = !net->host_ips;
+                b->host_ips = strv_copy(net->host_ips, net->n_host_ips);
+                b->net.host_ips = (const char *const *)b->host_ips;
+                b->net.n_host_ips = net->n_host_ips;
+                b->host_ports = strv_copy(net->host_ports, net->n_host_ports);
+                b->net.host_ports = (const char *const *)b->host_ports;
+                b->net.n_host_ports = net->n_host_ports;
         }
         if (ops->init && (r = ops->init(b, err)) < 0) {
                 b->ops = &filter_none_ops; /* nothing to undo */
@@ -293,10 +348,9 @@ void filter_backend_free(FilterBackend *b) {
                 b->ops->done(b);
         for (size_t i = 0; i < ELEMENTSOF(b->net_strings); i++)
                 free(b->net_strings[i]);
-        if (b->allow)
-                for (char **p = b->allow; *p; p++)
-                        free(*p);
-        free(b->allow);
+        strv_free(b->allow);
+        strv_free(b->host_ips);
+        strv_free(b->host_ports);
         free(b);
 }
 
@@ -390,7 +444,52 @@ static int bridge_mac(const char *bridge, char ret[18], Error *err) {
         return 0;
 }
 
+/* Every IPv4 address of this network namespace and the broadcast address
+ * of its prefix, as the kernel routes it locally (sorted, without
+ * duplicates; loopback is always in the rules). */
+static int host_addresses(char ***ret, size_t *ret_n, Error *err) {
+        struct ifaddrs *ifa;
+        if (getifaddrs(&ifa) < 0)
+                return error_set(err, -errno, "filter: the host's addresses: %s", strerror(errno));
+        char **v = NULL;
+        size_t n = 0;
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || n + 2 > FILTER_HOST_IPS_MAX)
+                        continue;
+                uint32_t a = ntohl(((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+                uint32_t mask = i->ifa_netmask ? ntohl(((const struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr)
+                                               : 0xffffffffu;
+                if ((a >> 24) == 127)
+                        continue;
+                uint32_t both[2] = {a, a | ~mask};
+                for (size_t k = 0; k < (mask < 0xfffffffeu ? 2u : 1u); k++) {
+                        struct in_addr in = {htonl(both[k])};
+                        char s[INET_ADDRSTRLEN];
+                        inet_ntop(AF_INET, &in, s, sizeof(s));
+                        v = xrealloc(v, (n + 1) * sizeof(char *));
+                        v[n++] = xstrdup(s);
+                }
+        }
+        freeifaddrs(ifa);
+        *ret = filter_names_sorted(v, n, ret_n);
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+        return 0;
+}
+
 int filter_backend_net(FilterBackend *b, const FilterNet **ret, Error *err) {
+        if (b->host_auto) {
+                char **v = NULL;
+                size_t n = 0;
+                int r = host_addresses(&v, &n, err);
+                if (r < 0)
+                        return r;
+                strv_free(b->host_ips);
+                b->host_ips = v;
+                b->net.host_ips = (const char *const *)v;
+                b->net.n_host_ips = n;
+        }
         if (!b->macs_resolved) {
                 char mac[18];
                 int r;

@@ -7,10 +7,30 @@
  *     0.0.0.0:68 -> 255.255.255.255:67 (IP spoofing);
  *   - ARP whose sender MAC is not its MAC or whose sender IP is not in
  *     {its IP, 0.0.0.0} is dropped, as is ARP that is not Ethernet/IPv4;
- *   - DHCP server replies (udp sport 67), IPv6 router advertisements and
- *     redirects (icmpv6 134, 137) and DHCPv6 server messages (udp sport 547)
- *     are dropped;
- *   - every ethertype but IPv4, ARP and IPv6 is dropped (VLAN tags, RARP...).
+ *   - DHCP server messages (udp sport 67, and udp dport 68 whatever the
+ *     source port), IPv6 router advertisements and redirects (icmpv6 134,
+ *     137) and DHCPv6 server messages (udp sport 547, udp dport 546) are
+ *     dropped;
+ *   - DHCP client messages (udp dport 67) whose BOOTP client MAC (chaddr)
+ *     is not its MAC are dropped (a DECLINE or RELEASE for another VM's
+ *     address), and so are fragmented ones (the chaddr could be in a later
+ *     fragment). nft only: ebtables cannot look into the UDP payload;
+ *   - IPv6 only from its MAC-derived link-local address (fe80::/64 with the
+ *     modified EUI-64 of its MAC), or a neighbour solicitation from :: for
+ *     that address (duplicate address detection); a neighbour advertisement
+ *     only for that address (nft; ebtables cannot read the ND target and
+ *     drops every neighbour advertisement). No other IPv6 (no VM-group
+ *     IPv6 option yet);
+ *   - every ethertype but IPv4, ARP and IPv6 is dropped (VLAN tags, RARP...);
+ *   - what it sends to the host itself (IPv4 to one of host_ips, the
+ *     gateway, loopback, broadcast or multicast; any IPv6, as a guest has
+ *     only a link-local address) reaches only DHCP (udp 67), DNS (udp and
+ *     tcp 53), ICMP echo (and, IPv6, neighbour discovery) and host_ports;
+ *     nft lets through TCP segments that open no connection (no SYN without
+ *     ACK: the answers to the host's own connections), ebtables has no TCP
+ *     flags and drops them too. Nothing else reaches a host service. The
+ *     same holds for what it sends to the gateway and the DHCP server when
+ *     they are elsewhere (the controller of a cluster).
  * For an ISOLATED VM in addition:
  *   - no frame goes from its tap to any other tap, nor from any tap to it
  *     (a non-isolated VM cannot reach it either);
@@ -52,6 +72,8 @@
 #define FILTER_NFT_TABLE "vmbatch"      /* table bridge vmbatch */
 #define FILTER_BROADCAST_PPS_DEFAULT 100u
 #define FILTER_ALLOW_MAX 64
+#define FILTER_HOST_IPS_MAX 256
+#define FILTER_HOST_PORTS_MAX 64
 
 typedef struct FilterNet {
         const char *bridge;       /* the VMs' bridge; its MAC is the gateway MAC when gateway_mac is NULL */
@@ -62,6 +84,16 @@ typedef struct FilterNet {
         const char *const *allow_ips; /* what isolated VMs may reach besides: "a.b.c.d" or "a.b.c.d/len" */
         size_t n_allow;
         unsigned broadcast_pps;   /* isolated VMs' broadcast limit per tap; 0: FILTER_BROADCAST_PPS_DEFAULT */
+        /* The host's own IPv4 addresses, "a.b.c.d" or "a.b.c.d/len", besides
+         * the gateway, 127.0.0.0/8, 224.0.0.0/4 and 255.255.255.255 (always
+         * there). NULL: every address and broadcast address of the network
+         * namespace, read again each time the base rules are written. */
+        const char *const *host_ips;
+        size_t n_host_ips;
+        /* What every VM may reach on the host besides DHCP, DNS and ICMP
+         * echo: "tcp/PORT" or "udp/PORT" (the setting host_ports_allow). */
+        const char *const *host_ports;
+        size_t n_host_ports;
 } FilterNet;
 
 typedef struct FilterVm {
@@ -142,6 +174,13 @@ bool filter_tap_is_valid(const char *tap);
  * anything else (multicast, all zero, bad syntax). */
 int filter_mac_normalize(const char *mac, char ret[static 18]);
 int filter_vm_check(const FilterVm *vm, Error *err);
+/* "tcp/22" or "udp/123" (port 1-65535, no spaces): 0 with the protocol
+ * ("tcp" or "udp") and the port; -EINVAL for anything else. */
+int filter_host_port_parse(const char *s, char ret_proto[static 4], unsigned *ret_port);
+/* The modified EUI-64 link-local address of a MAC: text, as ebtables
+ * prints it ("fe80::dcaf:deff:feaf:6402"), or (text false) 32 hex digits,
+ * as the nft rules compare it. */
+void filter_mac_link_local(const char mac[static 18], bool text, char ret[static 46]);
 /* Needs gateway_mac resolved when need_macs. */
 int filter_net_check(const FilterNet *net, bool need_macs, Error *err);
 
@@ -187,7 +226,7 @@ typedef struct FilterEbtHook {
         const char *builtin;
         const char *target;
 } FilterEbtHook;
-extern const FilterEbtHook filter_ebt_hooks[3];
+extern const FilterEbtHook filter_ebt_hooks[4];
 /* Everything filter_setup does on an empty table, in order (golden). */
 int filter_ebt_setup_cmds(const FilterNet *net, FilterCmds *ret);
 /* The commands that give vm its chain and dispatch rules (tap must have
@@ -218,6 +257,9 @@ struct FilterBackend {
         FilterNet net;         /* strings owned (net_strings), gateway_mac/dhcp_mac resolved lazily */
         char *net_strings[8];
         char **allow;
+        char **host_ips;       /* given, or read from the namespace (host_auto) */
+        char **host_ports;
+        bool host_auto;
         bool macs_resolved;
         void *priv;            /* the backend's own state */
 };
@@ -230,7 +272,8 @@ int filter_nft_delete_if_empty(const char *table, Error *err);
 extern const FilterOps filter_nft_ops;
 extern const FilterOps filter_ebt_ops;
 
-/* The FilterNet with gateway_mac (from the bridge when unset) and dhcp_* filled in. */
+/* The FilterNet with gateway_mac (from the bridge when unset) and dhcp_*
+ * filled in, and host_ips read again from the namespace when not given. */
 int filter_backend_net(FilterBackend *b, const FilterNet **ret, Error *err);
 /* Sorted, de-duplicated NULL-terminated copy. */
 char **filter_names_sorted(char **names, size_t n, size_t *ret_n);

@@ -12,8 +12,13 @@
  *                   and a broadcast limit), then ACCEPT
  *   filter FORWARD -> vmb-forward: -j vmb-iso-to; -o vmb+ -j vmb-iso-from
  *   filter OUTPUT  -> vmb-iso-to
+ *   filter INPUT   -> vmb-input: a tap to the host itself -j vmb-host (DHCP,
+ *                   DNS, ping, ND, host_ports return; the rest is dropped);
+ *                   nat vmb-gw-host: the same, from vmb-proto, to the gateway
  *     vmb-iso-to    one "-o TAP -j vmb-iso-in" per isolated VM (what may reach it)
  *     vmb-iso-from  one "-i TAP -j DROP" per isolated VM (nothing to other taps)
+ * No match for a UDP payload, an ND target or TCP flags: no chaddr check (filter.h), no
+ * neighbour advertisement at all, no TCP to a host port not allowed (answers to the host too).
  * What a VM sends is checked in PREROUTING, before the bridge learns the
  * frame's source MAC: checked later (FORWARD/INPUT), a frame claiming
  * another VM's MAC would still move that MAC to the sender's port in the
@@ -34,10 +39,11 @@
 #define EBT_TIMEOUT_MS 15000
 #define TAPS LINK_TAP_PREFIX "+"
 
-const FilterEbtHook filter_ebt_hooks[3] = {
+const FilterEbtHook filter_ebt_hooks[4] = {
         {"nat", "PREROUTING", "vmb-pre"},
         {"filter", "FORWARD", "vmb-forward"},
         {"filter", "OUTPUT", "vmb-iso-to"},
+        {"filter", "INPUT", "vmb-input"},
 };
 
 static const char *const tables[] = {"nat", "filter"};
@@ -116,6 +122,32 @@ static int net_norm(const FilterNet *net, NetNorm *ret) {
         return 0;
 }
 
+/* What a VM may reach on the host: DHCP, DNS, ping (IPv6: and neighbour
+ * discovery), host_ports; the rest is dropped. */
+static void host_rules(FilterEbtChain *c, const FilterNet *net, bool ip6) {
+        static const char *const ok4[] = {"udp --ip-dport 53", "udp --ip-dport 67", "tcp --ip-dport 53",
+                                          "icmp --ip-icmp-type echo-request", "icmp --ip-icmp-type echo-reply"};
+#define ICMP6 "ipv6-icmp --ip6-icmp-type "
+        static const char *const ok6[] = {"udp --ip6-dport 53", "tcp --ip6-dport 53", ICMP6 "echo-request",
+                                          ICMP6 "echo-reply", ICMP6 "neighbour-solicitation",
+                                          ICMP6 "neighbour-advertisement"};
+        const char *t = c->table, *ch = c->name;
+        for (int v6 = 0; v6 <= (int)ip6; v6++) {
+                const char *pfx = v6 ? "IPv6 --ip6-proto" : "IPv4 --ip-proto";
+                const char *const *ok = v6 ? ok6 : ok4;
+                for (size_t i = 0; i < (v6 ? ELEMENTSOF(ok6) : ELEMENTSOF(ok4)); i++)
+                        cmdf(&c->rules, "-t %s -A %s -p %s %s -j RETURN", t, ch, pfx, ok[i]);
+                for (size_t i = 0; i < net->n_host_ports; i++) {
+                        char proto[4];
+                        unsigned port;
+                        filter_host_port_parse(net->host_ports[i], proto, &port); /* checked */
+                        cmdf(&c->rules, "-t %s -A %s -p %s %s --ip%s-dport %u -j RETURN", t, ch, pfx, proto,
+                             v6 ? "6" : "", port);
+                }
+        }
+        cmdf(&c->rules, "-t %s -A %s -j DROP", t, ch);
+}
+
 static FilterEbtChain *chain_new(FilterEbtChain **v, size_t *n, const char *table, const char *name, bool dispatch) {
         FilterEbtChain *p = *v = xrealloc(*v, (*n + 1) * sizeof(FilterEbtChain));
         p[*n] = (FilterEbtChain){.table = table, .name = name, .dispatch = dispatch};
@@ -138,11 +170,18 @@ int filter_ebt_base(const FilterNet *net, FilterEbtChain **ret, size_t *ret_n) {
         /* every VM: ethertypes and rogue servers */
         c = chain_new(&v, &n, "nat", "vmb-proto", false);
         cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 --ip-proto udp --ip-sport 67 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 --ip-proto udp --ip-dport 68 -j DROP");
         cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type router-advertisement -j DROP");
         cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto ipv6-icmp --ip6-icmp-type redirect -j DROP");
         cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto udp --ip6-sport 547 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto udp --ip6-dport 546 -j DROP");
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 --ip6-proto " ICMP6 "neighbour-advertisement -j DROP"); /* any */
         cmdf(&c->rules, "-t nat -A vmb-proto -p ARP --arp-htype ! 1 -j DROP");
         cmdf(&c->rules, "-t nat -A vmb-proto -p ARP --arp-ptype ! 0x800 -j DROP");
+        /* the gateway and the DHCP server as the host itself, on this host or not */
+        cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 --ip-dst %s -j vmb-gw-host", nn.gw_ip);
+        if (!streq(nn.dhcp_ip, nn.gw_ip))
+                cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 --ip-dst %s -j vmb-gw-host", nn.dhcp_ip);
         cmdf(&c->rules, "-t nat -A vmb-proto -p IPv4 -j RETURN");
         cmdf(&c->rules, "-t nat -A vmb-proto -p ARP -j RETURN");
         cmdf(&c->rules, "-t nat -A vmb-proto -p IPv6 -j RETURN");
@@ -210,6 +249,19 @@ int filter_ebt_base(const FilterNet *net, FilterEbtChain **ret, size_t *ret_n) {
         cmdf(&c->rules, "-t filter -A vmb-forward -j vmb-iso-to");
         cmdf(&c->rules, "-t filter -A vmb-forward -o " TAPS " -j vmb-iso-from");
 
+        /* what a tap sends to the host itself */
+        host_rules(chain_new(&v, &n, "nat", "vmb-gw-host", false), net, false);
+        host_rules(chain_new(&v, &n, "filter", "vmb-host", false), net, true);
+        c = chain_new(&v, &n, "filter", "vmb-input", false);
+        static const char *const fixed[] = {"127.0.0.0/8", "224.0.0.0/4", "255.255.255.255"};
+        cmdf(&c->rules, "-t filter -A vmb-input -p IPv4 -i " TAPS " --ip-dst %s -j vmb-host", nn.gw_ip);
+        for (size_t i = 0; i < ELEMENTSOF(fixed) + net->n_host_ips; i++) {
+                allow_canon(i < ELEMENTSOF(fixed) ? fixed[i] : net->host_ips[i - ELEMENTSOF(fixed)], a);
+                if (!streq(a, nn.gw_ip))
+                        cmdf(&c->rules, "-t filter -A vmb-input -p IPv4 -i " TAPS " --ip-dst %s -j vmb-host", a);
+        }
+        cmdf(&c->rules, "-t filter -A vmb-input -p IPv6 -i " TAPS " -j vmb-host");
+
         *ret = v;
         *ret_n = n;
         return 0;
@@ -255,11 +307,14 @@ static int vm_cmds(const FilterNet *net, const FilterVm *vm, FilterCmds *chain_r
                 return -EINVAL;
         filter_mac_normalize(vm->mac, mac);
         const char *t = vm->tap;
+        char ll6[46];
+        filter_mac_link_local(mac, true, ll6);
         cmdf(chain_rules, "-t nat -A vm-%s -s ! %s -j DROP", t, mac);
         cmdf(chain_rules, "-t nat -A vm-%s -j vmb-proto", t);
         cmdf(chain_rules, "-t nat -A vm-%s -p ARP --arp-mac-src ! %s -j DROP", t, mac);
         cmdf(chain_rules, "-t nat -A vm-%s -p ARP --arp-ip-src ! %s -j vmb-arp0", t, vm->ip);
         cmdf(chain_rules, "-t nat -A vm-%s -p IPv4 --ip-src ! %s -j vmb-dhcp0", t, vm->ip);
+        cmdf(chain_rules, "-t nat -A vm-%s -p IPv6 --ip6-src ! %s -j DROP", t, ll6);
         if (vm->isolated) {
                 cmdf(chain_rules, "-t nat -A vm-%s -j vmb-iso-out", t);
                 cmdf(chain_rules, "-t nat -A vm-%s -d Broadcast --limit %u/sec --limit-burst %u -j ACCEPT", t,

@@ -14,13 +14,15 @@
 /* The chains of the base ruleset, in the order they are declared. */
 enum {
         CH_PREROUTING,
+        CH_INPUT,
         CH_FORWARD,
-        CH_OUTPUT,
+        CH_OUTPUT, /* the last base chain */
         CH_FROM_ISO,
         CH_FROM_VM_ARP,
         CH_FROM_VM_IP4,
         CH_FROM_VM_IP6,
         CH_TO_ISO,
+        CH_TO_HOST,
         CH_MAX,
 };
 
@@ -33,6 +35,11 @@ typedef struct VmNorm {
         char ip[16];
         bool isolated;
 } VmNorm;
+
+/* The elements of the sets derived from the MAC, as nft lists them: the
+ * chaddr "0x" + 12 hex digits, the link-local address "0x" + 32. */
+void nft_vm_chaddr(const VmNorm *v, char ret[static 15]);
+void nft_vm_ll6(const VmNorm *v, char ret[static 48]);
 
 /* The base ruleset and how many rules each chain gets (counts may be NULL). */
 int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX]);

@@ -138,41 +138,57 @@ static int nft_run(Nft *n, const char *cmds, bool json, char **ret_out, Error *e
 
 typedef struct Pair {
         char *key;   /* tap */
-        char *value; /* "mac" / "ip" / "mac . ip" / NULL */
+        char *value; /* a set's value (below) / "mac . ip" / NULL */
 } Pair;
+
+typedef struct PairList {
+        Pair *p;
+        size_t n;
+} PairList;
+
+/* The "tap . value" sets of the VMs, and each VM's value in them. */
+enum { PS_MAC, PS_IP4, PS_CHADDR, PS_LL6, PS_MAX };
+static const char *const pair_set_names[PS_MAX] = {"vm_mac", "vm_ip4", "vm_chaddr", "vm_ll6"};
+
+static void vm_value(const VmNorm *v, int set, char ret[48]) {
+        switch (set) {
+        case PS_MAC: snprintf(ret, 48, "%s", v->mac); break;
+        case PS_IP4: snprintf(ret, 48, "%s", v->ip); break;
+        case PS_CHADDR: nft_vm_chaddr(v, ret); break;
+        default: nft_vm_ll6(v, ret); break;
+        }
+}
 
 typedef struct State {
         bool exists;
         bool base_ok; /* fingerprint and rule counts as generated */
-        Pair *vm, *mac, *ip4;
-        size_t n_vm, n_mac, n_ip4;
+        PairList vm;  /* the vm map: "mac . ip" */
+        PairList sets[PS_MAX];
         char **iso;
         size_t n_iso;
 } State;
 
-static void pairs_free(Pair *p, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                free(p[i].key);
-                free(p[i].value);
+static void pairs_free(PairList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->p[i].key);
+                free(l->p[i].value);
         }
-        free(p);
+        free(l->p);
 }
 
 static void state_clear(State *s) {
-        pairs_free(s->vm, s->n_vm);
-        pairs_free(s->mac, s->n_mac);
-        pairs_free(s->ip4, s->n_ip4);
+        pairs_free(&s->vm);
+        for (int k = 0; k < PS_MAX; k++)
+                pairs_free(&s->sets[k]);
         for (size_t i = 0; i < s->n_iso; i++)
                 free(s->iso[i]);
         free(s->iso);
         *s = (State){0};
 }
 
-static void pair_push(Pair **p, size_t *n, const char *key, const char *value) {
-        Pair *q = xrealloc(*p, (*n + 1) * sizeof(Pair));
-        q[*n] = (Pair){xstrdup(key), value ? xstrdup(value) : NULL};
-        *p = q;
-        (*n)++;
+static void pair_push(PairList *l, const char *key, const char *value) {
+        l->p = xrealloc(l->p, (l->n + 1) * sizeof(Pair));
+        l->p[l->n++] = (Pair){xstrdup(key), value ? xstrdup(value) : NULL};
 }
 
 /* An element as JSON: "x", {"concat": [..]}, or {"elem": {"val": ..}}. */
@@ -183,14 +199,22 @@ static const json_t *elem_val(const json_t *e) {
         return e;
 }
 
-/* ["a", "b"] of a concatenation (n parts) */
-static bool concat_parts(const json_t *v, const char **parts, size_t n) {
+/* The two parts of a concatenation as text: a string as it is, a number
+ * (a raw payload of up to 64 bits: the chaddr) as "0x" and 12 hex digits,
+ * the form nft_vm_chaddr writes. */
+static bool concat_parts(const json_t *v, char parts[2][64]) {
         const json_t *c = json_object_get(v, "concat");
-        if (!json_is_array(c) || json_array_size(c) != n)
+        if (!json_is_array(c) || json_array_size(c) != 2)
                 return false;
-        for (size_t i = 0; i < n; i++)
-                if (!(parts[i] = json_string_value(json_array_get(c, i))))
+        for (size_t i = 0; i < 2; i++) {
+                const json_t *x = json_array_get(c, i);
+                if (json_is_string(x))
+                        snprintf(parts[i], 64, "%s", json_string_value(x));
+                else if (json_is_integer(x))
+                        snprintf(parts[i], 64, "0x%012llx", (unsigned long long)json_integer_value(x));
+                else
                         return false;
+        }
         return true;
 }
 
@@ -199,28 +223,25 @@ static void state_read_set(State *s, const char *name, const json_t *elems) {
         const json_t *e;
         json_array_foreach(elems, i, e) {
                 const json_t *v = elem_val(e);
-                const char *parts[2];
+                char parts[2][64];
                 if (streq(name, "vm")) {
                         /* map: [key, data] */
                         const char *key = json_string_value(json_array_get(v, 0));
-                        if (key && concat_parts(json_array_get(v, 1), parts, 2)) {
+                        if (key && concat_parts(json_array_get(v, 1), parts)) {
                                 char *val = xasprintf("%s . %s", parts[0], parts[1]);
-                                pair_push(&s->vm, &s->n_vm, key, val);
+                                pair_push(&s->vm, key, val);
                                 free(val);
                         }
-                } else if (streq(name, "vm_mac")) {
-                        if (concat_parts(v, parts, 2))
-                                pair_push(&s->mac, &s->n_mac, parts[0], parts[1]);
-                } else if (streq(name, "vm_ip4")) {
-                        if (concat_parts(v, parts, 2))
-                                pair_push(&s->ip4, &s->n_ip4, parts[0], parts[1]);
                 } else if (streq(name, "isolated")) {
                         const char *key = json_string_value(v);
                         if (key) {
                                 s->iso = xrealloc(s->iso, (s->n_iso + 1) * sizeof(char *));
                                 s->iso[s->n_iso++] = xstrdup(key);
                         }
-                }
+                } else
+                        for (int k = 0; k < PS_MAX; k++)
+                                if (streq(name, pair_set_names[k]) && concat_parts(v, parts))
+                                        pair_push(&s->sets[k], parts[0], parts[1]);
         }
 }
 
@@ -471,9 +492,9 @@ static int cmp_vm(const void *a, const void *b) {
         return strcmp(((const VmNorm *)a)->tap, ((const VmNorm *)b)->tap);
 }
 
-static bool pairs_have(const Pair *p, size_t n, const char *key, const char *value) {
+static bool pairs_have(const PairList *l, const char *key, const char *value) {
         Pair k = {(char *)key, (char *)value};
-        return n && bsearch(&k, p, n, sizeof(Pair), cmp_pair);
+        return l->n && bsearch(&k, l->p, l->n, sizeof(Pair), cmp_pair);
 }
 
 static bool names_have(char *const *names, size_t n, const char *key) {
@@ -485,27 +506,28 @@ static const VmNorm *want_find(const VmNorm *want, size_t n, const char *tap) {
         return n ? bsearch(&k, want, n, sizeof(VmNorm), cmp_vm) : NULL;
 }
 
+static void pairs_sort(PairList *l) {
+        if (l->n)
+                qsort(l->p, l->n, sizeof(Pair), cmp_pair);
+}
+
 static void state_sort(State *s) {
-        if (s->n_vm)
-                qsort(s->vm, s->n_vm, sizeof(Pair), cmp_pair);
-        if (s->n_mac)
-                qsort(s->mac, s->n_mac, sizeof(Pair), cmp_pair);
-        if (s->n_ip4)
-                qsort(s->ip4, s->n_ip4, sizeof(Pair), cmp_pair);
+        pairs_sort(&s->vm);
+        for (int k = 0; k < PS_MAX; k++)
+                pairs_sort(&s->sets[k]);
         if (s->n_iso)
                 qsort(s->iso, s->n_iso, sizeof(char *), cmp_name);
 }
 
 static void state_remove_tap_cmds(FILE *f, const State *s, const char *tap) {
-        for (size_t i = 0; i < s->n_vm; i++)
-                if (streq(s->vm[i].key, tap))
+        for (size_t i = 0; i < s->vm.n; i++)
+                if (streq(s->vm.p[i].key, tap))
                         fprintf(f, "delete element " T " vm { \"%s\" }\n", tap);
-        for (size_t i = 0; i < s->n_mac; i++)
-                if (streq(s->mac[i].key, tap))
-                        fprintf(f, "delete element " T " vm_mac { \"%s\" . %s }\n", tap, s->mac[i].value);
-        for (size_t i = 0; i < s->n_ip4; i++)
-                if (streq(s->ip4[i].key, tap))
-                        fprintf(f, "delete element " T " vm_ip4 { \"%s\" . %s }\n", tap, s->ip4[i].value);
+        for (int k = 0; k < PS_MAX; k++)
+                for (size_t i = 0; i < s->sets[k].n; i++)
+                        if (streq(s->sets[k].p[i].key, tap))
+                                fprintf(f, "delete element " T " %s { \"%s\" . %s }\n", pair_set_names[k], tap,
+                                        s->sets[k].p[i].value);
         for (size_t i = 0; i < s->n_iso; i++)
                 if (streq(s->iso[i], tap))
                         fprintf(f, "delete element " T " isolated { \"%s\" }\n", tap);
@@ -514,21 +536,24 @@ static void state_remove_tap_cmds(FILE *f, const State *s, const char *tap) {
 /* The commands that turn state s into want (n VMs, sorted by tap). */
 static void sync_cmds(FILE *f, const State *s, const VmNorm *want, size_t n) {
         const VmNorm *w;
-        char val[40];
+        char val[48];
         /* what is there and should not be */
-        for (size_t i = 0; i < s->n_vm; i++) {
-                w = want_find(want, n, s->vm[i].key);
+        for (size_t i = 0; i < s->vm.n; i++) {
+                w = want_find(want, n, s->vm.p[i].key);
                 if (w)
                         snprintf(val, sizeof(val), "%s . %s", w->mac, w->ip);
-                if (!w || !streq(s->vm[i].value, val))
-                        fprintf(f, "delete element " T " vm { \"%s\" }\n", s->vm[i].key);
+                if (!w || !streq(s->vm.p[i].value, val))
+                        fprintf(f, "delete element " T " vm { \"%s\" }\n", s->vm.p[i].key);
         }
-        for (size_t i = 0; i < s->n_mac; i++)
-                if (!(w = want_find(want, n, s->mac[i].key)) || !streq(s->mac[i].value, w->mac))
-                        fprintf(f, "delete element " T " vm_mac { \"%s\" . %s }\n", s->mac[i].key, s->mac[i].value);
-        for (size_t i = 0; i < s->n_ip4; i++)
-                if (!(w = want_find(want, n, s->ip4[i].key)) || !streq(s->ip4[i].value, w->ip))
-                        fprintf(f, "delete element " T " vm_ip4 { \"%s\" . %s }\n", s->ip4[i].key, s->ip4[i].value);
+        for (int k = 0; k < PS_MAX; k++)
+                for (size_t i = 0; i < s->sets[k].n; i++) {
+                        const Pair *p = &s->sets[k].p[i];
+                        if ((w = want_find(want, n, p->key)))
+                                vm_value(w, k, val);
+                        if (!w || !streq(p->value, val))
+                                fprintf(f, "delete element " T " %s { \"%s\" . %s }\n", pair_set_names[k], p->key,
+                                        p->value);
+                }
         for (size_t i = 0; i < s->n_iso; i++)
                 if (!(w = want_find(want, n, s->iso[i])) || !w->isolated)
                         fprintf(f, "delete element " T " isolated { \"%s\" }\n", s->iso[i]);
@@ -536,12 +561,13 @@ static void sync_cmds(FILE *f, const State *s, const VmNorm *want, size_t n) {
         for (size_t j = 0; j < n; j++) {
                 const VmNorm *v = &want[j];
                 snprintf(val, sizeof(val), "%s . %s", v->mac, v->ip);
-                if (!pairs_have(s->vm, s->n_vm, v->tap, val))
+                if (!pairs_have(&s->vm, v->tap, val))
                         fprintf(f, "add element " T " vm { \"%s\" : %s }\n", v->tap, val);
-                if (!pairs_have(s->mac, s->n_mac, v->tap, v->mac))
-                        fprintf(f, "add element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
-                if (!pairs_have(s->ip4, s->n_ip4, v->tap, v->ip))
-                        fprintf(f, "add element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
+                for (int k = 0; k < PS_MAX; k++) {
+                        vm_value(v, k, val);
+                        if (!pairs_have(&s->sets[k], v->tap, val))
+                                fprintf(f, "add element " T " %s { \"%s\" . %s }\n", pair_set_names[k], v->tap, val);
+                }
                 if (v->isolated && !names_have(s->iso, s->n_iso, v->tap))
                         fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
         }
@@ -616,14 +642,15 @@ static int nft_list(FilterBackend *b, char ***ret_taps, size_t *ret_n, Error *er
         int r = state_load(b, counts, "", &s, err);
         if (r < 0)
                 return r;
-        size_t total = s.n_vm + s.n_mac + s.n_ip4 + s.n_iso, k = 0;
+        size_t total = s.vm.n + s.n_iso, k = 0;
+        for (int q = 0; q < PS_MAX; q++)
+                total += s.sets[q].n;
         char **all = xcalloc(total + 1, sizeof(char *));
-        for (size_t i = 0; i < s.n_vm; i++)
-                all[k++] = s.vm[i].key;
-        for (size_t i = 0; i < s.n_mac; i++)
-                all[k++] = s.mac[i].key;
-        for (size_t i = 0; i < s.n_ip4; i++)
-                all[k++] = s.ip4[i].key;
+        for (size_t i = 0; i < s.vm.n; i++)
+                all[k++] = s.vm.p[i].key;
+        for (int q = 0; q < PS_MAX; q++)
+                for (size_t i = 0; i < s.sets[q].n; i++)
+                        all[k++] = s.sets[q].p[i].key;
         for (size_t i = 0; i < s.n_iso; i++)
                 all[k++] = s.iso[i];
         *ret_taps = filter_names_sorted(all, k, ret_n);

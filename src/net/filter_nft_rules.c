@@ -7,11 +7,19 @@
  *   vm        map  tap : MAC . IPv4   bookkeeping: what the tap was given
  *   vm_mac    set  tap . MAC          MAC / ARP sender MAC anti-spoofing
  *   vm_ip4    set  tap . IPv4         IPv4 / ARP sender IP anti-spoofing
+ *   vm_chaddr set  tap . chaddr       a DHCP client's BOOTP client MAC (the
+ *                                     VM's MAC as a 48-bit raw payload)
+ *   vm_ll6    set  tap . IPv6         its MAC-derived link-local address (a
+ *                                     128-bit raw payload: the IPv6 source,
+ *                                     the target of a neighbour message)
  *   isolated  set  tap                the isolated VMs
  * so adding or removing a VM is a handful of element changes in one
  * transaction, a constant cost whatever the number of VMs, and a packet is
  * checked with a few hash lookups. Static sets hold what isolated VMs may
- * talk to (iso_mac, iso_ip4) and a per-tap broadcast meter (iso_bcast).
+ * talk to (iso_mac, iso_ip4), a per-tap broadcast meter (iso_bcast), the
+ * host's own addresses (host_ip4) and the host ports guests may reach
+ * besides DHCP, DNS and ping (host_ports): the bridge's input hook sends
+ * what a tap sends to the host itself through to_host.
  *
  * The base rules carry a fingerprint (a hash of the generated base text) in
  * the comment of the first rule: filter_sync rewrites them when the
@@ -23,9 +31,10 @@
 #include "net/link.h"
 
 const char *const nft_chain_names[CH_MAX] = {
-        [CH_PREROUTING] = "prerouting",   [CH_FORWARD] = "forward",         [CH_OUTPUT] = "output",
-        [CH_FROM_ISO] = "from_iso",       [CH_FROM_VM_ARP] = "from_vm_arp", [CH_FROM_VM_IP4] = "from_vm_ip4",
-        [CH_FROM_VM_IP6] = "from_vm_ip6", [CH_TO_ISO] = "to_iso",
+        [CH_PREROUTING] = "prerouting",   [CH_INPUT] = "input",             [CH_FORWARD] = "forward",
+        [CH_OUTPUT] = "output",           [CH_FROM_ISO] = "from_iso",       [CH_FROM_VM_ARP] = "from_vm_arp",
+        [CH_FROM_VM_IP4] = "from_vm_ip4", [CH_FROM_VM_IP6] = "from_vm_ip6", [CH_TO_ISO] = "to_iso",
+        [CH_TO_HOST] = "to_host",
 };
 
 /* ---- generators -------------------------------------------------------- */
@@ -77,18 +86,22 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
         fprintf(f,
                 "# vmbatch isolation filters (src/net/filter.h), generated; bridge %s.\n"
                 "# The declarations are idempotent; the flushes drop our rules and the static\n"
-                "# sets, never the VMs' elements (vm, vm_mac, vm_ip4, isolated).\n",
+                "# sets, never the VMs' elements (vm, vm_mac, vm_ip4, vm_chaddr, vm_ll6, isolated).\n",
                 net->bridge ? net->bridge : "-");
         fprintf(f, "table " T " {\n"
                    "\tmap vm { type ifname : ether_addr . ipv4_addr; }\n"
                    "\tset vm_mac { type ifname . ether_addr; }\n"
                    "\tset vm_ip4 { type ifname . ipv4_addr; }\n"
+                   "\tset vm_chaddr { typeof iifname . @th,288,48; }\n"
+                   "\tset vm_ll6 { typeof iifname . @nh,64,128; }\n"
                    "\tset isolated { type ifname; }\n"
                    "\tset iso_mac { type ether_addr; }\n"
                    "\tset iso_ip4 { type ipv4_addr; flags interval; auto-merge; }\n"
-                   "\tset iso_bcast { type ifname; size 65536; flags dynamic,timeout; timeout 1m; }\n");
+                   "\tset iso_bcast { type ifname; size 65536; flags dynamic,timeout; timeout 1m; }\n"
+                   "\tset host_ip4 { type ipv4_addr; flags interval; auto-merge; }\n"
+                   "\tset host_ports { type inet_proto . inet_service; }\n");
         for (int c = 0; c < CH_MAX; c++) {
-                if (c <= CH_OUTPUT)
+                if (c <= CH_OUTPUT) /* the base chains, on the hook of their name */
                         fprintf(f, "\tchain %s { type filter hook %s priority filter; policy accept; }\n",
                                 nft_chain_names[c], nft_chain_names[c]);
                 else
@@ -97,12 +110,25 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
         fprintf(f, "}\n"
                    "flush table " T "\n"
                    "flush set " T " iso_mac\n"
-                   "flush set " T " iso_ip4\n");
+                   "flush set " T " iso_ip4\n"
+                   "flush set " T " host_ip4\n"
+                   "flush set " T " host_ports\n");
         fprintf(f, "add element " T " iso_mac { %s, %s, ff:ff:ff:ff:ff:ff }\n", gw_mac, dhcp_mac);
         fprintf(f, "add element " T " iso_ip4 { %s, %s", net->gateway_ip, dhcp_ip);
         for (size_t i = 0; i < net->n_allow; i++)
                 fprintf(f, ", %s", net->allow_ips[i]);
         fprintf(f, " }\n");
+        fprintf(f, "add element " T " host_ip4 { %s, 127.0.0.0/8, 224.0.0.0/4, 255.255.255.255", net->gateway_ip);
+        for (size_t i = 0; i < net->n_host_ips; i++)
+                if (!streq(net->host_ips[i], net->gateway_ip))
+                        fprintf(f, ", %s", net->host_ips[i]);
+        fprintf(f, " }\n");
+        for (size_t i = 0; i < net->n_host_ports; i++) {
+                char proto[4];
+                unsigned port;
+                filter_host_port_parse(net->host_ports[i], proto, &port); /* checked */
+                fprintf(f, "add element " T " host_ports { %s . %u }\n", proto, port);
+        }
 
         /* frames a VM sends: every VM */
         fprintf(f, "# frames entering the bridge from a VM's tap\n");
@@ -126,15 +152,35 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
         rule(&g, CH_FROM_VM_ARP, "iifname . arp saddr ip != @vm_ip4 counter drop comment \"ARP spoofing: sender IP\"");
         rule(&g, CH_FROM_VM_ARP, "accept");
 
+        /* before the accept of a client without an address: a DECLINE or
+         * RELEASE naming another VM's MAC makes the DHCP server refuse or
+         * forget that VM's address */
+        rule(&g, CH_FROM_VM_IP4, "udp dport 67 ip frag-off & 0x2000 != 0 counter drop "
+                                 "comment \"DHCP client message in fragments (its chaddr unchecked)\"");
+        rule(&g, CH_FROM_VM_IP4, "udp dport 67 iifname . @th,288,48 != @vm_chaddr counter drop "
+                                 "comment \"DHCP client MAC (chaddr) not the VM's\"");
         rule(&g, CH_FROM_VM_IP4, "ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept "
                                  "comment \"DHCP client without an address\"");
         rule(&g, CH_FROM_VM_IP4, "iifname . ip saddr != @vm_ip4 counter drop comment \"IP spoofing\"");
         rule(&g, CH_FROM_VM_IP4, "udp sport 67 counter drop comment \"rogue DHCP server\"");
+        rule(&g, CH_FROM_VM_IP4, "udp dport 68 counter drop comment \"rogue DHCP server: to a client's port\"");
+        /* the gateway and the DHCP server as the host itself, on this host or not */
+        if (streq(net->gateway_ip, dhcp_ip))
+                rule(&g, CH_FROM_VM_IP4, "ip daddr %s jump to_host", dhcp_ip);
+        else
+                rule(&g, CH_FROM_VM_IP4, "ip daddr { %s, %s } jump to_host", net->gateway_ip, dhcp_ip);
         rule(&g, CH_FROM_VM_IP4, "accept");
 
         rule(&g, CH_FROM_VM_IP6,
              "icmpv6 type { nd-router-advert, nd-redirect } counter drop comment \"rogue IPv6 router\"");
         rule(&g, CH_FROM_VM_IP6, "udp sport 547 counter drop comment \"rogue DHCPv6 server\"");
+        rule(&g, CH_FROM_VM_IP6, "udp dport 546 counter drop comment \"rogue DHCPv6 server: to a client's port\"");
+        rule(&g, CH_FROM_VM_IP6, "ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @vm_ll6 accept "
+                                 "comment \"duplicate address detection of its link-local address\"");
+        rule(&g, CH_FROM_VM_IP6, "iifname . @nh,64,128 != @vm_ll6 counter drop "
+                                 "comment \"IPv6 source not its link-local address\"");
+        rule(&g, CH_FROM_VM_IP6, "icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @vm_ll6 counter drop "
+                                 "comment \"neighbour advertisement for another address\"");
         rule(&g, CH_FROM_VM_IP6, "accept");
 
         /* frames an isolated VM sends */
@@ -164,6 +210,21 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
                             "comment \"isolated: ARP only from the gateway, the DHCP server, the allow-list\"");
         rule(&g, CH_TO_ISO, "ip saddr != @iso_ip4 counter drop "
                             "comment \"isolated: IPv4 only from the gateway, the DHCP server, the allow-list\"");
+
+        /* frames for the host itself: a VM reaches no host service but these */
+        fprintf(f, "# frames for the host itself\n");
+        rule(&g, CH_INPUT, "iifname != \"" LINK_TAP_PREFIX "*\" accept comment \"not a VM tap\"");
+        rule(&g, CH_INPUT, "ip daddr @host_ip4 jump to_host");
+        rule(&g, CH_INPUT, "ether type ip6 jump to_host comment \"IPv6: a guest has only a link-local address\"");
+        rule(&g, CH_TO_HOST, "udp dport { 53, 67 } return comment \"DNS, DHCP\"");
+        rule(&g, CH_TO_HOST, "tcp dport 53 return comment \"DNS\"");
+        rule(&g, CH_TO_HOST, "icmp type { echo-request, echo-reply } return comment \"ping\"");
+        rule(&g, CH_TO_HOST, "icmpv6 type { echo-request, echo-reply, nd-neighbor-solicit, nd-neighbor-advert } return "
+                             "comment \"ping, neighbour discovery\"");
+        rule(&g, CH_TO_HOST, "meta l4proto . th dport @host_ports return comment \"host_ports_allow\"");
+        rule(&g, CH_TO_HOST, "tcp flags & (syn | ack) != syn return "
+                             "comment \"TCP that opens no connection: answers to the host's own connections\"");
+        rule(&g, CH_TO_HOST, "counter drop comment \"a host service guests may not reach\"");
         fclose(f);
 
         /* the fingerprint: a hash of the text with zeros in its place */
@@ -209,10 +270,28 @@ int nft_vm_norm(const FilterVm *vm, VmNorm *ret) {
         return 0;
 }
 
+void nft_vm_chaddr(const VmNorm *v, char ret[static 15]) {
+        ret[0] = '0';
+        ret[1] = 'x';
+        for (int i = 0; i < 6; i++)
+                memcpy(ret + 2 + 2 * i, v->mac + 3 * i, 2);
+        ret[14] = 0;
+}
+
+void nft_vm_ll6(const VmNorm *v, char ret[static 48]) {
+        memcpy(ret, "0x", 2);
+        filter_mac_link_local(v->mac, false, ret + 2);
+}
+
 void nft_vm_add_cmds(FILE *f, const VmNorm *v) {
+        char ch[15], ll[48];
+        nft_vm_chaddr(v, ch);
+        nft_vm_ll6(v, ll);
         fprintf(f, "add element " T " vm { \"%s\" : %s . %s }\n", v->tap, v->mac, v->ip);
         fprintf(f, "add element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
         fprintf(f, "add element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
+        fprintf(f, "add element " T " vm_chaddr { \"%s\" . %s }\n", v->tap, ch);
+        fprintf(f, "add element " T " vm_ll6 { \"%s\" . %s }\n", v->tap, ll);
         fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
         if (!v->isolated) /* added and deleted: absent whether or not it was there */
                 fprintf(f, "delete element " T " isolated { \"%s\" }\n", v->tap);
@@ -227,6 +306,13 @@ void nft_vm_remove_cmds(FILE *f, const VmNorm *v) {
         fprintf(f, "delete element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
         fprintf(f, "add element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
         fprintf(f, "delete element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
+        char ch[15], ll[48];
+        nft_vm_chaddr(v, ch);
+        nft_vm_ll6(v, ll);
+        fprintf(f, "add element " T " vm_chaddr { \"%s\" . %s }\n", v->tap, ch);
+        fprintf(f, "delete element " T " vm_chaddr { \"%s\" . %s }\n", v->tap, ch);
+        fprintf(f, "add element " T " vm_ll6 { \"%s\" . %s }\n", v->tap, ll);
+        fprintf(f, "delete element " T " vm_ll6 { \"%s\" . %s }\n", v->tap, ll);
         fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
         fprintf(f, "delete element " T " isolated { \"%s\" }\n", v->tap);
 }

@@ -9,8 +9,18 @@ int munge_seal(const json_t *msg, json_t **ret, Error *err) {
         char *text = json_dumps(msg, JSON_COMPACT);
         if (!text)
                 return error_set(err, -ENOMEM, "cannot encode the message");
+        /* only root decodes it: on the receiving host no other user can
+         * read the message, or pass it on as their own */
+        munge_ctx_t ctx = munge_ctx_create();
+        if (!ctx) {
+                free(text);
+                return error_set(err, -ENOMEM, "munge: cannot make a context");
+        }
         char *cred = NULL;
-        munge_err_t e = munge_encode(&cred, NULL, text, (int)strlen(text));
+        munge_err_t e = munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, (uid_t)0);
+        if (e == EMUNGE_SUCCESS)
+                e = munge_encode(&cred, ctx, text, (int)strlen(text));
+        munge_ctx_destroy(ctx);
         free(text);
         if (e != EMUNGE_SUCCESS) {
                 free(cred);

@@ -7,7 +7,8 @@
  * the sender, munged on the receiving host checks the signature, the time
  * to live and that the credential was never seen before (no replay). So a
  * message is believed only when it was made by root on a host holding the
- * key, whatever the TCP connection it came through. */
+ * key, whatever the TCP connection it came through. Credentials are sealed
+ * with a uid restriction of 0: only root can decode them. */
 #pragma once
 
 #include <jansson.h>

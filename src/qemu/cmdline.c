@@ -43,6 +43,49 @@ static void argv_add2(Argv *a, const char *opt, const char *val) {
 /* A value for inside a qemu option list ("key=VALUE,..."): commas doubled. */
 static char *opt_escape(const char *s) { return strdup_doubling(s, ','); }
 
+/* A chain of fds as fdsets and blockdev nodes, the base first (a node's
+ * backing must exist before it): "ID" is the top's node, "ID-bK" the K-th
+ * backing node, each over a file node "...-file" on /dev/fdset/N. Only the
+ * top may be writable; every backing is named, the base's is null. */
+static void add_fd_chain(Argv *a, const char *id, const int *fds, size_t n, const char *top_format, bool readonly,
+                         unsigned *fdset) {
+        unsigned first = *fdset + 1;
+        for (size_t k = 0; k < n; k++) {
+                argv_add(a, "-add-fd");
+                argv_addf(a, "fd=%d,set=%u,opaque=%s-%zu", fds[k], first + (unsigned)k, id, k);
+        }
+        *fdset += (unsigned)n;
+        for (size_t k = n; k-- > 0;) {
+                char node[48], backing[56];
+                if (k == 0)
+                        snprintf(node, sizeof(node), "%s", id);
+                else
+                        snprintf(node, sizeof(node), "%s-b%zu", id, k);
+                if (k + 1 == n)
+                        snprintf(backing, sizeof(backing), "null");
+                else
+                        snprintf(backing, sizeof(backing), "\"%s-b%zu\"", id, k + 1);
+                bool ro = k > 0 || readonly;
+                const char *format = k == 0 ? top_format : "qcow2";
+                argv_add(a, "-blockdev");
+                argv_addf(a,
+                          "{\"driver\":\"file\",\"node-name\":\"%s-file\",\"filename\":\"/dev/fdset/%u\","
+                          "\"read-only\":%s%s}",
+                          node, first + (unsigned)k, ro ? "true" : "false", ro ? "" : ",\"discard\":\"unmap\"");
+                argv_add(a, "-blockdev");
+                if (streq(format, "raw"))
+                        argv_addf(a,
+                                  "{\"driver\":\"raw\",\"node-name\":\"%s\",\"file\":\"%s-file\","
+                                  "\"read-only\":%s%s}",
+                                  node, node, ro ? "true" : "false", ro ? "" : ",\"discard\":\"unmap\"");
+                else
+                        argv_addf(a,
+                                  "{\"driver\":\"qcow2\",\"node-name\":\"%s\",\"file\":\"%s-file\","
+                                  "\"backing\":%s,\"read-only\":%s%s}",
+                                  node, node, backing, ro ? "true" : "false", ro ? "" : ",\"discard\":\"unmap\"");
+        }
+}
+
 char **qemu_argv_free(char **argv) {
         strv_free(argv);
         return NULL;
@@ -112,11 +155,21 @@ static int spec_check(const QemuSpec *s, Error *err) {
                 return error_set(err, -EINVAL, "disc list missing");
         for (size_t i = 0; i < s->n_discs; i++) {
                 const QemuDisc *d = &s->discs[i];
-                if (!path_is_valid(d->path))
+                if (d->path ? d->n_chain != 0 : d->n_chain == 0)
+                        return error_set(err, -EINVAL, "disc %zu needs an absolute path or a chain of fds", i);
+                if (d->path && !path_is_valid(d->path))
                         return error_set(err, -EINVAL, "disc %zu needs an absolute path", i);
+                if (d->n_chain > QEMU_CHAIN_MAX || (d->n_chain && !d->chain_fds))
+                        return error_set(err, -EINVAL, "disc %zu: a chain of 1..%u fds", i, QEMU_CHAIN_MAX);
+                for (size_t k = 0; k < d->n_chain; k++)
+                        if (d->chain_fds[k] < QEMU_FIRST_HANDED_FD)
+                                return error_set(err, -EINVAL, "disc %zu: fd %d would be one of qemu's stdio", i,
+                                                 d->chain_fds[k]);
                 if (d->format && !streq(d->format, "qcow2") && !streq(d->format, "raw"))
                         return error_set(err, -EINVAL, "disc %zu: format must be qcow2 or raw",
                                          i);
+                if (d->n_chain > 1 && streq(d->format, "raw"))
+                        return error_set(err, -EINVAL, "disc %zu: a raw image has no backing file", i);
         }
 
         if (s->kernel && !path_is_valid(s->kernel))
@@ -127,8 +180,12 @@ static int spec_check(const QemuSpec *s, Error *err) {
                 return error_set(err, -EINVAL, "the initrd needs an absolute path");
         if (s->cmdline && strpbrk(s->cmdline, "\n\r"))
                 return error_set(err, -EINVAL, "the kernel command line must be one line");
-        if (s->cdrom) {
-                if (!path_is_valid(s->cdrom))
+        if (s->cdrom && s->cdrom_fd >= 0)
+                return error_set(err, -EINVAL, "a cdrom path or an fd, not both");
+        if (s->cdrom_fd >= 0 && s->cdrom_fd < QEMU_FIRST_HANDED_FD)
+                return error_set(err, -EINVAL, "cdrom fd %d would be one of qemu's stdio", s->cdrom_fd);
+        if (s->cdrom || s->cdrom_fd >= 0) {
+                if (s->cdrom && !path_is_valid(s->cdrom))
                         return error_set(err, -EINVAL, "the cdrom image needs an absolute path");
                 if (s->kernel)
                         return error_set(err, -EINVAL,
@@ -223,27 +280,34 @@ int qemu_cmdline_build(const QemuSpec *s, Error *err, char ***ret_argv) {
         }
 
         /* bootindex: the cdrom first (install), then the first disc; none for -kernel */
-        unsigned bootindex = 0;
+        unsigned bootindex = 0, fdset = 0;
         if (s->cdrom) {
                 _cleanup_free_ char *p = opt_escape(s->cdrom);
                 argv_add(&a, "-drive");
                 argv_addf(&a, "file=%s,format=raw,if=none,id=cdrom0,media=cdrom,readonly=on", p);
+        } else if (s->cdrom_fd >= 0)
+                add_fd_chain(&a, "cdrom0", &s->cdrom_fd, 1, "raw", true, &fdset);
+        if (s->cdrom || s->cdrom_fd >= 0) {
                 argv_add(&a, "-device");
                 argv_addf(&a, "ide-cd,drive=cdrom0,bus=ide.1,unit=0,id=ide-cdrom0,bootindex=%u",
                           bootindex++);
         }
         for (size_t i = 0; i < s->n_discs; i++) {
                 const QemuDisc *d = &s->discs[i];
-                _cleanup_free_ char *p = opt_escape(d->path);
-                argv_add(&a, "-drive");
-                argv_addf(&a, "file=%s,format=%s,if=none,id=disc%zu,cache=writeback,discard=unmap%s",
-                          p, d->format ?: "qcow2", i, d->readonly ? ",readonly=on" : "");
+                char id[32];
+                snprintf(id, sizeof(id), "disc%zu", i);
+                if (d->path) {
+                        _cleanup_free_ char *p = opt_escape(d->path);
+                        argv_add(&a, "-drive");
+                        argv_addf(&a, "file=%s,format=%s,if=none,id=%s,cache=writeback,discard=unmap%s", p,
+                                  d->format ?: "qcow2", id, d->readonly ? ",readonly=on" : "");
+                } else
+                        add_fd_chain(&a, id, d->chain_fds, d->n_chain, d->format ?: "qcow2", d->readonly, &fdset);
                 argv_add(&a, "-device");
                 if (i == 0 && !s->kernel)
-                        argv_addf(&a, "virtio-blk-pci,drive=disc%zu,id=virtio-disc%zu,bootindex=%u",
-                                  i, i, bootindex++);
+                        argv_addf(&a, "virtio-blk-pci,drive=%s,id=virtio-%s,bootindex=%u", id, id, bootindex++);
                 else
-                        argv_addf(&a, "virtio-blk-pci,drive=disc%zu,id=virtio-disc%zu", i, i);
+                        argv_addf(&a, "virtio-blk-pci,drive=%s,id=virtio-%s", id, id);
         }
 
         if (s->tap_fd >= 0) {

@@ -46,10 +46,19 @@
 #define QEMU_VNC_DISPLAY_MAX (65535 - 5900)
 #define QEMU_FIRST_HANDED_FD 3 /* 0-2 are qemu's stdio */
 
+/* A disc is either a path qemu opens itself (tools, tests) or, as the
+ * starter always gives it, a chain of fds the node opened: chain[0] the top
+ * (O_RDWR unless readonly), then each backing file (O_RDONLY), the last
+ * one the base. Each fd goes into an fdset (-add-fd) and the chain is given
+ * node by node (-blockdev, JSON) with every backing named and "backing":
+ * null at the base, so qemu never follows a name in an image's header. */
+#define QEMU_CHAIN_MAX 16
 typedef struct QemuDisc {
         const char *path;
-        const char *format; /* "qcow2" (also when NULL) or "raw" */
+        const char *format;   /* "qcow2" (also when NULL) or "raw"; the chain's top with fds */
         bool readonly;
+        const int *chain_fds; /* with path NULL: n_chain fds, each >= 3 */
+        size_t n_chain;       /* 1 .. QEMU_CHAIN_MAX; backing files are qcow2 or raw at the base */
 } QemuDisc;
 
 typedef struct QemuSpec {
@@ -69,6 +78,7 @@ typedef struct QemuSpec {
 
         const char *cdrom;      /* ISO image, read-only IDE cdrom, booted first (install
                                  * mode); not together with kernel */
+        int cdrom_fd;           /* >= 3: the same as an fd the node opened (cdrom NULL); -1: none */
 
         int tap_fd;             /* < 0: no network; else an fd >= 3 qemu inherits */
         const char *mac;        /* "xx:xx:xx:xx:xx:xx", required with tap_fd, unicast */
@@ -83,7 +93,7 @@ typedef struct QemuSpec {
 } QemuSpec;
 
 /* Every field off, with the "-1 means none" fields set: start from this. */
-#define QEMU_SPEC_INIT { .tap_fd = -1, .vnc_display = -1 }
+#define QEMU_SPEC_INIT { .tap_fd = -1, .vnc_display = -1, .cdrom_fd = -1 }
 
 /* Build the argv. On success *ret_argv is a NULL-terminated array the caller frees with
  * qemu_argv_free(). -EINVAL (message in err) when the spec is inconsistent. */

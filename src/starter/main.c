@@ -3,7 +3,10 @@
  *   vmbatch-starter --instance N --socket PATH
  *
  * Runs as the VM's owner. Asks the local vmbatchd (node role) for the VM's
- * spec and receives the opened tap over the socket; runs qemu as its child
+ * spec and receives the opened tap and the VM's files over the socket (the
+ * node opened each as its user: qemu opens no path a user chose; the discs
+ * go to qemu as fdsets, the kernel and initrd are copied into the private
+ * runtime directory qemu boots them from); runs qemu as its child
  * (killed if the starter dies); sets the VNC password and follows the guest
  * over QMP; relays stop / suspend / resume from the daemon; reports the
  * state and, at the end, the exit. Its connection to the daemon is the VM's
@@ -12,6 +15,7 @@
  * Model: conmon: one event loop (basic/event.c) with four sources (qemu's
  * pidfd, the daemon's socket, QMP, a signalfd) and the timers of a small
  * phase enum; a SIGTERM is acted on in any phase, also while re-attaching. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -92,12 +96,25 @@ static void report_state(Starter *s, InstanceState state) {
 
 #define ATTACH_RETRY_MS 30000 /* a job may start before its submission is recorded */
 
-static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err);
+/* What the node handed over with the spec: the tap first, then the VM's
+ * files in the order the spec gives their positions. */
+typedef struct Handed {
+        int fds[FRAME_FDS_MAX];
+        size_t n;
+} Handed;
 
-static int attach(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
+static void handed_close(Handed *h) {
+        for (size_t i = 0; i < h->n; i++)
+                close(h->fds[i]);
+        h->n = 0;
+}
+
+static int attach_once(Starter *s, json_t **ret_spec, Handed *ret, Error *err);
+
+static int attach(Starter *s, json_t **ret_spec, Handed *ret, Error *err) {
         uint64_t deadline = now_usec() + ATTACH_RETRY_MS * 1000ULL;
         for (;;) {
-                int r = attach_once(s, ret_spec, ret_tap, err);
+                int r = attach_once(s, ret_spec, ret, err);
                 if (r != -EAGAIN || now_usec() >= deadline)
                         return r;
                 close(s->daemon_fd);
@@ -107,7 +124,7 @@ static int attach(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
         }
 }
 
-static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) {
+static int attach_once(Starter *s, json_t **ret_spec, Handed *ret, Error *err) {
         int fd = unix_connect(s->socket);
         if (fd < 0)
                 return error_set(err, fd, "cannot reach vmbatchd at %s: %s", s->socket, strerror(-fd));
@@ -119,7 +136,7 @@ static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) 
         json_decref(req);
         json_t *resp = NULL;
         if (r >= 0)
-                r = frame_recv_fd(fd, &resp, ret_tap);
+                r = frame_recv_fds(fd, &resp, ret->fds, ELEMENTSOF(ret->fds), &ret->n);
         if (r < 0)
                 return error_set(err, r, "vmbatchd did not answer: %s", strerror(-r));
         if (!json_is_true(json_object_get(resp, "ok"))) {
@@ -127,9 +144,10 @@ static int attach_once(Starter *s, json_t **ret_spec, int *ret_tap, Error *err) 
                 r = streq(json_string_value(json_object_get(e, "code")), "EAGAIN") ? -EAGAIN : -EPERM;
                 r = error_set(err, r, "%s", json_string_value(json_object_get(e, "message")));
                 json_decref(resp);
+                handed_close(ret);
                 return r;
         }
-        if (*ret_tap < 0) {
+        if (ret->n == 0) {
                 json_decref(resp);
                 return error_set(err, -EPROTO, "vmbatchd sent no tap");
         }
@@ -143,7 +161,42 @@ static const char *sget(const json_t *o, const char *k) {
         return v && *v ? v : NULL;
 }
 
-static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
+/* The handed fd at the spec's position key (-1 when the key is absent). */
+static int handed_fd(const Handed *h, const json_t *pos, Error *err) {
+        if (!pos)
+                return -1;
+        if (!json_is_integer(pos) || json_integer_value(pos) < 1 || (size_t)json_integer_value(pos) >= h->n)
+                return error_set(err, -EPROTO, "vmbatchd named a file it did not send");
+        return h->fds[json_integer_value(pos)];
+}
+
+#define BOOT_FILE_MAX (1ULL << 30)
+
+/* qemu loads -kernel and -initrd by name: a copy of what the node opened,
+ * in our private runtime directory. */
+static int copy_boot_file(Starter *s, int from, const char *name, char *path, size_t len, Error *err) {
+        snprintf(path, len, "%s/%s", s->dir, name);
+        _cleanup_close_ int to = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (to < 0)
+                return error_set(err, -errno, "cannot create %s: %m", path);
+        uint64_t total = 0;
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(from, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return error_set(err, -errno, "cannot read the %s: %m", name);
+                if (n == 0)
+                        return 0;
+                if ((total += (uint64_t)n) > BOOT_FILE_MAX)
+                        return error_set(err, -EFBIG, "the %s is larger than 1 GiB", name);
+                if (loop_write(to, buf, (size_t)n) < 0)
+                        return error_set(err, -errno, "cannot write %s: %m", path);
+        }
+}
+
+static int start_qemu(Starter *s, const json_t *spec, Handed *handed, Error *err) {
         const char *accel, *warning = NULL;
         int r = qemu_accel_probe(sget(spec, "accel") ? sget(spec, "accel") : "auto", err, &accel, &warning);
         if (r < 0)
@@ -152,13 +205,30 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
                 say("%s", warning);
         json_t *jd = json_object_get(spec, "discs");
         QemuDisc discs[QEMU_DISCS_MAX];
+        int chains[QEMU_DISCS_MAX][QEMU_CHAIN_MAX];
         size_t nd = 0;
-        size_t i;
-        json_t *v;
+        size_t i, k;
+        json_t *v, *pos;
         json_array_foreach(jd, i, v) {
-                if (nd < QEMU_DISCS_MAX)
-                        discs[nd++] = (QemuDisc){.path = json_string_value(v), .format = "qcow2"};
+                json_t *fds = json_object_get(v, "fds");
+                if (nd == QEMU_DISCS_MAX || !json_is_array(fds) || json_array_size(fds) == 0 ||
+                    json_array_size(fds) > QEMU_CHAIN_MAX)
+                        return error_set(err, -EPROTO, "vmbatchd gave an unusable disc list");
+                json_array_foreach(fds, k, pos)
+                        if ((chains[nd][k] = handed_fd(handed, pos, err)) < 0)
+                                return -EPROTO;
+                discs[nd] = (QemuDisc){.chain_fds = chains[nd], .n_chain = json_array_size(fds), .format = "qcow2"};
+                nd++;
         }
+        char kernel[PATH_MAX + 16], initrd[PATH_MAX + 16];
+        int kernel_fd = handed_fd(handed, json_object_get(spec, "kernel_fd"), err);
+        int initrd_fd = handed_fd(handed, json_object_get(spec, "initrd_fd"), err);
+        int cdrom_fd = handed_fd(handed, json_object_get(spec, "cdrom_fd"), err);
+        if (err->code)
+                return err->code;
+        if ((kernel_fd >= 0 && (r = copy_boot_file(s, kernel_fd, "kernel", kernel, sizeof(kernel), err)) < 0) ||
+            (initrd_fd >= 0 && (r = copy_boot_file(s, initrd_fd, "initrd", initrd, sizeof(initrd), err)) < 0))
+                return r;
         char name[64], serial[PATH_MAX + 16];
         snprintf(name, sizeof(name), "vmbatch-%u", s->instance);
         snprintf(serial, sizeof(serial), "%s/serial.log", s->dir);
@@ -171,13 +241,13 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
         q.vcpus = (uint32_t)json_integer_value(json_object_get(spec, "vcpus"));
         q.discs = discs;
         q.n_discs = nd;
-        q.kernel = sget(spec, "kernel");
-        q.initrd = sget(spec, "initrd");
-        q.cmdline = sget(spec, "cmdline");
-        q.cdrom = sget(spec, "cdrom");
-        if (q.cdrom) /* installing: boot the medium, not the kernel */
+        q.kernel = kernel_fd >= 0 ? kernel : NULL;
+        q.initrd = initrd_fd >= 0 ? initrd : NULL;
+        q.cmdline = q.kernel ? sget(spec, "cmdline") : NULL;
+        q.cdrom_fd = cdrom_fd;
+        if (q.cdrom_fd >= 0) /* installing: boot the medium, not the kernel */
                 q.kernel = q.initrd = q.cmdline = NULL;
-        q.tap_fd = tap_fd;
+        q.tap_fd = handed->fds[0];
         q.mac = sget(spec, "mac");
         q.vnc_display = (int)json_integer_value(json_object_get(spec, "vnc_display"));
         q.vnc_listen = sget(spec, "vnc_listen");
@@ -191,8 +261,8 @@ static int start_qemu(Starter *s, const json_t *spec, int tap_fd, Error *err) {
                 .stdin_fd = -1,
                 .stdout_fd = 2,
                 .stderr_fd = 2,
-                .pass_fds = &tap_fd,
-                .n_pass_fds = 1,
+                .pass_fds = handed->fds, /* the tap and every file: qemu opens none itself */
+                .n_pass_fds = handed->n,
                 .pdeathsig = SIGKILL, /* the monitor gone means the vm gone */
                 /* its own session: a scheduler signalling the job's processes
                  * (scancel, qdel) reaches the starter, which powers the guest
@@ -499,8 +569,9 @@ int main(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         Error err = {0};
         json_t *spec = NULL;
-        int tap = -1, rc = 1;
-        if (attach(&s, &spec, &tap, &err) < 0) {
+        Handed handed = {.n = 0};
+        int rc = 1;
+        if (attach(&s, &spec, &handed, &err) < 0) {
                 say("instance %u: %s", s.instance, err.message);
                 goto out;
         }
@@ -512,12 +583,11 @@ int main(int argc, char **argv) {
         }
         snprintf(s.dir, sizeof(s.dir), "%s", rundir);
         snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/qmp.sock", s.dir);
-        if (start_qemu(&s, spec, tap, &err) < 0) {
+        if (start_qemu(&s, spec, &handed, &err) < 0) {
                 say("instance %u: %s", s.instance, err.message);
                 goto out;
         }
-        close(tap);
-        tap = -1;
+        handed_close(&handed); /* qemu has them */
         if (qmp_connect(s.qmp_path, 30000, &s.qmp, &err) < 0 ||
             qmp_set_vnc_password(s.qmp, json_string_value(json_object_get(spec, "vnc_password")), &err) < 0) {
                 say("instance %u: %s", s.instance, err.message);
@@ -528,8 +598,7 @@ int main(int argc, char **argv) {
         report_state(&s, INSTANCE_RUNNING);
         rc = run(&s, walltime);
 out:
-        if (tap >= 0)
-                close(tap);
+        handed_close(&handed);
         qmp_free(s.qmp);
         json_decref(spec);
         if (*s.qmp_path)

@@ -1,4 +1,7 @@
-/* audit.c - the append-only audit log: who did what, when. */
+/* audit.c - the append-only audit log: who did what, when, kept for
+ * audit_keep_days (store_audit_expire). */
+#include <stdio.h>
+
 #include "store/store-internal.h"
 
 static const char SQL_AUDIT_INSERT[] = "INSERT INTO audit(time, uid, op, object, detail) VALUES (?, ?, ?, ?, ?)";
@@ -62,4 +65,15 @@ int store_audit_list(Store *s, uint32_t limit, json_t **ret) {
         }
         *ret = arr;
         return 0;
+}
+
+static const char SQL_AUDIT_EXPIRE[] = "DELETE FROM audit WHERE time < datetime('now', ?)";
+
+int store_audit_expire(Store *s, uint32_t keep_days, Error *err) {
+        if (keep_days == 0)
+                return 0;
+        char age[32];
+        snprintf(age, sizeof(age), "-%u days", keep_days);
+        sqlite3_stmt *st = store_stmt_text(s, SQL_AUDIT_EXPIRE, age, err);
+        return st ? store_step_done(s, st, "audit expiry", err) : -EIO;
 }

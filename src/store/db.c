@@ -94,6 +94,18 @@ static const char *const migrations[] = {
         "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
         "CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit"
         "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+        /* 1 -> 2: the device and inode each disc file had when vmbatch made
+         * it (0: made before this version); the node opens the file and
+         * refuses another one found at that path */
+        "ALTER TABLE discs ADD COLUMN dev INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE discs ADD COLUMN ino INTEGER NOT NULL DEFAULT 0;",
+        /* 2 -> 3: audit_keep_days expires old entries (store_audit_expire);
+         * those younger than a day stay undeletable */
+        "DROP TRIGGER audit_append_only_delete;"
+        "CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit"
+        "  WHEN old.time > datetime('now', '-1 day')"
+        "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+        "CREATE INDEX audit_time ON audit(time);",
 };
 
 int store_exec(Store *s, const char *sql, Error *err) {

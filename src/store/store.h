@@ -13,7 +13,7 @@
 #include "basic/error.h"
 
 #define STORE_NAME_MAX 64
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct Store Store;
 
@@ -60,6 +60,7 @@ typedef struct DiscRec {
         uint64_t size;      /* virtual size, bytes */
         uint64_t allocated; /* bytes the file occupies on disc (st_blocks * 512) */
         uint32_t backing;   /* disc id of the backing file, 0: none */
+        uint64_t dev, ino;  /* the file vmbatch made (st_dev, st_ino); 0: not recorded */
 } DiscRec;
 
 enum subject_type { SUBJECT_USER, SUBJECT_GROUP, _SUBJECT_MAX };
@@ -166,6 +167,7 @@ int store_vm_list(Store *s, const uint32_t *visible_to_uid, const uint32_t *grou
 int store_vm_to_json(Store *s, const VmRec *v, json_t **ret);
 
 int store_disc_insert(Store *s, DiscRec *d, Error *err);
+int store_disc_get(Store *s, uint32_t id, DiscRec *ret); /* -ENOENT */
 int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n);
 /* Every disc (id, vm, path only). */
 int store_disc_all(Store *s, DiscRec **ret, size_t *ret_n);
@@ -205,9 +207,12 @@ json_t *instance_to_json(const InstanceRec *i);
 /* "YYYY-MM-DD HH:MM:SS" UTC, the format of every time in the store */
 void store_now_utc(char *buf, size_t len);
 
-/* audit log: append-only (triggers refuse UPDATE and DELETE) */
+/* audit log: append-only (triggers refuse UPDATE, and DELETE of entries
+ * younger than a day) */
 int store_audit(Store *s, uint32_t uid, const char *op, const char *object, json_t *detail /* borrowed */,
                 Error *err);
 int store_audit_list(Store *s, uint32_t limit, json_t **ret);
+/* Delete the entries older than keep_days (at least 1); 0 keeps all. */
+int store_audit_expire(Store *s, uint32_t keep_days, Error *err);
 /* The detail of the newest audit row of op on object; -ENOENT if none. */
 int store_audit_last_detail(Store *s, const char *op, const char *object, json_t **ret);

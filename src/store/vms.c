@@ -51,9 +51,10 @@ static const char SQL_VM_LIST[] =
         " ORDER BY v.id";
 
 static const char SQL_DISC_INSERT[] =
-        "INSERT INTO discs(vm, idx, path, size, allocated, backing) VALUES (?, ?, ?, ?, ?, ?)";
-static const char SQL_DISC_LIST[] =
-        "SELECT id, vm, idx, path, size, allocated, coalesce(backing, 0) FROM discs WHERE vm = ? ORDER BY idx";
+        "INSERT INTO discs(vm, idx, path, size, allocated, backing, dev, ino) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+#define DISC_COLUMNS "id, vm, idx, path, size, allocated, coalesce(backing, 0), dev, ino"
+static const char SQL_DISC_LIST[] = "SELECT " DISC_COLUMNS " FROM discs WHERE vm = ? ORDER BY idx";
+static const char SQL_DISC_GET[] = "SELECT " DISC_COLUMNS " FROM discs WHERE id = ?";
 static const char SQL_DISC_ALL_PATHS[] = "SELECT id, vm, path FROM discs ORDER BY id";
 static const char SQL_DISC_SET_ALLOCATED[] = "UPDATE discs SET allocated = ?2 WHERE id = ?1";
 static const char SQL_STORAGE_USED[] =
@@ -348,6 +349,8 @@ int store_disc_insert(Store *s, DiscRec *d, Error *err) {
                 sqlite3_bind_int64(st, 6, d->backing);
         else
                 sqlite3_bind_null(st, 6);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)d->dev);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)d->ino);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
@@ -356,6 +359,24 @@ int store_disc_insert(Store *s, DiscRec *d, Error *err) {
         if (r >= 0)
                 d->id = (uint32_t)sqlite3_last_insert_rowid(s->db);
         return r;
+}
+
+static void disc_from_row(sqlite3_stmt *st, void *rec) {
+        DiscRec *d = rec;
+        memset(d, 0, sizeof(*d));
+        d->id = (uint32_t)sqlite3_column_int64(st, 0);
+        d->vm = (uint32_t)sqlite3_column_int64(st, 1);
+        d->idx = (uint32_t)sqlite3_column_int64(st, 2);
+        store_copy_text(d->path, sizeof(d->path), st, 3);
+        d->size = (uint64_t)sqlite3_column_int64(st, 4);
+        d->allocated = (uint64_t)sqlite3_column_int64(st, 5);
+        d->backing = (uint32_t)sqlite3_column_int64(st, 6);
+        d->dev = (uint64_t)sqlite3_column_int64(st, 7);
+        d->ino = (uint64_t)sqlite3_column_int64(st, 8);
+}
+
+int store_disc_get(Store *s, uint32_t id, DiscRec *ret) {
+        return store_one_row(store_stmt_id(s, SQL_DISC_GET, id, NULL), disc_from_row, ret);
 }
 
 int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n) {
@@ -367,15 +388,7 @@ int store_disc_list(Store *s, uint32_t vm, DiscRec **ret, size_t *ret_n) {
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 v = xrealloc(v, (n + 1) * sizeof(DiscRec));
-                DiscRec *d = &v[n++];
-                memset(d, 0, sizeof(*d));
-                d->id = (uint32_t)sqlite3_column_int64(st, 0);
-                d->vm = (uint32_t)sqlite3_column_int64(st, 1);
-                d->idx = (uint32_t)sqlite3_column_int64(st, 2);
-                store_copy_text(d->path, sizeof(d->path), st, 3);
-                d->size = (uint64_t)sqlite3_column_int64(st, 4);
-                d->allocated = (uint64_t)sqlite3_column_int64(st, 5);
-                d->backing = (uint32_t)sqlite3_column_int64(st, 6);
+                disc_from_row(st, &v[n++]);
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {

@@ -2,6 +2,7 @@
  * an unknown uid. The daemon must answer or close, never crash, and never
  * run a program (the spawn hook refuses). */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "basic/spawn.h"
 #include "daemon/server.h"
@@ -16,6 +17,7 @@ static Controller *setup(void) {
         if (c.store)
                 return &c;
         settings_defaults(&settings);
+        snprintf(settings.admin_user, sizeof(settings.admin_user), "daemon"); /* never root */
         Error err = {0};
         if (store_open(":memory:", &c.store, &err) < 0)
                 abort();

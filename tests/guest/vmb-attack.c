@@ -11,7 +11,9 @@
  * frames each) and the legitimate probes, one line per probe on stdout (the console):
  *     VMB-PROBE <name> sent n=<frames> [reply=yes|no ...]
  * then "VMB-ATTACK-END". Every frame carries "VMBTAG:<name>:<seq>:" (in the payload, or after the
- * ARP body, or in an ND option / BOOTP sname), so a receiver can name the probe it got.
+ * ARP body, or in an ND option / BOOTP sname), so a receiver can name the probe it got. Two probes
+ * use the guest's own kernel instead: dns-gw (a UDP query to the gateway's port 53, tagged) and
+ * gw-tcp (a TCP connect to the gateway's port 2222, untagged: the test's listener counts it).
  *
  * listen: puts eth0 in promiscuous mode, pings nothing but makes the kernel resolve the gateway (so
  * an ARP poisoning has an entry to overwrite), then prints "VMB-LISTENING ..." and, for each probe
@@ -19,7 +21,11 @@
  * a UDP datagram "stop" arrives on port 7777 (the test sends it from the gateway), printing
  * "VMB-SEEN-COUNT <name> <n>" per name, the ARP cache ("VMB-ARP <ip> <mac> <flags>"), its global
  * IPv6 addresses and IPv6 default routes (what a rogue RA would have given it), then
- * "VMB-LISTEN-END reason=stop|timeout tags=<total>". While listening it also prints
+ * "VMB-LISTEN-END reason=stop|timeout tags=<total>". A datagram "rebind" on that port makes it get
+ * its address again from scratch, as a rebooted guest would (DHCPDISCOVER, REQUEST of the offer), and
+ * print "VMB-REBIND result=ack|no-offer|...": no-offer when a DECLINE in its name reached dnsmasq
+ * (which then offers a declined static address to nobody for 10 minutes). While listening it also
+ * prints
  * "VMB-GW-MAC <mac> ms=<t>" whenever its ARP entry for the gateway changes (a poisoning shows even
  * if a later ARP from the real gateway repairs the entry).
  *
@@ -58,6 +64,7 @@ static const uint8_t UNKNOWN_MAC[6] = {0x02, 0x00, 0xde, 0xad, 0x00, 0x99}; /* a
 #define FOREIGN_IP "192.168.100.249" /* an address nobody holds */
 #define UNKNOWN_IP "192.168.100.250"
 #define ROGUE_YIADDR "192.168.100.248"
+#define GW_TCP_PORT 2222 /* the test's listener on the gateway: a host service guests must not reach */
 
 static const char *ifname = "eth0";
 static int ifindex;
@@ -534,17 +541,51 @@ static void probe_arp_sender(const char *name, const uint8_t sha[6], uint32_t sp
         out("VMB-PROBE %s sent n=%d sender=%s/%s", name, sent, mac_str(sha), ip_str(spa));
 }
 
-static void probe_dhcp_offer(void) {
+/* a rogue OFFER for the peer, from the server port 67 or (sport 6767) any other: both reach a
+ * client's port 68, which dhclient and systemd-networkd accept */
+static void probe_dhcp_offer(const char *name, uint16_t sport) {
         uint8_t f[600], b[400];
         int sent = 0;
         for (unsigned k = 0; k < 3; k++) {
-                size_t bl = bootp(b, 2, 0x564d4200 + k, peer_mac, ip_of(ROGUE_YIADDR), my_ip, "dhcp-offer", k, 2, my_ip);
+                size_t bl = bootp(b, 2, 0x564d4200 + k, peer_mac, ip_of(ROGUE_YIADDR), my_ip, name, k, 2, my_ip);
                 size_t n = eth(f, BCAST, my_mac, ETH_P_IP);
-                n += ipv4_udp(f + n, my_ip, INADDR_BROADCAST, 67, 68, b, bl);
+                n += ipv4_udp(f + n, my_ip, INADDR_BROADCAST, sport, 68, b, bl);
                 sent += send_frame(f, n) == 0;
                 sleep_ms(200);
         }
-        out("VMB-PROBE dhcp-offer sent n=%d server=%s yiaddr=%s", sent, ip_str(my_ip), ROGUE_YIADDR);
+        out("VMB-PROBE %s sent n=%d server=%s:%u yiaddr=%s", name, sent, ip_str(my_ip), sport, ROGUE_YIADDR);
+}
+
+/* a DHCP client message (op 1, message type mtype) naming chaddr, with the requested address and the
+ * server id (options 50, 54) */
+static size_t bootp_client(uint8_t *b, uint32_t xid, const uint8_t chaddr[6], uint32_t ciaddr, const char *tagname,
+                           unsigned seq, uint8_t mtype, uint32_t requested, uint32_t server) {
+        size_t bl = bootp(b, 1, xid, chaddr, 0, 0, tagname, seq, mtype, 0);
+        memcpy(b + 12, &ciaddr, 4);
+        uint8_t *o = b + 236 + 4 + 3; /* after the magic cookie and option 53 */
+        if (requested) {
+                *o++ = 50; *o++ = 4; memcpy(o, &requested, 4); o += 4;
+        }
+        if (server) {
+                *o++ = 54; *o++ = 4; memcpy(o, &server, 4); o += 4;
+        }
+        *o++ = 255;
+        return bl;
+}
+
+/* DHCPDECLINE of the peer's address in the peer's name (its MAC as chaddr): dnsmasq then refuses
+ * that static address for 10 minutes (a DISCOVER of the listener's gets no offer) */
+static void probe_dhcp_decline(void) {
+        uint8_t f[600], b[400];
+        int sent = 0;
+        for (unsigned k = 0; k < 2; k++) {
+                size_t bl = bootp_client(b, 0x44454300 + k, peer_mac, 0, "dhcp-decline", k, 4, peer_ip, gw_ip);
+                size_t n = eth(f, BCAST, my_mac, ETH_P_IP);
+                n += ipv4_udp(f + n, 0, INADDR_BROADCAST, 68, 67, b, bl);
+                sent += send_frame(f, n) == 0;
+                sleep_ms(200);
+        }
+        out("VMB-PROBE dhcp-decline sent n=%d chaddr=%s address=%s", sent, mac_str(peer_mac), ip_str(peer_ip));
 }
 
 /* DHCPDISCOVERs for made-up clients: does the server hand out addresses to unknown hosts? */
@@ -657,6 +698,110 @@ static void probe_dhcpv6(void) {
         out("VMB-PROBE dhcpv6-adv sent n=%d", sent);
 }
 
+/* an ICMPv6 message to ff02::1 from src: type, the 32 bits after the checksum, for a neighbour
+ * message its target and a link-layer address option (opt_type) with our MAC, then the tag in an
+ * option of an unassigned type */
+static int icmp6_frame(const char *name, unsigned seq, const uint8_t src[16], uint8_t type, uint32_t word,
+                       const uint8_t *target, uint8_t opt_type) {
+        static const uint8_t dst[16] = {0xff, 0x02, [15] = 1};
+        uint8_t f[400], tagbuf[64];
+        size_t n = eth(f, ALLNODES6_MAC, my_mac, ETH_P_IPV6);
+        uint8_t *m = f + n + 40, *o = m + 8;
+        memset(m, 0, 200);
+        m[0] = type;
+        put32(m + 4, word);
+        if (target) {
+                memcpy(o, target, 16);
+                o[16] = opt_type;
+                o[17] = 1;
+                memcpy(o + 18, my_mac, 6);
+                o += 24;
+        }
+        size_t tl = put_tag(tagbuf, name, seq), ol = (2 + tl + 7) / 8;
+        o[0] = 253;
+        o[1] = (uint8_t)ol;
+        memcpy(o + 2, tagbuf, tl);
+        o += ol * 8;
+        n += ipv6(f + n, src, dst, 58, (size_t)(o - m), 2);
+        return send_frame(f, n);
+}
+
+/* IPv6 from a source that is not our MAC-derived link-local address: made up, and the peer's */
+static void probe_ipv6_spoof(void) {
+        uint8_t made_up[16] = {0xfe, 0x80, [12] = 0xde, 0xad, 0xbe, 0xef}, peer_ll[16];
+        int sent = 0;
+        link_local6(peer_ll, peer_mac);
+        for (unsigned k = 0; k < 3; k++) {
+                sent += icmp6_frame("ipv6-spoof", k, made_up, 128, 0x56530000 | k, NULL, 0) == 0;
+                sent += icmp6_frame("ipv6-spoof", k, peer_ll, 128, 0x56530100 | k, NULL, 0) == 0;
+                sleep_ms(100);
+        }
+        out("VMB-PROBE ipv6-spoof sent n=%d src=fe80::dead:beef,peer-link-local", sent);
+}
+
+/* a neighbour advertisement (override) that the peer's link-local address is at our MAC */
+static void probe_ipv6_na(void) {
+        uint8_t src[16], peer_ll[16];
+        int sent = 0;
+        link_local6(src, my_mac);
+        link_local6(peer_ll, peer_mac);
+        for (unsigned k = 0; k < 3; k++) {
+                sent += icmp6_frame("ipv6-na", k, src, 136, 0x20000000, peer_ll, 2) == 0;
+                sleep_ms(100);
+        }
+        out("VMB-PROBE ipv6-na sent n=%d target=peer-link-local tlla=%s", sent, mac_str(my_mac));
+}
+
+/* our kernel connects to the gateway's TCP port GW_TCP_PORT (a listener of the test) */
+static void probe_gw_tcp(void) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(GW_TCP_PORT), .sin_addr.s_addr = gw_ip};
+        bool connected = false;
+        if (s >= 0 && gw_ip) {
+                if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+                        connected = true;
+                else if (errno == EINPROGRESS) {
+                        struct pollfd p = {.fd = s, .events = POLLOUT};
+                        int e = -1;
+                        socklen_t l = sizeof(e);
+                        connected = poll(&p, 1, 5000) == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l) == 0 && e == 0;
+                }
+        }
+        if (s >= 0)
+                close(s);
+        out("VMB-PROBE gw-tcp sent n=1 reply=%s port=%d", connected ? "yes" : "no", GW_TCP_PORT);
+}
+
+/* our kernel asks the gateway's DNS port (a responder of the test), the tag as the name */
+static void probe_dns_gw(void) {
+        uint8_t q[128], r[512];
+        int sent = 0, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        bool answered = false;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(53), .sin_addr.s_addr = gw_ip};
+        for (unsigned k = 0; s >= 0 && gw_ip && k < 3 && !answered; k++) {
+                memset(q, 0, 12);
+                put16(q, (uint16_t)(0x5600 + k)); /* id */
+                put16(q + 2, 0x0100);            /* a standard query, recursion desired */
+                put16(q + 4, 1);
+                size_t tl = put_tag(q + 13, "dns-gw", k);
+                q[12] = (uint8_t)tl;
+                size_t n = 13 + tl;
+                q[n++] = 0;
+                put16(q + n, 1); /* A */
+                put16(q + n + 2, 1);
+                n += 4;
+                sent += sendto(s, q, n, 0, (struct sockaddr *)&a, sizeof(a)) == (ssize_t)n;
+                struct pollfd p = {.fd = s, .events = POLLIN};
+                while (!answered && poll(&p, 1, 1000) == 1) {
+                        ssize_t m = recv(s, r, sizeof(r), 0);
+                        answered = m >= 12 && r[0] == q[0] && r[1] == q[1] && (r[2] & 0x80);
+                }
+        }
+        if (s >= 0)
+                close(s);
+        out("VMB-PROBE dns-gw sent n=%d reply=%s", sent, answered ? "yes" : "no");
+}
+
 static void probe_vlan(void) {
         uint8_t f[256], payload[64];
         int sent = 0;
@@ -761,6 +906,10 @@ static int do_attack(int argc, char **argv) {
         sent = 0;
         bool gw_ping = have_gw_mac && ping("ping-gw", gw_mac, gw_ip, &sent) == 0;
         out("VMB-PROBE ping-gw sent n=%d reply=%s", sent, gw_ping ? "yes" : "no");
+        /* the host's services: DNS is for guests, the TCP listener is not (before any ARP probe
+         * that could misdirect the host's answers in an unfiltered run) */
+        probe_dns_gw();
+        probe_gw_tcp();
 
         /* guest to guest: ARP for the peer, ping it, a UDP datagram, a frame for a guest elsewhere */
         uint8_t m[6];
@@ -788,13 +937,17 @@ static int do_attack(int argc, char **argv) {
         probe_spoofed_ip("ip-spoof", my_mac, ip_of(FOREIGN_IP));
         probe_arp_gw_claim();
         probe_arp_sender("arp-foreign-ip", my_mac, ip_of(FOREIGN_IP));
-        probe_dhcp_offer();
+        probe_dhcp_offer("dhcp-offer", 67);
+        probe_dhcp_offer("dhcp-offer-6767", 6767);
         probe_dhcp_starve();
         probe_ra();
         probe_dhcpv6();
         probe_vlan();
         probe_rarp();
         probe_other_ethertype();
+        probe_ipv6_spoof();
+        probe_ipv6_na();
+        probe_dhcp_decline();
         /* last of the ARP ones: in an unfiltered run it rewrites the gateway's entry for us */
         probe_arp_sender("arp-foreign-mac", SPOOF_MAC, my_ip);
         probe_flood(flood_n);
@@ -875,6 +1028,60 @@ static void dump_state(void) {
         }
 }
 
+/* the next DHCP answer (op 2) for xid: its message type (0: none before the deadline), the address
+ * offered and the server id */
+static uint8_t dhcp_answer(uint32_t xid, uint64_t deadline, uint32_t *ret_yiaddr, uint32_t *ret_server) {
+        uint8_t r[2048];
+        ssize_t m;
+        while ((m = recv_frame(r, sizeof(r), deadline)) > 0) {
+                if (m < 14 + 20 + 8 + 240 || r[12] != 0x08 || r[13] != 0x00 || r[23] != IPPROTO_UDP)
+                        continue;
+                size_t ihl = (size_t)(r[14] & 0xf) * 4;
+                const uint8_t *u = r + 14 + ihl, *bp = u + 8, *end = r + m;
+                uint32_t x = (uint32_t)bp[4] << 24 | (uint32_t)bp[5] << 16 | (uint32_t)bp[6] << 8 | bp[7];
+                if (u[1] != 67 || u[3] != 68 || u[0] || u[2] || bp[0] != 2 || x != xid)
+                        continue;
+                uint8_t type = 0;
+                memcpy(ret_yiaddr, bp + 16, 4);
+                *ret_server = 0;
+                for (const uint8_t *o = bp + 240; o + 2 < end && *o != 255; o += *o ? 2 + o[1] : 1) {
+                        if (o[0] == 53)
+                                type = o[2];
+                        if (o[0] == 54 && o[1] == 4 && o + 6 <= end)
+                                memcpy(ret_server, o + 2, 4);
+                }
+                if (type)
+                        return type;
+        }
+        return 0;
+}
+
+/* get our address again from scratch, as a rebooted guest does (DISCOVER, then REQUEST what is
+ * offered): "ack" (our address), "offer-other", "nak", "no-offer" (dnsmasq offers nothing for an
+ * address declined in the last 10 minutes) or "no-ack" */
+static const char *dhcp_rebind(void) {
+        uint8_t f[600], b[400];
+        uint32_t xid = 0x52454e00u | (uint32_t)(getpid() & 0xff), yiaddr = 0, server = 0;
+        uint8_t type = 0;
+        for (int k = 0; k < 3 && type != 2; k++) {
+                size_t bl = bootp_client(b, xid, my_mac, 0, "rebind", 0, 1, 0, 0);
+                size_t n = eth(f, BCAST, my_mac, ETH_P_IP);
+                n += ipv4_udp(f + n, 0, INADDR_BROADCAST, 68, 67, b, bl);
+                send_frame(f, n);
+                type = dhcp_answer(xid, now_ms() + 2000, &yiaddr, &server);
+        }
+        if (type != 2)
+                return type == 6 ? "nak" : "no-offer";
+        if (yiaddr != my_ip)
+                return "offer-other";
+        size_t bl = bootp_client(b, xid, my_mac, 0, "rebind", 1, 3, my_ip, server);
+        size_t n = eth(f, BCAST, my_mac, ETH_P_IP);
+        n += ipv4_udp(f + n, 0, INADDR_BROADCAST, 68, 67, b, bl);
+        send_frame(f, n);
+        type = dhcp_answer(xid, now_ms() + 3000, &yiaddr, &server);
+        return type == 5 && yiaddr == my_ip ? "ack" : type == 6 ? "nak" : "no-ack";
+}
+
 static int do_listen(int argc, char **argv) {
         int secs = argc > 0 ? atoi(argv[0]) : 300;
         if (secs <= 0)
@@ -932,6 +1139,8 @@ static int do_listen(int argc, char **argv) {
                                 reason = "stop";
                                 break;
                         }
+                        if (n >= 6 && !memcmp(m, "rebind", 6))
+                                out("VMB-REBIND result=%s", dhcp_rebind());
                 }
                 if (!(p[0].revents & POLLIN))
                         continue;

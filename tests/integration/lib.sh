@@ -101,7 +101,7 @@ begin_node_test() {
   local name=$1 t; shift
   [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
   require_host_features
-  for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release setfacl "$@"; do
+  for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release getfacl "$@"; do
     command -v "$t" >/dev/null || skip_all "$t not installed"
   done
   T=$(mktemp -d "/tmp/vmbatch-$name-XXXXXX"); chmod 0755 "$T"

@@ -21,6 +21,28 @@
 #               isolation on and passing with it off (so the test cannot pass
 #               by accident); a broadcast flood is cut to about the limit.
 #   mixed:      an open VM reaches an open VM but not an isolated one.
+#   new (issue 11), every VM: a DHCP DECLINE / RELEASE / DISCOVER naming
+#               another VM's MAC as its BOOTP chaddr, a fragmented DHCP
+#               client message, a DHCP OFFER from port 6767 to port 68 and a
+#               DHCPv6 message from 6767 to 546, IPv6 from a source not the
+#               VM's MAC-derived link-local address (made up, or another
+#               VM's), a neighbour advertisement for another VM's address,
+#               a TCP SYN to 192.168.100.1:2222 (IPv4 and IPv6), UDP to a
+#               host port, to the subnet broadcast, and a real TCP connect
+#               (the VM's kernel) to a listener on 192.168.100.1:2222:
+#               dropped on, isolation on and off; the same probes get through
+#               with no rules at all (the last run, filter_backend none), so
+#               none passes by accident. What must still work: DHCP REQUEST
+#               with its own chaddr, DNS (udp, tcp) and ping to the gateway,
+#               a host port of the allow-list (--host-port tcp/2223, also by
+#               a real connect), the VM's own neighbour advertisement and
+#               DAD, a neighbour solicitation for another VM, a TCP answer
+#               (SYN+ACK) to the host. An isolated VM reaches the DHCP server
+#               elsewhere on the bridge (namespace "s", 192.168.100.254) only
+#               for DHCP, DNS, ping, and so does an open one (the gateway and
+#               the DHCP server count as the host, wherever they are).
+#               ebtables cannot match the BOOTP chaddr, the ND target or TCP
+#               flags: those probes are counted skips for it, with the reason.
 # Also: a tap without rules is closed, remove is idempotent, sync with
 # nothing to do writes nothing (nft: rule handles unchanged), `nft flush
 # ruleset` then sync restores the rules, tables and rules of others
@@ -43,7 +65,9 @@ done
 
 PFX=vmbf$$
 H=${PFX}h
+S=${PFX}s # the DHCP server elsewhere on the bridge
 GWMAC=02:00:00:00:64:01
+SRVMAC=02:00:00:00:64:fe SRVIP=192.168.100.254
 W=$(mktemp -d /tmp/vmb-filter.XXXXXX) || exit 1
 NS_MADE=()
 
@@ -112,13 +136,28 @@ def eth(dst, src, etype, payload):
 def vlan(dst, src, vid, etype, payload):
     return eth(dst, src, 0x8100, struct.pack('!HH', vid, etype) + payload)
 
-def ipv4(src, dst, proto, payload, ttl=64):
-    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), random.randrange(65536), 0, ttl, proto, 0, ip4(src), ip4(dst))
+def ipv4(src, dst, proto, payload, ttl=64, frag=0):
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), random.randrange(65536), frag, ttl, proto, 0, ip4(src), ip4(dst))
     h = h[:10] + struct.pack('!H', csum(h)) + h[12:]
     return h + payload
 
-def udp4(sport, dport, data):
-    return struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data
+def udp4(sport, dport, data, ulen=None):
+    return struct.pack('!HHHH', sport, dport, ulen or 8 + len(data), 0) + data
+
+def tcp4(src, dst, sport, dport, flags, data):
+    h = struct.pack('!HHIIBBHHH', sport, dport, random.randrange(1 << 32), 1 if flags & 0x10 else 0, 5 << 4, flags, 65535, 0, 0) + data
+    c = csum(ip4(src) + ip4(dst) + struct.pack('!BBH', 0, 6, len(h)) + h)
+    return h[:16] + struct.pack('!H', c) + h[18:]
+
+def bootp(op, chaddr, mtype, marker, ciaddr='0.0.0.0', yiaddr='0.0.0.0', req=None, server=None):
+    # chaddr at offset 28 of the BOOTP message (@th,288,48 with the UDP header)
+    b = struct.pack('!BBBBIHH', op, 1, 6, 0, random.randrange(1 << 32), 0, 0x8000)
+    b += ip4(ciaddr) + ip4(yiaddr) + ip4('0.0.0.0') + ip4('0.0.0.0')
+    b += mac(chaddr) + b'\0' * 10 + marker.ljust(64, b'\0')[:64] + b'\0' * 128
+    b += b'\x63\x82\x53\x63' + bytes([53, 1, mtype])
+    if req: b += bytes([50, 4]) + ip4(req)
+    if server: b += bytes([54, 4]) + ip4(server)
+    return b + b'\xff' + b'\0' * 16
 
 def icmp_echo(ident, seq, data):
     h = struct.pack('!BBHHH', 8, 0, 0, ident, seq) + data
@@ -144,6 +183,16 @@ def udp6(src, dst, sport, dport, data):
     body = struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data
     c = l4_6(src, dst, 17, body)
     return ipv6(src, dst, 17, body[:6] + struct.pack('!H', c) + body[8:])
+
+def tcp6(src, dst, sport, dport, flags, data):
+    body = struct.pack('!HHIIBBHHH', sport, dport, random.randrange(1 << 32), 0, 5 << 4, flags, 65535, 0, 0) + data
+    c = l4_6(src, dst, 6, body)
+    return ipv6(src, dst, 6, body[:16] + struct.pack('!H', c) + body[18:])
+
+def nd_opt(data):
+    # an option of an unassigned type carrying the marker, padded to 8 bytes
+    n = (2 + len(data) + 7) // 8
+    return bytes([253, n]) + data.ljust(n * 8 - 2, b'\0')
 
 def ll6(m):
     b = bytearray(mac(m)); b[0] ^= 2
@@ -181,16 +230,87 @@ def main():
         print('reply=%d' % got)
         return
 
+    if kind == 'kconnect':
+        # the kernel of VM frm connects to argv[4]:argv[5], a listener in the host's namespace
+        dst, port = sys.argv[4], int(sys.argv[5])
+        ls = in_ns(pfx + 'h', lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((dst, port))
+        ls.listen(4)
+        cs = in_ns(pfx + 'v%d' % frm, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        cs.settimeout(3)
+        try:
+            cs.connect((dst, port))
+            got = 1
+        except OSError:
+            got = 0
+        r, _, _ = select.select([ls], [], [], 0.2)
+        print('connected=%d accepted=%d' % (got, 1 if r else 0))
+        return
+
     to = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    port = int(sys.argv[5]) if len(sys.argv) > 5 else 2222
+    SRV, SRVMAC = '192.168.100.254', '02:00:00:00:64:fe'
+    GW6 = ll6(GWMAC)
     # receivers: the host's bridge and every VM's eth0
-    rx = {'br': in_ns(pfx + 'h', lambda: packet_socket('vbr0'))}
+    rx = {'br': in_ns(pfx + 'h', lambda: packet_socket('vbr0')), 'srv': in_ns(pfx + 's', lambda: packet_socket('eth0'))}
     for n in vms:
         rx['vm%d' % n] = in_ns(pfx + 'v%d' % n, lambda: packet_socket('eth0'))
     smac, sip = vmac(frm), vip(frm)
     tmac, tip = vmac(to), vip(to)
     frames, wait = [], 0.15
     if kind == 'udp-gw':
-        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 17, udp4(40000, 9, data)))]
+        # DNS: a host service every VM may reach
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 17, udp4(40000, 53, data)))]
+    elif kind == 'udp-gw-port':
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 17, udp4(40000, port, data)))]
+    elif kind == 'udp-subnet-bcast':
+        # the subnet's broadcast address in a frame to the gateway: delivered to the host
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, '192.168.100.255', 17, udp4(40000, 9, data)))]
+    elif kind == 'tcp-syn-gw':
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 6, tcp4(sip, GW, 40000, port, 0x02, data)))]
+    elif kind == 'tcp-synack-gw':
+        # an answer to the host's own connection to the VM's port `port`
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 6, tcp4(sip, GW, port, 40000, 0x12, data)))]
+    elif kind == 'tcp6-syn-gw':
+        frames = [eth(GWMAC, smac, 0x86dd, tcp6(ll6(smac), GW6, 40000, port, 0x02, data))]
+    elif kind == 'tcp-syn-srv':
+        frames = [eth(SRVMAC, smac, 0x0800, ipv4(sip, SRV, 6, tcp4(sip, SRV, 40000, port, 0x02, data)))]
+    elif kind == 'udp-srv-dns':
+        frames = [eth(SRVMAC, smac, 0x0800, ipv4(sip, SRV, 17, udp4(40000, 53, data)))]
+    elif kind == 'dhcp-request':
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 17, udp4(68, 67, bootp(1, smac, 3, data, ciaddr=sip))))]
+    elif kind == 'dhcp-decline-foreign':
+        # "VM to's address is in use": the server refuses it to VM to for 10 minutes
+        frames = [eth(BC, smac, 0x0800, ipv4('0.0.0.0', '255.255.255.255', 17,
+                                             udp4(68, 67, bootp(1, tmac, 4, data, req=tip, server=GW))))]
+    elif kind == 'dhcp-release-foreign':
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 17, udp4(68, 67, bootp(1, tmac, 7, data, ciaddr=tip, server=GW))))]
+    elif kind == 'dhcp-discover-foreign':
+        frames = [eth(BC, smac, 0x0800, ipv4('0.0.0.0', '255.255.255.255', 17, udp4(68, 67, bootp(1, tmac, 1, data))))]
+    elif kind == 'dhcp-frag':
+        # the first fragment of a DHCP message: 24 bytes of BOOTP, its chaddr would come later
+        frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, GW, 17, udp4(68, 67, data[:24], ulen=308), frag=0x2000))]
+    elif kind == 'dhcp-offer-6767':
+        frames = [eth(BC, smac, 0x0800, ipv4(sip, '255.255.255.255', 17, udp4(6767, 68, bootp(2, tmac, 2, data, yiaddr=tip, server=sip))))]
+    elif kind == 'dhcp-offer-6767-unicast':
+        frames = [eth(tmac, smac, 0x0800, ipv4(sip, tip, 17, udp4(6767, 68, bootp(2, tmac, 2, data, yiaddr=tip, server=sip))))]
+    elif kind == 'dhcpv6-6767':
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, udp6(ll6(smac), 'ff02::1', 6767, 546, data))]
+    elif kind == 'ip6-spoof':
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6('fe80::dead:beef', 'ff02::1', 128, 0, struct.pack('!HH', 7, 1) + data))]
+    elif kind == 'ip6-spoof-vm':
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6(ll6(tmac), 'ff02::1', 128, 0, struct.pack('!HH', 7, 1) + data))]
+    elif kind in ('na-foreign', 'na-own'):
+        target = ll6(tmac if kind == 'na-foreign' else smac)
+        rest = struct.pack('!I', 0x20000000) + ip6(target) + bytes([2, 1]) + mac(smac) + nd_opt(data)
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6(ll6(smac), 'ff02::1', 136, 0, rest))]
+    elif kind == 'ns-dad':
+        rest = b'\0' * 4 + ip6(ll6(smac)) + nd_opt(data)
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6('::', 'ff02::1', 135, 0, rest))]
+    elif kind == 'ns-resolve':
+        rest = b'\0' * 4 + ip6(ll6(tmac)) + bytes([1, 1]) + mac(smac) + nd_opt(data)
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6(ll6(smac), 'ff02::1', 135, 0, rest))]
     elif kind == 'udp-vm':
         frames = [eth(tmac, smac, 0x0800, ipv4(sip, tip, 17, udp4(40000, 9, data)))]
     elif kind == 'udp-allowed':
@@ -199,14 +319,15 @@ def main():
     elif kind == 'udp-internet':
         frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, '10.99.0.1', 17, udp4(40000, 9, data)))]
     elif kind == 'spoof-mac-gw':
-        frames = [eth(GWMAC, '02:66:66:66:66:66', 0x0800, ipv4(sip, GW, 17, udp4(40000, 9, data)))]
+        frames = [eth(GWMAC, '02:66:66:66:66:66', 0x0800, ipv4(sip, GW, 17, udp4(40000, 53, data)))]
     elif kind == 'spoof-mac-vm':
         frames = [eth(tmac, '02:66:66:66:66:66', 0x0800, ipv4(sip, tip, 17, udp4(40000, 9, data)))]
     elif kind == 'spoof-mac-other-vm':
         # a frame that claims to come from VM `to` (its MAC and IP), to the gateway
-        frames = [eth(GWMAC, tmac, 0x0800, ipv4(tip, GW, 17, udp4(40000, 9, data)))]
+        frames = [eth(GWMAC, tmac, 0x0800, ipv4(tip, GW, 17, udp4(40000, 53, data)))]
     elif kind == 'spoof-ip-gw':
-        frames = [eth(GWMAC, smac, 0x0800, ipv4('192.168.100.77', GW, 17, udp4(40000, 9, data)))]
+        # to a port the host allows: only the spoofing rule stops it
+        frames = [eth(GWMAC, smac, 0x0800, ipv4('192.168.100.77', GW, 17, udp4(40000, 53, data)))]
     elif kind == 'spoof-ip-vm':
         frames = [eth(tmac, smac, 0x0800, ipv4('192.168.100.77', tip, 17, udp4(40000, 9, data)))]
     elif kind == 'spoof-ip-bcast':
@@ -227,7 +348,7 @@ def main():
     elif kind == 'rarp':
         frames = [eth(BC, smac, 0x8035, arp(3, smac, '0.0.0.0', smac, '0.0.0.0', data))]
     elif kind == 'dhcp-discover':
-        frames = [eth(BC, smac, 0x0800, ipv4('0.0.0.0', '255.255.255.255', 17, udp4(68, 67, data)))]
+        frames = [eth(BC, smac, 0x0800, ipv4('0.0.0.0', '255.255.255.255', 17, udp4(68, 67, bootp(1, smac, 1, data))))]
     elif kind == 'dhcp-from-0-to-vm':
         frames = [eth(tmac, smac, 0x0800, ipv4('0.0.0.0', tip, 17, udp4(68, 67, data)))]
     elif kind == 'dhcp-offer':
@@ -256,7 +377,7 @@ def main():
         frames = [eth('01:00:5e:00:00:fb', smac, 0x0800, ipv4(sip, '224.0.0.251', 17, udp4(5353, 5353, data)))]
     elif kind == 'bcast-flood':
         # DHCP DISCOVERs: broadcasts an isolated VM may send, up to its limit
-        frames = [eth(BC, smac, 0x0800, ipv4('0.0.0.0', '255.255.255.255', 17, udp4(68, 67, data)))] * 500
+        frames = [eth(BC, smac, 0x0800, ipv4('0.0.0.0', '255.255.255.255', 17, udp4(68, 67, bootp(1, smac, 1, data))))] * 500
     elif kind == 'hairpin':
         # to the gateway's MAC, for VM `to`'s address: the host routes it back out
         frames = [eth(GWMAC, smac, 0x0800, ipv4(sip, tip, 17, udp4(40000, 9, data)))]
@@ -354,8 +475,15 @@ for n in 1 2 3 4; do
     ip netns exec "${PFX}v$n" ip addr add "$(vm_ip $n)/24" dev eth0
     ip netns exec "${PFX}v$n" ip route add default via 192.168.100.1
 done
+# the DHCP server elsewhere on the segment: a port that is not a VM's tap
+ip netns add "$S" && NS_MADE+=("$S")
+hx ip link add srvp type veth peer name eth0 netns "$S"
+hx ip link set srvp master vbr0 up
+ip netns exec "$S" ip link set lo up
+ip netns exec "$S" ip link set eth0 address "$SRVMAC" up
+ip netns exec "$S" ip addr add "$SRVIP/24" dev eth0
 # the ports must be forwarding before frames count
-wait_for 10 bash -c "ip netns exec $H bridge link show | grep -c 'state forwarding' | grep -qx 4" ||
+wait_for 10 bash -c "ip netns exec $H bridge link show | grep -c 'state forwarding' | grep -qx 5" ||
     diag "bridge ports not forwarding yet"
 
 VMS_OPEN="vmb1,$(vm_mac 1),$(vm_ip 1),open vmb2,$(vm_mac 2),$(vm_ip 2),open vmb3,$(vm_mac 3),$(vm_ip 3),open"
@@ -409,14 +537,62 @@ every_vm_checks() { # MODE
     check "$B/$m: a tap without rules (vmb4) is closed" "br=0 vm1=0" bcast 4
     check "$B/$m: source 0.0.0.0 other than a DHCP broadcast dropped" "vm2=0" dhcp-from-0-to-vm 1 2
     # what must keep working
-    check "$B/$m: UDP to the gateway passes" "br=1" udp-gw 1
+    check "$B/$m: UDP to the gateway's DNS port passes" "br=1" udp-gw 1
     check "$B/$m: DHCP DISCOVER from 0.0.0.0 reaches the host" "br=1" dhcp-discover 1
+    check "$B/$m: DHCP REQUEST with its own chaddr reaches the host" "br=1" dhcp-request 1
+    check "$B/$m: TCP SYN to the gateway's DNS port passes" "br=1" tcp-syn-gw 1 2 53
+    check "$B/$m: TCP SYN to an allowed host port (tcp/2223) passes" "br=1" tcp-syn-gw 1 2 2223
+    check "$B/$m: DNS to the DHCP server elsewhere passes" "srv=1" udp-srv-dns 1
+    ebt_cant "$B/$m: a TCP answer (SYN+ACK) to the host passes" "br=1" \
+        "ebtables has no TCP flags match: it drops TCP to a host port not allowed, answers too" tcp-synack-gw 1 2 2222
+    new_attack_checks "$B/$m"
+    if [ "$m" = off ]; then
+        check "$B/$m: IPv6 neighbour solicitation for another VM passes" "vm2=1" ns-resolve 1 2
+        ebt_cant "$B/$m: its own neighbour advertisement passes" "vm2=1 br=1" \
+            "ebtables cannot match the ND target: it drops every neighbour advertisement" na-own 1 2
+        ebt_cant "$B/$m: duplicate address detection (NS from ::) passes" "vm2=1" \
+            "ebtables cannot match the ND target: it drops IPv6 from :: too" ns-dad 1 2
+    fi
     check "$B/$m: ARP probe (sender 0.0.0.0) reaches the host" "br=1" arp-probe 1
     check "$B/$m: ARP request for the gateway reaches the host" "br=1" arp-req-gw 1
     check "$B/$m: the host's DHCP reply reaches the VM" "vm1=1" host-dhcp-reply 0 1
     hx ip neigh flush dev vbr0 2>/dev/null
     ip netns exec "${PFX}v1" ip neigh flush dev eth0 2>/dev/null
     expect_out "$B/$m: kernel ping of the gateway (with ARP) answered" '^reply=1$' -- probe kping 1 192.168.100.1
+    expect_out "$B/$m: kernel TCP connect to the allowed host port 192.168.100.1:2223 works" \
+        '^connected=1 accepted=1$' -- probe kconnect 1 192.168.100.1 2223
+}
+
+# ebt_cant NAME WANT REASON KIND FROM [TO [PORT]]: a check the ebtables backend cannot make
+# (a counted skip with the reason there)
+ebt_cant() {
+    local name=$1 want=$2 why=$3; shift 3
+    if [ "$B" = ebtables ]; then ok 0 "$name # SKIP $why"; else check "$name" "$want" "$@"; fi
+}
+
+# ---- the attacks of issue 11, for every VM: dropped with filters, through without ----
+# B=none: the same probes with no rules at all (they pass: none passes by accident)
+new_attack_checks() { # NAME-PREFIX
+    local m=$1 z=0 e="=0"
+    [ "$B" = none ] && z=1 e=">=1" # no rules: a probe may also draw answers that carry its marker
+    local nochaddr="ebtables cannot match the BOOTP chaddr (UDP payload)"
+    ebt_cant "$m: DHCP DECLINE naming another VM's chaddr" "br$e" "$nochaddr" dhcp-decline-foreign 1 2
+    ebt_cant "$m: DHCP RELEASE naming another VM's chaddr" "br$e" "$nochaddr" dhcp-release-foreign 1 2
+    ebt_cant "$m: DHCP DISCOVER with another VM's chaddr" "br$e" "$nochaddr" dhcp-discover-foreign 1 2
+    ebt_cant "$m: first fragment of a DHCP client message" "br$e" "$nochaddr (nor fragments of it)" dhcp-frag 1
+    check "$m: DHCP OFFER from port 6767 to 68, broadcast" "vm2$e vm3$e" dhcp-offer-6767 1 2
+    check "$m: DHCP OFFER from port 6767 to 68, to a VM" "vm2$e" dhcp-offer-6767-unicast 1 2
+    check "$m: DHCPv6 message from port 6767 to 546" "vm2$e br$e" dhcpv6-6767 1 2
+    check "$m: IPv6 from a made-up link-local source" "vm2$e br$e" ip6-spoof 1
+    check "$m: IPv6 from another VM's link-local source" "vm2$e br$e" ip6-spoof-vm 1 2
+    check "$m: neighbour advertisement for another VM's address" "vm2$e vm3$e br$e" na-foreign 1 2
+    check "$m: TCP SYN to 192.168.100.1:2222" "br$e" tcp-syn-gw 1 2 2222
+    check "$m: TCP SYN to the gateway's IPv6 link-local address, port 2222" "br$e" tcp6-syn-gw 1 2 2222
+    check "$m: UDP to the gateway's port 9" "br$e" udp-gw-port 1 2 9
+    check "$m: UDP to the subnet broadcast address, in a frame for the gateway" "br$e" udp-subnet-bcast 1
+    check "$m: TCP SYN to port 2222 of the DHCP server elsewhere" "srv$e" tcp-syn-srv 1 2 2222
+    expect_out "$m: kernel TCP connect to a listener on 192.168.100.1:2222" \
+        "^connected=$z accepted=$z\$" -- probe kconnect 1 192.168.100.1 2222
 }
 
 # ---- where isolation matters: ISO=1 dropped, ISO=0 passes ---------------
@@ -424,8 +600,9 @@ iso_checks() { # MODE ISO
     local m=$1 iso=$2 pass=$((1 - $2))
     check "$B/$m: unicast to another VM" "vm2=$pass" udp-vm 1 2
     check "$B/$m: ping frame to another VM and its reply" "vm2=$pass vm1=$pass" ping-vm 1 2
-    check "$B/$m: UDP broadcast (not DHCP) reaches the host and other VMs" "vm2=$pass vm3=$pass br=$pass" bcast 1
-    check "$B/$m: multicast" "vm2=$pass br=$pass" mcast 1
+    # the host itself never gets them: no host service for guests but DHCP, DNS, ping
+    check "$B/$m: UDP broadcast (not DHCP) reaches other VMs (not the host)" "vm2=$pass vm3=$pass br=0" bcast 1
+    check "$B/$m: multicast reaches other VMs (not the host)" "vm2=$pass br=0" mcast 1
     check "$B/$m: ARP request for another VM reaches it" "vm2=$pass br=1" arp-req-vm 1 2
     check "$B/$m: IPv6 multicast ping" "vm2=$pass br=$pass" ip6-ping 1
     check "$B/$m: IPv6 unicast to another VM" "vm2=$pass" ip6-vm 1 2
@@ -446,7 +623,7 @@ iso_checks() { # MODE ISO
     sleep 1.2 # the broadcast meter refills before the next probes
 }
 
-ALLOW=(--allow 10.9.0.0/16)
+ALLOW=(--allow 10.9.0.0/16 --dhcp "$SRVIP" --dhcp-mac "$SRVMAC" --host-port tcp/2223)
 
 for B in nft ebtables; do
     # a clean slate in our namespace, and others' rules to keep
@@ -478,7 +655,7 @@ for B in nft ebtables; do
     check "$B/mixed: open VM to isolated VM dropped" "vm2=0" udp-vm 1 2
     check "$B/mixed: isolated VM to open VM dropped" "vm1=0" udp-vm 2 1
     check "$B/mixed: open VM to open VM passes" "vm3=1" udp-vm 1 3
-    check "$B/mixed: broadcast of an open VM: not to the isolated one" "vm2=0 vm3=1 br=1" bcast 1
+    check "$B/mixed: broadcast of an open VM: not to the isolated one (nor to the host)" "vm2=0 vm3=1 br=0" bcast 1
     check "$B/mixed: hairpin to the isolated VM dropped" "vm2=0" hairpin 1 2
     check "$B/mixed: hairpin to an open VM passes" "vm3=1" hairpin 1 3
     ip netns exec "${PFX}v1" ip neigh flush dev eth0 2>/dev/null
@@ -516,12 +693,14 @@ for B in nft ebtables; do
         h=$(hx nft -a list chain bridge vmbatch from_vm_ip4 | sed -n 's/.*IP spoofing.*handle \([0-9]*\)$/\1/p')
         hx nft delete rule bridge vmbatch from_vm_ip4 handle "$h"
     else
-        hx ebtables-nft -t nat -D vmb-proto -p IPv4 --ip-proto udp --ip-sport 67 -j DROP || diag "could not delete a rule"
+        hx ebtables-nft -t nat -D vmb-proto -p IPv4 --ip-proto udp --ip-dport 68 -j DROP || diag "could not delete a rule"
     fi
-    if [ "$B" = nft ]; then probe_kind=spoof-ip-gw; else probe_kind=dhcp-offer; fi
-    check "$B: with one of our rules deleted by hand its attack passes" "br=1" $probe_kind 1
+    if [ "$B" = nft ]; then probe_kind="spoof-ip-gw 1" seen=br; else probe_kind="dhcp-offer-6767-unicast 1 3" seen=vm3; fi
+    # shellcheck disable=SC2086
+    check "$B: with one of our rules deleted by hand its attack passes" "$seen=1" $probe_kind
     ft "${ALLOW[@]}" "$B" sync "vmb1,$(vm_mac 1),$(vm_ip 1),open" "vmb2,$(vm_mac 2),$(vm_ip 2),iso"
-    check "$B: sync restores the deleted rule" "br=0" $probe_kind 1
+    # shellcheck disable=SC2086
+    check "$B: sync restores the deleted rule" "$seen=0" $probe_kind
 
     ok "$(foreign_ok; echo $?)" "$B: others' tables and rules survived setup/add/remove/sync"
 
@@ -543,6 +722,12 @@ for B in nft ebtables; do
     expect_fail "$B: tap name not vmb* refused" 'invalid tap' -- ft "$B" add eth0 "$(vm_mac 1)" "$(vm_ip 1)" open
     expect_fail "$B: tap name with a wildcard refused" 'invalid tap' -- ft "$B" add 'vmb*' "$(vm_mac 1)" "$(vm_ip 1)" open
 done
+
+# the control: no rules at all (filter_backend none), the attacks of issue 11 get through
+B=none
+hx nft flush ruleset
+expect_ok "none: nothing listed" -- ft none list
+new_attack_checks none
 
 # unknown backend
 expect_fail "unknown backend refused" 'unknown backend' -- ft iptables list

@@ -47,6 +47,7 @@ cleanup() {
   ip netns del "$NS" 2>/dev/null
   [ "$SGE_STARTED" = 1 ] && "$SCRIPTS/sge-up.sh" stop >/dev/null 2>&1
   remove_created_users
+  [ -n "${VMBATCH_KEEP_LOGS:-}" ] && cp -r "$T" "$VMBATCH_KEEP_LOGS" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -248,6 +249,7 @@ wait_for 15 eval "! qstat -j $JOB >/dev/null 2>&1"; ok $? "job $JOB ended in Gri
 # ---- 4. two vcpus and a walltime: -pe smp 2 (h_vmem per slot), -l h_rt
 slots=$(qconf -sq all.q 2>/dev/null | awk '$1 == "slots" { print $2 }')
 if [ -n "$(qselect -pe smp 2>/dev/null)" ] && [ "${slots:-0}" -ge 2 ] 2>/dev/null; then
+  v "$U" --vmmod --vm myvm --vcpus 2 >/dev/null # a run asks for at most the vm's own vcpus
   VMBATCH_RUN_WAIT=120 v "$U" --vmrun --vm myvm --isolate --vcpus 2 --walltime 10m >"$T/run.out" 2>&1
   rc=$?; ID=$(newest); JOB=$(job_of "$ID"); [ -n "$JOB" ] && JOBS+=("$JOB")
   [ $rc -eq 0 ] && [ "$(inst_field "$ID" state)" = running ]

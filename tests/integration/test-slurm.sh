@@ -34,7 +34,7 @@ set -u
 VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users, Slurm)"
 require_host_features
-for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release vncsnapshot openssl setfacl nsenter python3; do
+for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release vncsnapshot openssl getfacl nsenter python3; do
   command -v "$t" >/dev/null || skip_all "$t not installed"
 done
 

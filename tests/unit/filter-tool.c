@@ -9,7 +9,8 @@
  *   filter-tool [OPTIONS] print-nft | print-ebt
  *
  * OPTIONS: --bridge BR (vbr0) --gateway IP (192.168.100.1) --gateway-mac MAC
- * --dhcp IP --dhcp-mac MAC --allow A (repeatable) --pps N. Errors go to
+ * --dhcp IP --dhcp-mac MAC --allow A (repeatable) --pps N --host-port tcp/N|udp/N
+ * (repeatable) --host-ip A (repeatable; none: the namespace's addresses). Errors go to
  * stderr with exit status 1; list prints one tap a line. */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@
 
 static int usage(void) {
         fprintf(stderr, "usage: filter-tool [--bridge BR] [--gateway IP] [--gateway-mac MAC] [--dhcp IP] "
-                        "[--dhcp-mac MAC] [--allow A]... [--pps N] BACKEND setup|add|remove|sync|list ...\n"
+                        "[--dhcp-mac MAC] [--allow A]... [--pps N] [--host-port P]... [--host-ip A]...\n"
+                        "                   BACKEND setup|add|remove|sync|list ...\n"
                         "       filter-tool [OPTIONS] print-nft|print-ebt\n");
         return 2;
 }
@@ -43,10 +45,11 @@ int main(int argc, char **argv) {
                 {"bridge", required_argument, NULL, 'b'},  {"gateway", required_argument, NULL, 'g'},
                 {"gateway-mac", required_argument, NULL, 'G'}, {"dhcp", required_argument, NULL, 'd'},
                 {"dhcp-mac", required_argument, NULL, 'D'},  {"allow", required_argument, NULL, 'a'},
-                {"pps", required_argument, NULL, 'p'},     {},
+                {"pps", required_argument, NULL, 'p'},     {"host-port", required_argument, NULL, 'P'},
+                {"host-ip", required_argument, NULL, 'H'}, {},
         };
         FilterNet net = {.bridge = "vbr0", .gateway_ip = "192.168.100.1"};
-        const char *allow[FILTER_ALLOW_MAX + 1];
+        const char *allow[FILTER_ALLOW_MAX + 1], *ports[FILTER_HOST_PORTS_MAX + 1], *hosts[FILTER_HOST_IPS_MAX + 1];
         int c;
         uint32_t pps;
         while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0)
@@ -61,6 +64,16 @@ int main(int argc, char **argv) {
                                 return usage();
                         allow[net.n_allow++] = optarg;
                         break;
+                case 'P':
+                        if (net.n_host_ports >= FILTER_HOST_PORTS_MAX)
+                                return usage();
+                        ports[net.n_host_ports++] = optarg;
+                        break;
+                case 'H':
+                        if (net.n_host_ips >= FILTER_HOST_IPS_MAX)
+                                return usage();
+                        hosts[net.n_host_ips++] = optarg;
+                        break;
                 case 'p':
                         if (parse_u32(optarg, &pps) < 0)
                                 return usage();
@@ -69,6 +82,8 @@ int main(int argc, char **argv) {
                 default: return usage();
                 }
         net.allow_ips = allow;
+        net.host_ports = ports;
+        net.host_ips = net.n_host_ips ? hosts : NULL;
         if (optind >= argc)
                 return usage();
         const char *backend = argv[optind];

@@ -52,9 +52,10 @@ void tenv_open_path(TEnv *e, const char *path) {
         if (store_open(path, &e->store, &err) < 0)
                 bail("store_open(%s): %s", path, err.message);
         settings_defaults(&e->settings);
-        snprintf(e->settings.admin_user, sizeof(e->settings.admin_user), "root");
+        snprintf(e->settings.admin_user, sizeof(e->settings.admin_user), "%s", TENV_ADMIN);
         snprintf(e->settings.database, sizeof(e->settings.database), "%s", path);
-        snprintf(e->admin_dir, sizeof(e->admin_dir), "%s", tenv_mkdir(e, 0, true));
+        e->admin = sys_uid(TENV_ADMIN);
+        snprintf(e->admin_dir, sizeof(e->admin_dir), "%s", tenv_mkdir(e, e->admin, true));
         snprintf(e->settings.admin_stordir, sizeof(e->settings.admin_stordir), "%s", e->admin_dir);
         e->c = (Controller){.store = e->store, .settings = &e->settings};
         json_t *data = NULL;
@@ -71,6 +72,16 @@ void tenv_open_path(TEnv *e, const char *path) {
 }
 
 void tenv_open(TEnv *e) { tenv_open_path(e, ":memory:"); }
+
+void tenv_open_file(TEnv *e) {
+        char dir[] = "/tmp/vmbatch-unit-db-XXXXXX";
+        if (!mkdtemp(dir))
+                bail("mkdtemp: %m");
+        char path[sizeof(dir) + 16];
+        snprintf(path, sizeof(path), "%s/vmbatch.db", dir);
+        tenv_open_path(e, path);
+        e->dirs[e->n_dirs++] = xstrdup(dir); /* after the store: tenv_close removes it */
+}
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         remove(path);

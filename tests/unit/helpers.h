@@ -10,12 +10,16 @@
 #include "core/controller.h"
 
 #define TENV_MAX_DIRS 64
+/* admin_user of the tests: a normal account (root is never a vmbatch user;
+ * it still administers through the socket, as uid 0 in call()) */
+#define TENV_ADMIN "backup"
 
 typedef struct TEnv {
         Store *store;
         Settings settings;
         Controller c;
-        char admin_dir[PATH_MAX]; /* root's storage folder, 0755 */
+        uint32_t admin;           /* TENV_ADMIN's uid, the admin init made */
+        char admin_dir[PATH_MAX]; /* the admin's storage folder, 0755 */
         char *dirs[TENV_MAX_DIRS];
         size_t n_dirs;
 } TEnv;
@@ -36,10 +40,13 @@ typedef struct TEnv {
 /* Print "Bail out! ..." (TAP) and exit: the environment is unusable. */
 _Noreturn void bail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Open ":memory:" (or path), settings_defaults() with admin_user root and a
- * fresh admin_stordir, controller_init inside a transaction. */
+/* Open ":memory:" (or path), settings_defaults() with admin_user TENV_ADMIN
+ * and a fresh admin_stordir, controller_init (by root) inside a transaction. */
 void tenv_open(TEnv *e);
 void tenv_open_path(TEnv *e, const char *path);
+/* The same on a database file (e->settings.database) in a fresh temporary
+ * folder, removed by tenv_close. */
+void tenv_open_file(TEnv *e);
 /* Close the store and remove every folder tenv_mkdir made. */
 void tenv_close(TEnv *e);
 

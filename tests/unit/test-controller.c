@@ -81,10 +81,11 @@ static void test_scenario(void) {
         json_decref(l);
         l = list(&e, 0, "user.list");
         json_t *u0 = json_array_get(l, 0);
-        ok(json_array_size(l) == 1 && jint(u0, "uid") == 0 && streq(jstr(u0, "stordir"), e.admin_dir) &&
+        ok(json_array_size(l) == 1 && jint(u0, "uid") == e.admin && streq(jstr(u0, "name"), TENV_ADMIN) &&
+                   streq(jstr(u0, "stordir"), e.admin_dir) &&
                    jeq(json_object_get(u0, "groups"), "[0, 1]") && jint(u0, "max_running") == 1000 &&
                    (uint64_t)jint(u0, "max_storage") == 133 * G,
-           "init made the admin user in groups (0,1) with 1000 vms and 133G");
+           "init made the admin user (admin_user, not root) in groups (0,1) with 1000 vms and 133G");
         json_decref(l);
 
         /* vmapp --ugadd --name studs --ugid 10 */
@@ -120,26 +121,26 @@ static void test_scenario(void) {
         json_decref(d);
 
         /* vmapp --vmadd --name gsr_vm --vmg lab1 --stor 5G --mem 2G --derivable */
-        r = call(&e, 0, "vm.add", &d, &err,
+        r = call(&e, e.admin, "vm.add", &d, &err,
                  "{'name': 'gsr_vm', 'vmgroup': 'lab1', 'disc_sizes': [%llu], 'mem': %llu, 'derivable': true}",
                  5 * G, 2 * G);
         char tpath[PATH_MAX + 64];
-        snprintf(tpath, sizeof(tpath), "%s/0_gsr_vm_0.qcow2", e.admin_dir);
+        snprintf(tpath, sizeof(tpath), "%s/%u_gsr_vm_0.qcow2", e.admin_dir, e.admin);
         json_t *disc = json_array_get(json_object_get(d, "discs"), 0);
-        ok(r == 0 && jint(d, "id") == 1001 && jint(d, "owner") == 0 && jint(d, "vmgroup") == 2 &&
+        ok(r == 0 && jint(d, "id") == 1001 && jint(d, "owner") == e.admin && jint(d, "vmgroup") == 2 &&
                    json_is_true(json_object_get(d, "derivable")) && jint(d, "base") == 0 &&
                    (uint64_t)jint(d, "mem") == 2 * G && json_array_size(json_object_get(d, "discs")) == 1 &&
                    streq(jstr(disc, "path"), tpath) && (uint64_t)jint(disc, "size") == 5 * G,
-           "vm.add gsr_vm: id 1001, owner 0, group 2, derivable, 2G, one 5G disc at <stordir>/0_gsr_vm_0.qcow2");
+           "vm.add gsr_vm: id 1001, owner the admin, group 2, derivable, 2G, one 5G disc at <stordir>/<uid>_gsr_vm_0.qcow2");
         if (r)
                 printf("#   %s\n", err.message);
         json_decref(d);
         struct stat st;
         ok(stat(tpath, &st) == 0 && (st.st_mode & 0077) == 0,
-           "the template's disc exists and is private (derivers get a read ACL each)");
+           "the template's disc exists and is private (nobody gets an ACL: qemu gets it as an fd)");
 
         l = list(&e, 0, "perm.list");
-        ok(json_array_size(l) == 1 && perm_is(json_array_get(l, 0), "user", 0, 1001, 1, 1, 1, 0),
+        ok(json_array_size(l) == 1 && perm_is(json_array_get(l, 0), "user", e.admin, 1001, 1, 1, 1, 0),
            "permlist: the owner has full rights on 1001 (1 1 1 0)");
         json_decref(l);
 
@@ -239,11 +240,13 @@ static void test_scenario(void) {
         ok(r == -ENOENT && strstr(err.message, "no such vm"), "the other student cannot run myvm by name: %s",
            err.message);
         r = call(&e, alex, "vm.run", NULL, &err, "{'vm': 1002, 'isolate': true, 'no_start': true}");
-        ok(r == -ENOENT && strstr(err.message, "no such vm"), "... nor by id: %s", err.message);
+        ok(r == -EPERM && streq(err.message, "You don't have permission to run this vm"),
+           "... nor by id, with the paper's message: %s", err.message);
         r = call(&e, alex, "vm.show", NULL, &err, "{'vm': 1002}");
-        ok(r == -ENOENT, "... nor show it");
+        ok(r == -EPERM, "... nor show it: %s", err.message);
         r = call(&e, alex, "vm.add", NULL, &err, "{'name': 'copy', 'base': 1002}");
-        ok(r == -ENOENT, "... nor derive from it");
+        ok(r == -EPERM && streq(err.message, "You don't have permission to derive this vm"),
+           "... nor derive from it: %s", err.message);
 
         /* both students may own a vm called myvm; names resolve to one's own first */
         r = call(&e, alex, "vm.add", &d, &err, "{'name': 'myvm', 'base': 'gsr_vm'}");
@@ -254,8 +257,8 @@ static void test_scenario(void) {
            "'myvm' is their own: instance of 1003 at 192.168.100.3");
         json_decref(d);
         r = call(&e, 0, "vm.show", NULL, &err, "{'vm': 'myvm'}");
-        ok(r == -EINVAL && strstr(err.message, "1002") && strstr(err.message, "1003"),
-           "for the admin 'myvm' is ambiguous: %s", err.message);
+        ok(r == -ENOENT && strstr(err.message, "1002") && strstr(err.message, "1003"),
+           "for the admin, students' vms are named by id, and the message gives theirs: %s", err.message);
         l = list(&e, 0, "map.list");
         ok(json_array_size(l) == 2, "the admin's maplist shows both instances");
         json_decref(l);
@@ -298,8 +301,9 @@ static void test_scenario(void) {
 }
 
 /* Derive rights and force_isolated must not be escapable through usediscs:
- * a template's disc is readable only by those who derived it (an ACL entry
- * each), and a derivative's overlay is the student's own. */
+ * a template's disc is readable by nobody but its owner (qemu gets it as an
+ * fd the node opens as the owner), and a derivative's overlay is the
+ * student's own. */
 static void test_bypass(void) {
         TEnv e;
         tenv_open(&e);
@@ -310,17 +314,18 @@ static void test_bypass(void) {
             call(&e, 0, "user.add", NULL, &err, "{'name': 'lp', 'groups': ['studs'], 'stordir': '%s'}",
                  tenv_mkdir(&e, stud, false)) < 0 ||
             call(&e, 0, "user.add", NULL, &err, "{'name': 'mail', 'stordir': '%s'}", tenv_mkdir(&e, outsider, false)) < 0 ||
-            call(&e, 0, "vm.add", NULL, &err, "{'name': 'exam', 'disc_sizes': [1048576], 'derivable': true}") < 0 ||
+            call(&e, e.admin, "vm.add", NULL, &err, "{'name': 'exam', 'disc_sizes': [1048576], 'derivable': true}") < 0 ||
             call(&e, 0, "perm.set", NULL, &err, "{'group': 'studs', 'vm': 'exam', 'derive': true, 'force_isolated': true}") < 0 ||
             call(&e, stud, "vm.add", &d, &err, "{'name': 'mine', 'base': 'exam'}") < 0)
                 bail("setup: %s", err.message);
         char overlay[PATH_MAX + 64], tdisc[PATH_MAX + 64];
         snprintf(overlay, sizeof(overlay), "%s", jstr(json_array_get(json_object_get(d, "discs"), 0), "path"));
-        snprintf(tdisc, sizeof(tdisc), "%s/0_exam_0.qcow2", e.admin_dir);
+        snprintf(tdisc, sizeof(tdisc), "%s/%u_exam_0.qcow2", e.admin_dir, e.admin);
         json_decref(d);
 
         int r = call(&e, outsider, "vm.add", NULL, &err, "{'name': 'exam', 'base': 'exam'}");
-        ok(r == -ENOENT, "a user without any grant cannot derive the template");
+        ok(r == -EPERM && streq(err.message, "You don't have permission to derive this vm"),
+           "a user without any grant cannot derive the template: %s", err.message);
         r = call(&e, outsider, "vm.add", NULL, &err, "{'name': 'copy', 'usediscs': ['%s']}", tdisc);
         ok_todo(r < 0, "usediscs copied a template disc without the derive right",
                 "... nor copy its disc with usediscs");
@@ -357,7 +362,8 @@ static void test_id_wrap(void) {
         tenv_close(&e);
 }
 
-/* before init: only ping and init; init as the configured admin, once */
+/* before init: only ping and init; init as the configured admin (a normal
+ * account, never root) or root, once */
 static void test_init(void) {
         Store *s = NULL;
         Error err = {0};
@@ -365,12 +371,32 @@ static void test_init(void) {
                 bail("store_open: %s", err.message);
         Settings set;
         settings_defaults(&set);
-        snprintf(set.admin_user, sizeof(set.admin_user), "root");
         snprintf(set.database, sizeof(set.database), "/var/lib/vmbatch/test.db");
         Controller c = {.store = s, .settings = &set};
         json_t *d = NULL;
-        int r = controller_handle(&c, 7, "vm.list", NULL, &d, &err);
-        ok(r == -ENXIO && strstr(err.message, "not initialized"), "before init: vm.list is ENXIO: %s", err.message);
+        uint32_t admin = sys_uid(TENV_ADMIN);
+
+        /* admin_user unset (the default) or root: init refuses, naming the fix */
+        int r = controller_handle(&c, 0, "init", NULL, &d, &err);
+        ok(r == -EINVAL && strstr(err.message, "admin_user") && strstr(err.message, "vmbatch.conf") &&
+                   !strchr(err.message, '\n'),
+           "init without admin_user is refused: %s", err.message);
+        error_clear(&err);
+        snprintf(set.admin_user, sizeof(set.admin_user), "root");
+        r = controller_handle(&c, 0, "init", NULL, &d, &err);
+        ok(r == -EINVAL && strstr(err.message, "admin_user = root") && strstr(err.message, "uid 0") &&
+                   strstr(err.message, "normal account") && !strchr(err.message, '\n'),
+           "init with admin_user = root is refused: %s", err.message);
+        error_clear(&err);
+        ok(controller_handle(&c, 0, "ping", NULL, &d, &err) == 0 && json_is_false(json_object_get(d, "initialized")),
+           "... and initializes nothing");
+        json_decref(d);
+        d = NULL;
+        snprintf(set.admin_user, sizeof(set.admin_user), "%s", TENV_ADMIN);
+
+        r = controller_handle(&c, 7, "vm.list", NULL, &d, &err);
+        ok(r == -ENXIO && strstr(err.message, "not initialized") && strstr(err.message, TENV_ADMIN),
+           "before init: vm.list is ENXIO, naming who initializes: %s", err.message);
         error_clear(&err);
         r = controller_handle(&c, 0, "user.list", NULL, &d, &err);
         ok(r == -ENXIO, "... for root too");
@@ -381,7 +407,8 @@ static void test_init(void) {
         json_decref(d);
         d = NULL;
         r = controller_handle(&c, 7, "init", NULL, &d, &err);
-        ok(r == -EPERM && strstr(err.message, "root"), "init by another uid is EPERM: %s", err.message);
+        ok(r == -EPERM && strstr(err.message, TENV_ADMIN) && strstr(err.message, "root"),
+           "init by another uid is EPERM: %s", err.message);
         error_clear(&err);
         json_t *a = Jt("{'dbpath': '/root/vm.db'}");
         r = controller_handle(&c, 0, "init", a, &d, &err);
@@ -391,7 +418,8 @@ static void test_init(void) {
         a = Jt("{'dbpath': '/var/lib/vmbatch/test.db'}");
         r = controller_handle(&c, 0, "init", a, &d, &err);
         json_decref(a);
-        ok(r == 0 && jint(d, "admin_uid") == 0 && streq(jstr(d, "admin_name"), "root"), "init by root");
+        ok(r == 0 && jint(d, "admin_uid") == admin && streq(jstr(d, "admin_name"), TENV_ADMIN),
+           "init by root makes admin_user (uid %u) the admin, not root", admin);
         json_decref(d);
         d = NULL;
         r = controller_handle(&c, 0, "init", NULL, &d, &err);
@@ -402,10 +430,20 @@ static void test_init(void) {
            "the init op is audited once");
         json_decref(d);
         d = NULL;
+        r = controller_handle(&c, 0, "user.list", NULL, &d, &err);
+        ok(r == 0 && json_array_size(d) == 1 && jint(json_array_get(d, 0), "uid") == admin,
+           "the only vmbatch user is the admin: uid 0 is none");
+        json_decref(d);
+        d = NULL;
         r = controller_handle(&c, 0, "ping", NULL, &d, &err);
         ok(r == 0 && json_is_true(json_object_get(d, "initialized")) && json_is_true(json_object_get(d, "admin")) &&
-                   streq(jstr(d, "user"), "root"),
-           "ping after init: initialized, root is admin");
+                   json_is_null(json_object_get(d, "user")),
+           "ping as root after init: initialized, admin, but no vmbatch user");
+        json_decref(d);
+        d = NULL;
+        r = controller_handle(&c, admin, "ping", NULL, &d, &err);
+        ok(r == 0 && json_is_true(json_object_get(d, "admin")) && streq(jstr(d, "user"), TENV_ADMIN),
+           "ping as the admin: %s, admin", TENV_ADMIN);
         json_decref(d);
         store_close(s);
 }
@@ -425,7 +463,7 @@ static void test_storage_quota(void) {
         Error err;
         json_t *d = NULL;
         if (call(&e, 0, "user.add", NULL, &err, "{'name': 'lp', 'max_running': 10, 'stordir': '%s'}", dir) < 0 ||
-            call(&e, 0, "vm.add", NULL, &err, "{'name': 'tmpl', 'disc_sizes': [%llu], 'derivable': true}", 5 * G) < 0 ||
+            call(&e, e.admin, "vm.add", NULL, &err, "{'name': 'tmpl', 'disc_sizes': [%llu], 'derivable': true}", 5 * G) < 0 ||
             call(&e, 0, "perm.set", NULL, &err, "{'user': 'lp', 'vm': 'tmpl', 'derive': true, 'run': true}") < 0)
                 bail("setup: %s", err.message);
 
@@ -529,8 +567,8 @@ static void test_max_running(void) {
         ok(r == -EDQUOT && strstr(err.message, "3"), "... not a fourth: %s", err.message);
         r = call(&e, 0, "user.mod", NULL, &err, "{'user': 'mail', 'max_running': 0}");
         r = call(&e, 0, "instance.release", NULL, &err, "{'vm': 'a'}");
-        ok(r == -EINVAL, "the admin asking to release 'a' by name: ambiguous between owners or instances: %s",
-           err.message);
+        ok(r == -ENOENT && strstr(err.message, "by its id"),
+           "the admin asking to release 'a' by name: two students' vms, named by id only: %s", err.message);
         r = call(&e, other, "instance.release", NULL, &err, "{'vm': 'a'}");
         ok(r == 0, "the other user releases theirs");
         r = call(&e, other, "vm.run", NULL, &err, "{'vm': 'a', 'no_start': true}");
@@ -606,7 +644,7 @@ static void test_audit(void) {
         audited(&a, 0, "user.list", "{}", true, false);
         audited(&a, 0, "vmgroup.add", "{'name': 'lab1', 'id': 2, 'iprange': '192.168.100.2-192.168.100.3'}", true, true);
         audited(&a, 0, "vmgroup.add", "{'name': 'lab2', 'iprange': '192.168.100.3-192.168.100.9'}", false, true);
-        audited(&a, 0, "vm.add", "{'name': 'tmpl', 'disc_sizes': [1048576], 'derivable': true, 'vmgroup': 'lab1'}",
+        audited(&a, e.admin, "vm.add", "{'name': 'tmpl', 'disc_sizes': [1048576], 'derivable': true, 'vmgroup': 'lab1'}",
                 true, true);
         audited(&a, 0, "perm.set", "{'group': 'studs', 'vm': 'tmpl', 'derive': true, 'force_isolated': true}", true,
                 true);
@@ -618,7 +656,8 @@ static void test_audit(void) {
         audited(&a, uid, "vm.run", "{'vm': 'mine', 'no_start': true}", false, true);
         audited(&a, uid, "vm.run", "{'vm': 'mine', 'isolate': true, 'no_start': true}", true, true);
         audited(&a, uid, "vm.run", "{'vm': 'mine', 'isolate': true, 'no_start': true}", true, true);
-        audited(&a, 0, "vm.run", "{'vm': 'tmpl', 'no_start': true}", false, true); /* lab1 is full */
+        audited(&a, e.admin, "vm.run", "{'vm': 'tmpl', 'no_start': true}", false, true); /* lab1 is full */
+        audited(&a, 0, "vm.run", "{'vm': 'tmpl', 'no_start': true}", false, true); /* root never runs */
         audited(&a, uid, "map.list", "{}", true, false);
         audited(&a, uid, "instance.release", "{'instance': 1}", true, true);
         audited(&a, uid, "instance.release", "{'instance': 1}", false, true);

@@ -20,6 +20,8 @@
 #include "golden.h"
 
 static const char *const allow[] = {"10.9.0.0/16", "172.16.5.4", "172.16.6.0/32"};
+static const char *const host_ips[] = {"10.0.2.15", "192.168.100.255", "172.17.0.0/16"};
+static const char *const host_ports[] = {"tcp/22", "udp/123"};
 
 /* the gateway is the host (bridge MAC), the DHCP server elsewhere, an allow-list */
 static const FilterNet net_full = {
@@ -31,6 +33,10 @@ static const FilterNet net_full = {
         .allow_ips = allow,
         .n_allow = 3,
         .broadcast_pps = 50,
+        .host_ips = host_ips,
+        .n_host_ips = 3,
+        .host_ports = host_ports,
+        .n_host_ports = 2,
 };
 
 /* the single-host default: gateway = DHCP server, nothing else */
@@ -207,6 +213,46 @@ static void test_checks(void) {
         n.n_allow = ELEMENTSOF(many);
         is_int(filter_net_check(&n, true, NULL), -E2BIG, "more than %d allowed addresses refused", FILTER_ALLOW_MAX);
 
+        /* host ports and addresses (host_ports_allow; the host's own addresses) */
+        char proto[4];
+        unsigned port = 0;
+        ok(filter_host_port_parse("tcp/22", proto, &port) == 0 && streq(proto, "tcp") && port == 22, "tcp/22 parsed");
+        ok(filter_host_port_parse("udp/65535", proto, &port) == 0 && streq(proto, "udp") && port == 65535,
+           "udp/65535 parsed");
+        const char *bad_ports[] = {NULL,      "",        "tcp/",     "tcp/0",    "tcp/65536", "tcp/022", "tcp/22 ",
+                                   "TCP/22",  "sctp/22", "tcp/-1",   "tcp/+1",   "tcp/1x",    "22",      "tcp 22",
+                                   "udp//53", "icmp/8"};
+        for (size_t i = 0; i < ELEMENTSOF(bad_ports); i++)
+                is_int(filter_host_port_parse(bad_ports[i], proto, &port), -EINVAL, "host port '%s' refused",
+                       bad_ports[i] ? bad_ports[i] : "(null)");
+        const char *one_bad_port[] = {"tcp/0"}, *one_bad_host[] = {"10.0.0.1/8"};
+        n = net_min;
+        n.host_ports = one_bad_port;
+        n.n_host_ports = 1;
+        error_clear(&e);
+        ok(filter_net_check(&n, true, &e) == -EINVAL && strstr(e.message, "tcp/0"), "a bad host port refused: %s",
+           e.message);
+        n = net_min;
+        n.host_ips = one_bad_host;
+        n.n_host_ips = 1;
+        error_clear(&e);
+        ok(filter_net_check(&n, true, &e) == -EINVAL && strstr(e.message, "10.0.0.1/8"),
+           "a bad host address refused: %s", e.message);
+        const char *ports_many[FILTER_HOST_PORTS_MAX + 1];
+        for (size_t i = 0; i < ELEMENTSOF(ports_many); i++)
+                ports_many[i] = "tcp/22";
+        n = net_min;
+        n.host_ports = ports_many;
+        n.n_host_ports = ELEMENTSOF(ports_many);
+        is_int(filter_net_check(&n, true, NULL), -E2BIG, "more than %d host ports refused", FILTER_HOST_PORTS_MAX);
+        char ll[46];
+        filter_mac_link_local("02:00:00:00:64:01", false, ll);
+        is_str(ll, "fe80000000000000000000fffe006401", "link-local of 02:00:00:00:64:01 (hex, for nft)");
+        filter_mac_link_local("02:00:00:00:64:01", true, ll);
+        is_str(ll, "fe80::ff:fe00:6401", "... as text (for ebtables)");
+        filter_mac_link_local("de:af:de:af:64:02", true, ll);
+        is_str(ll, "fe80::dcaf:deff:feaf:6402", "link-local of de:af:de:af:64:02: the U/L bit flipped, ff:fe inserted");
+
         /* backends */
         FilterBackend *b = NULL;
         error_clear(&e);
@@ -292,6 +338,16 @@ static void test_backend(const char *kind) {
                 nft_cmd("list set bridge " FILTER_NFT_TABLE " vm_mac", &out);
                 ok(out && !strstr(out, "64:09") && !strstr(out, "64:02"), "%s: no element of vmb1 left", kind);
                 free(out);
+                out = NULL;
+                nft_cmd("list set bridge " FILTER_NFT_TABLE " vm_chaddr", &out);
+                char *out6 = NULL;
+                nft_cmd("list set bridge " FILTER_NFT_TABLE " vm_ll6", &out6);
+                ok(out && out6 && strstr(out, "0xdeafdeaf6403") && !strstr(out, "6409") && !strstr(out, "6402") &&
+                           strstr(out6, "0xfe80000000000000dcafdefffeaf6403") && !strstr(out6, "6409") &&
+                           !strstr(out6, "6402"),
+                   "%s: vm_chaddr and vm_ll6: vmb2's elements only", kind);
+                free(out);
+                free(out6);
         }
 
         FilterVm three[] = {a, c, {"vmb3", "de:af:de:af:64:04", "192.168.100.4", true}};

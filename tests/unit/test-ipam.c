@@ -227,7 +227,7 @@ static void test_controller(void) {
             call(&e, 0, "user.add", NULL, &err, "{'name': 'mail', 'max_running': 5, 'stordir': '%s'}",
                  tenv_mkdir(&e, b, false)) < 0 ||
             call(&e, 0, "vmgroup.add", NULL, &err, "{'name': 'tiny', 'iprange': '192.168.200.2-192.168.200.4'}") < 0 ||
-            call(&e, 0, "vm.add", NULL, &err, "{'name': 'shared', 'disc_sizes': [1048576], 'vmgroup': 'tiny'}") < 0 ||
+            call(&e, e.admin, "vm.add", NULL, &err, "{'name': 'shared', 'disc_sizes': [1048576], 'vmgroup': 'tiny'}") < 0 ||
             call(&e, 0, "perm.set", NULL, &err, "{'group': 'all_users', 'vmgroup': 'tiny', 'run': true}") < 0)
                 bail("setup: %s", err.message);
 
@@ -302,28 +302,28 @@ static void test_controller(void) {
 
         /* a MAC collision across groups: 10.9.200.x has the MACs of 192.168.200.x */
         if (call(&e, 0, "vmgroup.add", NULL, &err, "{'name': 'twin', 'iprange': '10.9.200.2-10.9.200.5'}") < 0 ||
-            call(&e, 0, "vm.add", NULL, &err, "{'name': 'twinvm', 'disc_sizes': [1048576], 'vmgroup': 'twin'}") < 0)
+            call(&e, e.admin, "vm.add", NULL, &err, "{'name': 'twinvm', 'disc_sizes': [1048576], 'vmgroup': 'twin'}") < 0)
                 bail("twin: %s", err.message);
-        r = call(&e, 0, "vm.run", &d, &err, "{'vm': 'twinvm', 'no_start': true}");
+        r = call(&e, e.admin, "vm.run", &d, &err, "{'vm': 'twinvm', 'no_start': true}");
         ok(r == 0 && streq(jstr(d, "ip"), "10.9.200.5") && streq(jstr(d, "mac"), "de:af:de:af:c8:05"),
            "addresses whose MAC another group holds are skipped: 10.9.200.5");
         if (r != 0 || !streq(jstr(d, "ip"), "10.9.200.5"))
                 printf("#   r=%d '%s' ip=%s\n", r, err.message, jstr(d, "ip"));
         json_decref(d);
-        r = call(&e, 0, "vm.run", &d, &err, "{'vm': 'twinvm', 'no_start': true}");
+        r = call(&e, e.admin, "vm.run", &d, &err, "{'vm': 'twinvm', 'no_start': true}");
         ok(r == -ENOSPC, "... and then twin is full, although its four addresses are not all in use");
         json_decref(d);
 
         /* a /32 group */
         if (call(&e, 0, "vmgroup.add", NULL, &err, "{'name': 'single', 'iprange': '172.20.0.9-172.20.0.9'}") < 0 ||
-            call(&e, 0, "vm.add", NULL, &err, "{'name': 'solo', 'disc_sizes': [1048576], 'vmgroup': 'single'}") < 0)
+            call(&e, e.admin, "vm.add", NULL, &err, "{'name': 'solo', 'disc_sizes': [1048576], 'vmgroup': 'single'}") < 0)
                 bail("single: %s", err.message);
-        r = call(&e, 0, "vm.run", &d, &err, "{'vm': 'solo', 'no_start': true}");
+        r = call(&e, e.admin, "vm.run", &d, &err, "{'vm': 'solo', 'no_start': true}");
         ok(r == 0 && streq(jstr(d, "ip"), "172.20.0.9") && streq(jstr(d, "mac"), "de:af:de:af:00:09"),
            "a one-address group gives its address");
         json_int_t solo = json_integer_value(json_object_get(d, "id"));
         json_decref(d);
-        r = call(&e, 0, "vm.run", &d, &err, "{'vm': 'solo', 'no_start': true}");
+        r = call(&e, e.admin, "vm.run", &d, &err, "{'vm': 'solo', 'no_start': true}");
         ok(r == -ENOSPC && strstr(err.message, "'single'"), "... once: %s", err.message);
         json_decref(d);
         r = call(&e, 0, "instance.release", NULL, &err, "{'vm': 'solo'}");

@@ -106,6 +106,25 @@ static void test_golden(void) {
         install.serial_log = "/run/vmbatch/i/9/serial.log";
         check_golden("install-cdrom", &install);
 
+        /* what the starter gives: a derived vm's disc as the node's fds (the
+         * overlay rw, the template ro, named node by node), a second disc of
+         * one file, the cdrom as an fd too */
+        const int chain0[] = {4, 5}, chain1[] = {6};
+        const QemuDisc by_fd[] = { { .chain_fds = chain0, .n_chain = 2 }, { .chain_fds = chain1, .n_chain = 1 } };
+        QemuSpec fds = QEMU_SPEC_INIT;
+        fds.name = "derived";
+        fds.accel = QEMU_ACCEL_TCG;
+        fds.memory_mib = 256;
+        fds.vcpus = 1;
+        fds.discs = by_fd;
+        fds.n_discs = 2;
+        fds.cdrom_fd = 7;
+        fds.tap_fd = 3;
+        fds.mac = "de:af:de:af:64:0a";
+        fds.vnc_display = 4;
+        fds.vnc_listen = "127.0.0.1";
+        check_golden("discs-as-fds", &fds);
+
         /* the same minimal VM under each accelerator: only -accel and -cpu differ */
         QemuSpec minimal = QEMU_SPEC_INIT;
         minimal.name = "min";

@@ -150,7 +150,7 @@ static void test_sizes(void) {
 
 /* ---- controller errors ---- */
 
-enum who { ROOT, STUDENT, STUDENT2, UNKNOWN_UID, SYSTEM_NONMEMBER };
+enum who { ROOT, ADMIN, STUDENT, STUDENT2, UNKNOWN_UID, SYSTEM_NONMEMBER };
 
 typedef struct Case {
         enum who who;
@@ -162,7 +162,7 @@ typedef struct Case {
 } Case;
 
 /* set up by main */
-static uint32_t uid_student, uid_student2, uid_games;
+static uint32_t uid_admin, uid_student, uid_student2, uid_games;
 static char mesg_dir[PATH_MAX];
 
 static const Case cases[] = {
@@ -301,7 +301,7 @@ static const Case cases[] = {
          "exactly one", NULL, NULL},
         {STUDENT, "vm.add", "{'name': 'x'}", -EINVAL, "exactly one", NULL, NULL},
         {STUDENT, "vm.add", "{'name': 'x', 'base': 'tmpl', 'derivable': true}", -EINVAL, "derivable", NULL, NULL},
-        {ROOT, "vm.add", "{'name': 'x', 'base': 'tmpl', 'vmgroup': 'all_vms'}", -EINVAL, "vm group", NULL, NULL},
+        {ADMIN, "vm.add", "{'name': 'x', 'base': 'tmpl', 'vmgroup': 'all_vms'}", -EINVAL, "vm group", NULL, NULL},
         {STUDENT, "vm.mod", "{'vm': 'mine', 'derivable': true}", -EINVAL, "derivable", NULL, NULL},
         {ROOT, "perm.set", "{'user': 'lp', 'group': 'studs', 'vm': 'tmpl', 'run': true}", -EINVAL, "exactly one",
          NULL, NULL},
@@ -321,7 +321,11 @@ static const Case cases[] = {
         {ROOT, "ugroup.del", "{'group': 'studs'}", -EBUSY, "'studs'", NULL, NULL},
         {ROOT, "vm.del", "{'vm': 'tmpl'}", -EBUSY, "'tmpl'", "base", NULL},
         {ROOT, "user.del", "{'user': 'lp'}", -EBUSY, "'lp'", NULL, NULL},
-        {ROOT, "user.del", "{'user': 0}", -EPERM, "yourself", NULL, NULL},
+        {ADMIN, "user.del", "{'user': '" TENV_ADMIN "'}", -EPERM, "yourself", NULL, NULL},
+        /* root administers, but is no vmbatch user: it owns and runs nothing */
+        {ROOT, "user.del", "{'user': 0}", -ENOENT, "uid 0", NULL, NULL},
+        {ROOT, "vm.run", "{'vm': 'tmpl', 'no_start': true}", -EPERM, "root never runs qemu", "normal user", NULL},
+        {ROOT, "vm.add", "{'name': 'x', 'disc_sizes': [1048576]}", -EACCES, "uid 0", NULL, NULL},
         {ROOT, "user.mod", "{'user': 'lp', 'del_groups': ['all_users']}", -EPERM, "all_users", NULL, NULL},
         {ROOT, "init", "{}", -EEXIST, "already initialized", NULL, NULL},
         {STUDENT, "init", "{}", -EEXIST, "already initialized", NULL, NULL},
@@ -355,8 +359,12 @@ static const Case cases[] = {
         {STUDENT, "vm.run", "{'vm': 'mine', 'no_start': true}", -EPERM, "unisolated", NULL, NULL},
         {STUDENT, "vm.run", "{'vm': 'tmpl', 'isolate': true, 'no_start': true}", -EPERM, "run this vm", NULL, NULL},
         {STUDENT2, "vm.run", "{'vm': 'mine', 'isolate': true, 'no_start': true}", -ENOENT, "'mine'", NULL, NULL},
-        {STUDENT2, "vm.del", "{'vm': 1002}", -ENOENT, "1002", NULL, NULL},
-        {STUDENT2, "vm.show", "{'vm': 1002}", -ENOENT, "1002", NULL, NULL},
+        {STUDENT2, "vm.del", "{'vm': 1002}", -EPERM, "You don't have permission to delete this vm", NULL, NULL},
+        {STUDENT2, "vm.show", "{'vm': 1002}", -EPERM, "You don't have permission to use this vm", NULL, NULL},
+        {STUDENT2, "vm.run", "{'vm': 1002, 'isolate': true, 'no_start': true}", -EPERM,
+         "You don't have permission to run this vm", NULL, NULL},
+        {STUDENT2, "vm.add", "{'name': 'x', 'base': 1002}", -EPERM, "You don't have permission to derive this vm", NULL,
+         NULL},
         {STUDENT2, "instance.release", "{'vm': 'mine'}", -ENOENT, "'mine'", NULL, NULL},
         /* references to nothing */
         {ROOT, "perm.set", "{'user': 'nobody_here', 'vm': 'tmpl', 'run': true}", -ENOENT, "'nobody_here'", NULL,
@@ -366,7 +374,7 @@ static const Case cases[] = {
         {ROOT, "perm.del", "{'user': 'mail', 'vm': 'tmpl'}", -ENOENT, "permission", NULL, NULL},
         {STUDENT, "vm.run", "{'vm': 'ghost', 'isolate': true}", -ENOENT, "'ghost'", NULL, NULL},
         {STUDENT, "vm.add", "{'name': 'x', 'base': 'ghost'}", -ENOENT, "'ghost'", NULL, NULL},
-        {ROOT, "vm.add", "{'name': 'x', 'disc_sizes': [1048576], 'vmgroup': 'ghost'}", -ENOENT, "'ghost'", NULL,
+        {ADMIN, "vm.add", "{'name': 'x', 'disc_sizes': [1048576], 'vmgroup': 'ghost'}", -ENOENT, "'ghost'", NULL,
          NULL},
         {ROOT, "user.mod", "{'user': 4242, 'max_running': 3}", -ENOENT, "4242", NULL, NULL},
         {ROOT, "vmgroup.del", "{'vmgroup': 'ghost'}", -ENOENT, "'ghost'", NULL, NULL},
@@ -380,6 +388,8 @@ static uint32_t uid_of(enum who w) {
         switch (w) {
         case ROOT:
                 return 0;
+        case ADMIN:
+                return uid_admin;
         case STUDENT:
                 return uid_student;
         case STUDENT2:
@@ -420,7 +430,8 @@ static void run_cases(TEnv *e, const char *stu_dir) {
                         snprintf(why, sizeof(why), "files were left behind");
                 char label[200];
                 snprintf(label, sizeof(label), "%s as %s: %.100s", c->op,
-                         c->who == ROOT ? "root" : c->who == STUDENT ? "student" : c->who == STUDENT2 ? "student2"
+                         c->who == ROOT ? "root" : c->who == ADMIN ? "admin" : c->who == STUDENT ? "student"
+                         : c->who == STUDENT2 ? "student2"
                          : c->who == UNKNOWN_UID ? "uid 4242" : "games",
                          c->args ? c->args : "");
                 for (char *p = label; *p; p++)
@@ -467,8 +478,8 @@ static void test_shadow(TEnv *e, const char *stu_dir) {
 
         /* the same through a second, readable disc: the first copy must be removed again */
         before = snapshot(e);
-        r = call(e, uid_student, "vm.add", NULL, &err, "{'name': 'stolen', 'usediscs': ['%s/0_tmpl_0.qcow2', '/etc/shadow']}",
-                 e->admin_dir);
+        r = call(e, uid_student, "vm.add", NULL, &err, "{'name': 'stolen', 'usediscs': ['%s/%u_tmpl_0.qcow2', '/etc/shadow']}",
+                 e->admin_dir, e->admin);
         after = snapshot(e);
         ok(r < 0 && json_equal(before, after) && count_files(stu_dir) == files,
            "a readable disc then /etc/shadow: fails, the first copy is removed, nothing recorded (%s)", err.message);
@@ -479,6 +490,7 @@ static void test_shadow(TEnv *e, const char *stu_dir) {
 static void test_controller_errors(void) {
         TEnv e;
         tenv_open(&e);
+        uid_admin = e.admin;
         uid_student = sys_uid("lp");
         uid_student2 = sys_uid("mail");
         uid_games = sys_uid("games");
@@ -490,7 +502,7 @@ static void test_controller_errors(void) {
             call(&e, 0, "user.add", NULL, &err, "{'name': 'lp', 'groups': ['studs'], 'stordir': '%s'}", stu_dir) < 0 ||
             call(&e, 0, "vmgroup.add", NULL, &err,
                  "{'name': 'lab1', 'id': 2, 'iprange': '192.168.100.2-192.168.100.254'}") < 0 ||
-            call(&e, 0, "vm.add", NULL, &err,
+            call(&e, e.admin, "vm.add", NULL, &err,
                  "{'name': 'tmpl', 'disc_sizes': [1048576], 'derivable': true, 'vmgroup': 'lab1'}") < 0 ||
             call(&e, 0, "perm.set", NULL, &err,
                  "{'group': 'studs', 'vm': 'tmpl', 'derive': true, 'force_isolated': true}") < 0 ||

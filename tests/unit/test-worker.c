@@ -1,8 +1,10 @@
 /* test-worker.c - basic/worker.h: functions in forked children, their
  * outcomes delivered through the event loop, at most max_running at once,
  * in queue order, cancels, a child that dies, an outcome larger than a pipe
- * holds, and that a child keeps no fd of its parent's. */
+ * holds, that a child keeps no fd of its parent's, and fds a child hands
+ * back. */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -38,6 +40,12 @@ static void fn(void *p, FILE *out) {
                         fputc('x', out);
                 return;
         }
+        if (a->kind == 4) { /* hand back two fds it opened */
+                fprintf(out, "two fds:");
+                worker_send_fd(out, " a", open("/dev/null", O_RDONLY | O_CLOEXEC));
+                worker_send_fd(out, " b", open(a->run->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                return;
+        }
         if (a->kind == 3) {
                 fprintf(out, "parent fd %s", fcntl(a->parent_fd, F_GETFD) < 0 ? "closed" : "OPEN");
                 return;
@@ -61,6 +69,17 @@ static void done(void *userdata, const char *output, int status) {
         strncat(r->log, one, sizeof(r->log) - strlen(r->log) - 1);
         if (++r->done == r->want)
                 event_loop_exit(r->loop, 0);
+}
+
+static struct stat fd_st[2];
+static size_t fd_n;
+static void done_fds(void *userdata, const char *output, int status, int *fds, size_t n) {
+        fd_n = n;
+        for (size_t i = 0; i < n && i < 2; i++) {
+                fstat(fds[i], &fd_st[i]);
+                close(fds[i]);
+        }
+        done(userdata, output, status);
 }
 
 static int on_timeout(EventSource *s, void *userdata) {
@@ -136,6 +155,18 @@ int main(void) {
         worker_queue(r.w, fn, &leak, done, &leak);
         is_int(run_until(&r, 1), 0, "fd report");
         is_str(r.last, "parent fd closed", "a child keeps no fd of its parent's but the outcome pipe");
+
+        /* fds a child opened reach the loop with its outcome, in order */
+        r.done = 0;
+        Arg withfds = {&r, 8, 0, 4, -1};
+        worker_queue_fds(r.w, fn, &withfds, done_fds, &withfds);
+        is_int(run_until(&r, 1), 0, "a child handing back fds");
+        is_str(r.last, "two fds: a b", "its outcome is the text it wrote, the fds riding along");
+        struct stat want_null, want_dir;
+        stat("/dev/null", &want_null);
+        stat(dir, &want_dir);
+        ok(fd_n == 2 && fd_st[0].st_rdev == want_null.st_rdev && fd_st[1].st_ino == want_dir.st_ino,
+           "both fds arrive, in the order sent (%zu)", fd_n);
 
         /* a running child of a freed Workers is killed */
         Arg slow = {&r, 7, 20000, 0, -1};
