@@ -25,6 +25,7 @@
 #     does after `scancel --batch --signal=TERM` (only the starter signalled).
 #  4. a job held PENDING (a job outside vmbatch holds the node exclusively):
 #     scancel'd outside vmbatch -> reconciliation frees the instance;
+#     a starter run by hand for it, claiming its job id, is refused;
 #     --vmstop on a pending one -> scancel and freed at once.
 #  5. slurmctld down while a job is pending: the instance is NOT freed (an
 #     unreachable scheduler is not a finished job); back up, the job is
@@ -206,6 +207,13 @@ sleep 2
 ok $? "instance $id3: job $job3 PENDING, instance submitted"
 sleep 6 # more than a reconciliation round: a pending job is left alone
 [ "$(inst_field "$id3" state)" = submitted ]; ok $? "reconciliation leaves a pending job's instance alone"
+# a hostile student starts the starter of her pending job herself, saying
+# the right job id (what the node used to believe): refused, the node finds
+# no slurmstepd of that job around it (issue 11)
+out=$(runuser -u sldoraz -- env SLURM_JOB_ID="$job3" "$STARTER" --instance "$id3" --socket "$VMB_SOCK" 2>&1)
+printf '%s\n' "$out" | grep -q "this starter is not job $job3 of instance $id3 (slurm): refused (it says job $job3"
+ok $? "a starter run by hand for pending job $job3, claiming that job, is refused: $(printf '%s' "$out" | tail -1)"
+[ "$(inst_field "$id3" state)" = submitted ]; ok $? "and instance $id3 is still submitted, its job still pending"
 t0=${EPOCHREALTIME/[.,]/}
 sl scancel "$job3"; ok $? "scancel $job3 while PENDING (outside vmbatch)"
 wait_for 20 gone "$id3"; ok $? "reconciliation freed instance $id3, $(ms_since "$t0") ms after scancel"

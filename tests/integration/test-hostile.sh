@@ -1,0 +1,104 @@
+#!/bin/bash
+# test-hostile.sh VMBATCHD VMBATCH STARTER SCRIPTS
+# A hostile student against a real vmbatchd (node role, in a network
+# namespace of this test), trying to make the teacher's qemu open the
+# teacher's own private file when the teacher runs the student's vm to grade
+# it (issue 11). The teacher is badadmin (admin_user), the student doraz; the
+# teacher's file /home/badadmin/... is 0600 and holds a secret.
+#   1. doraz rebases her disc by hand onto the teacher's file (qemu-img
+#      rebase -u): the teacher's run is refused, naming the file;
+#   2. doraz writes a header that names the teacher's file as an external
+#      data file into her disc, in place: refused;
+#   3. doraz sets --kernel (and --initrd) to the teacher's file: refused,
+#      the node opens a kernel as the vm's owner (doraz), who cannot read it;
+#   4. doraz swaps her disc for another file at the same path: refused;
+#   5. root's run is refused (root never runs qemu).
+# After each refusal nothing is mapped and no process holds an fd of the
+# teacher's file. The controls show each attack is real: as the teacher,
+# qemu-img follows the rebased header and reports the data file (what the
+# teacher's qemu, opening paths, would have opened), the teacher can read the
+# file named as kernel, and the swapped file is a valid image; and a clean vm
+# of doraz's, run by the teacher in the same daemon, starts.
+set -u
+. "$(dirname "$0")/lib.sh"
+VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
+begin_node_test hostile
+SECRET=/home/badadmin/vmb-hostile-$$.raw
+trap 'rm -f "$SECRET"; end_node_test "$NS"' EXIT
+start_node_vmbatchd || { cat "$T/vmbatchd.log"; echo "Bail out! vmbatchd did not start"; exit 1; }
+ok 0 "vmbatchd started in namespace $NS"
+guest_template doraz "$D" "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.hold=-1"
+ok $? "setup: the teacher's template, doraz a student"
+
+# the teacher's private file (made as a raw data file of a crafted image
+# first: the header bytes of attack 2 name it)
+qemu-img create -q -f qcow2 -o data_file="$SECRET" "$T/df-header.qcow2" 64M &&
+  printf 'TEACHER-SECRET-%s\n' "$$" | dd of="$SECRET" conv=notrunc status=none &&
+  chown badadmin: "$SECRET" && chmod 0600 "$SECRET"
+ok $? "the teacher's private file $SECRET (0600)"
+! runuser -u doraz -- head -c1 "$SECRET" >/dev/null 2>&1; ok $? "doraz cannot read it"
+
+vm_id() { v doraz --json --vmlist | python3 -c "import json,sys; print([v['id'] for v in json.load(sys.stdin) if v['name'] == '$1'][0])"; }
+disc_of() { echo "$D/$(id -u doraz)_$1_0.qcow2"; }
+mapped() { v badadmin --json --maplist | python3 -c "import json,sys; print(len(json.load(sys.stdin)))"; }
+holders() { # processes with an fd on the secret
+  local p n=0
+  for p in /proc/[0-9]*; do ls -l "$p/fd" 2>/dev/null | grep -q -- "$SECRET" && n=$((n + 1)); done
+  echo $n
+}
+# teacher_run NAME PATTERN WHAT: the teacher runs doraz's vm NAME; it must be
+# refused with PATTERN, leaving nothing mapped and nobody holding the secret
+teacher_run() {
+  local name=$1 pat=$2 what=$3 out id
+  id=$(vm_id "$name")
+  out=$(VMBATCH_RUN_WAIT=60 v badadmin --vmrun --vm "$id" --isolate 2>&1)
+  printf '%s\n' "$out" | grep -Eq -- "$pat"
+  ok $? "$what: the teacher's run is refused: $(printf '%s' "$out" | tail -1)"
+  wait_for 10 eval '[ "$(mapped)" = 0 ]'; ok $? "$what: nothing is mapped"
+  [ "$(holders)" = 0 ]; ok $? "$what: no process holds an fd of the teacher's file"
+}
+
+# 1. a backing file named by hand
+v doraz --vmadd --name ev1 --stor 64M >/dev/null; ok $? "doraz makes vm ev1 with a new disc"
+runuser -u doraz -- qemu-img rebase -q -u -f qcow2 -F raw -b "$SECRET" "$(disc_of ev1)"
+ok $? "doraz rebases her disc onto the teacher's file"
+runuser -u badadmin -- qemu-img info -U --backing-chain "$(disc_of ev1)" 2>/dev/null | grep -q "image: $SECRET"
+ok $? "control: as the teacher, qemu-img follows that header to the teacher's file"
+teacher_run ev1 "names a backing file \($SECRET\) that vmbatch did not record" "backing file"
+
+# 2. an external data file, written into her own disc in place (same inode)
+v doraz --vmadd --name ev2 --stor 64M >/dev/null; ok $? "doraz makes vm ev2"
+ino=$(stat -c %i "$(disc_of ev2)")
+runuser -u doraz -- dd if="$T/df-header.qcow2" of="$(disc_of ev2)" bs=64k count=1 conv=notrunc status=none
+[ "$(stat -c %i "$(disc_of ev2)")" = "$ino" ]; ok $? "doraz writes a header naming the teacher's file as data file, in place"
+runuser -u badadmin -- qemu-img info -U "$(disc_of ev2)" 2>/dev/null | grep -q "data file: $SECRET"
+ok $? "control: qemu-img, as the teacher, reports the teacher's file as the disc's data file"
+teacher_run ev2 "names an external data file: refused" "data file"
+
+# 3. the teacher's file as kernel and initrd
+v doraz --vmadd --name ev3 --stor 64M >/dev/null &&
+  v doraz --vmmod --vm ev3 --kernel "$SECRET" --initrd "$SECRET" --cmdline "console=ttyS0" >/dev/null
+ok $? "doraz sets the teacher's file as kernel and initrd of ev3"
+runuser -u badadmin -- head -c1 "$SECRET" >/dev/null; ok $? "control: the teacher can read that file (a qemu of the teacher's would load it)"
+teacher_run ev3 "cannot open $SECRET as uid $(id -u doraz): Permission denied" "kernel"
+
+# 4. another file at the recorded path
+v doraz --vmadd --name ev4 --stor 64M >/dev/null; ok $? "doraz makes vm ev4"
+runuser -u doraz -- cp "$(disc_of ev4)" "$D/swap.qcow2" && runuser -u doraz -- mv "$D/swap.qcow2" "$(disc_of ev4)"
+qemu-img info -U "$(disc_of ev4)" >/dev/null 2>&1
+ok $? "doraz swaps her disc for a copy (control: a valid image)"
+teacher_run ev4 "is not the file vmbatch made \(it was replaced\)" "swapped disc"
+
+# 5. root
+out=$(VMBATCH_SOCKET=$VMB_SOCK "$VMAPP" --vmrun --vm "$(vm_id ev4)" 2>&1)
+printf '%s\n' "$out" | grep -q "root never runs qemu"; ok $? "root's run is refused: $out"
+
+# the control of the daemon: a clean vm of doraz's, run by the teacher, starts
+v doraz --vmadd --name clean --base tmpl >/dev/null; ok $? "doraz derives a clean vm from the template"
+out=$(VMBATCH_RUN_WAIT=120 v badadmin --vmrun --vm "$(vm_id clean)" --isolate 2>&1)
+printf '%s\n' "$out" | grep -q "accessible via host"; ok $? "control: the teacher runs it: $(printf '%s' "$out" | grep accessible)"
+id=$(v badadmin --json --maplist | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])" 2>/dev/null)
+wait_for 90 grep -q VMB-LEASE "$T/state/jobs/instance-$id.serial"; ok $? "its guest boots from the fds the node opened and gets its lease"
+[ "$(holders)" = 0 ]; ok $? "and nothing holds the teacher's file"
+v badadmin --vmstop --instance "$id" >/dev/null && wait_for 60 eval '[ "$(mapped)" = 0 ]'; ok $? "stopped and freed"
+tap_done
