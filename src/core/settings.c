@@ -14,6 +14,7 @@ void settings_defaults(Settings *s) {
         s->default_max_running = 2;
         s->default_max_storage = 13ULL << 30;
         s->default_mem = 512ULL << 20;
+        s->serial_log_max = 8ULL << 20;
         s->default_vcpus = 1;
         s->log_level = LOG_LEVEL_INFO;
         snprintf(s->state_dir, sizeof(s->state_dir), "/var/lib/vmbatch");
@@ -142,6 +143,7 @@ static const Key keys[] = {
         U32("default_vcpus", default_vcpus, 1, 256),
         {.name = "default_max_storage", .type = KEY_SIZE, F(default_max_storage)},
         {.name = "default_mem", .type = KEY_SIZE, F(default_mem)},
+        {.name = "serial_log_max", .type = KEY_SIZE, F(serial_log_max)},
         U32("audit_keep_days", audit_keep_days, 0, 36500),
 };
 

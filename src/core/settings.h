@@ -46,6 +46,7 @@ typedef struct Settings {
         AccelKind accel;
         char qemu_binary[PATH_MAX];
         char vnc_listen[64];
+        uint64_t serial_log_max; /* a guest's serial log keeps its newest half past this; 0: unlimited */
         char batch_backend[16];        /* local | slurm | sge */
         char batch_queue[64];          /* slurm partition / Grid Engine queue for VM jobs; "" = the default */
         char starter[PATH_MAX];

@@ -285,6 +285,7 @@ static void spec_add_host(Host *h, json_t *spec, const char *serial, const char 
         json_object_set_new(spec, "vnc_listen", json_string(h->settings->vnc_listen));
         json_object_set_new(spec, "exehost", json_string(h->name));
         json_object_set_new(spec, "serial_log", json_string(serial));
+        json_object_set_new(spec, "serial_log_max", json_integer((json_int_t)h->settings->serial_log_max));
         json_object_set_new(spec, "runtime_dir", json_string(rundir));
 }
 

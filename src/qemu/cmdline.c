@@ -217,6 +217,8 @@ static int spec_check(const QemuSpec *s, Error *err) {
                 return error_set(err, -EINVAL, "the QMP socket needs an absolute path");
         if (s->serial_log && !path_is_valid(s->serial_log))
                 return error_set(err, -EINVAL, "the serial log needs an absolute path");
+        if (s->serial_fd >= 0 && (s->serial_log || s->serial_fd < QEMU_FIRST_HANDED_FD))
+                return error_set(err, -EINVAL, "a serial log path or an fd >= %d, not both", QEMU_FIRST_HANDED_FD);
         if (s->pidfile && !path_is_valid(s->pidfile))
                 return error_set(err, -EINVAL, "the pid file needs an absolute path");
         return 0;
@@ -264,12 +266,19 @@ int qemu_cmdline_build(const QemuSpec *s, Error *err, char ***ret_argv) {
                 argv_addf(&a, "socket,id=qmp,path=%s,server=on,wait=off", p);
                 argv_add2(&a, "-mon", "chardev=qmp,mode=control");
         }
+        unsigned fdset = 0;
         if (s->serial_log) {
                 _cleanup_free_ char *p = opt_escape(s->serial_log);
                 argv_add(&a, "-chardev");
                 argv_addf(&a, "file,id=serial0,path=%s", p);
-                argv_add2(&a, "-device", "isa-serial,chardev=serial0,id=ttyS0");
+        } else if (s->serial_fd >= 0) {
+                argv_add(&a, "-add-fd");
+                argv_addf(&a, "fd=%d,set=%u,opaque=serial0", s->serial_fd, ++fdset);
+                argv_add(&a, "-chardev");
+                argv_addf(&a, "file,id=serial0,path=/dev/fdset/%u,append=on", fdset); /* no O_TRUNC on a pipe */
         }
+        if (s->serial_log || s->serial_fd >= 0)
+                argv_add2(&a, "-device", "isa-serial,chardev=serial0,id=ttyS0");
 
         if (s->kernel) {
                 argv_add2(&a, "-kernel", s->kernel);
@@ -280,7 +289,7 @@ int qemu_cmdline_build(const QemuSpec *s, Error *err, char ***ret_argv) {
         }
 
         /* bootindex: the cdrom first (install), then the first disc; none for -kernel */
-        unsigned bootindex = 0, fdset = 0;
+        unsigned bootindex = 0;
         if (s->cdrom) {
                 _cleanup_free_ char *p = opt_escape(s->cdrom);
                 argv_add(&a, "-drive");

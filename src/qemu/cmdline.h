@@ -88,12 +88,13 @@ typedef struct QemuSpec {
 
         const char *qmp_socket; /* unix socket path qemu listens on for QMP; NULL: none */
         const char *serial_log; /* file the serial port (ttyS0) is written to; NULL: none */
+        int serial_fd;          /* >= 3: an fd open for writing (a pipe the starter reads and caps) instead */
         const char *pidfile;    /* NULL: none */
         bool no_sandbox;        /* true: leave out -sandbox */
 } QemuSpec;
 
 /* Every field off, with the "-1 means none" fields set: start from this. */
-#define QEMU_SPEC_INIT { .tap_fd = -1, .vnc_display = -1, .cdrom_fd = -1 }
+#define QEMU_SPEC_INIT { .tap_fd = -1, .vnc_display = -1, .cdrom_fd = -1, .serial_fd = -1 }
 
 /* Build the argv. On success *ret_argv is a NULL-terminated array the caller frees with
  * qemu_argv_free(). -EINVAL (message in err) when the spec is inconsistent. */

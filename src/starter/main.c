@@ -30,6 +30,7 @@
 #include "basic/frame.h"
 #include "basic/jsonutil.h"
 #include "basic/spawn.h"
+#include "starter/serial_log.h"
 #include "batch/batch.h"
 #include "build-config.h"
 #include "qemu/cmdline.h"
@@ -70,6 +71,7 @@ typedef struct Starter {
         EventSource *reattach;    /* the daemon lost: try again every second */
         uint64_t reattach_deadline_usec;
         bool reattach_sent;       /* node.reattach sent, its answer awaited */
+        SerialLog serial; /* the guest's serial port, capped */
 } Starter;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -252,7 +254,16 @@ static int start_qemu(Starter *s, const json_t *spec, Handed *handed, Error *err
         q.vnc_display = (int)json_integer_value(json_object_get(spec, "vnc_display"));
         q.vnc_listen = sget(spec, "vnc_listen");
         q.qmp_socket = s->qmp_path;
-        q.serial_log = serial_path;
+        json_t *max = json_object_get(spec, "serial_log_max");
+        int wr = serial_log_open(&s->serial, serial_path, json_is_integer(max) ? (uint64_t)json_integer_value(max) : 0,
+                                 err);
+        if (wr < 0)
+                return wr;
+        if (handed->n == ELEMENTSOF(handed->fds)) {
+                close(wr);
+                return error_set(err, -E2BIG, "too many fds for qemu");
+        }
+        handed->fds[handed->n++] = q.serial_fd = wr; /* closed with the others once qemu has it */
         _cleanup_strv_free_ char **argv = NULL;
         if ((r = qemu_cmdline_build(&q, err, &argv)) < 0)
                 return r;
@@ -438,6 +449,7 @@ static int on_qemu_exit(EventSource *src, int fd, uint32_t events, void *userdat
         Starter *s = userdata;
         if (waitpid(s->qemu, &s->qemu_status, WNOHANG) == 0)
                 return 0;
+        serial_log_drain(&s->serial); /* its last words */
         event_loop_exit(s->loop, 0);
         return 0;
 }
@@ -481,6 +493,8 @@ static int run(Starter *s, uint32_t walltime_s) {
         if (r >= 0 && s->qmp)
                 r = event_add_io(s->loop, qmp_fd(s->qmp), EPOLLIN, on_qmp, s, &s->qmp_src);
         if (r >= 0)
+                r = serial_log_watch(&s->serial, s->loop);
+        if (r >= 0)
                 r = event_add_signal(s->loop, sigs, ELEMENTSOF(sigs), on_signal, s, NULL);
         if (r >= 0 && walltime_s)
                 r = event_add_timer_once(s->loop, (uint64_t)walltime_s * 1000, on_walltime, s, &s->walltime);
@@ -509,6 +523,7 @@ static int run(Starter *s, uint32_t walltime_s) {
         event_source_free(s->press_again);
         event_source_free(s->kill_timer);
         event_source_free(s->reattach);
+        event_source_free(TAKE_PTR(s->serial.src));
         event_loop_free(s->loop);
         return code == 0 && !lost ? 0 : 1;
 }
@@ -526,7 +541,7 @@ int main(int argc, char **argv) {
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
-        Starter s = {.daemon_fd = -1, .qemu_pidfd = -1};
+        Starter s = {.daemon_fd = -1, .qemu_pidfd = -1, .serial = SERIAL_LOG_INIT};
         int c;
         uint32_t walltime = 0;
         while ((c = getopt_long(argc, argv, "i:s:h", opts, NULL)) >= 0) {
@@ -599,6 +614,7 @@ int main(int argc, char **argv) {
         rc = run(&s, walltime);
 out:
         handed_close(&handed);
+        serial_log_close(&s.serial);
         qmp_free(s.qmp);
         json_decref(spec);
         if (*s.qmp_path)

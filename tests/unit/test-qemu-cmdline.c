@@ -123,6 +123,7 @@ static void test_golden(void) {
         fds.mac = "de:af:de:af:64:0a";
         fds.vnc_display = 4;
         fds.vnc_listen = "127.0.0.1";
+        fds.serial_fd = 8;
         check_golden("discs-as-fds", &fds);
 
         /* the same minimal VM under each accelerator: only -accel and -cpu differ */

@@ -1,0 +1,98 @@
+/* serial_log.c - see serial_log.h. */
+#include "starter/serial_log.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/util.h"
+
+/* Keep the newest keep bytes of a log of size bytes, at its start. */
+static void shrink(SerialLog *l, uint64_t size, uint64_t keep) {
+        char buf[65536];
+        for (uint64_t done = 0; done < keep;) {
+                size_t n = keep - done < sizeof(buf) ? (size_t)(keep - done) : sizeof(buf);
+                ssize_t k = pread(l->log, buf, n, (off_t)(size - keep + done));
+                if (k <= 0 || pwrite(l->log, buf, (size_t)k, (off_t)done) != k)
+                        break;
+                done += (uint64_t)k;
+        }
+        (void)!ftruncate(l->log, (off_t)keep);
+}
+
+void serial_log_append(SerialLog *l, const char *buf, size_t n) {
+        uint64_t half = l->max / 2;
+        if (l->max && n > half) { /* only its newest half would stay anyway */
+                buf += n - half;
+                n = (size_t)half;
+        }
+        struct stat st;
+        if (fstat(l->log, &st) < 0)
+                return;
+        uint64_t size = (uint64_t)st.st_size;
+        if (l->max && size + n > l->max) {
+                uint64_t keep = size < half - n ? size : half - n;
+                shrink(l, size, keep);
+                size = keep;
+        }
+        (void)!pwrite(l->log, buf, n, (off_t)size);
+}
+
+/* false at the pipe's end (qemu closed it) */
+static bool drain(SerialLog *l) {
+        char buf[65536];
+        for (;;) {
+                ssize_t n = read(l->rd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return errno == EAGAIN;
+                if (n == 0)
+                        return false;
+                serial_log_append(l, buf, (size_t)n);
+        }
+}
+
+void serial_log_drain(SerialLog *l) {
+        if (l->rd >= 0 && l->log >= 0)
+                drain(l);
+}
+
+static int on_readable(EventSource *src, int fd, uint32_t events, void *userdata) {
+        SerialLog *l = userdata;
+        if (!drain(l))
+                event_source_free(TAKE_PTR(l->src));
+        return 0;
+}
+
+int serial_log_open(SerialLog *l, const char *path, uint64_t max, Error *err) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return error_set(err, -errno, "pipe: %m");
+        fcntl(p[0], F_SETFL, O_NONBLOCK);
+        fcntl(p[0], F_SETPIPE_SZ, 1 << 20); /* boot messages wait here until the loop runs */
+        l->log = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (l->log < 0) {
+                int r = error_set(err, -errno, "cannot open the serial log %s: %m", path);
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        l->rd = p[0];
+        l->max = max;
+        return p[1];
+}
+
+int serial_log_watch(SerialLog *l, EventLoop *loop) {
+        return l->rd >= 0 ? event_add_io(loop, l->rd, EPOLLIN, on_readable, l, &l->src) : 0;
+}
+
+void serial_log_close(SerialLog *l) {
+        event_source_free(TAKE_PTR(l->src));
+        if (l->rd >= 0)
+                close(l->rd);
+        if (l->log >= 0)
+                close(l->log);
+        l->rd = l->log = -1;
+}
