@@ -62,8 +62,11 @@ teacher_run() {
 v doraz --vmadd --name ev1 --stor 64M >/dev/null; ok $? "doraz makes vm ev1 with a new disc"
 runuser -u doraz -- qemu-img rebase -q -u -f qcow2 -F raw -b "$SECRET" "$(disc_of ev1)"
 ok $? "doraz rebases her disc onto the teacher's file"
-runuser -u badadmin -- qemu-img info -U --backing-chain "$(disc_of ev1)" 2>/dev/null | grep -q "image: $SECRET"
-ok $? "control: as the teacher, qemu-img follows that header to the teacher's file"
+# the controls open the disc as the teacher the way vmbatch let a runner's
+# qemu do before issue 11: the owner's ACL entry for the runner
+runuser -u doraz -- setfacl -m u:badadmin:rw "$(disc_of ev1)" &&
+  runuser -u badadmin -- qemu-img info -U --backing-chain "$(disc_of ev1)" 2>/dev/null | grep -q "image: $SECRET"
+ok $? "control: as the teacher (given access as before), qemu-img follows that header to the teacher's file"
 teacher_run ev1 "names a backing file \($SECRET\) that vmbatch did not record" "backing file"
 
 # 2. an external data file, written into her own disc in place (same inode)
@@ -71,8 +74,9 @@ v doraz --vmadd --name ev2 --stor 64M >/dev/null; ok $? "doraz makes vm ev2"
 ino=$(stat -c %i "$(disc_of ev2)")
 runuser -u doraz -- dd if="$T/df-header.qcow2" of="$(disc_of ev2)" bs=64k count=1 conv=notrunc status=none
 [ "$(stat -c %i "$(disc_of ev2)")" = "$ino" ]; ok $? "doraz writes a header naming the teacher's file as data file, in place"
-runuser -u badadmin -- qemu-img info -U "$(disc_of ev2)" 2>/dev/null | grep -q "data file: $SECRET"
-ok $? "control: qemu-img, as the teacher, reports the teacher's file as the disc's data file"
+runuser -u doraz -- setfacl -m u:badadmin:rw "$(disc_of ev2)" &&
+  runuser -u badadmin -- qemu-img info -U "$(disc_of ev2)" 2>/dev/null | grep -q "data file: $SECRET"
+ok $? "control: qemu-img, as the teacher (given access as before), reports the teacher's file as the disc's data file"
 teacher_run ev2 "names an external data file: refused" "data file"
 
 # 3. the teacher's file as kernel and initrd
