@@ -364,8 +364,8 @@ print(int(v) if isinstance(v, bool) else v)" 2>/dev/null
 id_of_uid() { map_json | python3 -c "import json,sys; print(max([i['id'] for i in json.load(sys.stdin) if i['uid'] == $1] or ['']))" 2>/dev/null; }
 gone() { [ -z "$(inst_field "$1" id)" ]; }
 okr() { ok "$1" "$2"; return "$1"; } # ok, and return its status (for a diagnosis on failure)
-# qemu_of ID: the pid of instance ID's qemu (its serial log is in one of our state dirs)
-qemu_of() { pgrep -f "$T/state-[a-z0-9]*/jobs/instance-$1\.serial"; }
+# qemu_of ID: the pid of instance ID's qemu (its QMP socket is in one of our state dirs)
+qemu_of() { pgrep -f "$T/state-[a-z0-9]*/run/instance-$1/qmp\.sock"; }
 ms_since() { echo $(( (${EPOCHREALTIME/[.,]/} - $1) / 1000 )); }
 job_field() { sl timeout 10 squeue -h -j "$1" -o "$2" 2>/dev/null; } # job_field JOB %FORMAT
 # the guest's serial console: written by the node that runs it (state_dir/jobs), wherever it is

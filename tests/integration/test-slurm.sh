@@ -171,7 +171,7 @@ wait_for 10 eval "! ip -n $NS link show $tap >/dev/null 2>&1"; ok $? "its tap $t
 ! grep -rqs "$ip" "$T"/state/dhcp/hosts; ok $? "its fixed DHCP host is gone"
 wait_for 10 eval "! grep -qs ' $ip ' $T/state/dhcp/*leases*"; ok $? "its lease was released"
 wait_for 20 eval '[ -z "$(job_state '"$job"')" ]'; ok $? "the job is gone from squeue"
-! pgrep -f "$T/state/jobs/instance-$id.serial" >/dev/null; ok $? "its qemu is gone"
+! pgrep -f "$T/state/run/instance-$id/qmp.sock" >/dev/null; ok $? "its qemu is gone"
 
 # ---- 3. --vmstop through vmbatch
 t0=${EPOCHREALTIME/[.,]/}
