@@ -34,8 +34,7 @@ static void really_free(Conn *c) {
         event_source_free(c->source);
         event_source_free(c->kick);
         close(c->fd);
-        for (size_t i = 0; i < c->n_out_fds; i++)
-                close(c->out_fds[i]);
+        close_fds(c->out_fds, c->n_out_fds);
         free(c->in);
         free(c->out);
         free(c);
@@ -101,8 +100,7 @@ static void flush(Conn *c) {
                 if (c->n_out_fds && c->out_off == c->out_fd_at) {
                         n = send_with_fds(c->fd, c->out + c->out_off, len, c->out_fds, c->n_out_fds, MSG_DONTWAIT);
                         if (n > 0) {
-                                for (size_t i = 0; i < c->n_out_fds; i++)
-                                        close(c->out_fds[i]);
+                                close_fds(c->out_fds, c->n_out_fds);
                                 c->n_out_fds = 0;
                         }
                 } else {
@@ -249,8 +247,7 @@ int conn_send_fds(Conn *c, json_t *msg, const int *fds, size_t n_fds) {
                 r = -EBUSY;
         if (r < 0) {
                 free(frame);
-                for (size_t i = 0; i < n_fds; i++)
-                        close(fds[i]);
+                close_fds(fds, n_fds);
                 return r;
         }
         if (n_fds) {

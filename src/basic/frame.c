@@ -117,11 +117,6 @@ int frame_send_fd(int fd, const json_t *v, int pass_fd) {
         return (size_t)k < n ? loop_write(fd, buf + k, n - (size_t)k) : 0;
 }
 
-static void close_all(int *fds, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                close(fds[i]);
-}
-
 int frame_recv_fds(int fd, json_t **ret, int *fds, size_t max, size_t *ret_n) {
         *ret_n = 0;
         _cleanup_free_ char *buf = NULL;
@@ -166,7 +161,7 @@ int frame_recv_fds(int fd, json_t **ret, int *fds, size_t max, size_t *ret_n) {
                 goto fail;
         return 0;
 fail:
-        close_all(fds, *ret_n);
+        close_fds(fds, *ret_n);
         *ret_n = 0;
         return -EBADMSG;
 }

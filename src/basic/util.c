@@ -108,6 +108,11 @@ void format_size(uint64_t bytes, char *buf, size_t len) {
                 snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
 }
 
+void close_fds(const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
+}
+
 char *xvasprintf(const char *fmt, va_list ap) {
         char *s;
         if (vasprintf(&s, fmt, ap) < 0)

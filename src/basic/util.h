@@ -83,6 +83,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 /* Free a NULL-terminated array of strings and the strings (accepts NULL). */
 void strv_free(char **v);
+/* close() each of n fds (fds handed on in bulk: SCM_RIGHTS, workers) */
+void close_fds(const int *fds, size_t n);
 static inline void strv_freep(char ***v) { strv_free(*v); }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 

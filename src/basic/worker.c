@@ -89,8 +89,7 @@ static void job_free(WorkerJob *j) {
         }
         if (j->pidfd >= 0)
                 close(j->pidfd);
-        for (size_t i = 0; i < j->n_fds; i++)
-                close(j->fds[i]);
+        close_fds(j->fds, j->n_fds);
         free(j->out);
         free(j);
 }
@@ -111,8 +110,7 @@ static void complete(WorkerJob *j, int status) {
         if (done_fds)
                 done_fds(userdata, out, status, fds, n_fds);
         else {
-                for (size_t i = 0; i < n_fds; i++)
-                        close(fds[i]);
+                close_fds(fds, n_fds);
                 done(userdata, out, status);
         }
         free(out);

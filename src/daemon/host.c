@@ -51,11 +51,9 @@ struct Host {
 };
 
 /* A starter's request that waits for the controller's answer. */
-typedef enum CallKind { CALL_ATTACH, CALL_REATTACH, CALL_STATE } CallKind;
 typedef struct HostCall {
         Host *host;
         NodeClient *client; /* NULL once its connection closed */
-        CallKind kind;
         Attachment a;
         bool in_request; /* still inside host_request: the answer is returned, not sent */
         bool answered;
@@ -162,11 +160,10 @@ static void detach(Host *h, Attachment *a, const char *reason) {
 
 /* ---- requests waiting for the controller ---- */
 
-static HostCall *call_new(Host *h, NodeClient *client, CallKind kind, const Attachment *a) {
+static HostCall *call_new(Host *h, NodeClient *client, const Attachment *a) {
         HostCall *c = xcalloc(1, sizeof(*c));
         c->host = h;
         c->client = client;
-        c->kind = kind;
         c->a = *a;
         c->in_request = true;
         c->next = h->calls;
@@ -187,11 +184,6 @@ static bool call_pending_for(Host *h, uint32_t instance, NodeClient *client) {
                 if (c->a.instance == instance || (client && c->client == client))
                         return true;
         return false;
-}
-
-static void close_fds(const int *fds, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                close(fds[i]);
 }
 
 /* The call's answer: kept for host_request if it came at once (never with
@@ -374,9 +366,9 @@ static void on_attached(void *ctx, const ClusterAnswer *ans) {
                 call_answer(c, -ECONNRESET, NULL, &err, NULL, 0);
                 return;
         }
-        DiscFile files[DISC_OPEN_FILES_MAX];
+        _cleanup_free_ DiscFile *files = xcalloc(DISC_OPEN_FILES_MAX, sizeof(DiscFile)); /* 8 KiB each */
         size_t n = 0;
-        int r = boot_files_from_spec(spec, files, ELEMENTSOF(files), &n, &err);
+        int r = boot_files_from_spec(spec, files, DISC_OPEN_FILES_MAX, &n, &err);
         if (r >= 0 && n == 0)
                 r = error_set(&err, -EINVAL, "the vm has no discs and no kernel to boot");
         if (r >= 0 && !(c->opening = disc_open_start(c->host->openers, files, n, on_files_opened, c)))
@@ -407,7 +399,7 @@ static int node_attach(Host *h, NodeClient *client, uint32_t uid, pid_t pid, con
                              .vnc_display = a.vnc_display};
         if ((r = batch_peer_jobs(pid, &req.proof, err)) < 0)
                 return r;
-        HostCall *c = call_new(h, client, CALL_ATTACH, &a);
+        HostCall *c = call_new(h, client, &a);
         h->cluster->attach(h->cluster_data, &req, on_attached, c);
         return call_started(c, ret, err);
 }
@@ -448,7 +440,7 @@ static int node_reattach(Host *h, NodeClient *client, uint32_t uid, const json_t
                 return r;
         if (att_by_instance(h, a.instance) || att_by_client(h, client) || call_pending_for(h, a.instance, client))
                 return error_set(err, -EBUSY, "instance %u already has a monitor", a.instance);
-        HostCall *c = call_new(h, client, CALL_REATTACH, &a);
+        HostCall *c = call_new(h, client, &a);
         h->cluster->reattach(h->cluster_data, a.instance, uid, on_reattached, c);
         return call_started(c, ret, err);
 }
@@ -467,7 +459,7 @@ static int node_state(Host *h, NodeClient *client, const Attachment *a, const js
         InstanceState state = instance_state_from_string(name);
         if (state < 0)
                 return error_set(err, -EINVAL, "bad state '%.32s'", name);
-        HostCall *c = call_new(h, client, CALL_STATE, a);
+        HostCall *c = call_new(h, client, a);
         h->cluster->state(h->cluster_data, a->instance, state, on_state_told, c);
         return call_started(c, ret, err);
 }

@@ -151,8 +151,7 @@ static void on_opened(void *userdata, const char *output, int status, int *fds, 
                 p->fd = fds[0];
                 p->r = 0;
         } else {
-                for (size_t i = 0; i < n_fds; i++)
-                        close(fds[i]);
+                close_fds(fds, n_fds);
                 if (sscanf(output, "error %d %n", &code, &used) == 1 && code > 0 && used > 0) {
                         p->r = -code;
                         snprintf(p->message, sizeof(p->message), "%s", output + used);

@@ -106,8 +106,7 @@ typedef struct Handed {
 } Handed;
 
 static void handed_close(Handed *h) {
-        for (size_t i = 0; i < h->n; i++)
-                close(h->fds[i]);
+        close_fds(h->fds, h->n);
         h->n = 0;
 }
 
