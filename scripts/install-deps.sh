@@ -22,6 +22,10 @@ PACKAGES=(
   # (Debian's /usr/bin/python3) for test-all.sh, meson and the tests
   busybox-static cpio e2fsprogs kmod gzip xorriso isolinux syslinux-common vncsnapshot
   passwd util-linux iproute2 sqlite3 acl python3
+  # the Debian package (test-package.sh): dpkg-buildpackage with debhelper's meson
+  # support, lintian, sd_notify readiness (libsystemd), systemd-analyze verify and
+  # systemd-tmpfiles (systemd), the logrotate config, bash completion's helpers
+  dpkg-dev debhelper lintian libsystemd-dev systemd logrotate bash-completion
   # batch_backend = slurm (scripts/slurm-up.sh runs them without systemd)
   slurm-wlm slurmctld slurmd slurm-client munge
   # batch_backend = sge (scripts/sge-up.sh runs them without systemd)

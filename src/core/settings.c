@@ -70,18 +70,26 @@ typedef struct Key {
         const char *choices;               /* KEY_ENUM: for the message */
         bool (*valid)(const char *v);      /* KEY_STRING: an extra check */
         const char *what;                  /* ... and what it wants */
+        const char *(*to_string)(int v);    /* KEY_ENUM: the value's name */
+        const char *help;                  /* one line for the commented file */
 } Key;
 
 static int dhcp_kind_int(const char *s) { return dhcp_kind_from_string(s); }
 static int filter_kind_int(const char *s) { return filter_kind_from_string(s); }
 static int accel_kind_int(const char *s) { return accel_kind_from_string(s); }
+static int log_level_int(const char *s) { return log_level_from_string(s); }
+static const char *dhcp_kind_str(int v) { return dhcp_kind_to_string(v); }
+static const char *filter_kind_str(int v) { return filter_kind_to_string(v); }
+static const char *accel_kind_str(int v) { return accel_kind_to_string(v); }
+static const char *log_level_str(int v) { return log_level_to_string(v); }
 
 static bool valid_ifname(const char *v) { return *v && strlen(v) <= 15 && !strchr(v, '/'); }
 static bool valid_queue(const char *v) {
         return strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == strlen(v);
 }
 static bool valid_addr_port(const char *v) { return isempty(v) || strchr(v, ':'); }
-static bool valid_host_name(const char *v) { return !isempty(v) && !strpbrk(v, " /\t"); }
+/* "" is the default: the hostname */
+static bool valid_host_name(const char *v) { return !strpbrk(v, " /\t"); }
 /* "tcp/22, udp/123" (at most 64, separated by commas or spaces); net/filter.c
  * checks each again when the filters are made */
 static bool valid_host_ports(const char *v) {
@@ -99,52 +107,61 @@ static bool valid_host_ports(const char *v) {
 }
 
 #define F(field) offsetof(Settings, field), sizeof(((Settings *)NULL)->field)
-#define STR(k, field) {.name = k, .type = KEY_STRING, F(field)}
-#define STRV(k, field, fn, w) {.name = k, .type = KEY_STRING, F(field), .valid = fn, .what = w}
-#define U32(k, field, lo, hi) {.name = k, .type = KEY_U32, F(field), .min = lo, .max = hi}
-#define ENUM(k, field, fn, c) {.name = k, .type = KEY_ENUM, F(field), .from_string = fn, .choices = c}
+#define STR(k, field, h) {.name = k, .type = KEY_STRING, F(field), .help = h}
+#define STRV(k, field, fn, w, h) {.name = k, .type = KEY_STRING, F(field), .valid = fn, .what = w, .help = h}
+#define U32(k, field, lo, hi, h) {.name = k, .type = KEY_U32, F(field), .min = lo, .max = hi, .help = h}
+#define SIZE(k, field, h) {.name = k, .type = KEY_SIZE, F(field), .help = h}
+#define YESNO(k, field, h) {.name = k, .type = KEY_YESNO, F(field), .help = h}
+#define ENUM(k, field, kind, c, h)                                                                        \
+        {.name = k, .type = KEY_ENUM, F(field), .from_string = kind##_int, .to_string = kind##_str, .choices = c, \
+         .help = h}
 
+/* The order is the order of the commented file settings_write_conf() makes
+ * (the package's /etc/vmbatch/vmbatch.conf); help is its one-line comment,
+ * vmbatch.conf(5) says the rest. */
 static const Key keys[] = {
-        STR("socket", socket),
-        STR("database", database),
-        STR("admin_user", admin_user),
-        STR("admin_stordir", admin_stordir),
-        {.name = "node", .type = KEY_YESNO, F(node)},
-        STR("state_dir", state_dir),
-        STRV("bridge", bridge, valid_ifname, "an interface name"),
-        STR("bridge_address", bridge_address),
-        ENUM("dhcp_backend", dhcp_backend, dhcp_kind_int, "dnsmasq|omapi|none"),
-        STR("dhcp_range", dhcp_range),
-        STR("dhcp_gateway", dhcp_gateway),
-        STR("omapi_server", omapi_server),
-        U32("omapi_port", omapi_port, 1, 65535),
-        STR("omapi_key_name", omapi_key_name),
-        STR("omapi_secret", omapi_secret),
-        ENUM("accel", accel, accel_kind_int, "auto|kvm|tcg"),
-        STR("qemu_binary", qemu_binary),
-        STR("vnc_listen", vnc_listen),
-        STR("batch_backend", batch_backend),
-        STRV("batch_queue", batch_queue, valid_queue, "a queue name"),
-        STR("starter", starter),
-        U32("reattach_grace", reattach_grace_s, 0, 3600),
-        ENUM("filter_backend", filter_backend, filter_kind_int, "nft|ebtables|none"),
-        STR("filter_allow", filter_allow),
-        U32("broadcast_pps", broadcast_pps, 1, 100000),
-        STRV("host_ports_allow", host_ports_allow, valid_host_ports, "a list of tcp/PORT and udp/PORT (at most 64)"),
-        STR("dhcp_server_ip", dhcp_server_ip),
-        STR("dhcp_server_mac", dhcp_server_mac),
-        STR("gateway_mac", gateway_mac),
-        STRV("cluster_listen", cluster_listen, valid_addr_port, "ADDRESS:PORT"),
-        STRV("controller", controller, valid_addr_port, "ADDRESS:PORT"),
-        STRV("node_name", node_name, valid_host_name, "a host name"),
-        STR("node_socket", node_socket),
-        ENUM("log_level", log_level, log_level_from_string, "error|warning|info|debug"),
-        U32("default_max_running", default_max_running, 0, 100000),
-        U32("default_vcpus", default_vcpus, 1, 256),
-        {.name = "default_max_storage", .type = KEY_SIZE, F(default_max_storage)},
-        {.name = "default_mem", .type = KEY_SIZE, F(default_mem)},
-        {.name = "serial_log_max", .type = KEY_SIZE, F(serial_log_max)},
-        U32("audit_keep_days", audit_keep_days, 0, 36500),
+        STR("socket", socket, "the unix socket vmbatchd listens on and vmbatch/vmapp connect to"),
+        STR("database", database, "the SQLite database holding all state"),
+        STR("admin_user", admin_user, "the account --init makes the admin: a normal user, never root (required)"),
+        STR("admin_stordir", admin_stordir, "the admin's template folder; empty: the admin's home"),
+        U32("default_max_running", default_max_running, 0, 100000, "running VMs a new user may have at once"),
+        SIZE("default_max_storage", default_max_storage, "disc space a new user may use (K, M, G, T)"),
+        SIZE("default_mem", default_mem, "memory of a VM added without --mem"),
+        U32("default_vcpus", default_vcpus, 1, 256, "vCPUs of a VM added without --vcpus"),
+        U32("audit_keep_days", audit_keep_days, 0, 36500, "days the audit log keeps an entry; 0: forever"),
+        ENUM("log_level", log_level, log_level, "error|warning|info|debug", "error, warning, info or debug"),
+        YESNO("node", node, "yes: VMs also run on this host; no: control plane only"),
+        STR("state_dir", state_dir, "job logs, serial logs and DHCP state"),
+        STRV("bridge", bridge, valid_ifname, "an interface name", "the bridge the VMs' taps join (made when absent)"),
+        STR("bridge_address", bridge_address, "an address for the bridge, CIDR (e.g. 192.168.100.1/24)"),
+        ENUM("dhcp_backend", dhcp_backend, dhcp_kind, "dnsmasq|omapi|none", "dnsmasq, omapi (ISC dhcpd) or none"),
+        STR("dhcp_range", dhcp_range, "dnsmasq: the static range's network as NET/MASK"),
+        STR("dhcp_gateway", dhcp_gateway, "the router option handed to guests"),
+        STR("omapi_server", omapi_server, "omapi: dhcpd's OMAPI address"),
+        U32("omapi_port", omapi_port, 1, 65535, "omapi: dhcpd's OMAPI port"),
+        STR("omapi_key_name", omapi_key_name, "omapi: the HMAC-MD5 key's name, as in dhcpd.conf"),
+        STR("omapi_secret", omapi_secret, "omapi: the key's base64 secret"),
+        ENUM("accel", accel, accel_kind, "auto|kvm|tcg", "auto (KVM when usable, else TCG), kvm or tcg"),
+        STR("qemu_binary", qemu_binary, "the qemu system emulator"),
+        STR("vnc_listen", vnc_listen, "where VNC consoles listen; another address opens them to that network"),
+        SIZE("serial_log_max", serial_log_max, "a guest's serial log keeps its newest half past this; 0: no limit"),
+        STR("batch_backend", batch_backend, "local, slurm or sge"),
+        STRV("batch_queue", batch_queue, valid_queue, "a queue name", "slurm partition or sge queue; empty: the default"),
+        STR("starter", starter, "the path of vmbatch-starter"),
+        U32("reattach_grace", reattach_grace_s, 0, 3600, "seconds starters have to re-attach after a restart"),
+        ENUM("filter_backend", filter_backend, filter_kind, "nft|ebtables|none", "isolation filters: nft, ebtables or none"),
+        STR("filter_allow", filter_allow, "addresses isolated VMs may also reach (comma list)"),
+        U32("broadcast_pps", broadcast_pps, 1, 100000, "broadcast frames per second an isolated VM may send"),
+        STRV("host_ports_allow", host_ports_allow, valid_host_ports, "a list of tcp/PORT and udp/PORT (at most 64)",
+             "host ports every VM may reach besides DHCP, DNS and ping: \"tcp/22, udp/123\""),
+        STR("dhcp_server_ip", dhcp_server_ip, "the DHCP server's address when not on the bridge; empty: the gateway"),
+        STR("dhcp_server_mac", dhcp_server_mac, "the DHCP server's MAC; empty: the bridge's"),
+        STR("gateway_mac", gateway_mac, "the gateway's MAC when not this host's bridge"),
+        STRV("cluster_listen", cluster_listen, valid_addr_port, "ADDRESS:PORT",
+             "controller: ADDRESS:PORT where nodes connect (TCP, MUNGE); empty: none"),
+        STRV("controller", controller, valid_addr_port, "ADDRESS:PORT", "vmbatchd --node: the controller's ADDRESS:PORT"),
+        STRV("node_name", node_name, valid_host_name, "a host name", "vmbatchd --node: this host's name; empty: the hostname"),
+        STR("node_socket", node_socket, "controller: the node socket on execution hosts (%h: the host); empty: socket"),
 };
 
 static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {
@@ -202,3 +219,34 @@ int settings_apply(Settings *s, const Config *c, Error *err) {
         }
         return 0;
 }
+
+/* The value of key k in s as the config file spells it */
+static void format_key(const Settings *s, const Key *k, char *buf, size_t len) {
+        const char *field = (const char *)s + k->offset;
+        switch (k->type) {
+        case KEY_STRING: snprintf(buf, len, "%s", field); return;
+        case KEY_YESNO: snprintf(buf, len, "%s", *(const bool *)field ? "yes" : "no"); return;
+        case KEY_U32: snprintf(buf, len, "%" PRIu32, *(const uint32_t *)field); return;
+        case KEY_SIZE: format_size(*(const uint64_t *)field, buf, len); return;
+        case KEY_ENUM: {
+                const char *name = k->to_string(*(const int *)field);
+                snprintf(buf, len, "%s", name ? name : "?");
+                return;
+        }
+        }
+}
+
+void settings_write_conf(FILE *f, const Settings *s) {
+        fputs("# vmbatch.conf - the configuration of vmbatchd, vmbatch and vmapp; see vmbatch.conf(5).\n"
+              "# Every key is shown commented out at its default: remove the '#' to change one.\n"
+              "# vmbatchd reads this file when it starts (restart it after a change).\n",
+              f);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                char v[PATH_MAX + 64];
+                format_key(s, &keys[i], v, sizeof(v));
+                fprintf(f, "\n# %s\n#%s =%s%s\n", keys[i].help, keys[i].name, *v ? " " : "", v);
+        }
+}
+
+size_t settings_key_count(void) { return ELEMENTSOF(keys); }
+const char *settings_key_name(size_t i) { return i < ELEMENTSOF(keys) ? keys[i].name : NULL; }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <limits.h>
+#include <stdio.h>
 
 #include "basic/config.h"
 
@@ -68,3 +69,9 @@ typedef struct Settings {
 void settings_defaults(Settings *s);
 /* Apply a parsed config; unknown keys and bad values are errors naming them. */
 int settings_apply(Settings *s, const Config *c, Error *err);
+/* The commented configuration file: every key, at its value in s (the
+ * defaults, for the package's conffile), each with a one-line comment */
+void settings_write_conf(FILE *f, const Settings *s);
+/* The keys, in that order (for tests and completion) */
+size_t settings_key_count(void);
+const char *settings_key_name(size_t i);

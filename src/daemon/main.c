@@ -12,6 +12,7 @@
 #include "daemon/cluster_tcp.h"
 #include "daemon/embedded.h"
 #include "daemon/server.h"
+#include "daemon/service_notify.h"
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -101,6 +102,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         ClusterUplink *uplink = NULL;
         ClusterListener *listener = NULL;
         Embedded embedded = {0};
+        ServiceNotify *notify = NULL;
         bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
         bool want_host = !controller || settings->node;
         /* the host first: the DHCP server serves on the bridge it makes */
@@ -130,12 +132,20 @@ static int run(const Settings *settings, Controller *controller, const char *pid
                          controller ? ", database " : ", node ", controller ? settings->database : host_name(host));
                 if (fleet)
                         fleet_reconcile(fleet);
-                r = event_loop_run(loop);
+                /* ready: the socket answers (and the bridge, DHCP and filters of
+                 * a node are up: host_new made them) */
+                _cleanup_free_ char *status = xasprintf("serving %s (%s)", settings->socket,
+                                                        controller ? (host ? "controller and node" : "controller") : "node");
+                r = service_notify_ready(loop, status, &notify);
+                if (r >= 0)
+                        r = event_loop_run(loop);
+                service_notify_stopping(notify);
                 if (pidfile)
                         unlink(pidfile);
                 log_info("stopped");
         } else
                 fprintf(stderr, "vmbatchd: %s\n", err.message);
+        service_notify_free(notify);
         cluster_uplink_free(uplink); /* answers what waits for the controller, through the server */
         cluster_listener_free(listener);
         server_free(server);
