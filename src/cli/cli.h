@@ -87,6 +87,13 @@ extern const CliVerb cli_perm_verbs[];
 extern const CliVerb cli_audit_verbs[];
 extern const CliVerb cli_init_verbs[];
 extern const CliVerb cli_ping_verbs[];
+extern const CliVerb cli_doctor_verbs[];
+
+/* "vmbatch doctor" runs here, not in the daemon (cmd_doctor.c): main.c
+ * hands a request of this op to cli_doctor_run, which returns the exit
+ * status. */
+#define CLI_DOCTOR_OP "doctor"
+int cli_doctor_run(const json_t *args, bool json);
 
 /* ---- printers (print.c), shared by both syntaxes ---- */
 int cli_print_groups(FILE *f, const json_t *req_args, const json_t *data);

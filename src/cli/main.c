@@ -88,6 +88,9 @@ int main(int argc, char **argv) {
                 return fflush(stdout) == 0 ? 0 : 1;
         }
 
+        if (streq(json_string_value(json_object_get(c.request, "op")), CLI_DOCTOR_OP))
+                return cli_doctor_run(json_object_get(c.request, "args"), c.json);
+
         socket_path = config_client_socket_path();
         json_t *req_args = json_object_get(c.request, "args");
         bool no_wait = json_is_true(json_object_get(req_args, CLI_NO_WAIT_KEY));

@@ -23,6 +23,7 @@ static const CliNoun nouns[] = {
         {"audit", "the audit log", cli_audit_verbs},
         {"init", "initialise the database (once)", cli_init_verbs},
         {"ping", "check that the daemon answers", cli_ping_verbs},
+        {"doctor", "check this host: KVM, network, qemu, storage, database", cli_doctor_verbs},
 };
 
 void cli_command_done(CliCommand *c) {

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "cli/cmd_vmgroup.h"
 #include "cli/memtext.h"
 
 typedef struct PaperAction {
@@ -33,7 +34,10 @@ static const CliOpt paper_opts[] = {
         {"desc", V},      {"kernel", V},    {"initrd", V},        {"cmdline", V},   {"vm", V},
         {"vmid", V},      {"u", V},         {"keepdiscs", 0},     {"isolate", 0},   {"install", 0},
         {"cdrom", V},     {"nostart", 0},   {"instance", V},      {"limit", V},     {"walltime", V},
-        {"host", V},      {"nowait", 0},    {"force", 0},         {},
+        {"host", V},      {"nowait", 0},    {"force", 0},
+        /* vm group run limits and IPv6 (--vmgadd, --vmgmod) */
+        {"maxmem", V},    {"maxvcpus", V},  {"maxwalltime", V},   {"ipv6", 0},      {"noipv6", 0},
+        {},
 };
 
 #undef V
@@ -197,7 +201,8 @@ static int b_vmgadd(CliArgs *a, const char *cwd, json_t *args, Error *err) {
             (r = need(iprange, "--iprange", err)) < 0 ||
             (r = cli_put_iprange(args, "iprange", iprange, "--iprange", err)) < 0)
                 return r;
-        return 0;
+        static const CliVmgroupLimitOpts limits = {"maxmem", "maxvcpus", "maxwalltime", "ipv6", NULL};
+        return cli_put_vmgroup_limits(a, &limits, args, err);
 }
 
 static int b_vmgdel(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -210,6 +215,9 @@ static int b_vmgmod(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         if ((r = target(a, "vmgid", "vmgroup", args, &newname, err)) < 0 ||
             (r = cli_put_name(args, "name", newname, "--newname", err)) < 0 ||
             (r = cli_put_iprange(args, "iprange", cli_args_value(a, "iprange"), "--iprange", err)) < 0)
+                return r;
+        static const CliVmgroupLimitOpts limits = {"maxmem", "maxvcpus", "maxwalltime", "ipv6", "noipv6"};
+        if ((r = cli_put_vmgroup_limits(a, &limits, args, err)) < 0)
                 return r;
         if (json_object_size(args) < 2)
                 return error_set(err, -EINVAL, "nothing to change");
@@ -319,9 +327,14 @@ static const PaperAction actions[] = {
          "           [--stordir DIR] [--maxvms N] [--maxstor SIZE]",
          b_umod, NULL},
         {"ulist", "user.list", "", b_nothing, cli_print_users},
-        {"vmgadd", "vmgroup.add", "--name NAME [--vmgid ID] --iprange A.B.C.D-E.F.G.H", b_vmgadd, NULL},
+        {"vmgadd", "vmgroup.add",
+         "--name NAME [--vmgid ID] --iprange A.B.C.D-E.F.G.H\n"
+         "           [--maxmem SIZE] [--maxvcpus N] [--maxwalltime T] [--ipv6]",
+         b_vmgadd, NULL},
         {"vmgdel", "vmgroup.del", "--name NAME | --vmgid ID", b_vmgdel, NULL},
-        {"vmgmod", "vmgroup.mod", "(--vmgid ID [--name NEW] | --name NAME [--newname NEW]) [--iprange A-B]",
+        {"vmgmod", "vmgroup.mod",
+         "(--vmgid ID [--name NEW] | --name NAME [--newname NEW]) [--iprange A-B]\n"
+         "           [--maxmem SIZE] [--maxvcpus N] [--maxwalltime T] [--ipv6 | --noipv6]",
          b_vmgmod, NULL},
         {"vmglist", "vmgroup.list", "", b_nothing, cli_print_vmgroups},
         {"vmadd", "vm.add",

@@ -52,3 +52,9 @@ int authz_check_modify(const Rights *r, bool admin, Error *err) {
                 return error_set(err, -EPERM, "You don't have permission to modify this vm");
         return 0;
 }
+
+int authz_check_vmgroup_limits(bool admin, const char *vmgroup, Error *err) {
+        if (!admin)
+                return error_set(err, -EPERM, "only admins may set the limits and the IPv6 of vm group '%s'", vmgroup);
+        return 0;
+}

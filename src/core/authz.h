@@ -36,3 +36,6 @@ Rights authz_rights(const AuthzSubject *who, const AuthzObject *what, const Gran
 int authz_check_run(const Rights *r, bool admin, bool isolate, Error *err);
 int authz_check_derive(const Rights *r, bool admin, bool derivable, Error *err);
 int authz_check_modify(const Rights *r, bool admin, Error *err);
+/* What a VM group allows one run (max_mem, max_vcpus, max_walltime) and its
+ * IPv6 switch: set by admins only. */
+int authz_check_vmgroup_limits(bool admin, const char *vmgroup, Error *err);

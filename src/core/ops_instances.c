@@ -1,6 +1,9 @@
 /* ops_instances.c - running a VM: authorisation (run, force_isolated),
  * quotas, and the address plan, then the paper's Mapping table.
  *
+ * What one run may have: at most the vm's own memory and vcpus, and what
+ * its VM group allows a run (max_mem, max_vcpus, max_walltime).
+ *
  * The checks and the allocation happen in one write transaction, so N
  * requests arriving together can never hold more than max_running
  * instances or share an address. Launching through a batch backend is the
@@ -19,22 +22,19 @@ static bool mac_taken(const char *mac, void *userdata) {
         return used;
 }
 
-static int allocate_address(Controller *c, const VmRec *vm, InstanceRec *inst, Error *err) {
-        VmGroupRec g;
-        int r = store_vmgroup_get(c->store, vm->vm_group, &g);
-        if (r < 0)
-                return store_get_error(c->store, r, err, "vm group %u of vm '%s' is missing", vm->vm_group, vm->name);
+static int allocate_address(Controller *c, const VmGroupRec *g, InstanceRec *inst, Error *err) {
         uint32_t *used;
         size_t n;
-        if ((r = store_instance_used_ips(c->store, g.first, g.last, &used, &n)) < 0)
+        int r = store_instance_used_ips(c->store, g->first, g->last, &used, &n);
+        if (r < 0)
                 return error_set(err, r, "cannot list addresses in use");
-        r = ipam_next_free(g.first, g.last, used, n, mac_taken, c->store, &inst->ip);
+        r = ipam_next_free(g->first, g->last, used, n, mac_taken, c->store, &inst->ip);
         free(used);
         if (r == -ENOSPC) {
                 char a[16], b[16];
-                ipv4_format(g.first, a);
-                ipv4_format(g.last, b);
-                return error_set(err, -ENOSPC, "no free address left in vm group '%s' (%s-%s)", g.name, a, b);
+                ipv4_format(g->first, a);
+                ipv4_format(g->last, b);
+                return error_set(err, -ENOSPC, "no free address left in vm group '%s' (%s-%s)", g->name, a, b);
         }
         mac_from_ip(inst->ip, inst->mac);
         return r;
@@ -88,6 +88,53 @@ static int run_size_args(const json_t *args, const VmRec *vm, InstanceRec *inst,
         return 0;
 }
 
+/* "2h", "90m", "45s" */
+static void format_walltime(uint32_t s, char buf[24]) {
+        if (s % 3600 == 0)
+                snprintf(buf, 24, "%uh", s / 3600);
+        else if (s % 60 == 0)
+                snprintf(buf, 24, "%um", s / 60);
+        else
+                snprintf(buf, 24, "%us", s);
+}
+
+/* What the vm's group allows one run (an admin's caps, 0: none): memory,
+ * vcpus, and a job time limit within max_walltime (a run without one gets
+ * max_walltime). Binds admins too: they raise the cap instead. */
+static int check_group_caps(const VmGroupRec *g, const json_t *args, const VmRec *vm, InstanceRec *inst,
+                            Error *err) {
+        bool asked_mem = json_object_get(args, "mem"), asked_vcpus = json_object_get(args, "vcpus");
+        if (g->max_mem && inst->mem > g->max_mem) {
+                char want[32], cap[32];
+                format_size(inst->mem, want, sizeof(want));
+                format_size(g->max_mem, cap, sizeof(cap));
+                if (asked_mem)
+                        return error_set(err, -EDQUOT, "--mem %s is more than vm group '%s' allows per run (max_mem %s)",
+                                         want, g->name, cap);
+                return error_set(err, -EDQUOT, "vm '%s' has %s of memory, more than vm group '%s' allows per run "
+                                               "(max_mem %s): run it with --mem %s or less", vm->name, want, g->name,
+                                 cap, cap);
+        }
+        if (g->max_vcpus && inst->vcpus > g->max_vcpus) {
+                if (asked_vcpus)
+                        return error_set(err, -EDQUOT, "--vcpus %u is more than vm group '%s' allows per run "
+                                                       "(max_vcpus %u)", inst->vcpus, g->name, g->max_vcpus);
+                return error_set(err, -EDQUOT, "vm '%s' has %u vcpus, more than vm group '%s' allows per run "
+                                               "(max_vcpus %u): run it with --vcpus %u or fewer", vm->name,
+                                 inst->vcpus, g->name, g->max_vcpus, g->max_vcpus);
+        }
+        if (g->max_walltime_s && inst->walltime_s > g->max_walltime_s) {
+                char want[24], cap[24];
+                format_walltime(inst->walltime_s, want);
+                format_walltime(g->max_walltime_s, cap);
+                return error_set(err, -EDQUOT, "--walltime %s is longer than vm group '%s' allows per run "
+                                               "(max_walltime %s)", want, g->name, cap);
+        }
+        if (g->max_walltime_s && inst->walltime_s == 0)
+                inst->walltime_s = g->max_walltime_s;
+        return 0;
+}
+
 static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                      Error *err) {
         if (who->uid == 0)
@@ -124,11 +171,15 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
         if ((r = run_size_args(args, &vm, &inst, err)) < 0)
                 return r;
         uint64_t walltime = 0;
-        if ((r = arg_size(args, "walltime", &walltime, err)) < 0)
+        if ((r = arg_size(args, "walltime", &walltime, err)) < 0 || (r = validate_walltime(walltime, err)) < 0)
                 return r;
-        if (walltime > 366ULL * 86400)
-                return error_set(err, -EINVAL, "walltime %llu s is longer than a year", (unsigned long long)walltime);
         inst.walltime_s = (uint32_t)walltime;
+        VmGroupRec group;
+        if ((r = store_vmgroup_get(c->store, vm.vm_group, &group)) < 0)
+                return store_get_error(c->store, r, err, "vm group %u of vm '%s' is missing", vm.vm_group, vm.name);
+        if ((r = check_group_caps(&group, args, &vm, &inst, err)) < 0)
+                return r;
+        inst.ipv6 = group.ipv6; /* for its filters, for the instance's life (an isolated one gets no IPv6) */
         /* --host: the job may run on that execution host only (its node
          * refuses the job anywhere else) */
         const char *host = NULL;
@@ -169,7 +220,7 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
                 snprintf(inst.cdrom, sizeof(inst.cdrom), "%s", cdrom);
         }
 
-        if ((r = allocate_address(c, &vm, &inst, err)) < 0)
+        if ((r = allocate_address(c, &group, &inst, err)) < 0)
                 return r;
         inst.state = no_start ? INSTANCE_RESERVED : INSTANCE_SUBMITTED;
         if ((r = store_instance_insert(c->store, &inst, err)) < 0)

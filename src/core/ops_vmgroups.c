@@ -1,4 +1,5 @@
-/* ops_vmgroups.c - VM groups and their IP ranges (ranges never overlap). */
+/* ops_vmgroups.c - VM groups: their IP ranges (ranges never overlap), what
+ * one run of their VMs may have (checked by vm.run), their IPv6 switch. */
 #include <stdio.h>
 
 #include "core/ipam.h"
@@ -22,13 +23,39 @@ static int check_range(Controller *c, const char *range, uint32_t except_id, VmG
         return r == -ENOENT ? 0 : error_set(err, r, "cannot check ip ranges");
 }
 
-static json_t *vmgroup_json(const VmGroupRec *g) {
-        char a[16], b[16], range[40];
-        ipv4_format(g->first, a);
-        ipv4_format(g->last, b);
-        snprintf(range, sizeof(range), "%s-%s", a, b);
-        return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)g->id, "name", g->name, "iprange", range,
-                         "first", a, "last", b);
+/* max_mem, max_vcpus, max_walltime (0: no cap) and ipv6, where args give
+ * them; admins only (authz_check_vmgroup_limits) */
+static int limit_args(const Caller *who, const json_t *args, VmGroupRec *g, Error *err) {
+        static const char *const keys[] = {"max_mem", "max_vcpus", "max_walltime", "ipv6"};
+        bool any = false;
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                any |= json_object_get(args, keys[i]) != NULL;
+        if (!any)
+                return 0;
+        int r = authz_check_vmgroup_limits(who->admin, g->name, err);
+        if (r < 0)
+                return r;
+        uint64_t mem = g->max_mem, vcpus = g->max_vcpus, walltime = g->max_walltime_s;
+        if ((r = arg_size(args, "max_mem", &mem, err)) < 0 || (r = arg_size(args, "max_vcpus", &vcpus, err)) < 0 ||
+            (r = arg_size(args, "max_walltime", &walltime, err)) < 0)
+                return r;
+        const char *bad = NULL;
+        if (mem && (r = validate_mem(mem, err)) < 0)
+                bad = "max_mem";
+        else if (vcpus && (r = validate_vcpus(vcpus, err)) < 0)
+                bad = "max_vcpus";
+        else if ((r = validate_walltime(walltime, err)) < 0)
+                bad = "max_walltime";
+        if (bad) {
+                error_prefix(err, "%s of vm group '%s'", bad, g->name);
+                return r;
+        }
+        if ((r = json_get_bool(args, "ipv6", &g->ipv6, err)) < 0 && r != -ENOENT)
+                return r;
+        g->max_mem = mem;
+        g->max_vcpus = (uint32_t)vcpus;
+        g->max_walltime_s = (uint32_t)walltime;
+        return 0;
 }
 
 static int op_vmgroup_add(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
@@ -47,10 +74,11 @@ static int op_vmgroup_add(Controller *c, const Caller *who, const json_t *args, 
                 return error_set(err, -EINVAL, "vm group id %llu is reserved or out of range (2..%u)",
                                  (unsigned long long)id, UINT32_MAX);
         g.id = (uint32_t)id;
-        if ((r = check_range(c, range, 0, &g, err)) < 0 || (r = store_vmgroup_insert(c->store, &g, err)) < 0)
+        if ((r = limit_args(who, args, &g, err)) < 0 || (r = check_range(c, range, 0, &g, err)) < 0 ||
+            (r = store_vmgroup_insert(c->store, &g, err)) < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "vmgroup %u %s", g.id, g.name);
-        *ret = vmgroup_json(&g);
+        *ret = vmgroup_to_json(&g);
         return 0;
 }
 
@@ -87,10 +115,10 @@ static int op_vmgroup_mod(Controller *c, const Caller *who, const json_t *args, 
                 g.last = n.last;
         } else if (r != -ENOENT)
                 return r;
-        if ((r = store_vmgroup_update(c->store, &g, err)) < 0)
+        if ((r = limit_args(who, args, &g, err)) < 0 || (r = store_vmgroup_update(c->store, &g, err)) < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "vmgroup %u %s", g.id, g.name);
-        *ret = vmgroup_json(&g);
+        *ret = vmgroup_to_json(&g);
         return 0;
 }
 
@@ -119,8 +147,9 @@ static int op_vmgroup_list(Controller *c, const Caller *who, const json_t *args,
         return store_vmgroup_list(c->store, ret);
 }
 
-static const char *const keys_add[] = {"name", "id", "iprange", NULL};
-static const char *const keys_mod[] = {"vmgroup", "name", "iprange", NULL};
+static const char *const keys_add[] = {"name", "id", "iprange", "max_mem", "max_vcpus", "max_walltime", "ipv6", NULL};
+static const char *const keys_mod[] = {"vmgroup", "name",         "iprange", "max_mem",
+                                       "max_vcpus", "max_walltime", "ipv6",    NULL};
 static const char *const keys_del[] = {"vmgroup", NULL};
 static const char *const keys_none[] = {NULL};
 

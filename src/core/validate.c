@@ -61,6 +61,12 @@ int validate_vcpus(uint64_t n, Error *err) {
         return 0;
 }
 
+int validate_walltime(uint64_t seconds, Error *err) {
+        if (seconds > WALLTIME_MAX)
+                return error_set(err, -EINVAL, "walltime %llu s is longer than a year", (unsigned long long)seconds);
+        return 0;
+}
+
 int validate_disc_size(uint64_t bytes, Error *err) {
         if (bytes < DISC_MIN || bytes > DISC_MAX)
                 return error_set(err, -EINVAL, "disc size %llu bytes is out of range (1M..64T)",

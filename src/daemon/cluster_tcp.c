@@ -1,7 +1,7 @@
 /* cluster_tcp.c - the cluster's TCP transport: the node's end (requests
  * out, answers and pushes in) and the controller's end (requests in,
  * answers and pushes out). See cluster_tcp.h; the wire is in
- * docs/protocol.md. */
+ * docs/protocol.md, its messages are parsed and built by cluster_wire.c. */
 #include "daemon/cluster_tcp.h"
 
 #include <netdb.h>
@@ -14,6 +14,7 @@
 #include "basic/conn.h"
 #include "basic/jsonutil.h"
 #include "basic/log.h"
+#include "daemon/cluster_wire.h"
 #include "net/munge_seal.h"
 
 #define CALL_TIMEOUT_USEC (15 * 1000000ULL)
@@ -25,22 +26,6 @@
 #define MAX_NODE_CONNS 256
 #define HELLO_DEADLINE_USEC (10 * 1000000ULL)
 #define HELLO_SWEEP_MS 2000
-
-/* ---- the wire ---- */
-
-typedef enum WireOp { WIRE_HELLO, WIRE_ATTACH, WIRE_REATTACH, WIRE_STATE, WIRE_EXIT, _WIRE_OP_MAX } WireOp;
-
-static const char *const wire_op_table[_WIRE_OP_MAX] = {
-        [WIRE_HELLO] = "cluster.hello",   [WIRE_ATTACH] = "cluster.attach", [WIRE_REATTACH] = "cluster.reattach",
-        [WIRE_STATE] = "cluster.state",   [WIRE_EXIT] = "cluster.exit",
-};
-
-static int wire_op_from_string(const char *s) {
-        for (int i = 0; s && i < _WIRE_OP_MAX; i++)
-                if (streq(wire_op_table[i], s))
-                        return i;
-        return -EINVAL;
-}
 
 int addr_port_split(const char *text, char *host, size_t len, char *port, size_t port_len, Error *err) {
         const char *colon = strrchr(text, ':');
@@ -174,13 +159,11 @@ static void disconnect(ClusterUplink *u, const char *why) {
 static int start_connect(ClusterUplink *u);
 
 static void call_send(ClusterUplink *u, Call *c) {
-        json_t *msg = json_pack("{s:s, s:I, s:o}", "op", wire_op_table[c->op], "id", (json_int_t)c->id, "args",
-                                c->args);
-        c->args = NULL;
+        json_t *msg = cluster_wire_request(c->op, c->id, TAKE_PTR(c->args));
         Error err = {0};
         if (send_sealed(u->conn, msg, &err) < 0) {
                 Call *taken = call_take(u, c->id);
-                error_prefix(&err, "%s", wire_op_table[c->op]);
+                error_prefix(&err, "%s", wire_op_to_string(c->op));
                 if (taken)
                         call_done(taken, err.code, &err, NULL, NULL);
         }
@@ -215,68 +198,25 @@ static void connect_failed(ClusterUplink *u, int r) {
         calls_fail(u, false, r, why);
 }
 
-static void parse_placement(json_t *data, ClusterPlacement *p, Error *err) {
-        const char *tap = NULL, *mac = NULL, *ip = NULL, *state = NULL;
-        uint64_t display;
-        *p = (ClusterPlacement){.vnc_display = -1};
-        json_get_string(data, "tap", &tap, NULL);
-        json_get_string(data, "mac", &mac, NULL);
-        json_get_string(data, "ip", &ip, NULL);
-        json_get_string(data, "state", &state, NULL);
-        json_get_bool(data, "isolated", &p->isolated, NULL);
-        if (json_get_u64(data, "vnc_display", &display, NULL) == 0 && display <= 10000)
-                p->vnc_display = (int)display;
-        p->state = instance_state_from_string(state);
-        if (!tap || !mac || !ip || p->state < 0 || strlen(tap) >= sizeof(p->tap) || strlen(mac) >= sizeof(p->mac) ||
-            strlen(ip) >= sizeof(p->ip)) {
-                error_set(err, -EBADMSG, "the controller's answer lacks the instance's state, tap, mac or ip");
-                return;
-        }
-        snprintf(p->tap, sizeof(p->tap), "%s", tap);
-        snprintf(p->mac, sizeof(p->mac), "%s", mac);
-        snprintf(p->ip, sizeof(p->ip), "%s", ip);
-}
-
 /* {"re": id, "ok": ..., "data" | "error"} for call c */
-static void on_answer(ClusterUplink *u, Call *c, json_t *msg) {
+static void on_answer(Call *c, json_t *msg) {
         Error err = {0};
-        json_t *data = json_object_get(msg, "data");
-        if (!json_is_true(json_object_get(msg, "ok"))) {
-                json_t *e = json_object_get(msg, "error");
-                const char *code = json_string_value(json_object_get(e, "code"));
-                const char *text = json_string_value(json_object_get(e, "message"));
-                int k = code ? errno_from_name(code) : 0;
-                error_set(&err, k < 0 ? k : -EIO, "%s", text ? text : "the controller refused");
-                call_done(c, err.code, &err, NULL, NULL);
-                return;
-        }
-        if (c->op == WIRE_ATTACH) {
-                if (!json_is_object(data)) {
-                        error_set(&err, -EBADMSG, "the controller's answer has no boot spec");
-                        call_done(c, err.code, &err, NULL, NULL);
-                } else
-                        call_done(c, 0, &err, json_incref(data), NULL);
-        } else if (c->op == WIRE_REATTACH) {
-                ClusterPlacement p;
-                parse_placement(data, &p, &err);
-                call_done(c, err.code, &err, NULL, &p);
-        } else
-                call_done(c, 0, &err, NULL, NULL);
+        ClusterWireAnswer a;
+        int r = cluster_wire_answer_from_json(c->op, msg, &a, &err);
+        call_done(c, r, &err, a.spec ? json_incref(a.spec) : NULL, a.has_placement ? &a.placement : NULL);
 }
 
 /* A message the controller sent on its own: stop/suspend/resume. */
 static void on_push(ClusterUplink *u, json_t *msg) {
-        const char *event = json_string_value(json_object_get(msg, "event"));
-        const char *name = json_string_value(json_object_get(msg, "action"));
-        InstanceAction action = instance_action_from_string(name);
         uint32_t id;
-        if (!streq(event, "signal") || action < 0 || json_need_u32(msg, "instance", &id, NULL) < 0) {
+        InstanceAction action;
+        if (cluster_wire_push_from_json(msg, &id, &action) < 0) {
                 log_warn("ignoring an unknown message from the controller");
                 return;
         }
         Error err = {0};
         if (host_signal(u->host, id, action, &err) < 0)
-                log_warn("controller's %s: %s", name, err.message);
+                log_warn("controller's %s: %s", instance_action_to_string(action), err.message);
 }
 
 static void uplink_frame(void *data, json_t *sealed, int bad) {
@@ -293,20 +233,19 @@ static void uplink_frame(void *data, json_t *sealed, int bad) {
                 return;
         }
         uint64_t re;
-        if (json_get_u64(msg, "re", &re, NULL) < 0)
+        if (!cluster_wire_is_answer(msg, &re))
                 on_push(u, msg);
         else if (re == u->hello_id) {
-                if (json_is_true(json_object_get(msg, "ok"))) {
+                ClusterWireAnswer a;
+                if (cluster_wire_answer_from_json(WIRE_HELLO, msg, &a, &err) >= 0) {
                         log_info("connected to the controller %s as node %s", u->addr, host_name(u->host));
                         u->announced_down = false;
-                } else {
-                        const char *text = json_string_value(json_object_get(json_object_get(msg, "error"), "message"));
-                        log_warn("the controller %s refused this node: %s", u->addr, text ? text : "?");
-                }
+                } else
+                        log_warn("the controller %s refused this node: %s", u->addr, a.refusal ? a.refusal : "?");
         } else {
                 Call *c = call_take(u, re);
                 if (c) /* else the answer to a call that timed out */
-                        on_answer(u, c, msg);
+                        on_answer(c, msg);
         }
         json_decref(msg);
 }
@@ -329,14 +268,10 @@ static void connected(ClusterUplink *u, int fd) {
         }
         _cleanup_free_ ClusterMonitor *mon = NULL;
         size_t n = host_monitors(u->host, &mon);
-        json_t *attached = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(attached, json_pack("{s:I, s:I}", "instance", (json_int_t)mon[i].instance, "uid",
-                                                          (json_int_t)mon[i].uid));
         u->hello_id = ++u->next_id;
         Error err = {0};
-        json_t *hello = json_pack("{s:s, s:I, s:{s:s, s:o}}", "op", wire_op_table[WIRE_HELLO], "id",
-                                  (json_int_t)u->hello_id, "args", "node", host_name(u->host), "attached", attached);
+        json_t *hello =
+                cluster_wire_request(WIRE_HELLO, u->hello_id, cluster_wire_hello_args(host_name(u->host), mon, n));
         if (send_sealed(u->conn, hello, &err) < 0) {
                 log_warn("cannot say hello to the controller %s: %s", u->addr, err.message);
                 conn_free(TAKE_PTR(u->conn));
@@ -414,7 +349,7 @@ static int on_sweep(EventSource *s, void *userdata) {
                         Error e = {0};
                         bool sent = !late->args;
                         error_set(&e, -ETIMEDOUT, "the controller did not answer %s within %llu s",
-                                  wire_op_table[late->op], CALL_TIMEOUT_USEC / 1000000);
+                                  wire_op_to_string(late->op), CALL_TIMEOUT_USEC / 1000000);
                         call_done(late, e.code, &e, NULL, NULL);
                         if (sent)
                                 disconnect(u, "it did not answer in time");
@@ -424,28 +359,19 @@ static int on_sweep(EventSource *s, void *userdata) {
 }
 
 static void up_attach(void *data, const ClusterAttach *req, ClusterDone done, void *ctx) {
-        json_t *args = json_pack("{s:I, s:I, s:s, s:i, s:{s:s, s:s, s:s}}", "instance", (json_int_t)req->instance,
-                                 "uid", (json_int_t)req->uid, "tap", req->tap, "vnc_display", req->vnc_display, "proof",
-                                 "local", req->proof.local, "slurm", req->proof.slurm, "sge", req->proof.sge);
-        if (req->job_id)
-                json_object_set_new(args, "job_id", json_string(req->job_id));
-        call_queue(data, WIRE_ATTACH, args, done, ctx);
+        call_queue(data, WIRE_ATTACH, cluster_wire_attach_args(req), done, ctx);
 }
 
 static void up_reattach(void *data, uint32_t instance, uint32_t uid, ClusterDone done, void *ctx) {
-        call_queue(data, WIRE_REATTACH,
-                   json_pack("{s:I, s:I}", "instance", (json_int_t)instance, "uid", (json_int_t)uid), done, ctx);
+        call_queue(data, WIRE_REATTACH, cluster_wire_reattach_args(instance, uid), done, ctx);
 }
 
 static void up_state(void *data, uint32_t instance, InstanceState state, ClusterDone done, void *ctx) {
-        call_queue(data, WIRE_STATE,
-                   json_pack("{s:I, s:s}", "instance", (json_int_t)instance, "state", instance_state_to_string(state)),
-                   done, ctx);
+        call_queue(data, WIRE_STATE, cluster_wire_state_args(instance, state), done, ctx);
 }
 
 static void up_exit(void *data, uint32_t instance, const char *reason) {
-        call_queue(data, WIRE_EXIT, json_pack("{s:I, s:s}", "instance", (json_int_t)instance, "reason", reason), NULL,
-                   NULL);
+        call_queue(data, WIRE_EXIT, cluster_wire_exit_args(instance, reason), NULL, NULL);
 }
 
 static const ClusterOps uplink_ops = {
@@ -521,120 +447,56 @@ struct ClusterListener {
 
 static int node_signal(void *data, uint32_t instance, InstanceAction action, Error *err) {
         NodeConn *nc = data;
-        json_t *msg = json_pack("{s:s, s:I, s:s}", "event", "signal", "instance", (json_int_t)instance, "action",
-                                instance_action_to_string(action));
-        int r = send_sealed(nc->conn, msg, err);
+        int r = send_sealed(nc->conn, cluster_wire_signal(instance, action), err);
         return r < 0 ? error_prefix(err, "cannot reach the node of instance %u", instance), r : 0;
 }
 
 static const NodeOps node_ops = {.signal = node_signal};
 
-static int do_hello(NodeConn *nc, const json_t *args, Error *err) {
-        const char *name = NULL;
-        json_t *list = json_object_get(args, "attached"), *v;
-        if (json_need_string(args, "node", &name, err) < 0 || isempty(name) || strlen(name) > 63)
-                return error_set(err, -EINVAL, "cluster.hello needs the node's name");
-        if (list && !json_is_array(list))
-                return error_set(err, -EINVAL, "attached must be an array");
+static void hello_skipped(void *ctx, const char *why) { log_warn("node %s: %s in its hello", (const char *)ctx, why); }
+
+static int do_hello(NodeConn *nc, const ClusterRequest *req) {
         if (!nc->node) {
                 /* the same node again on a new connection (it restarted, or
                  * the old one is half-dead): the old connection lets go of
                  * the node first, so that nothing points at it once the
                  * fleet replaces it, and is closed */
                 for (NodeConn *o = nc->listener->conns; o; o = o->next)
-                        if (o != nc && o->node && streq(fleet_node_name(o->node), name)) {
+                        if (o != nc && o->node && streq(fleet_node_name(o->node), req->node)) {
                                 o->node = NULL;
                                 conn_close(o->conn);
                         }
-                nc->node = fleet_node_add(nc->listener->fleet, name, &node_ops, nc);
+                nc->node = fleet_node_add(nc->listener->fleet, req->node, &node_ops, nc);
         }
-        _cleanup_free_ ClusterMonitor *mon = xcalloc(json_array_size(list) + 1, sizeof(ClusterMonitor));
-        size_t n = 0, i;
-        json_array_foreach(list, i, v) {
-                Error e = {0};
-                if (json_need_u32(v, "instance", &mon[n].instance, &e) < 0 || json_need_u32(v, "uid", &mon[n].uid, &e) < 0)
-                        log_warn("node %s: %s in its hello", name, e.message);
-                else
-                        n++;
-        }
+        _cleanup_free_ ClusterMonitor *mon = NULL;
+        size_t n = cluster_wire_monitors(req->attached, &mon, hello_skipped, (void *)req->node);
         fleet_hello(nc->listener->fleet, nc->node, mon, n);
         return 0;
 }
 
-/* What the node proved about a starter (batch/peer.h); missing: nothing. */
-static int proof_from_json(const json_t *o, BatchPeerJobs *ret, Error *err) {
-        struct {
-                const char *key;
-                char *dst;
-                size_t len;
-        } f[] = {{"local", ret->local, sizeof(ret->local)},
-                 {"slurm", ret->slurm, sizeof(ret->slurm)},
-                 {"sge", ret->sge, sizeof(ret->sge)}};
-        *ret = (BatchPeerJobs){0};
-        for (size_t i = 0; o && i < ELEMENTSOF(f); i++) {
-                const char *v = NULL;
-                int r = json_get_string(o, f[i].key, &v, err);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-                if (v && strlen(v) >= f[i].len)
-                        return error_set(err, -EINVAL, "proof %s is too long", f[i].key);
-                if (v)
-                        snprintf(f[i].dst, f[i].len, "%s", v);
-        }
-        return 0;
-}
-
-static json_t *placement_json(const ClusterPlacement *p) {
-        return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i}", "state", instance_state_to_string(p->state), "tap", p->tap,
-                         "mac", p->mac, "ip", p->ip, "isolated", p->isolated, "vnc_display", p->vnc_display);
-}
-
-/* One request of a node, its args turned into cluster.h's structs. */
+/* One request of a node (its args as cluster_wire.h's ClusterRequest). */
 static int node_request(NodeConn *nc, WireOp op, const json_t *args, json_t **ret, Error *err) {
         Fleet *f = nc->listener->fleet;
-        ClusterAttach req = {0};
-        uint32_t uid;
-        const char *text = NULL;
-        int r;
-        if (!json_is_object(args))
-                return error_set(err, -EINVAL, "args must be an object");
-        if (op == WIRE_HELLO)
-                return do_hello(nc, args, err);
-        if ((r = json_need_u32(args, "instance", &req.instance, err)) < 0)
+        ClusterRequest req;
+        int r = cluster_wire_request_from_json(op, args, &req, err);
+        if (r < 0)
                 return r;
         switch (op) {
-        case WIRE_ATTACH: {
-                uint32_t display;
-                if ((r = json_need_u32(args, "uid", &req.uid, err)) < 0 ||
-                    (r = json_need_string(args, "tap", &req.tap, err)) < 0 ||
-                    (r = json_need_u32(args, "vnc_display", &display, err)) < 0)
-                        return r;
-                if ((r = json_get_string(args, "job_id", &req.job_id, err)) < 0 && r != -ENOENT)
-                        return r;
-                if ((r = proof_from_json(json_object_get(args, "proof"), &req.proof, err)) < 0)
-                        return r;
-                req.vnc_display = display > 10000 ? -1 : (int)display;
-                return fleet_attach(f, nc->node, &req, ret, err);
-        }
+        case WIRE_HELLO:
+                return do_hello(nc, &req);
+        case WIRE_ATTACH:
+                return fleet_attach(f, nc->node, &req.attach, ret, err);
         case WIRE_REATTACH: {
                 ClusterPlacement p;
-                if ((r = json_need_u32(args, "uid", &uid, err)) < 0 ||
-                    (r = fleet_reattach(f, nc->node, req.instance, uid, &p, err)) < 0)
+                if ((r = fleet_reattach(f, nc->node, req.instance, req.uid, &p, err)) < 0)
                         return r;
-                *ret = placement_json(&p);
+                *ret = cluster_wire_placement_to_json(&p);
                 return 0;
         }
-        case WIRE_STATE: {
-                if ((r = json_need_string(args, "state", &text, err)) < 0)
-                        return r;
-                InstanceState state = instance_state_from_string(text);
-                if (state < 0)
-                        return error_set(err, -EINVAL, "bad state '%.32s'", text);
-                return fleet_state(f, nc->node, req.instance, state, err);
-        }
+        case WIRE_STATE:
+                return fleet_state(f, nc->node, req.instance, req.state, err);
         case WIRE_EXIT:
-                json_get_string(args, "reason", &text, NULL);
-                return fleet_exit(f, nc->node, req.instance, text, err);
+                return fleet_exit(f, nc->node, req.instance, req.reason, err);
         default:
                 return error_set(err, -EINVAL, "unknown operation");
         }
@@ -674,19 +536,14 @@ static void node_frame(void *data, json_t *sealed, int bad) {
                 conn_close(nc->conn);
                 return;
         }
-        const char *name = json_string_value(json_object_get(req, "op"));
-        int op = wire_op_from_string(name);
-        if (!name)
-                r = error_set(&err, -EINVAL, "missing op");
-        else if (op < 0)
-                r = error_set(&err, -EINVAL, "unknown operation '%.64s'", name);
-        else if (!nc->node && op != WIRE_HELLO)
-                r = error_set(&err, -EPROTO, "a node says cluster.hello first");
-        else
-                r = node_request(nc, op, json_object_get(req, "args"), &reply, &err);
-        json_t *resp = r < 0 ? json_error_response(r, "%s", err.message)
-                             : json_pack("{s:b, s:o}", "ok", true, "data", reply ? reply : json_object());
-        json_object_set(resp, "re", json_object_get(req, "id") ? json_object_get(req, "id") : json_null());
+        WireOp op;
+        if ((r = cluster_wire_request_op(req, &op, &err)) >= 0) {
+                if (!nc->node && op != WIRE_HELLO)
+                        r = error_set(&err, -EPROTO, "a node says cluster.hello first");
+                else
+                        r = node_request(nc, op, json_object_get(req, "args"), &reply, &err);
+        }
+        json_t *resp = cluster_wire_answer(r, &err, reply, json_object_get(req, "id"));
         json_decref(req);
         if (send_sealed(nc->conn, resp, &err) < 0) {
                 log_error("cannot answer node %s: %s", nc->node ? fleet_node_name(nc->node) : "?", err.message);

@@ -151,6 +151,8 @@ static int boot_spec(Store *s, const InstanceRec *inst, const VmRec *vm, const D
                 json_object_set_new(spec, "initrd", file_json(vm->initrd, vm->owner, 0, 0));
         if (*inst->cdrom)
                 json_object_set_new(spec, "cdrom", file_json(inst->cdrom, inst->uid, 0, 0));
+        /* the isolation filters' IPv6 beyond link-local (net/filter.h FilterVm.ipv6) */
+        json_object_set_new(spec, "ipv6", json_boolean(inst->ipv6));
         *ret = spec;
         return 0;
 }

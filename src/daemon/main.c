@@ -9,6 +9,7 @@
 #include "basic/log.h"
 #include "build-config.h"
 #include "core/controller.h"
+#include "core/doctor.h"
 #include "daemon/cluster_tcp.h"
 #include "daemon/embedded.h"
 #include "daemon/server.h"
@@ -20,6 +21,10 @@ static void usage(FILE *f) {
                 "Run the vmbatch daemon: it keeps the state database and answers vmbatch/vmapp.\n\n"
                 "  -c, --config PATH   configuration file (default " VMBATCH_DEFAULT_CONFIG ")\n"
                 "      --init          initialize the database with the reserved rows and exit\n"
+                "      --check         check this host and exit (see vmbatch-doctor(8)): KVM,\n"
+                "                      network, qemu, storage, database (with --node: those of an\n"
+                "                      execution host); ok/warn/fail and the fix; exit 1 on a fail\n"
+                "      --json          with --check: the checks as a JSON array\n"
                 "      --node          run as an execution host of a cluster: no database; VMs\n"
                 "                      start here and the controller (config 'controller')\n"
                 "                      is asked over TCP, with MUNGE\n"
@@ -156,23 +161,26 @@ static int run(const Settings *settings, Controller *controller, const char *pid
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_INIT = 1000, OPT_NODE, OPT_SOCKET, OPT_DATABASE, OPT_PIDFILE, OPT_VERSION };
+        enum { OPT_INIT = 1000, OPT_NODE, OPT_SOCKET, OPT_DATABASE, OPT_PIDFILE, OPT_VERSION, OPT_CHECK, OPT_JSON };
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'}, {"init", no_argument, NULL, OPT_INIT},
                 {"node", no_argument, NULL, OPT_NODE},
                 {"socket", required_argument, NULL, OPT_SOCKET}, {"database", required_argument, NULL, OPT_DATABASE},
                 {"pidfile", required_argument, NULL, OPT_PIDFILE}, {"verbose", no_argument, NULL, 'v'},
                 {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, OPT_VERSION},
-                {"foreground", no_argument, NULL, 'f'}, {NULL, 0, NULL, 0},
+                {"foreground", no_argument, NULL, 'f'}, {"check", no_argument, NULL, OPT_CHECK},
+                {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0},
         };
         const char *config_path = NULL, *socket_path = NULL, *db_path = NULL, *pidfile = NULL;
-        bool init = false, verbose = false, node_only = false;
+        bool init = false, verbose = false, node_only = false, check = false, json = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:vhf", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c': config_path = optarg; break;
                 case OPT_INIT: init = true; break;
                 case OPT_NODE: node_only = true; break;
+                case OPT_CHECK: check = true; break;
+                case OPT_JSON: json = true; break;
                 case OPT_SOCKET: socket_path = optarg; break;
                 case OPT_DATABASE: db_path = optarg; break;
                 case OPT_PIDFILE: pidfile = optarg; break;
@@ -182,6 +190,10 @@ int main(int argc, char **argv) {
                 case OPT_VERSION: printf("vmbatchd %s\n", VMBATCH_VERSION); return 0;
                 default: fprintf(stderr, "Try 'vmbatchd --help'.\n"); return 2;
                 }
+        }
+        if (json && !check) {
+                fprintf(stderr, "vmbatchd: --json goes with --check\nTry 'vmbatchd --help'.\n");
+                return 2;
         }
         if (optind < argc) {
                 fprintf(stderr, "vmbatchd: unexpected argument '%s'\nTry 'vmbatchd --help'.\n", argv[optind]);
@@ -212,6 +224,13 @@ int main(int argc, char **argv) {
         if (db_path)
                 snprintf(settings.database, sizeof(settings.database), "%s", db_path);
         log_set_level(verbose ? LOG_LEVEL_DEBUG : (enum log_level)settings.log_level);
+        if (check) {
+                char *abs = r == -ENOENT ? NULL : realpath(config_path, NULL);
+                _cleanup_free_ char *origin = r == -ENOENT ? xasprintf("no %s: the built-in defaults", config_path)
+                                              : abs         ? abs
+                                                            : xstrdup(config_path);
+                return doctor_main(stdout, &settings, node_only, origin, json);
+        }
 
         if (node_only)
                 return run(&settings, NULL, pidfile);

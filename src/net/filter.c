@@ -6,6 +6,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -118,18 +119,31 @@ int filter_host_port_parse(const char *s, char ret_proto[static 4], unsigned *re
         return 0;
 }
 
-/* modified EUI-64: the universal/local bit flipped, ff:fe in the middle */
-void filter_mac_link_local(const char mac[static 18], bool text, char ret[static 46]) {
-        uint8_t m[6] = {0}, a[16] = {0xfe, 0x80};
+/* modified EUI-64: the universal/local bit flipped, ff:fe in the middle;
+ * behind prefix (fe80::/64, or none: the interface identifier alone) */
+static void mac_eui64(const char mac[static 18], bool link_local, bool text, char ret[static 46]) {
+        uint8_t m[6] = {0}, a[16] = {0};
         mac_parse(mac, m);
+        if (link_local) {
+                a[0] = 0xfe;
+                a[1] = 0x80;
+        }
         uint8_t id[8] = {m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]};
         memcpy(a + 8, id, 8);
         if (text) {
                 inet_ntop(AF_INET6, a, ret, 46);
                 return;
         }
-        for (int i = 0; i < 16; i++)
-                snprintf(ret + 2 * i, 3, "%02x", a[i]);
+        for (int i = link_local ? 0 : 8; i < 16; i++)
+                snprintf(ret + 2 * (link_local ? i : i - 8), 3, "%02x", a[i]);
+}
+
+void filter_mac_link_local(const char mac[static 18], bool text, char ret[static 46]) {
+        mac_eui64(mac, true, text, ret);
+}
+
+void filter_mac_iid6(const char mac[static 18], bool text, char ret[static 46]) {
+        mac_eui64(mac, false, text, ret);
 }
 
 int filter_vm_check(const FilterVm *vm, Error *err) {
@@ -209,6 +223,41 @@ void filter_cmds_clear(FilterCmds *c) {
         free(c->argv);
         c->argv = NULL;
         c->n = 0;
+}
+
+static void cmds_push(FilterCmds *c, char **argv) {
+        c->argv = xrealloc(c->argv, (c->n + 1) * sizeof(char **));
+        c->argv[c->n++] = argv;
+}
+
+void filter_ebt_cmdf(FilterCmds *c, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *line = NULL;
+        if (vasprintf(&line, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        size_t n = 1, cap = 8;
+        char **argv = xcalloc(cap, sizeof(char *));
+        argv[0] = xstrdup(FILTER_EBT_PROGRAM);
+        char *save = NULL;
+        for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                if (n + 2 > cap) {
+                        cap *= 2;
+                        argv = xrealloc(argv, cap * sizeof(char *));
+                }
+                argv[n++] = xstrdup(w);
+        }
+        argv[n] = NULL;
+        free(line);
+        cmds_push(c, argv);
+}
+
+void filter_cmds_move(FilterCmds *to, FilterCmds *from) {
+        for (size_t i = 0; i < from->n; i++)
+                cmds_push(to, from->argv[i]);
+        free(from->argv);
+        *from = (FilterCmds){0};
 }
 
 char *filter_cmds_format(const FilterCmds *c) {

@@ -19,12 +19,19 @@
  *     modified EUI-64 of its MAC), or a neighbour solicitation from :: for
  *     that address (duplicate address detection); a neighbour advertisement
  *     only for that address (nft; ebtables cannot read the ND target and
- *     drops every neighbour advertisement). No other IPv6 (no VM-group
- *     IPv6 option yet);
+ *     drops every neighbour advertisement, and drops DAD from :: too). No
+ *     other IPv6, unless its VM group enables IPv6 (FilterVm.ipv6): then
+ *     also from a global (2000::/3) or ULA (fc00::/7) address whose
+ *     interface identifier (the low 64 bits) is that same EUI-64, whatever
+ *     the prefix the network's router announces, with DAD and neighbour
+ *     advertisements for such an address (nft). An address with another
+ *     interface identifier (another VM's, a router's, a privacy or a made-up
+ *     one) stays refused: the anti-spoofing holds with any prefix. Router
+ *     advertisements and DHCPv6 server messages stay dropped;
  *   - every ethertype but IPv4, ARP and IPv6 is dropped (VLAN tags, RARP...);
  *   - what it sends to the host itself (IPv4 to one of host_ips, the
- *     gateway, loopback, broadcast or multicast; any IPv6, as a guest has
- *     only a link-local address) reaches only DHCP (udp 67), DNS (udp and
+ *     gateway, loopback, broadcast or multicast; any IPv6, since the host's
+ *     own IPv6 addresses are not known here) reaches only DHCP (udp 67), DNS (udp and
  *     tcp 53), ICMP echo (and, IPv6, neighbour discovery) and host_ports;
  *     nft lets through TCP segments that open no connection (no SYN without
  *     ACK: the answers to the host's own connections), ebtables has no TCP
@@ -36,7 +43,8 @@
  *     (a non-isolated VM cannot reach it either);
  *   - it may send only to the gateway's MAC, the DHCP server's MAC or the
  *     broadcast address, IPv4 only to the gateway, the DHCP server and the
- *     allow-list (plus the DHCP broadcast), and no IPv6 at all;
+ *     allow-list (plus the DHCP broadcast), and no IPv6 at all (whatever
+ *     its VM group says);
  *   - what reaches it must be ARP or IPv4 from one of those addresses (so
  *     the host does not route another VM's packets to it);
  *   - its broadcasts are limited to broadcast_pps per second.
@@ -101,6 +109,7 @@ typedef struct FilterVm {
         const char *mac;          /* unicast, "xx:xx:xx:xx:xx:xx" (any case) */
         const char *ip;           /* unicast IPv4 */
         bool isolated;
+        bool ipv6;                /* its VM group enables IPv6: global/ULA sources with its own interface id */
 } FilterVm;
 
 typedef struct FilterBackend FilterBackend;
@@ -181,6 +190,10 @@ int filter_host_port_parse(const char *s, char ret_proto[static 4], unsigned *re
  * prints it ("fe80::dcaf:deff:feaf:6402"), or (text false) 32 hex digits,
  * as the nft rules compare it. */
 void filter_mac_link_local(const char mac[static 18], bool text, char ret[static 46]);
+/* Its interface identifier alone (the low 64 bits of that address): text,
+ * as ebtables prints an address ("::dcaf:deff:feaf:6402"), or (text false)
+ * 16 hex digits. */
+void filter_mac_iid6(const char mac[static 18], bool text, char ret[static 46]);
 /* Needs gateway_mac resolved when need_macs. */
 int filter_net_check(const FilterNet *net, bool need_macs, Error *err);
 
@@ -204,6 +217,11 @@ typedef struct FilterCmds {
         size_t n;
 } FilterCmds;
 void filter_cmds_clear(FilterCmds *c);
+/* Append FILTER_EBT_PROGRAM and the words of the formatted line (split at
+ * spaces: our arguments never contain one). */
+void filter_ebt_cmdf(FilterCmds *c, const char *fmt, ...) _printf_(2, 3);
+/* Append every command of from (emptied) to to. */
+void filter_cmds_move(FilterCmds *to, FilterCmds *from);
 /* One command per line, arguments joined by spaces (for golden files). */
 char *filter_cmds_format(const FilterCmds *c);
 

@@ -9,7 +9,11 @@
  *     vmb-vms       one "-i TAP -j vm-TAP" per VM
  *     vm-TAP        the VM's own chain: its MAC and IP, the shared checks
  *                   (vmb-proto, vmb-arp0, vmb-dhcp0; isolated: vmb-iso-out
- *                   and a broadcast limit), then ACCEPT
+ *                   and a broadcast limit), then ACCEPT. IPv6 only from its
+ *                   link-local address; when its VM group enables IPv6,
+ *                   from any address with its interface identifier (a
+ *                   masked --ip6-src) under a prefix of vmb-ip6-pfx
+ *                   (fe80::/64, 2000::/3, fc00::/7)
  *   filter FORWARD -> vmb-forward: -j vmb-iso-to; -o vmb+ -j vmb-iso-from
  *   filter OUTPUT  -> vmb-iso-to
  *   filter INPUT   -> vmb-input: a tap to the host itself -j vmb-host (DHCP,
@@ -50,35 +54,8 @@ static const char *const tables[] = {"nat", "filter"};
 
 /* ---- generators -------------------------------------------------------- */
 
-static void cmds_push(FilterCmds *c, char **argv) {
-        c->argv = xrealloc(c->argv, (c->n + 1) * sizeof(char **));
-        c->argv[c->n++] = argv;
-}
-
-/* FILTER_EBT_PROGRAM + the words of the formatted line (our arguments never contain
- * spaces: names, addresses and numbers are checked). */
-_printf_(2, 3) static void cmdf(FilterCmds *c, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        char *line = NULL;
-        if (vasprintf(&line, fmt, ap) < 0)
-                abort();
-        va_end(ap);
-        size_t n = 1, cap = 8;
-        char **argv = xcalloc(cap, sizeof(char *));
-        argv[0] = xstrdup(FILTER_EBT_PROGRAM);
-        char *save = NULL;
-        for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-                if (n + 2 > cap) {
-                        cap *= 2;
-                        argv = xrealloc(argv, cap * sizeof(char *));
-                }
-                argv[n++] = xstrdup(w);
-        }
-        argv[n] = NULL;
-        free(line);
-        cmds_push(c, argv);
-}
+/* one ebtables command from a line of words (filter.c) */
+#define cmdf filter_ebt_cmdf
 
 /* Parts of "ebtables -t TABLE -A CHAIN rule...". */
 #define CMD_TABLE(argv) ((argv)[2])
@@ -198,6 +175,14 @@ int filter_ebt_base(const FilterNet *net, FilterEbtChain **ret, size_t *ret_n) {
                         "--ip-sport 68 --ip-dport 67 -j RETURN");
         cmdf(&c->rules, "-t nat -A vmb-dhcp0 -j DROP");
 
+        /* IPv6 of a VM whose group enables it (its interface identifier
+         * checked in vm-TAP): link-local, global or ULA sources only */
+        c = chain_new(&v, &n, "nat", "vmb-ip6-pfx", false);
+        static const char *const v6_prefixes[] = {"fe80::/64", "2000::/3", "fc00::/7"};
+        for (size_t i = 0; i < ELEMENTSOF(v6_prefixes); i++)
+                cmdf(&c->rules, "-t nat -A vmb-ip6-pfx -p IPv6 --ip6-src %s -j RETURN", v6_prefixes[i]);
+        cmdf(&c->rules, "-t nat -A vmb-ip6-pfx -j DROP");
+
         /* isolated: destination MACs */
         c = chain_new(&v, &n, "nat", "vmb-iso-dmac", false);
         cmdf(&c->rules, "-t nat -A vmb-iso-dmac -d %s -j RETURN", nn.gw_mac);
@@ -273,13 +258,6 @@ void filter_ebt_base_free(FilterEbtChain *chains, size_t n) {
         free(chains);
 }
 
-static void cmds_move(FilterCmds *to, FilterCmds *from) {
-        for (size_t i = 0; i < from->n; i++)
-                cmds_push(to, from->argv[i]);
-        free(from->argv);
-        *from = (FilterCmds){0};
-}
-
 int filter_ebt_setup_cmds(const FilterNet *net, FilterCmds *ret) {
         FilterEbtChain *v;
         size_t n;
@@ -290,7 +268,7 @@ int filter_ebt_setup_cmds(const FilterNet *net, FilterCmds *ret) {
         for (size_t i = 0; i < n; i++)
                 cmdf(&c, "-t %s -N %s -P RETURN", v[i].table, v[i].name);
         for (size_t i = 0; i < n; i++)
-                cmds_move(&c, &v[i].rules);
+                filter_cmds_move(&c, &v[i].rules);
         for (size_t i = 0; i < ELEMENTSOF(filter_ebt_hooks); i++)
                 cmdf(&c, "-t %s -I %s 1 -j %s", filter_ebt_hooks[i].table, filter_ebt_hooks[i].builtin,
                      filter_ebt_hooks[i].target);
@@ -314,7 +292,14 @@ static int vm_cmds(const FilterNet *net, const FilterVm *vm, FilterCmds *chain_r
         cmdf(chain_rules, "-t nat -A vm-%s -p ARP --arp-mac-src ! %s -j DROP", t, mac);
         cmdf(chain_rules, "-t nat -A vm-%s -p ARP --arp-ip-src ! %s -j vmb-arp0", t, vm->ip);
         cmdf(chain_rules, "-t nat -A vm-%s -p IPv4 --ip-src ! %s -j vmb-dhcp0", t, vm->ip);
-        cmdf(chain_rules, "-t nat -A vm-%s -p IPv6 --ip6-src ! %s -j DROP", t, ll6);
+        if (vm->ipv6) {
+                /* any source with its interface identifier, under one of the prefixes of vmb-ip6-pfx */
+                char iid[46];
+                filter_mac_iid6(mac, true, iid);
+                cmdf(chain_rules, "-t nat -A vm-%s -p IPv6 --ip6-src ! %s/::ffff:ffff:ffff:ffff -j DROP", t, iid);
+                cmdf(chain_rules, "-t nat -A vm-%s -p IPv6 -j vmb-ip6-pfx", t);
+        } else
+                cmdf(chain_rules, "-t nat -A vm-%s -p IPv6 --ip6-src ! %s -j DROP", t, ll6);
         if (vm->isolated) {
                 cmdf(chain_rules, "-t nat -A vm-%s -j vmb-iso-out", t);
                 cmdf(chain_rules, "-t nat -A vm-%s -d Broadcast --limit %u/sec --limit-burst %u -j ACCEPT", t,
@@ -340,8 +325,8 @@ int filter_ebt_vm_add(const FilterNet *net, const FilterVm *vm, FilterCmds *ret)
         /* the chain is complete before anything jumps to it; until then the
          * tap's frames meet the "-i vmb+ -j DROP" of vmb-pre */
         cmdf(&c, "-t nat -N vm-%s -P RETURN", vm->tap);
-        cmds_move(&c, &rules);
-        cmds_move(&c, &dispatch);
+        filter_cmds_move(&c, &rules);
+        filter_cmds_move(&c, &dispatch);
         *ret = c;
         return 0;
 }
@@ -532,7 +517,7 @@ static int ebt_setup_with(FilterBackend *b, const EbtState *t, Error *err) {
                         continue;
                 if (have)
                         cmdf(&c, "-t %s -F %s", v[i].table, v[i].name);
-                cmds_move(&c, &v[i].rules);
+                filter_cmds_move(&c, &v[i].rules);
         }
         /* our jump first in each built-in chain */
         for (size_t i = 0; i < ELEMENTSOF(filter_ebt_hooks); i++) {

@@ -34,12 +34,15 @@ typedef struct VmNorm {
         char mac[18];
         char ip[16];
         bool isolated;
+        bool ipv6;
 } VmNorm;
 
 /* The elements of the sets derived from the MAC, as nft lists them: the
- * chaddr "0x" + 12 hex digits, the link-local address "0x" + 32. */
+ * chaddr "0x" + 12 hex digits, the link-local address "0x" + 32, its
+ * interface identifier "0x" + 16. */
 void nft_vm_chaddr(const VmNorm *v, char ret[static 15]);
 void nft_vm_ll6(const VmNorm *v, char ret[static 48]);
+void nft_vm_iid6(const VmNorm *v, char ret[static 19]);
 
 /* The base ruleset and how many rules each chain gets (counts may be NULL). */
 int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX]);

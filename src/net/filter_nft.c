@@ -146,17 +146,26 @@ typedef struct PairList {
         size_t n;
 } PairList;
 
-/* The "tap . value" sets of the VMs, and each VM's value in them. */
-enum { PS_MAC, PS_IP4, PS_CHADDR, PS_LL6, PS_MAX };
-static const char *const pair_set_names[PS_MAX] = {"vm_mac", "vm_ip4", "vm_chaddr", "vm_ll6"};
+/* The "tap . value" sets of the VMs, and each VM's value in them; the hex
+ * digits nft's JSON gives a raw payload of up to 64 bits as a number. */
+enum { PS_MAC, PS_IP4, PS_CHADDR, PS_LL6, PS_IID6, PS_MAX };
+static const char *const pair_set_names[PS_MAX] = {"vm_mac", "vm_ip4", "vm_chaddr", "vm_ll6", "vm_iid6"};
+static const int pair_set_digits[PS_MAX] = {[PS_CHADDR] = 12, [PS_IID6] = 16};
 
-static void vm_value(const VmNorm *v, int set, char ret[48]) {
+/* false: v has no element in that set (vm_iid6 without its group's IPv6) */
+static bool vm_value(const VmNorm *v, int set, char ret[48]) {
         switch (set) {
         case PS_MAC: snprintf(ret, 48, "%s", v->mac); break;
         case PS_IP4: snprintf(ret, 48, "%s", v->ip); break;
         case PS_CHADDR: nft_vm_chaddr(v, ret); break;
+        case PS_IID6:
+                if (!v->ipv6)
+                        return false;
+                nft_vm_iid6(v, ret);
+                break;
         default: nft_vm_ll6(v, ret); break;
         }
+        return true;
 }
 
 typedef struct State {
@@ -200,9 +209,10 @@ static const json_t *elem_val(const json_t *e) {
 }
 
 /* The two parts of a concatenation as text: a string as it is, a number
- * (a raw payload of up to 64 bits: the chaddr) as "0x" and 12 hex digits,
- * the form nft_vm_chaddr writes. */
-static bool concat_parts(const json_t *v, char parts[2][64]) {
+ * (a raw payload of up to 64 bits: the chaddr, the interface identifier;
+ * signed in the JSON) as "0x" and digits hex digits, the form
+ * nft_vm_chaddr and nft_vm_iid6 write. */
+static bool concat_parts(const json_t *v, int digits, char parts[2][64]) {
         const json_t *c = json_object_get(v, "concat");
         if (!json_is_array(c) || json_array_size(c) != 2)
                 return false;
@@ -211,7 +221,7 @@ static bool concat_parts(const json_t *v, char parts[2][64]) {
                 if (json_is_string(x))
                         snprintf(parts[i], 64, "%s", json_string_value(x));
                 else if (json_is_integer(x))
-                        snprintf(parts[i], 64, "0x%012llx", (unsigned long long)json_integer_value(x));
+                        snprintf(parts[i], 64, "0x%0*llx", digits, (unsigned long long)json_integer_value(x));
                 else
                         return false;
         }
@@ -227,7 +237,7 @@ static void state_read_set(State *s, const char *name, const json_t *elems) {
                 if (streq(name, "vm")) {
                         /* map: [key, data] */
                         const char *key = json_string_value(json_array_get(v, 0));
-                        if (key && concat_parts(json_array_get(v, 1), parts)) {
+                        if (key && concat_parts(json_array_get(v, 1), 0, parts)) {
                                 char *val = xasprintf("%s . %s", parts[0], parts[1]);
                                 pair_push(&s->vm, key, val);
                                 free(val);
@@ -240,7 +250,7 @@ static void state_read_set(State *s, const char *name, const json_t *elems) {
                         }
                 } else
                         for (int k = 0; k < PS_MAX; k++)
-                                if (streq(name, pair_set_names[k]) && concat_parts(v, parts))
+                                if (streq(name, pair_set_names[k]) && concat_parts(v, pair_set_digits[k], parts))
                                         pair_push(&s->sets[k], parts[0], parts[1]);
         }
 }
@@ -548,9 +558,8 @@ static void sync_cmds(FILE *f, const State *s, const VmNorm *want, size_t n) {
         for (int k = 0; k < PS_MAX; k++)
                 for (size_t i = 0; i < s->sets[k].n; i++) {
                         const Pair *p = &s->sets[k].p[i];
-                        if ((w = want_find(want, n, p->key)))
-                                vm_value(w, k, val);
-                        if (!w || !streq(p->value, val))
+                        bool keep = (w = want_find(want, n, p->key)) && vm_value(w, k, val) && streq(p->value, val);
+                        if (!keep)
                                 fprintf(f, "delete element " T " %s { \"%s\" . %s }\n", pair_set_names[k], p->key,
                                         p->value);
                 }
@@ -564,8 +573,7 @@ static void sync_cmds(FILE *f, const State *s, const VmNorm *want, size_t n) {
                 if (!pairs_have(&s->vm, v->tap, val))
                         fprintf(f, "add element " T " vm { \"%s\" : %s }\n", v->tap, val);
                 for (int k = 0; k < PS_MAX; k++) {
-                        vm_value(v, k, val);
-                        if (!pairs_have(&s->sets[k], v->tap, val))
+                        if (vm_value(v, k, val) && !pairs_have(&s->sets[k], v->tap, val))
                                 fprintf(f, "add element " T " %s { \"%s\" . %s }\n", pair_set_names[k], v->tap, val);
                 }
                 if (v->isolated && !names_have(s->iso, s->n_iso, v->tap))

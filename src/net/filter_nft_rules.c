@@ -12,6 +12,12 @@
  *   vm_ll6    set  tap . IPv6         its MAC-derived link-local address (a
  *                                     128-bit raw payload: the IPv6 source,
  *                                     the target of a neighbour message)
+ *   vm_iid6   set  tap . IID          only for a VM whose group enables IPv6:
+ *                                     the interface identifier of that address
+ *                                     (the low 64 bits, a raw payload), which a
+ *                                     global or ULA source or ND target must
+ *                                     have; ip6 saddr & ::ffff:ffff:ffff:ffff
+ *                                     == ::IID as one set lookup
  *   isolated  set  tap                the isolated VMs
  * so adding or removing a VM is a handful of element changes in one
  * transaction, a constant cost whatever the number of VMs, and a packet is
@@ -64,6 +70,16 @@ static uint64_t fnv1a(const char *s) {
 }
 
 #define FINGERPRINT_ZERO "0000000000000000"
+/* global unicast and unique local addresses (2000::/3, fc00::/7) by their
+ * first byte, as an IPv6 source (@nh,64,8) and as a neighbour message's
+ * target (@th,64,8). Raw payloads, not "ip6 saddr": a rule that also matches
+ * ip6 saddr is listed by nft with the set lookup's @nh,64,128 shown as
+ * "ip6 saddr", which no longer matches the set's raw key, so `nft list
+ * table` output would not load again. */
+#define ND_GLOBAL_BYTES "{ 0x20-0x3f, 0xfc-0xfd }"
+#define SRC_GLOBAL "@nh,64,8 " ND_GLOBAL_BYTES
+#define SRC_NOT_GLOBAL "@nh,64,8 != " ND_GLOBAL_BYTES
+#define ND_TARGET_GLOBAL "@th,64,8 " ND_GLOBAL_BYTES
 
 /* The base ruleset and how many rules each chain gets. */
 int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX]) {
@@ -86,7 +102,8 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
         fprintf(f,
                 "# vmbatch isolation filters (src/net/filter.h), generated; bridge %s.\n"
                 "# The declarations are idempotent; the flushes drop our rules and the static\n"
-                "# sets, never the VMs' elements (vm, vm_mac, vm_ip4, vm_chaddr, vm_ll6, isolated).\n",
+                "# sets, never the VMs' elements (vm, vm_mac, vm_ip4, vm_chaddr, vm_ll6, vm_iid6,\n"
+                "# isolated).\n",
                 net->bridge ? net->bridge : "-");
         fprintf(f, "table " T " {\n"
                    "\tmap vm { type ifname : ether_addr . ipv4_addr; }\n"
@@ -94,6 +111,7 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
                    "\tset vm_ip4 { type ifname . ipv4_addr; }\n"
                    "\tset vm_chaddr { typeof iifname . @th,288,48; }\n"
                    "\tset vm_ll6 { typeof iifname . @nh,64,128; }\n"
+                   "\tset vm_iid6 { typeof iifname . @nh,128,64; }\n"
                    "\tset isolated { type ifname; }\n"
                    "\tset iso_mac { type ether_addr; }\n"
                    "\tset iso_ip4 { type ipv4_addr; flags interval; auto-merge; }\n"
@@ -175,12 +193,27 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
              "icmpv6 type { nd-router-advert, nd-redirect } counter drop comment \"rogue IPv6 router\"");
         rule(&g, CH_FROM_VM_IP6, "udp sport 547 counter drop comment \"rogue DHCPv6 server\"");
         rule(&g, CH_FROM_VM_IP6, "udp dport 546 counter drop comment \"rogue DHCPv6 server: to a client's port\"");
+        /* its link-local address; with its VM group's IPv6 (an element in
+         * vm_iid6) also global and ULA addresses with its interface
+         * identifier, as source, DAD target and advertised target. The
+         * first byte of an ND target (@th,64,8) 0x20-0x3f is 2000::/3,
+         * 0xfc-0xfd fc00::/7. */
         rule(&g, CH_FROM_VM_IP6, "ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @vm_ll6 accept "
                                  "comment \"duplicate address detection of its link-local address\"");
-        rule(&g, CH_FROM_VM_IP6, "iifname . @nh,64,128 != @vm_ll6 counter drop "
+        rule(&g, CH_FROM_VM_IP6, "ip6 saddr :: icmpv6 type nd-neighbor-solicit " ND_TARGET_GLOBAL
+                                 " iifname . @th,128,64 @vm_iid6 accept "
+                                 "comment \"duplicate address detection of its global address (VM group IPv6)\"");
+        rule(&g, CH_FROM_VM_IP6, SRC_NOT_GLOBAL " iifname . @nh,64,128 != @vm_ll6 counter drop "
                                  "comment \"IPv6 source not its link-local address\"");
-        rule(&g, CH_FROM_VM_IP6, "icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @vm_ll6 counter drop "
+        rule(&g, CH_FROM_VM_IP6, SRC_GLOBAL " iifname . @nh,128,64 != @vm_iid6 counter drop "
+                                 "comment \"global IPv6 source: not its interface identifier, or no IPv6 in its VM "
+                                 "group\"");
+        rule(&g, CH_FROM_VM_IP6, "icmpv6 type nd-neighbor-advert @th,64,8 != " ND_GLOBAL_BYTES
+                                 " iifname . @th,64,128 != @vm_ll6 counter drop "
                                  "comment \"neighbour advertisement for another address\"");
+        rule(&g, CH_FROM_VM_IP6, "icmpv6 type nd-neighbor-advert " ND_TARGET_GLOBAL
+                                 " iifname . @th,128,64 != @vm_iid6 counter drop "
+                                 "comment \"neighbour advertisement for another global address\"");
         rule(&g, CH_FROM_VM_IP6, "accept");
 
         /* frames an isolated VM sends */
@@ -215,7 +248,7 @@ int nft_ruleset_build(const FilterNet *net, char **ret, unsigned counts[CH_MAX])
         fprintf(f, "# frames for the host itself\n");
         rule(&g, CH_INPUT, "iifname != \"" LINK_TAP_PREFIX "*\" accept comment \"not a VM tap\"");
         rule(&g, CH_INPUT, "ip daddr @host_ip4 jump to_host");
-        rule(&g, CH_INPUT, "ether type ip6 jump to_host comment \"IPv6: a guest has only a link-local address\"");
+        rule(&g, CH_INPUT, "ether type ip6 jump to_host comment \"IPv6: the host's own addresses are not known here\"");
         rule(&g, CH_TO_HOST, "udp dport { 53, 67 } return comment \"DNS, DHCP\"");
         rule(&g, CH_TO_HOST, "tcp dport 53 return comment \"DNS\"");
         rule(&g, CH_TO_HOST, "icmp type { echo-request, echo-reply } return comment \"ping\"");
@@ -267,6 +300,7 @@ int nft_vm_norm(const FilterVm *vm, VmNorm *ret) {
         filter_mac_normalize(vm->mac, ret->mac);
         snprintf(ret->ip, sizeof(ret->ip), "%s", vm->ip);
         ret->isolated = vm->isolated;
+        ret->ipv6 = vm->ipv6;
         return 0;
 }
 
@@ -283,17 +317,27 @@ void nft_vm_ll6(const VmNorm *v, char ret[static 48]) {
         filter_mac_link_local(v->mac, false, ret + 2);
 }
 
+void nft_vm_iid6(const VmNorm *v, char ret[static 19]) {
+        char hex[46];
+        filter_mac_iid6(v->mac, false, hex);
+        snprintf(ret, 19, "0x%.16s", hex);
+}
+
 void nft_vm_add_cmds(FILE *f, const VmNorm *v) {
-        char ch[15], ll[48];
+        char ch[15], ll[48], iid[19];
         nft_vm_chaddr(v, ch);
         nft_vm_ll6(v, ll);
+        nft_vm_iid6(v, iid);
         fprintf(f, "add element " T " vm { \"%s\" : %s . %s }\n", v->tap, v->mac, v->ip);
         fprintf(f, "add element " T " vm_mac { \"%s\" . %s }\n", v->tap, v->mac);
         fprintf(f, "add element " T " vm_ip4 { \"%s\" . %s }\n", v->tap, v->ip);
         fprintf(f, "add element " T " vm_chaddr { \"%s\" . %s }\n", v->tap, ch);
         fprintf(f, "add element " T " vm_ll6 { \"%s\" . %s }\n", v->tap, ll);
+        fprintf(f, "add element " T " vm_iid6 { \"%s\" . %s }\n", v->tap, iid);
+        if (!v->ipv6) /* added and deleted: absent whether or not it was there */
+                fprintf(f, "delete element " T " vm_iid6 { \"%s\" . %s }\n", v->tap, iid);
         fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
-        if (!v->isolated) /* added and deleted: absent whether or not it was there */
+        if (!v->isolated)
                 fprintf(f, "delete element " T " isolated { \"%s\" }\n", v->tap);
 }
 
@@ -313,6 +357,10 @@ void nft_vm_remove_cmds(FILE *f, const VmNorm *v) {
         fprintf(f, "delete element " T " vm_chaddr { \"%s\" . %s }\n", v->tap, ch);
         fprintf(f, "add element " T " vm_ll6 { \"%s\" . %s }\n", v->tap, ll);
         fprintf(f, "delete element " T " vm_ll6 { \"%s\" . %s }\n", v->tap, ll);
+        char iid[19];
+        nft_vm_iid6(v, iid);
+        fprintf(f, "add element " T " vm_iid6 { \"%s\" . %s }\n", v->tap, iid);
+        fprintf(f, "delete element " T " vm_iid6 { \"%s\" . %s }\n", v->tap, iid);
         fprintf(f, "add element " T " isolated { \"%s\" }\n", v->tap);
         fprintf(f, "delete element " T " isolated { \"%s\" }\n", v->tap);
 }

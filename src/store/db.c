@@ -106,6 +106,15 @@ static const char *const migrations[] = {
         "  WHEN old.time > datetime('now', '-1 day')"
         "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
         "CREATE INDEX audit_time ON audit(time);",
+        /* 3 -> 4: what a VM group allows one run of its VMs (vm.run refuses
+         * more; 0: no cap) and whether its VMs get IPv6 beyond their
+         * link-local address (src/net/filter.h); an instance keeps what its
+         * group said when it was run */
+        "ALTER TABLE vm_groups ADD COLUMN max_mem INTEGER NOT NULL DEFAULT 0 CHECK (max_mem >= 0);"
+        "ALTER TABLE vm_groups ADD COLUMN max_vcpus INTEGER NOT NULL DEFAULT 0 CHECK (max_vcpus >= 0);"
+        "ALTER TABLE vm_groups ADD COLUMN max_walltime INTEGER NOT NULL DEFAULT 0 CHECK (max_walltime >= 0);"
+        "ALTER TABLE vm_groups ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0 CHECK (ipv6 IN (0, 1));"
+        "ALTER TABLE instances ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0 CHECK (ipv6 IN (0, 1));",
 };
 
 int store_exec(Store *s, const char *sql, Error *err) {

@@ -5,11 +5,11 @@
 
 #define INSTANCE_COLUMNS                                                                                   \
         "id, vm, uid, ip, mac, isolated, state, backend, job_id, exehost, vnc_display, tap, mem, vcpus, created, " \
-        "started, vnc_password, cdrom"
+        "started, vnc_password, cdrom, ipv6"
 static const char SQL_INSTANCE_INSERT[] =
         "INSERT INTO instances(vm, uid, ip, mac, isolated, state, backend, job_id, exehost, vnc_display, tap,"
-        " mem, vcpus, created, started, vnc_password, cdrom)"
-        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        " mem, vcpus, created, started, vnc_password, cdrom, ipv6)"
+        " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
 static const char SQL_INSTANCE_UPDATE[] =
         "UPDATE instances SET state = ?7, backend = ?8, job_id = ?9, exehost = ?10, vnc_display = ?11, tap = ?12,"
         " started = ?16, vnc_password = ?17 WHERE id = ?1";
@@ -43,6 +43,7 @@ static void bind_instance(sqlite3_stmt *st, const InstanceRec *i, const char *no
         sqlite3_bind_text(st, 16, i->started, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 17, i->vnc_password, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 18, i->cdrom, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 19, i->ipv6);
 }
 
 int store_instance_insert(Store *s, InstanceRec *i, Error *err) {
@@ -92,6 +93,7 @@ static void instance_from_row(sqlite3_stmt *st, void *ret) {
         store_copy_text(i->started, sizeof(i->started), st, 15);
         store_copy_text(i->vnc_password, sizeof(i->vnc_password), st, 16);
         store_copy_text(i->cdrom, sizeof(i->cdrom), st, 17);
+        i->ipv6 = sqlite3_column_int(st, 18);
 }
 
 int store_instance_get(Store *s, uint32_t id, InstanceRec *ret) {
@@ -102,9 +104,10 @@ json_t *instance_to_json(const InstanceRec *i) {
         char ip[16];
         snprintf(ip, sizeof(ip), "%u.%u.%u.%u", i->ip >> 24, (i->ip >> 16) & 255, (i->ip >> 8) & 255, i->ip & 255);
         json_t *vnc_port = i->vnc_display >= 0 ? json_integer(5900 + i->vnc_display) : json_null();
-        return json_pack("{s:I, s:I, s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "id",
+        return json_pack("{s:I, s:I, s:I, s:s, s:s, s:b, s:b, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "id",
                          (json_int_t)i->id, "vm", (json_int_t)i->vm, "uid", (json_int_t)i->uid, "ip", ip, "mac",
-                         i->mac, "isolated", i->isolated, "state", instance_state_to_string(i->state) ?: "invalid", "backend", i->backend, "job_id",
+                         i->mac, "isolated", i->isolated, "ipv6", i->ipv6, "state",
+                         instance_state_to_string(i->state) ?: "invalid", "backend", i->backend, "job_id",
                          i->job_id, "exehost", i->exehost, "vnc_display", i->vnc_display, "vnc_port", vnc_port,
                          "tap", i->tap, "mem", (json_int_t)i->mem, "vcpus", (json_int_t)i->vcpus, "created",
                          i->created, "started", i->started, "vnc_password", i->vnc_password);

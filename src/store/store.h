@@ -13,7 +13,7 @@
 #include "basic/error.h"
 
 #define STORE_NAME_MAX 64
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct Store Store;
 
@@ -34,6 +34,11 @@ typedef struct VmGroupRec {
         uint32_t id;
         char name[STORE_NAME_MAX];
         uint32_t first, last; /* IPv4, host byte order */
+        /* what one run of a VM of the group may have (vm.run); 0: no cap */
+        uint64_t max_mem;        /* bytes */
+        uint32_t max_vcpus;
+        uint32_t max_walltime_s; /* the job's time limit; a run without one gets this */
+        bool ipv6;               /* its VMs may use global/ULA IPv6 (with their own interface identifier) */
 } VmGroupRec;
 
 typedef struct VmRec {
@@ -83,6 +88,7 @@ typedef struct InstanceRec {
         uint32_t ip;
         char mac[18];
         bool isolated;
+        bool ipv6; /* its VM group enabled IPv6 when it was run (the node's filters) */
         InstanceState state;
         char backend[16];
         char job_id[64];
@@ -149,6 +155,8 @@ int store_vmgroup_get_by_name(Store *s, const char *name, VmGroupRec *ret);
 /* First other group whose range overlaps [first, last] (-ENOENT: none). */
 int store_vmgroup_find_overlap(Store *s, uint32_t first, uint32_t last, uint32_t except_id, VmGroupRec *ret);
 int store_vmgroup_list(Store *s, json_t **ret);
+/* {id, name, iprange, first, last, max_mem, max_vcpus, max_walltime, ipv6} */
+json_t *vmgroup_to_json(const VmGroupRec *g);
 int store_vmgroup_count_vms(Store *s, uint32_t id, uint32_t *ret);
 
 /* VMs and discs */

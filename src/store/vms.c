@@ -9,15 +9,18 @@ static const char SQL_VMG_NEXT_ID[] =
         " (SELECT min(c.id + 1) FROM (SELECT id FROM vm_groups UNION SELECT 1) c"
         "  WHERE c.id + 1 <= 4294967295 AND c.id + 1 NOT IN (SELECT id FROM vm_groups)) END"
         " FROM vm_groups";
-static const char SQL_VMG_INSERT[] = "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (?, ?, ?, ?)";
-static const char SQL_VMG_UPDATE[] = "UPDATE vm_groups SET name = ?2, ip_first = ?3, ip_last = ?4 WHERE id = ?1";
+#define VMG_COLUMNS "id, name, ip_first, ip_last, max_mem, max_vcpus, max_walltime, ipv6"
+static const char SQL_VMG_INSERT[] = "INSERT INTO vm_groups(" VMG_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_VMG_UPDATE[] =
+        "UPDATE vm_groups SET name = ?2, ip_first = ?3, ip_last = ?4, max_mem = ?5, max_vcpus = ?6,"
+        " max_walltime = ?7, ipv6 = ?8 WHERE id = ?1";
 static const char SQL_VMG_DELETE[] = "DELETE FROM vm_groups WHERE id = ?";
-static const char SQL_VMG_GET[] = "SELECT id, name, ip_first, ip_last FROM vm_groups WHERE id = ?";
-static const char SQL_VMG_GET_NAME[] = "SELECT id, name, ip_first, ip_last FROM vm_groups WHERE name = ?";
+static const char SQL_VMG_GET[] = "SELECT " VMG_COLUMNS " FROM vm_groups WHERE id = ?";
+static const char SQL_VMG_GET_NAME[] = "SELECT " VMG_COLUMNS " FROM vm_groups WHERE name = ?";
 static const char SQL_VMG_OVERLAP[] =
-        "SELECT id, name, ip_first, ip_last FROM vm_groups WHERE ip_first <= ?2 AND ip_last >= ?1 AND id != ?3"
+        "SELECT " VMG_COLUMNS " FROM vm_groups WHERE ip_first <= ?2 AND ip_last >= ?1 AND id != ?3"
         " ORDER BY ip_first LIMIT 1";
-static const char SQL_VMG_LIST[] = "SELECT id, name, ip_first, ip_last FROM vm_groups ORDER BY id";
+static const char SQL_VMG_LIST[] = "SELECT " VMG_COLUMNS " FROM vm_groups ORDER BY id";
 static const char SQL_VMG_COUNT_VMS[] = "SELECT count(*) FROM vms WHERE vm_group = ?";
 
 #define VM_COLUMNS \
@@ -79,15 +82,24 @@ static int next_id(Store *s, const char *sql, uint32_t *ret, Error *err) {
 
 /* ---- VM groups ---- */
 
+/* parameters 2.. of SQL_VMG_INSERT and SQL_VMG_UPDATE (1 is the id) */
+static void bind_vmgroup(sqlite3_stmt *st, const VmGroupRec *g) {
+        sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, g->first);
+        sqlite3_bind_int64(st, 4, g->last);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)g->max_mem);
+        sqlite3_bind_int64(st, 6, g->max_vcpus);
+        sqlite3_bind_int64(st, 7, g->max_walltime_s);
+        sqlite3_bind_int(st, 8, g->ipv6);
+}
+
 int store_vmgroup_insert(Store *s, VmGroupRec *g, Error *err) {
         if (g->id == 0 && next_id(s, SQL_VMG_NEXT_ID, &g->id, err) < 0)
                 return err ? err->code : -EIO;
         sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_INSERT, g->id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, g->first);
-        sqlite3_bind_int64(st, 4, g->last);
+        bind_vmgroup(st, g);
         return store_step_insert(s, st, "vm group", "id", g->id, g->name, err);
 }
 
@@ -95,9 +107,7 @@ int store_vmgroup_update(Store *s, const VmGroupRec *g, Error *err) {
         sqlite3_stmt *st = store_stmt_id(s, SQL_VMG_UPDATE, g->id, err);
         if (!st)
                 return -EIO;
-        sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, g->first);
-        sqlite3_bind_int64(st, 4, g->last);
+        bind_vmgroup(st, g);
         return store_step_done(s, st, "vm group name", err);
 }
 
@@ -112,6 +122,10 @@ static void vmgroup_from_row(sqlite3_stmt *st, void *rec) {
         store_copy_text(ret->name, sizeof(ret->name), st, 1);
         ret->first = (uint32_t)sqlite3_column_int64(st, 2);
         ret->last = (uint32_t)sqlite3_column_int64(st, 3);
+        ret->max_mem = (uint64_t)sqlite3_column_int64(st, 4);
+        ret->max_vcpus = (uint32_t)sqlite3_column_int64(st, 5);
+        ret->max_walltime_s = (uint32_t)sqlite3_column_int64(st, 6);
+        ret->ipv6 = sqlite3_column_int(st, 7);
 }
 
 int store_vmgroup_get(Store *s, uint32_t id, VmGroupRec *ret) {
@@ -137,6 +151,16 @@ static void ip_to_string(uint32_t ip, char buf[16]) {
         snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
+json_t *vmgroup_to_json(const VmGroupRec *g) {
+        char a[16], b[16], range[40];
+        ip_to_string(g->first, a);
+        ip_to_string(g->last, b);
+        snprintf(range, sizeof(range), "%s-%s", a, b);
+        return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "id", (json_int_t)g->id, "name", g->name,
+                         "iprange", range, "first", a, "last", b, "max_mem", (json_int_t)g->max_mem, "max_vcpus",
+                         (json_int_t)g->max_vcpus, "max_walltime", (json_int_t)g->max_walltime_s, "ipv6", g->ipv6);
+}
+
 int store_vmgroup_list(Store *s, json_t **ret) {
         sqlite3_stmt *st = store_stmt(s, SQL_VMG_LIST, NULL);
         if (!st)
@@ -144,14 +168,9 @@ int store_vmgroup_list(Store *s, json_t **ret) {
         json_t *arr = json_array();
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                char a[16], b[16], range[40];
-                ip_to_string((uint32_t)sqlite3_column_int64(st, 2), a);
-                ip_to_string((uint32_t)sqlite3_column_int64(st, 3), b);
-                snprintf(range, sizeof(range), "%s-%s", a, b);
-                json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s}", "id",
-                                                     (json_int_t)sqlite3_column_int64(st, 0), "name",
-                                                     (const char *)sqlite3_column_text(st, 1), "iprange", range,
-                                                     "first", a, "last", b));
+                VmGroupRec g;
+                vmgroup_from_row(st, &g);
+                json_array_append_new(arr, vmgroup_to_json(&g));
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {

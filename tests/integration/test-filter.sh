@@ -43,6 +43,15 @@
 #               the DHCP server count as the host, wherever they are).
 #               ebtables cannot match the BOOTP chaddr, the ND target or TCP
 #               flags: those probes are counted skips for it, with the reason.
+#   VM group IPv6 (FilterVm.ipv6), vmb1 open: with it off, global and ULA
+#               sources with the VM's own interface identifier (EUI-64 of its
+#               MAC) are dropped; with it on they pass (multicast, unicast to
+#               another VM), while a global source with another VM's or a
+#               made-up interface identifier, link-local spoofing, RAs,
+#               DHCPv6 server replies, neighbour advertisements and DAD for
+#               another VM's global address stay dropped; its own global NA
+#               and DAD pass (nft; counted skips for ebtables, which drops
+#               every NA and IPv6 from ::); isolated, it gets no IPv6.
 # Also: a tap without rules is closed, remove is idempotent, sync with
 # nothing to do writes nothing (nft: rule handles unchanged), `nft flush
 # ruleset` then sync restores the rules, tables and rules of others
@@ -198,6 +207,11 @@ def ll6(m):
     b = bytearray(mac(m)); b[0] ^= 2
     return socket.inet_ntop(socket.AF_INET6, b'\xfe\x80' + b'\0' * 6 + bytes(b[:3]) + b'\xff\xfe' + bytes(b[3:]))
 
+def gua(m, pfx='2001:db8:64::'):
+    # an address of prefix pfx (/64) with the modified EUI-64 of MAC m (SLAAC)
+    b = bytearray(mac(m)); b[0] ^= 2
+    return socket.inet_ntop(socket.AF_INET6, ip6(pfx)[:8] + bytes(b[:3]) + b'\xff\xfe' + bytes(b[3:]))
+
 def main():
     pfx, kind, frm = sys.argv[1], sys.argv[2], int(sys.argv[3])
     vms = [1, 2, 3, 4]
@@ -311,6 +325,22 @@ def main():
     elif kind == 'ns-resolve':
         rest = b'\0' * 4 + ip6(ll6(tmac)) + bytes([1, 1]) + mac(smac) + nd_opt(data)
         frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6(ll6(smac), 'ff02::1', 135, 0, rest))]
+    elif kind in ('ip6-global-own', 'ip6-ula-own', 'ip6-global-foreign', 'ip6-global-madeup'):
+        # a multicast ping from a global or ULA source (VM group IPv6)
+        src = {'ip6-global-own': gua(smac), 'ip6-ula-own': gua(smac, 'fd00:64:1::'),
+               'ip6-global-foreign': gua(tmac), 'ip6-global-madeup': '2001:db8:64::1234:5678'}[kind]
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6(src, 'ff02::1', 128, 0, struct.pack('!HH', 7, 1) + data))]
+    elif kind == 'ip6-global-vm':
+        frames = [eth(tmac, smac, 0x86dd, udp6(gua(smac), gua(tmac), 40000, 9, data))]
+    elif kind in ('na-global-own', 'na-global-foreign'):
+        target = gua(smac if kind == 'na-global-own' else tmac)
+        rest = struct.pack('!I', 0x20000000) + ip6(target) + bytes([2, 1]) + mac(smac) + nd_opt(data)
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6(gua(smac), 'ff02::1', 136, 0, rest))]
+    elif kind in ('ns-dad-global', 'ns-dad-global-foreign'):
+        rest = b'\0' * 4 + ip6(gua(smac if kind == 'ns-dad-global' else tmac)) + nd_opt(data)
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, icmp6('::', 'ff02::1', 135, 0, rest))]
+    elif kind == 'dhcpv6-reply-global':
+        frames = [eth('33:33:00:00:00:01', smac, 0x86dd, udp6(gua(smac), 'ff02::1', 547, 546, data))]
     elif kind == 'udp-vm':
         frames = [eth(tmac, smac, 0x0800, ipv4(sip, tip, 17, udp4(40000, 9, data)))]
     elif kind == 'udp-allowed':
@@ -623,6 +653,42 @@ iso_checks() { # MODE ISO
     sleep 1.2 # the broadcast meter refills before the next probes
 }
 
+# ---- a VM group that enables IPv6 (vmb1, open): global and ULA sources ----
+# with the VM's own interface identifier pass, any other still dropped; the
+# same probes with the group's IPv6 off are dropped (each the other's control)
+ipv6_group_checks() {
+    local m=$B/ipv6 nond="ebtables cannot match the ND target: it drops every neighbour advertisement"
+    check "$m off: global source with its own EUI-64 interface identifier dropped" "vm2=0 br=0" ip6-global-own 1
+    check "$m off: ULA source with its own interface identifier dropped" "vm2=0 br=0" ip6-ula-own 1
+    check "$m off: unicast from its global address to another VM dropped" "vm2=0" ip6-global-vm 1 2
+    check "$m off: its link-local source passes" "vm2=1" ip6-ping 1
+    expect_ok "$m: vmb1's VM group enables IPv6 (add open+ipv6)" -- \
+        ft "${ALLOW[@]}" "$B" add vmb1 "$(vm_mac 1)" "$(vm_ip 1)" open+ipv6
+    check "$m on: global source with its own EUI-64 interface identifier passes" "vm2=1 br=1" ip6-global-own 1
+    check "$m on: ULA source with its own interface identifier passes" "vm2=1 br=1" ip6-ula-own 1
+    check "$m on: unicast from its global address to another VM passes" "vm2=1" ip6-global-vm 1 2
+    check "$m on: its link-local source still passes" "vm2=1" ip6-ping 1
+    check "$m on: global source with another VM's interface identifier dropped" "vm2=0 br=0" ip6-global-foreign 1 2
+    check "$m on: global source with a made-up interface identifier dropped" "vm2=0 br=0" ip6-global-madeup 1
+    check "$m on: a made-up link-local source still dropped" "vm2=0 br=0" ip6-spoof 1
+    check "$m on: another VM's link-local source still dropped" "vm2=0 br=0" ip6-spoof-vm 1 2
+    check "$m on: router advertisement still dropped" "vm2=0 br=0" ra 1
+    check "$m on: DHCPv6 server reply from its global address dropped" "vm2=0 br=0" dhcpv6-reply-global 1
+    check "$m on: neighbour advertisement for another VM's global address dropped" "vm2=0 vm3=0 br=0" na-global-foreign 1 2
+    check "$m on: neighbour advertisement for another VM's link-local address dropped" "vm2=0 vm3=0 br=0" na-foreign 1 2
+    check "$m on: DAD (from ::) for another VM's global address dropped" "vm2=0" ns-dad-global-foreign 1 2
+    ebt_cant "$m on: neighbour advertisement for its own global address passes" "vm2=1" "$nond" na-global-own 1 2
+    ebt_cant "$m on: DAD (from ::) of its own global address passes" "vm2=1" \
+        "ebtables cannot match the ND target: it drops IPv6 from :: too" ns-dad-global 1 2
+    # an isolated VM gets no IPv6, whatever its group says
+    ft "${ALLOW[@]}" "$B" add vmb1 "$(vm_mac 1)" "$(vm_ip 1)" iso+ipv6
+    check "$m on, isolated: global source with its own interface identifier dropped" "vm2=0 br=0" ip6-global-own 1
+    # back to the group without IPv6
+    ft "${ALLOW[@]}" "$B" add vmb1 "$(vm_mac 1)" "$(vm_ip 1)" open
+    check "$m off again: global source with its own interface identifier dropped" "vm2=0 br=0" ip6-global-own 1
+    check "$m off again: its link-local source passes" "vm2=1" ip6-ping 1
+}
+
 ALLOW=(--allow 10.9.0.0/16 --dhcp "$SRVIP" --dhcp-mac "$SRVMAC" --host-port tcp/2223)
 
 for B in nft ebtables; do
@@ -642,6 +708,7 @@ for B in nft ebtables; do
     expect_out "$B: list shows vmb1..vmb3" '^vmb1 vmb2 vmb3$' -- bash -c "ip netns exec $H $TOOL $B list | tr '\n' ' ' | sed 's/ \$//'"
     every_vm_checks off
     iso_checks off 0
+    ipv6_group_checks
 
     # isolation on, switched by sync
     # shellcheck disable=SC2086

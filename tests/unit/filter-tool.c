@@ -2,15 +2,16 @@
  * integration test; not part of vmbatch).
  *
  *   filter-tool [OPTIONS] BACKEND setup
- *   filter-tool [OPTIONS] BACKEND add TAP MAC IP iso|open
+ *   filter-tool [OPTIONS] BACKEND add TAP MAC IP MODE
  *   filter-tool [OPTIONS] BACKEND remove TAP
- *   filter-tool [OPTIONS] BACKEND sync [TAP,MAC,IP,iso|open ...]
+ *   filter-tool [OPTIONS] BACKEND sync [TAP,MAC,IP,MODE ...]
  *   filter-tool [OPTIONS] BACKEND list
  *   filter-tool [OPTIONS] print-nft | print-ebt
  *
  * OPTIONS: --bridge BR (vbr0) --gateway IP (192.168.100.1) --gateway-mac MAC
  * --dhcp IP --dhcp-mac MAC --allow A (repeatable) --pps N --host-port tcp/N|udp/N
- * (repeatable) --host-ip A (repeatable; none: the namespace's addresses). Errors go to
+ * (repeatable) --host-ip A (repeatable; none: the namespace's addresses). MODE: iso or
+ * open, with "+ipv6" for a VM whose group enables IPv6 (open+ipv6). Errors go to
  * stderr with exit status 1; list prints one tap a line. */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,14 +26,26 @@ static int usage(void) {
         return 2;
 }
 
+/* iso, open, iso+ipv6, open+ipv6 */
+static int parse_mode(const char *mode, FilterVm *vm) {
+        size_t n = strcspn(mode, "+");
+        if ((n != 3 || strncmp(mode, "iso", 3) != 0) && (n != 4 || strncmp(mode, "open", 4) != 0))
+                return -EINVAL;
+        if (mode[n] && !streq(mode + n, "+ipv6"))
+                return -EINVAL;
+        vm->isolated = n == 3;
+        vm->ipv6 = mode[n] != 0;
+        return 0;
+}
+
 static int parse_vm(char *spec, FilterVm *vm) {
         char *save = NULL;
         char *tap = strtok_r(spec, ",", &save), *mac = strtok_r(NULL, ",", &save),
              *ip = strtok_r(NULL, ",", &save), *mode = strtok_r(NULL, ",", &save);
-        if (!tap || !mac || !ip || !mode || (!streq(mode, "iso") && !streq(mode, "open")))
+        if (!tap || !mac || !ip || !mode)
                 return -EINVAL;
-        *vm = (FilterVm){tap, mac, ip, streq(mode, "iso")};
-        return 0;
+        *vm = (FilterVm){.tap = tap, .mac = mac, .ip = ip};
+        return parse_mode(mode, vm);
 }
 
 static int fail(const Error *e) {
@@ -124,9 +137,9 @@ int main(int argc, char **argv) {
                 if (filter_setup(b, &e) < 0)
                         return fail(&e);
         } else if (streq(cmd, "add") && nargs == 4) {
-                if (!streq(args[3], "iso") && !streq(args[3], "open"))
+                FilterVm vm = {.tap = args[0], .mac = args[1], .ip = args[2]};
+                if (parse_mode(args[3], &vm) < 0)
                         return usage();
-                FilterVm vm = {args[0], args[1], args[2], streq(args[3], "iso")};
                 if (filter_add(b, &vm, &e) < 0)
                         return fail(&e);
         } else if (streq(cmd, "remove") && nargs == 1) {

@@ -46,8 +46,10 @@ static const FilterNet net_min = {
         .gateway_mac = "02:00:00:00:64:01",
 };
 
-static const FilterVm vm_iso = {"vmb1002", "DE:AF:DE:AF:64:02", "192.168.100.2", true};
-static const FilterVm vm_open = {"vmb7", "de:af:de:af:64:07", "192.168.100.7", false};
+static const FilterVm vm_iso = {"vmb1002", "DE:AF:DE:AF:64:02", "192.168.100.2", true, false};
+static const FilterVm vm_open = {"vmb7", "de:af:de:af:64:07", "192.168.100.7", false, false};
+/* in a VM group that enables IPv6 */
+static const FilterVm vm_ipv6 = {"vmb8", "de:af:de:af:64:08", "192.168.100.8", false, true};
 
 static void test_golden(void) {
         char *text = NULL;
@@ -66,6 +68,7 @@ static void test_golden(void) {
         } nft[] = {
                 {"nft-add-isolated.nft", &vm_iso, filter_nft_vm_add},
                 {"nft-add-open.nft", &vm_open, filter_nft_vm_add},
+                {"nft-add-ipv6.nft", &vm_ipv6, filter_nft_vm_add},
                 {"nft-remove.nft", &vm_iso, filter_nft_vm_remove},
         };
         for (size_t i = 0; i < ELEMENTSOF(nft); i++) {
@@ -105,6 +108,34 @@ static void test_golden(void) {
         golden_check("ebt-add-open.txt", text);
         free(text);
         filter_cmds_clear(&c);
+        is_int(filter_ebt_vm_add(&net_full, &vm_ipv6, &c), 0, "ebtables add (open, VM group IPv6)");
+        text = filter_cmds_format(&c);
+        golden_check("ebt-add-ipv6.txt", text);
+        ok(strstr(text, "-p IPv6 --ip6-src ! ::dcaf:deff:feaf:6408/::ffff:ffff:ffff:ffff -j DROP") &&
+                   strstr(text, "-p IPv6 -j vmb-ip6-pfx") && !strstr(text, "fe80::dcaf"),
+           "ebtables, IPv6 on: its interface identifier (masked), then the prefixes; not the link-local rule");
+        free(text);
+        filter_cmds_clear(&c);
+        FilterVm iso6 = vm_iso;
+        iso6.ipv6 = true;
+        is_int(filter_ebt_vm_add(&net_full, &iso6, &c), 0, "ebtables add (isolated, VM group IPv6)");
+        text = filter_cmds_format(&c);
+        ok(strstr(text, "-j vmb-iso-out") != NULL, "... an isolated VM still goes through vmb-iso-out (no IPv6)");
+        free(text);
+        filter_cmds_clear(&c);
+        text = NULL;
+        is_int(filter_nft_vm_add(&iso6, &text), 0, "nft add (isolated, VM group IPv6)");
+        ok(text && strstr(text, "add element bridge vmbatch isolated { \"vmb1002\" }\n") &&
+                   !strstr(text, "delete element bridge vmbatch isolated") &&
+                   !strstr(text, "delete element bridge vmbatch vm_iid6"),
+           "... isolated (whose from_iso drops IPv6) with its vm_iid6 element");
+        free(text);
+        text = NULL;
+        filter_nft_vm_add(&vm_open, &text);
+        ok(text && strstr(text, "add element bridge vmbatch vm_iid6 { \"vmb7\" . 0xdcafdefffeaf6407 }\n"
+                                "delete element bridge vmbatch vm_iid6 { \"vmb7\" . 0xdcafdefffeaf6407 }\n"),
+           "nft, IPv6 off: vm_iid6 added and deleted (absent whatever was there)");
+        free(text);
         is_int(filter_ebt_vm_remove("vmb1002", &c), 0, "ebtables remove");
         text = filter_cmds_format(&c);
         golden_check("ebt-remove.txt", text);
@@ -155,18 +186,18 @@ static void test_checks(void) {
         Error e = {0};
         is_int(filter_vm_check(&vm_iso, &e), 0, "a good VM passes");
         const FilterVm bad_vms[] = {
-                {"eth0", "de:af:de:af:64:02", "192.168.100.2", false},
-                {"vmb1", "de:af:de:af:64", "192.168.100.2", false},
-                {"vmb1", "01:af:de:af:64:02", "192.168.100.2", false},
-                {"vmb1", "de:af:de:af:64:02", "192.168.100.300", false},
-                {"vmb1", "de:af:de:af:64:02", "192.168.100.02", false},
-                {"vmb1", "de:af:de:af:64:02", "0.0.0.0", false},
-                {"vmb1", "de:af:de:af:64:02", "255.255.255.255", false},
-                {"vmb1", "de:af:de:af:64:02", "224.0.0.1", false},
-                {"vmb1", "de:af:de:af:64:02", "fd00::2", false},
-                {"vmb1", "de:af:de:af:64:02", "192.168.100.2/24", false},
-                {"vmb1", NULL, "192.168.100.2", false},
-                {"vmb1", "de:af:de:af:64:02", NULL, false},
+                {"eth0", "de:af:de:af:64:02", "192.168.100.2", false, false},
+                {"vmb1", "de:af:de:af:64", "192.168.100.2", false, false},
+                {"vmb1", "01:af:de:af:64:02", "192.168.100.2", false, false},
+                {"vmb1", "de:af:de:af:64:02", "192.168.100.300", false, false},
+                {"vmb1", "de:af:de:af:64:02", "192.168.100.02", false, false},
+                {"vmb1", "de:af:de:af:64:02", "0.0.0.0", false, false},
+                {"vmb1", "de:af:de:af:64:02", "255.255.255.255", false, false},
+                {"vmb1", "de:af:de:af:64:02", "224.0.0.1", false, false},
+                {"vmb1", "de:af:de:af:64:02", "fd00::2", false, false},
+                {"vmb1", "de:af:de:af:64:02", "192.168.100.2/24", false, false},
+                {"vmb1", NULL, "192.168.100.2", false, false},
+                {"vmb1", "de:af:de:af:64:02", NULL, false, false},
         };
         const char *why[] = {"tap", "MAC", "MAC", "IPv4", "IPv4", "IPv4", "IPv4", "IPv4", "IPv4", "IPv4", "MAC", "IPv4"};
         for (size_t i = 0; i < ELEMENTSOF(bad_vms); i++) {
@@ -252,6 +283,12 @@ static void test_checks(void) {
         is_str(ll, "fe80::ff:fe00:6401", "... as text (for ebtables)");
         filter_mac_link_local("de:af:de:af:64:02", true, ll);
         is_str(ll, "fe80::dcaf:deff:feaf:6402", "link-local of de:af:de:af:64:02: the U/L bit flipped, ff:fe inserted");
+        filter_mac_iid6("de:af:de:af:64:02", true, ll);
+        is_str(ll, "::dcaf:deff:feaf:6402", "its interface identifier as text (ebtables' form)");
+        filter_mac_iid6("de:af:de:af:64:02", false, ll);
+        is_str(ll, "dcafdefffeaf6402", "... as 16 hex digits (nft)");
+        filter_mac_iid6("02:00:00:00:00:00", true, ll);
+        is_str(ll, "::ff:fe00:0", "the interface identifier of 02:00:00:00:00:00: ::ff:fe00:0");
 
         /* backends */
         FilterBackend *b = NULL;
@@ -318,14 +355,14 @@ static void test_backend(const char *kind) {
         is_str(filter_backend_name(b), kind, "%s: name", kind);
         ok(filter_setup(b, &e) == 0, "%s: setup %s", kind, e.message);
         ok(filter_setup(b, &e) == 0, "%s: setup again %s", kind, e.message);
-        FilterVm a = {"vmb1", "de:af:de:af:64:02", "192.168.100.2", true};
-        FilterVm c = {"vmb2", "de:af:de:af:64:03", "192.168.100.3", false};
+        FilterVm a = {"vmb1", "de:af:de:af:64:02", "192.168.100.2", true, false};
+        FilterVm c = {"vmb2", "de:af:de:af:64:03", "192.168.100.3", false, false};
         ok(filter_add(b, &a, &e) == 0 && filter_add(b, &c, &e) == 0, "%s: add two %s", kind, e.message);
         ok(filter_add(b, &a, &e) == 0, "%s: add again %s", kind, e.message);
         char *s = listed(b);
         is_str(s, "vmb1 vmb2", "%s: list", kind);
         free(s);
-        FilterVm a2 = {"vmb1", "de:af:de:af:64:09", "192.168.100.9", false};
+        FilterVm a2 = {"vmb1", "de:af:de:af:64:09", "192.168.100.9", false, false};
         ok(filter_add(b, &a2, &e) == 0, "%s: add with another MAC and IP replaces %s", kind, e.message);
         ok(filter_remove(b, "vmb1", &e) == 0, "%s: remove %s", kind, e.message);
         ok(filter_remove(b, "vmb1", &e) == 0, "%s: remove again %s", kind, e.message);
@@ -350,7 +387,7 @@ static void test_backend(const char *kind) {
                 free(out6);
         }
 
-        FilterVm three[] = {a, c, {"vmb3", "de:af:de:af:64:04", "192.168.100.4", true}};
+        FilterVm three[] = {a, c, {"vmb3", "de:af:de:af:64:04", "192.168.100.4", true, false}};
         ok(filter_sync(b, three, 3, &e) == 0, "%s: sync three %s", kind, e.message);
         s = listed(b);
         is_str(s, "vmb1 vmb2 vmb3", "%s: list after sync", kind);
@@ -384,6 +421,38 @@ static void test_backend(const char *kind) {
                 ok(out && strstr(out, "MAC spoofing"), "%s: base rules back", kind);
                 free(out);
         }
+
+        /* vmb2's VM group turns IPv6 on, then off: add and sync follow it */
+        FilterVm c6 = c;
+        c6.ipv6 = true;
+        FilterVm six[] = {a, c6, three[2]};
+        const char *masked = "-p IPv6 --ip6-src ! ::dcaf:deff:feaf:6403/::ffff:ffff:ffff:ffff -j DROP";
+        for (int step = 0; step < 4; step++) {
+                /* add on, add off, sync on, sync on again (nothing to change: a
+                 * misread element would be deleted by value and fail) */
+                bool on = step != 1;
+                error_clear(&e);
+                int r = step < 2 ? filter_add(b, on ? &c6 : &c, &e) : filter_sync(b, six, 3, &e);
+                char *out = NULL;
+                if (streq(kind, "nft"))
+                        nft_cmd("list set bridge " FILTER_NFT_TABLE " vm_iid6", &out);
+                else {
+                        char *argv[] = {FILTER_EBT_PROGRAM, "-t", "nat", "-L", "vm-vmb2", NULL};
+                        SpawnOpts o = {.argv = argv};
+                        SpawnResult res = {0};
+                        spawn_run(&o, &res);
+                        out = res.out ? xstrdup(res.out) : NULL;
+                        spawn_result_clear(&res);
+                }
+                bool has = out && (streq(kind, "nft") ? strstr(out, "\"vmb2\" . 0xdcafdefffeaf6403") != NULL
+                                                      : strstr(out, masked) != NULL);
+                ok(r == 0 && has == on, "%s: %s with IPv6 %s: %s %s %s", kind, step < 2 ? "add" : "sync", on ? "on" : "off",
+                   streq(kind, "nft") ? "vm_iid6 element" : "masked source rule", on ? "there" : "gone", e.message);
+                free(out);
+        }
+        s = listed(b);
+        is_str(s, "vmb1 vmb2 vmb3", "%s: list after the IPv6 changes", kind);
+        free(s);
 
         /* a new backend object (a daemon restart) can remove what an earlier one added */
         filter_backend_free(b);
@@ -491,7 +560,7 @@ static void test_purge(void) {
         Error e = {0};
         ok(filter_backend_probe("nft", &e) == 0, "probe nft here %s", e.message);
         ok(filter_backend_probe("ebtables", &e) == 0, "probe ebtables here %s", e.message);
-        FilterVm a = {"vmb1", "de:af:de:af:64:02", "192.168.100.2", true};
+        FilterVm a = {"vmb1", "de:af:de:af:64:02", "192.168.100.2", true, false};
         FilterBackend *b = NULL;
         ok(filter_backend_new("ebtables", &net_full, &b, &e) == 0 && filter_setup(b, &e) == 0 &&
                    filter_add(b, &a, &e) == 0,
