@@ -24,8 +24,9 @@ PACKAGES=(
   passwd util-linux iproute2 sqlite3 acl python3
   # the Debian package (test-package.sh): dpkg-buildpackage with debhelper's meson
   # support, lintian, sd_notify readiness (libsystemd), systemd-analyze verify and
-  # systemd-tmpfiles (systemd), the logrotate config, bash completion's helpers
-  dpkg-dev debhelper lintian libsystemd-dev systemd logrotate bash-completion
+  # systemd-tmpfiles (systemd), the logrotate config, bash completion's helpers,
+  # capsh (libcap2-bin: the daemon's bounding set), git (a clean clone)
+  dpkg-dev debhelper lintian libsystemd-dev systemd logrotate bash-completion libcap2-bin git
   # batch_backend = slurm (scripts/slurm-up.sh runs them without systemd)
   slurm-wlm slurmctld slurmd slurm-client munge
   # batch_backend = sge (scripts/sge-up.sh runs them without systemd)

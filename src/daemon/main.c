@@ -234,7 +234,10 @@ int main(int argc, char **argv) {
 
         if (node_only)
                 return run(&settings, NULL, pidfile);
-        if (make_parent_dir(settings.database, 0700) < 0) {
+        /* 0755, not 0700: by default it is state_dir, which the starters (the
+         * VMs' owners) traverse to reach run/instance-N; the database's
+         * secrecy is its own 0600 (and SQLite gives -wal and -shm its mode) */
+        if (make_parent_dir(settings.database, 0755) < 0) {
                 fprintf(stderr, "vmbatchd: cannot create the directory of %s: %m\n", settings.database);
                 return 1;
         }
