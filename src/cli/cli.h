@@ -73,6 +73,10 @@ int cli_modern_parse(int argc, char **argv, const char *cwd, CliCommand *c, Erro
  * with a one-line message in err. */
 int cli_modern_to_request(int argc, char **argv, const char *cwd, json_t **ret_req, Error *err);
 
+/* The modern syntax's nouns (the table cli_modern_parse reads), for the
+ * shell completion (cli/complete.h). */
+const CliNoun *cli_modern_nouns(size_t *ret_n);
+
 /* For verbs without options / arguments. */
 extern const CliOpt cli_no_opts[];
 int cli_build_nothing(CliArgs *a, const char *cwd, json_t *args, Error *err);

@@ -9,6 +9,7 @@
 #include "basic/instance-types.h"
 #include "basic/config.h"
 #include "cli/cli.h"
+#include "cli/complete.h"
 #include "cli/paper.h"
 #include "cli/rpc.h"
 #include "build-config.h"
@@ -73,6 +74,10 @@ int main(int argc, char **argv) {
 
         /* a daemon that hangs up must not kill us silently */
         signal(SIGPIPE, SIG_IGN);
+
+        /* the shell completion's hidden mode (data/completion/vmbatch) */
+        if (argc > 1 && streq(argv[1], CLI_COMPLETE_WORD))
+                return cli_complete_main(paper, argc - 2, argv + 2);
 
         r = paper ? cli_paper_parse(argc, argv, cwd, &c, &err) : cli_modern_parse(argc, argv, cwd, &c, &err);
         if (r < 0) {

@@ -26,6 +26,11 @@ static const CliNoun nouns[] = {
         {"doctor", "check this host: KVM, network, qemu, storage, database", cli_doctor_verbs},
 };
 
+const CliNoun *cli_modern_nouns(size_t *ret_n) {
+        *ret_n = ELEMENTSOF(nouns);
+        return nouns;
+}
+
 void cli_command_done(CliCommand *c) {
         json_decref(c->request);
         free(c->usage_text);

@@ -44,6 +44,10 @@ static const CliOpt paper_opts[] = {
 #undef M
 #undef A
 
+const CliOpt *cli_paper_options(void) {
+        return paper_opts;
+}
+
 /* ---- helpers ---- */
 
 static int need(const char *value, const char *what, Error *err) {

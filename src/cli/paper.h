@@ -17,3 +17,8 @@ int cli_paper_parse(int argc, char **argv, const char *cwd, CliCommand *c, Error
  * request); or -EINVAL with err set. Relative paths are made absolute
  * against cwd. */
 int cli_paper_to_request(int argc, char **argv, const char *cwd, json_t **ret_req, Error *err);
+
+/* The paper's options, actions flagged CLI_OPT_ACTION (the table
+ * cli_paper_parse reads; terminated by a NULL name), for the shell
+ * completion (cli/complete.h). */
+const CliOpt *cli_paper_options(void);
