@@ -111,9 +111,11 @@ ok $? "vmbatch is installed ($(dpkg-query -W -f '${Version}' vmbatch 2>/dev/null
 [ "$(command -v vmapp)" = /usr/bin/vmapp ] && dpkg -S /usr/bin/vmapp /usr/sbin/vmbatchd >/dev/null 2>&1
 ok $? "vmapp and vmbatchd are the package's (/usr/bin/vmapp, /usr/sbin/vmbatchd)"
 for f in /lib/systemd/system/vmbatchd.service /lib/systemd/system/vmbatchd-node.service \
-  /usr/lib/tmpfiles.d/vmbatch.conf /etc/logrotate.d/vmbatch /etc/vmbatch/vmbatch.conf; do
+  /usr/lib/tmpfiles.d/vmbatch.conf /etc/logrotate.d/vmbatch /etc/vmbatch/vmbatch.conf \
+  /usr/share/bash-completion/completions/vmbatch /usr/share/bash-completion/completions/vmapp; do
   dpkg -S "$f" >/dev/null 2>&1; ok $? "the package ships $f"
 done
+dpkg -L vmbatch >"$T/package.list" 2>/dev/null
 dpkg-query -W -f '${Conffiles}\n' vmbatch | grep -q "/etc/vmbatch/vmbatch.conf"
 ok $? "/etc/vmbatch/vmbatch.conf is a conffile"
 out=$(systemd-analyze verify /lib/systemd/system/vmbatchd.service /lib/systemd/system/vmbatchd-node.service 2>&1)
@@ -136,7 +138,7 @@ ok $? "its bounding set is the unit's CapabilityBoundingSet= ($(printf '%s' "$ha
 grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$DPID/status" 2>/dev/null; ok $? "it runs with no_new_privs (NoNewPrivileges=yes)"
 [ -S /run/vmbatch/vmbatchd.sock ]; ok $? "its socket is /run/vmbatch/vmbatchd.sock"
 [ "$(stat -c %a /var/lib/vmbatch)" = 755 ] && [ "$(stat -c %a /var/lib/vmbatch/vmbatch.db)" = 600 ]
-ok $? "/var/lib/vmbatch is 0755 (starters reach run/), its database 0600 ($(stat -c '%a %a' /var/lib/vmbatch /var/lib/vmbatch/vmbatch.db 2>/dev/null))"
+ok $? "/var/lib/vmbatch is 0755 (starters reach run/), its database 0600 ($(stat -c %a /var/lib/vmbatch /var/lib/vmbatch/vmbatch.db 2>/dev/null | tr '\n' ' '))"
 
 # ---- the student's run: the guest's lease ----
 map=$(runuser -u "$STUDENT_U" -- vmapp --json --maplist 2>/dev/null)
@@ -172,15 +174,21 @@ ok $? "systemctl stop vmbatchd: the daemon ended on SIGTERM"
 grep -q '^STOPPING=1' "$T/vmbatchd.notify-msgs" 2>/dev/null; ok $? "it said STOPPING=1 first"
 apt-get purge -y vmbatch >"$T/purge.log" 2>&1; ok $? "apt-get purge -y vmbatch"
 snapshot >"$T/after.list"
-left=$(comm -13 "$T/before.list" "$T/after.list")
-gone=$(comm -23 "$T/before.list" "$T/after.list")
-diag "left on the host after purge, in /etc /usr /opt /var /run: ${left:-nothing}"
-[ -z "$left" ]; ok $? "nothing of the package is left in /etc, /usr, /opt, /var, /run"
-[ -z "$gone" ]; ok $? "and nothing that was there before is gone${gone:+: $gone}"
+# what is new since before the install, and is vmbatch's: a path of the
+# package, or named vmbatch (other programs may write to /var or /run
+# meanwhile: a scheduler's spool, systemd-analyze's /run/systemd)
+new=$(comm -13 "$T/before.list" "$T/after.list")
+left=$(printf '%s\n' "$new" | grep -Fx -f "$T/package.list" ; printf '%s\n' "$new" | grep -E '(^|/)vmbatch([./_]|$)')
+left=$(printf '%s\n' "$left" | grep . | sort -u)
+gone=$(comm -23 "$T/before.list" "$T/after.list" | grep -E '(^|/)vmbatch([./_]|$)')
+diag "new on the host since the install: $(printf '%s\n' "$new" | grep -c .) paths, of other programs: $(printf '%s\n' "$new" | grep . | head -8 | tr '\n' ' ')"
+diag "left of vmbatch after purge, in /etc /usr /opt /var /run: ${left:-nothing}"
+[ -z "$left" ]; ok $? "nothing of the package is left in /etc, /usr, /opt, /var, /run ($(grep -c . "$T/package.list") paths installed)"
+[ -z "$gone" ]; ok $? "and nothing named vmbatch that was there before is gone${gone:+: $gone}"
 stud_left=$(find "/home/$STUDENT_U/vms" -type f 2>/dev/null)
 diag "left in the student's folder, as debian/vmbatch.postrm documents: ${stud_left:-nothing}"
-[ -n "$stud_left" ] && grep -q "/home" "$T/w/src/debian/vmbatch.postrm"
-ok $? "what is left is the student's disc folder, which postrm documents"
+[ -n "$stud_left" ] && grep -q "Never touched: the users' and the admin's disc" "$T/w/src/debian/vmbatch.postrm"
+ok $? "what is left is the student's disc, in her folder, which postrm says stays"
 [ ! -e /etc/systemd/system/multi-user.target.wants/vmbatchd.service ]
 ok $? "the unit's enablement is gone"
 INSTALLED=
