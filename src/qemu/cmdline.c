@@ -213,6 +213,9 @@ static int spec_check(const QemuSpec *s, Error *err) {
                                          s->vnc_listen);
         }
 
+        if (s->vnc_socket && (!path_is_valid(s->vnc_socket) || strlen(s->vnc_socket) > QEMU_UNIX_PATH_MAX))
+                return error_set(err, -EINVAL, "the VNC socket needs an absolute path of at most %u bytes",
+                                 QEMU_UNIX_PATH_MAX);
         if (s->qmp_socket && !path_is_valid(s->qmp_socket))
                 return error_set(err, -EINVAL, "the QMP socket needs an absolute path");
         if (s->serial_log && !path_is_valid(s->serial_log))
@@ -326,8 +329,9 @@ int qemu_cmdline_build(const QemuSpec *s, Error *err, char ***ret_argv) {
                 argv_addf(&a, "virtio-net-pci,netdev=net0,id=virtio-net0,mac=%s,romfile=", s->mac);
         }
 
-        if (s->vnc_display >= 0) {
+        if (s->vnc_display >= 0 || s->vnc_socket)
                 argv_add2(&a, "-device", "VGA,id=vga0");
+        if (s->vnc_display >= 0) {
                 argv_add(&a, "-vnc");
                 if (!s->vnc_listen)
                         argv_addf(&a, ":%d,password=on", s->vnc_display);
@@ -335,6 +339,12 @@ int qemu_cmdline_build(const QemuSpec *s, Error *err, char ***ret_argv) {
                         argv_addf(&a, "[%s]:%d,password=on", s->vnc_listen, s->vnc_display);
                 else
                         argv_addf(&a, "%s:%d,password=on", s->vnc_listen, s->vnc_display);
+        }
+        if (s->vnc_socket) {
+                /* the console's own server: the TCP one (direct VNC) stays as it is */
+                _cleanup_free_ char *p = opt_escape(s->vnc_socket);
+                argv_add(&a, "-vnc");
+                argv_addf(&a, "unix:%s,id=" QEMU_VNC_CONSOLE_ID ",password=on", p);
         }
 
         *ret_argv = TAKE_PTR(a.v);

@@ -18,7 +18,9 @@
  * direct kernel boot. The network is a tap handed over as an already open fd (the
  * daemon opens it as root; qemu never needs /dev/net/tun), virtio-net without an option
  * ROM. VNC adds a VGA device and listens with password=on: nobody can log in until the
- * password is set over QMP (set_password / change-vnc-password).
+ * password is set over QMP (set_password / change-vnc-password). The browser console's
+ * VNC server is a second -vnc on a unix socket (id=console, also password=on) beside the
+ * TCP one: qemu 7.2 runs both at once on the same VGA, each with its own password.
  *
  * Values that land inside a qemu option list (paths, names) have their commas doubled,
  * so a path like "a,b.qcow2" cannot inject options; every path must be absolute, so none
@@ -45,6 +47,8 @@
 #define QEMU_DISCS_MAX 16u
 #define QEMU_VNC_DISPLAY_MAX (65535 - 5900)
 #define QEMU_FIRST_HANDED_FD 3 /* 0-2 are qemu's stdio */
+#define QEMU_VNC_CONSOLE_ID "console" /* the -vnc id of the unix socket server */
+#define QEMU_UNIX_PATH_MAX 107u /* sun_path, without its NUL */
 
 /* A disc is either a path qemu opens itself (tools, tests) or, as the
  * starter always gives it, a chain of fds the node opened: chain[0] the top
@@ -85,6 +89,9 @@ typedef struct QemuSpec {
 
         int vnc_display;        /* < 0: no VNC; else 0 .. QEMU_VNC_DISPLAY_MAX (port 5900+N) */
         const char *vnc_listen; /* address to listen on; NULL: all addresses */
+        const char *vnc_socket; /* a second VNC server (id "console") on this unix socket, the
+                                 * browser console's; NULL: none. Its password is set apart
+                                 * from the TCP one's (set_password display=console) */
 
         const char *qmp_socket; /* unix socket path qemu listens on for QMP; NULL: none */
         const char *serial_log; /* file the serial port (ttyS0) is written to; NULL: none */

@@ -552,6 +552,10 @@ static int simple(Qmp *q, const char *cmd, json_t *args, json_t **ret_return, Er
 }
 
 int qmp_set_vnc_password(Qmp *q, const char *password, Error *err) {
+        return qmp_set_vnc_password_of(q, NULL, password, err);
+}
+
+int qmp_set_vnc_password_of(Qmp *q, const char *display, const char *password, Error *err) {
         if (isempty(password))
                 return error_set(err, -EINVAL, "the VNC password must not be empty");
         size_t n = strlen(password);
@@ -567,12 +571,15 @@ int qmp_set_vnc_password(Qmp *q, const char *password, Error *err) {
                 return error_set(err, -EINVAL, "the VNC password is not valid UTF-8");
         json_t *args = json_object();
         if (!args || json_object_set_new(args, "protocol", json_string("vnc")) < 0 ||
-            json_object_set_new(args, "password", pw) < 0) {
+            json_object_set_new(args, "password", pw) < 0 ||
+            (display && json_object_set_new(args, "display", json_string(display)) < 0)) {
                 json_decref(args);
                 return error_set(err, -ENOMEM, "out of memory");
         }
         int r = simple(q, "set_password", args, NULL, err);
-        if (r < 0)
+        if (r < 0 && display)
+                error_prefix(err, "setting the password of VNC server '%s'", display);
+        else if (r < 0)
                 error_prefix(err, "setting the VNC password");
         return r;
 }

@@ -161,6 +161,9 @@ static inline void qmp_freep(Qmp **q) { qmp_free(*q); }
 /* set_password protocol=vnc (qemu 7.2). password: 1..QMP_VNC_PASSWORD_MAX bytes of UTF-8
  * without control characters, else -EINVAL before anything is sent. */
 int qmp_set_vnc_password(Qmp *q, const char *password, Error *err);
+/* The same for the VNC server of that -vnc id (NULL: the default one): a
+ * password set without one reaches only the first server (qemu 7.2). */
+int qmp_set_vnc_password_of(Qmp *q, const char *display, const char *password, Error *err);
 
 /* ACPI power button: the guest decides whether and when to power off. */
 int qmp_system_powerdown(Qmp *q, Error *err);

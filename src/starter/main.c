@@ -252,6 +252,7 @@ static int start_qemu(Starter *s, const json_t *spec, Handed *handed, Error *err
         q.mac = sget(spec, "mac");
         q.vnc_display = (int)json_integer_value(json_object_get(spec, "vnc_display"));
         q.vnc_listen = sget(spec, "vnc_listen");
+        q.vnc_socket = sget(spec, "console_socket"); /* the browser console's (an older node names none) */
         q.qmp_socket = s->qmp_path;
         json_t *max = json_object_get(spec, "serial_log_max");
         int wr = serial_log_open(&s->serial, serial_path, json_is_integer(max) ? (uint64_t)json_integer_value(max) : 0,
@@ -602,8 +603,12 @@ int main(int argc, char **argv) {
                 goto out;
         }
         handed_close(&handed); /* qemu has them */
+        const char *vnc_password = json_string_value(json_object_get(spec, "vnc_password"));
+        /* both VNC servers get the password: each has its own */
         if (qmp_connect(s.qmp_path, 30000, &s.qmp, &err) < 0 ||
-            qmp_set_vnc_password(s.qmp, json_string_value(json_object_get(spec, "vnc_password")), &err) < 0) {
+            qmp_set_vnc_password(s.qmp, vnc_password, &err) < 0 ||
+            (sget(spec, "console_socket") &&
+             qmp_set_vnc_password_of(s.qmp, QEMU_VNC_CONSOLE_ID, vnc_password, &err) < 0)) {
                 say("instance %u: %s", s.instance, err.message);
                 kill(s.qemu, SIGKILL);
                 waitpid(s.qemu, NULL, 0);

@@ -123,6 +123,7 @@ static void test_golden(void) {
         fds.mac = "de:af:de:af:64:0a";
         fds.vnc_display = 4;
         fds.vnc_listen = "127.0.0.1";
+        fds.vnc_socket = "/var/lib/vmbatch/run/instance-10/vnc.sock"; /* the browser console's */
         fds.serial_fd = 8;
         check_golden("discs-as-fds", &fds);
 
@@ -137,6 +138,10 @@ static void test_golden(void) {
         check_golden("minimal-kvm", &minimal);
         minimal.accel = QEMU_ACCEL_TCG;
         check_golden("minimal-tcg", &minimal);
+
+        /* the console's unix socket without a TCP display: the VGA device still comes */
+        minimal.vnc_socket = "/var/lib/vmbatch/run/instance-3/vnc.sock";
+        check_golden("console-socket-only", &minimal);
 
         /* commas doubled inside option lists; raw read-only disc; IPv6 VNC; no sandbox */
         const QemuDisc odd[] = { { .path = "/data/a,b/disc,file=/etc/shadow.qcow2" },
@@ -154,6 +159,7 @@ static void test_golden(void) {
         esc.vnc_display = 0;
         esc.vnc_listen = "::1";
         esc.qmp_socket = "/tmp/q,m,p.sock";
+        esc.vnc_socket = "/tmp/v,id=x,n,c.sock";
         esc.serial_log = "/tmp/serial,log";
         esc.no_sandbox = true;
         check_golden("escaping", &esc);
@@ -178,6 +184,13 @@ static void m_initrd_no_kernel(QemuSpec *s) { s->kernel = NULL, s->cmdline = NUL
 static void m_append_no_kernel(QemuSpec *s) { s->kernel = NULL, s->initrd = NULL; }
 static void m_append_newline(QemuSpec *s) { s->cmdline = "a\nvmb.net=1"; }
 static void m_cdrom_and_kernel(QemuSpec *s) { s->cdrom = "/x.iso"; }
+static void m_vnc_socket_relative(QemuSpec *s) { s->vnc_socket = "run/vnc.sock"; }
+static void m_vnc_socket_long(QemuSpec *s) {
+        static char p[QEMU_UNIX_PATH_MAX + 2];
+        memset(p, 'a', sizeof(p) - 1);
+        p[0] = '/';
+        s->vnc_socket = p;
+}
 static void m_tap_stdio(QemuSpec *s) { s->tap_fd = 2; }
 static void m_no_mac(QemuSpec *s) { s->mac = NULL; }
 static void m_bad_mac(QemuSpec *s) { s->mac = "de:af:de:af:64"; }
@@ -226,6 +239,8 @@ static void test_invalid(void) {
                 { "VNC display too large", m_vnc_big },
                 { "comma in VNC listen address", m_vnc_listen_comma },
                 { "VNC listen without display", m_vnc_listen_no_vnc },
+                { "relative VNC socket", m_vnc_socket_relative },
+                { "VNC socket longer than sun_path", m_vnc_socket_long },
                 { "unknown disc format", m_bad_format },
                 { "empty disc path", m_empty_disc_path },
                 { "too many discs", m_too_many_discs },
