@@ -6,15 +6,21 @@
 # makes, sge_execd in the root namespace (the starter needs only the
 # daemon's unix socket and receives the tap fd over it; VNC on 127.0.0.1);
 # qmaster's port is relayed into the namespace for the daemon's qsub/qstat/qdel.
-#  - doraz runs myvm --isolate: --maplist shows backend sge and the job id,
-#    qstat shows the job running as doraz, the guest gets its mapped IP;
+#  - the student (sgdoraz) runs myvm --isolate: --maplist shows backend sge and the job id,
+#    qstat shows the job running as her, the guest gets its mapped IP;
 #  - `qdel <job>` from outside vmbatch: the mapping, tap and lease go;
 #  - --vmstop through vmbatch: ACPI power-down, the job ends;
 #  - a VM with 2 vcpus and a walltime asks for -pe smp 2 and h_rt;
 #  - (only on a Grid Engine this test started) a job queued on a disabled
 #    queue stays "submitted" while qmaster is down (state() errors are not
-#    "gone"), runs once the queue is enabled, and --vmstop of a queued job
-#    qdel's it.
+#    "gone"); while it waits, the student's own vmbatch-starter claiming it
+#    (issue 11: JOB_ID, SGE_TASK_ID, ... set by her) is refused, run by hand
+#    (the node finds no shepherd around it) and run inside another Grid
+#    Engine job of hers while the vm's job is held (the node finds that
+#    other job's shepherd): the instance stays submitted, its job queued,
+#    no qemu runs. The control: released, the real job's starter (under its
+#    shepherd) attaches to that same instance and its guest gets its lease.
+#    --vmstop of a queued job qdel's it.
 # Prints the qsub -> running latencies it measures. Guests run under TCG.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -25,8 +31,9 @@ for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release; do
   command -v "$t" >/dev/null || skip_all "$t not installed"
 done
 export SGE_ROOT=/var/lib/gridengine SGE_CELL=default
-# the paper's users; other names let this run beside tests that make the same ones
-ADMIN=${VMBATCH_TEST_ADMIN:-badadmin} U=${VMBATCH_TEST_USER:-doraz}
+# the paper's badadmin and doraz, named apart (as test-slurm.sh does) so that
+# other tests running at the same time never share (or remove) them under this one
+ADMIN=${VMBATCH_TEST_ADMIN:-sgadmin} U=${VMBATCH_TEST_USER:-sgdoraz}
 
 T=$(mktemp -d /tmp/vmbatch-sge-XXXXXX); chmod 0755 "$T"
 NS=vmb-sge-$$
@@ -280,8 +287,42 @@ if [ "$SGE_STARTED" = 1 ]; then
   "$SCRIPTS/sge-up.sh" >>"$T/sge-up.log" 2>&1 && [ "$(job_state "$JOB")" = qw ] && [ "$(inst_field "$ID" state)" = submitted ]
   rc=$?; ok $rc "qmaster back: job $JOB still queued, instance $ID still 'submitted'"
   [ $rc -eq 0 ] || tail -5 "$T/sge-up.log" | sed 's/^/# /'
-  qmod -e "all.q@$H" >/dev/null 2>&1
-  wait_for 60 eval '[ "$(inst_field $ID state)" = running ]'; ok $? "queue enabled: instance $ID runs"
+  # issue 11: the student starts the starter of her queued job herself, with
+  # the environment of that job as Grid Engine would give it, claiming it
+  out=$(runuser -u "$U" -- env JOB_ID="$JOB" SGE_TASK_ID=undefined JOB_NAME="vmbatch-$ID" QUEUE=all.q \
+    NSLOTS=1 NHOSTS=1 ENVIRONMENT=BATCH SGE_O_HOST="$H" HOSTNAME="$H" \
+    "$STARTER" --instance "$ID" --socket "$VMB_SOCK" 2>&1); rc=$?
+  [ $rc -ne 0 ] && printf '%s\n' "$out" | grep -Fq "this starter is not job $JOB of instance $ID (sge): refused (it says job $JOB, the node found no job of that scheduler around it)"
+  ok $? "a starter run by hand for queued job $JOB, claiming it, is refused: $(printf '%s' "$out" | tail -1)"
+  [ $rc -ne 0 ] || diag "$out"
+  [ "$(inst_field "$ID" state)" = submitted ] && [ -z "$(inst_field "$ID" tap)" ] && [ "$(job_state "$JOB")" = qw ]
+  ok $? "instance $ID is still submitted with no tap, job $JOB still queued (qw)"
+  ! pgrep -f "$T/state/run/instance-$ID/" >/dev/null; ok $? "no qemu runs for instance $ID"
+  # the same from inside another Grid Engine job of hers (a real shepherd
+  # around it, but that job's): the vm's job is held, the queue enabled
+  qhold -h u "$JOB" >/dev/null 2>&1 && qmod -e "all.q@$H" >/dev/null 2>&1 && sleep 2 && [ "$(job_state "$JOB")" = hqw ]
+  ok $? "job $JOB held (hqw), the queue enabled"
+  HD=$T/hostile-$U
+  install -d -o "$U" -g "$(id -gn "$U")" -m 0755 "$HD"
+  cat >"$HD/job.sh" <<JOB
+#!/bin/sh
+# her own job: the starter, told it is job $JOB
+exec env JOB_ID=$JOB "$STARTER" --instance $ID --socket "$VMB_SOCK"
+JOB
+  chmod 0755 "$HD/job.sh"
+  HJOB=$(cd "$HD" && runuser -u "$U" -- qsub -terse -N vmb-hostile -o "$HD/job.out" -j y -S /bin/sh -wd "$HD" -r n "$HD/job.sh" 2>&1)
+  [[ "$HJOB" =~ ^[0-9]+$ ]] && JOBS+=("$HJOB")
+  [[ "$HJOB" =~ ^[0-9]+$ ]] && wait_for 60 eval "! qstat -j $HJOB >/dev/null 2>&1" &&
+    grep -Fq "this starter is not job $JOB of instance $ID (sge): refused (it says job $JOB, the node found $HJOB)" "$HD/job.out"
+  ok $? "her starter inside her own job $HJOB, claiming job $JOB, is refused: $(tail -1 "$HD/job.out" 2>/dev/null || echo "qsub: $HJOB")"
+  [ "$(inst_field "$ID" state)" = submitted ] && [ -z "$(inst_field "$ID" tap)" ] && [ "$(job_state "$JOB")" = hqw ] &&
+    ! pgrep -f "$T/state/run/instance-$ID/" >/dev/null
+  ok $? "instance $ID is still submitted with no tap, job $JOB still held, no qemu"
+  # the control: the real job, released, attaches under its own shepherd
+  qrls -h u "$JOB" >/dev/null 2>&1
+  wait_for 60 eval '[ "$(inst_field $ID state)" = running ]'; ok $? "control: job $JOB released, its starter attaches: instance $ID runs"
+  ip=$(inst_field "$ID" ip)
+  wait_for 90 grep -q "VMB-LEASE ip=$ip " "$T/state/jobs/instance-$ID.serial"; ok $? "and its guest gets its lease $ip"
   v "$U" --vmstop --instance "$ID" >/dev/null && wait_for 60 gone "$ID"; ok $? "--vmstop: instance $ID gone"
 
   qmod -d "all.q@$H" >/dev/null 2>&1
@@ -293,7 +334,9 @@ if [ "$SGE_STARTED" = 1 ]; then
   wait_for 10 eval "! qstat -j $JOB >/dev/null 2>&1"; ok $? "and its queued job $JOB was qdel'ed"
   qmod -e "all.q@$H" >/dev/null 2>&1
 else
-  for d in "queued job while qmaster is down" "--vmstop of a queued job"; do
+  for d in "queued job while qmaster is down" "a starter run by hand for a queued job is refused" \
+    "a starter inside another job of hers is refused" "control: the real job's starter attaches" \
+    "--vmstop of a queued job"; do
     tap_n=$((tap_n + 1)); echo "ok $tap_n - $d # SKIP Grid Engine was not started by this test"
   done
 fi
