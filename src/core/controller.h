@@ -18,13 +18,21 @@ typedef struct ControllerHooks {
         int (*launch)(void *userdata, InstanceRec *inst, Error *err);
         /* stop, kill, suspend or resume an instance that was started */
         int (*signal)(void *userdata, const InstanceRec *inst, InstanceAction action, Error *err);
+        /* console.redeem: *ret_fd a stream socket connected (without
+         * waiting) to the console VNC server of inst, the caller's */
+        int (*console_connect)(void *userdata, const InstanceRec *inst, int *ret_fd, Error *err);
 } ControllerHooks;
+
+typedef struct ConsoleTokens ConsoleTokens; /* core/console_tokens.h */
 
 typedef struct Controller {
         Store *store;
         const Settings *settings;
         const ControllerHooks *hooks;
         void *hooks_data;
+        /* the browser console's one-time tokens (memory only); NULL:
+         * console.open and console.redeem are not available */
+        ConsoleTokens *console_tokens;
 } Controller;
 
 /* Handle one request object {"op", "args"} from uid; returns the response
@@ -52,6 +60,10 @@ int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t 
 typedef struct ControllerJob ControllerJob;
 
 json_t *controller_start(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job);
+/* The same, and *ret_fd the fd the answer carries (console.redeem: the
+ * console's VNC socket; the caller's to send and close), -1 for none. */
+json_t *controller_start_fd(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job,
+                            int *ret_fd);
 void controller_job_run(ControllerJob *job, FILE *out);
 json_t *controller_job_finish(Controller *c, ControllerJob *job, const char *outcome);
 /* A job never finished (the daemon stops): frees it; the run's files stay. */

@@ -299,7 +299,7 @@ static const OpDef ops_misc[] = {
 };
 
 static const OpDef *find_op(const char *name) {
-        const OpDef *const tables[] = {ops_misc, ops_users, ops_vmgroups, ops_vms, ops_perms, ops_instances};
+        const OpDef *const tables[] = {ops_misc, ops_users, ops_vmgroups, ops_vms, ops_perms, ops_instances, ops_console};
         for (size_t t = 0; t < ELEMENTSOF(tables); t++)
                 for (const OpDef *d = tables[t]; d->name; d++)
                         if (streq(d->name, name))
@@ -360,8 +360,8 @@ static void audit_expire(Controller *c) {
 /* Run the operation (or, for a job, its finish with plan and outcome) in
  * its write transaction and audit it when it mutates. */
 static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json_t *args, void *plan,
-                    const char *outcome, json_t **ret_data, Error *err) {
-        OpAudit audit = {""};
+                    const char *outcome, json_t **ret_data, int *ret_fd, Error *err) {
+        OpAudit audit = {.object = "", .fd = -1};
         json_t *data = NULL;
         int r = 0;
         if ((d->flags & OP_MUTATES) && (r = store_begin(c->store, err)) < 0)
@@ -378,6 +378,8 @@ static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json
         if (r < 0) {
                 if (d->flags & OP_MUTATES)
                         store_rollback(c->store);
+                if (audit.fd >= 0)
+                        close(audit.fd);
                 json_decref(data);
                 if (err && err->code == 0)
                         error_set(err, r, "%s failed: %s", d->name, strerror(-r));
@@ -386,13 +388,17 @@ static int op_apply(Controller *c, const Caller *who, const OpDef *d, const json
         if (d->flags & OP_MUTATES)
                 log_info("uid %u: %s %s", who->uid, d->name, audit.object);
         *ret_data = data ? data : json_object();
+        if (ret_fd)
+                *ret_fd = audit.fd;
+        else if (audit.fd >= 0)
+                close(audit.fd); /* in line (tests): nobody to hand it to */
         return 0;
 }
 
 /* The in-line path (tests, --init) and the daemon's first step. ret_job
  * NULL: a job runs here, blocking. */
 static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
-                    ControllerJob **ret_job, Error *err) {
+                    ControllerJob **ret_job, int *ret_fd, Error *err) {
         json_t *empty = NULL;
         if (!args)
                 args = empty = json_object();
@@ -404,7 +410,7 @@ static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *a
                 return r;
         }
         if (!d->job) {
-                r = op_apply(c, &who, d, args, NULL, NULL, ret_data, err);
+                r = op_apply(c, &who, d, args, NULL, NULL, ret_data, ret_fd, err);
                 goto out;
         }
         /* the plan only reads: no transaction is held while the job runs */
@@ -425,7 +431,7 @@ static int op_begin(Controller *c, uint32_t uid, const char *op, const json_t *a
                 abort();
         controller_job_run(job, f);
         fclose(f);
-        r = op_apply(c, &who, d, job->args, plan, outcome, ret_data, err);
+        r = op_apply(c, &who, d, job->args, plan, outcome, ret_data, NULL, err);
         free(outcome);
         controller_job_free(job);
 out:
@@ -436,7 +442,7 @@ out:
 
 int controller_handle(Controller *c, uint32_t uid, const char *op, const json_t *args, json_t **ret_data,
                       Error *err) {
-        return op_begin(c, uid, op, args, ret_data, NULL, err);
+        return op_begin(c, uid, op, args, ret_data, NULL, NULL, err);
 }
 
 void controller_job_run(ControllerJob *job, FILE *out) {
@@ -474,7 +480,7 @@ json_t *controller_job_finish(Controller *c, ControllerJob *job, const char *out
         if (r < 0)
                 error_set(&err, r, "cannot read the caller's record");
         else {
-                r = op_apply(c, &who, job->op, job->args, job->plan, outcome ? outcome : "", &data, &err);
+                r = op_apply(c, &who, job->op, job->args, job->plan, outcome ? outcome : "", &data, NULL, &err);
                 caller_clear(&who);
         }
         controller_job_free(job);
@@ -491,22 +497,30 @@ static int request_op(const json_t *request, const char **ret_op, Error *err) {
         return r;
 }
 
-/* A wire request; ret_job NULL: a job runs in line. */
-static json_t *handle_request(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job) {
+/* A wire request; ret_job NULL: a job runs in line; ret_fd NULL: an fd of
+ * the answer is closed. */
+static json_t *handle_request(Controller *c, uint32_t uid, const json_t *request, ControllerJob **ret_job,
+                              int *ret_fd) {
         Error err = {0};
         json_t *data = NULL;
         const char *op;
         int r = request_op(request, &op, &err);
         if (r >= 0)
-                r = op_begin(c, uid, op, json_object_get(request, "args"), &data, ret_job, &err);
+                r = op_begin(c, uid, op, json_object_get(request, "args"), &data, ret_job, ret_fd, &err);
         return r == CONTROLLER_PENDING ? NULL : response(r, data, &err);
+}
+
+json_t *controller_start_fd(Controller *c, uint32_t uid, const json_t *req, ControllerJob **ret_job, int *ret_fd) {
+        *ret_job = NULL;
+        *ret_fd = -1;
+        return handle_request(c, uid, req, ret_job, ret_fd);
 }
 
 json_t *controller_start(Controller *c, uint32_t uid, const json_t *req, ControllerJob **ret_job) {
         *ret_job = NULL;
-        return handle_request(c, uid, req, ret_job);
+        return handle_request(c, uid, req, ret_job, NULL);
 }
 
 json_t *controller_request(Controller *c, uint32_t uid, const json_t *req) {
-        return handle_request(c, uid, req, NULL);
+        return handle_request(c, uid, req, NULL, NULL);
 }

@@ -14,9 +14,12 @@ typedef struct Caller {
         size_t n_groups;
 } Caller;
 
-/* What a mutating operation did, for the audit log. */
+/* What an operation did besides its data: the object, for the audit log
+ * of a mutating one; an fd its answer carries (console.redeem's socket,
+ * -1: none; closed when the operation fails). */
 typedef struct OpAudit {
         char object[128];
+        int fd;
 } OpAudit;
 
 typedef int (*op_fn)(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
@@ -49,7 +52,7 @@ typedef struct OpDef {
         const OpJobDef *job;
 } OpDef;
 
-extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_instances[];
+extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_instances[], ops_console[];
 
 /* Resolvers: a reference (id or name) in args[key] to a record, with
  * "no such ..." errors naming what was asked for. */

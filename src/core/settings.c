@@ -35,6 +35,8 @@ void settings_defaults(Settings *s) {
         s->filter_backend = FILTER_KIND_NFT;
         s->broadcast_pps = 50;
         s->audit_keep_days = 365;
+        snprintf(s->web_user, sizeof(s->web_user), "vmbatch-web");
+        s->console_token_ttl_s = 60;
 }
 
 /* ---- the keys ----------------------------------------------------------
@@ -90,6 +92,11 @@ static bool valid_queue(const char *v) {
 static bool valid_addr_port(const char *v) { return isempty(v) || strchr(v, ':'); }
 /* "" is the default: the hostname */
 static bool valid_host_name(const char *v) { return !strpbrk(v, " /\t"); }
+/* the gateway only serves https (wss:// behind it); a token in the
+ * fragment of a plain http:// page would cross the network in clear */
+static bool valid_console_url(const char *v) {
+        return isempty(v) || (strncmp(v, "https://", 8) == 0 && v[8] && !strpbrk(v, "#? \t"));
+}
 /* "tcp/22, udp/123" (at most 64, separated by commas or spaces); net/filter.c
  * checks each again when the filters are made */
 static bool valid_host_ports(const char *v) {
@@ -162,6 +169,10 @@ static const Key keys[] = {
         STRV("controller", controller, valid_addr_port, "ADDRESS:PORT", "vmbatchd --node: the controller's ADDRESS:PORT"),
         STRV("node_name", node_name, valid_host_name, "a host name", "vmbatchd --node: this host's name; empty: the hostname"),
         STR("node_socket", node_socket, "controller: the node socket on execution hosts (%h: the host); empty: socket"),
+        STRV("console_url", console_url, valid_console_url, "an https:// URL",
+             "the console gateway's page in console.open's URL; empty: https://HOSTNAME:8443/console"),
+        STR("web_user", web_user, "the account the console gateway runs as: it (and root) may redeem console tokens"),
+        U32("console_token_ttl", console_token_ttl_s, 1, 3600, "seconds a console token may be redeemed after its issue"),
 };
 
 static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {

@@ -64,6 +64,10 @@ typedef struct Settings {
         char controller[128];          /* vmbatchd --node: the controller's "ADDR:PORT" */
         char node_name[64];            /* this execution host's name; "" = the hostname */
         char node_socket[PATH_MAX];    /* the node socket on execution hosts, %h = the host's name; "" = socket */
+        /* the browser console (console.open / console.redeem) */
+        char console_url[512];         /* the gateway's page; "" = https://HOSTNAME:8443/console */
+        char web_user[64];             /* the account the gateway runs as, may redeem tokens (besides root) */
+        uint32_t console_token_ttl_s;  /* how long a console token may be redeemed after its issue */
 } Settings;
 
 void settings_defaults(Settings *s);

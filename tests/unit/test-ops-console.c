@@ -1,0 +1,214 @@
+/* test-ops-console.c - console.open and console.redeem (core/ops_console.c)
+ * on an in-memory store with a fake node:
+ *   - console.open: the runner and an admin get a token and its URL (the
+ *     token in the fragment); another student is refused with EPERM, an
+ *     instance that is not running with EINVAL naming its state;
+ *   - console.redeem: only root or web_user; the answer names the instance,
+ *     its user, vm and VNC password, and carries the node's socket as an fd
+ *     (controller_start_fd); a second use, an unknown token and an expired
+ *     one are refused with EACCES and never name the instance;
+ *   - every redeem, granted or refused, is in the audit log with `from`. */
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/console_tokens.h"
+#include "tap.h"
+#include "unit/helpers.h"
+
+static json_int_t jint(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+static const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+typedef struct Node {
+        int peer; /* our end of the last console socket handed out */
+        unsigned connects;
+} Node;
+
+static int fake_launch(void *userdata, InstanceRec *inst, Error *err) {
+        snprintf(inst->backend, sizeof(inst->backend), "local");
+        snprintf(inst->job_id, sizeof(inst->job_id), "fake-%u", inst->id);
+        return 0;
+}
+
+/* the console: one end of a socketpair, the other kept to see it arrive */
+static int fake_console_connect(void *userdata, const InstanceRec *inst, int *ret_fd, Error *err) {
+        Node *n = userdata;
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return error_set(err, -errno, "socketpair: %m");
+        if (n->peer >= 0)
+                close(n->peer);
+        n->peer = sv[1];
+        n->connects++;
+        *ret_fd = sv[0];
+        return 0;
+}
+
+static const ControllerHooks hooks = {.launch = fake_launch, .console_connect = fake_console_connect};
+
+static void set_state(TEnv *e, uint32_t id, InstanceState state) {
+        InstanceRec inst;
+        Error err = {0};
+        if (store_instance_get(e->store, id, &inst) < 0)
+                bail("no instance %u", id);
+        inst.state = state;
+        snprintf(inst.vnc_password, sizeof(inst.vnc_password), "pw%06u", id);
+        if (store_instance_update(e->store, &inst, &err) < 0)
+                bail("instance update: %s", err.message);
+}
+
+/* console.redeem through the daemon's path: the answer and its fd */
+static json_t *redeem(TEnv *e, uint32_t uid, const char *token, int *ret_fd) {
+        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", "console.redeem", "args", "token", token, "from",
+                                "192.0.2.7:51234");
+        ControllerJob *job = NULL;
+        json_t *resp = controller_start_fd(&e->c, uid, req, &job, ret_fd);
+        json_decref(req);
+        if (job)
+                bail("console.redeem became a job");
+        return resp;
+}
+
+static bool refused_with(json_t *resp, const char *code, const char *message) {
+        json_t *error = json_object_get(resp, "error");
+        return json_is_false(json_object_get(resp, "ok")) && !strcmp(jstr(error, "code") ?: "", code) &&
+               !strcmp(jstr(error, "message") ?: "", message);
+}
+
+static size_t audit_redeems(TEnv *e, const char *result) {
+        json_t *list = NULL;
+        size_t n = 0, i;
+        json_t *a;
+        if (call(e, 0, "audit.list", &list, NULL, "{'limit': 1000}") < 0)
+                bail("audit.list");
+        json_array_foreach(list, i, a) {
+                json_t *d = json_object_get(a, "detail");
+                if (json_is_string(d)) /* the store may hand detail out as text */
+                        d = json_loads(json_string_value(d), 0, NULL);
+                else
+                        json_incref(d);
+                if (!strcmp(jstr(a, "op") ?: "", "console.redeem") && !strcmp(jstr(d, "from") ?: "", "192.0.2.7:51234") &&
+                    !strcmp(jstr(d, "result") ?: "", result))
+                        n++;
+                json_decref(d);
+        }
+        json_decref(list);
+        return n;
+}
+
+int main(void) {
+        TEnv e;
+        tenv_open(&e);
+        Node node = {.peer = -1};
+        e.c.hooks = &hooks;
+        e.c.hooks_data = &node;
+        e.c.console_tokens = console_tokens_new(0, 60ULL * 1000000);
+        uid_t stud = sys_uid("lp"), other = sys_uid("mail"), web = sys_uid("news");
+        snprintf(e.settings.web_user, sizeof(e.settings.web_user), "news");
+        snprintf(e.settings.console_url, sizeof(e.settings.console_url), "https://lab.example:8443/console/");
+        Error err = {0};
+        json_t *d = NULL;
+        if (call(&e, 0, "user.add", NULL, &err, "{'name': 'lp', 'stordir': '%s'}", tenv_mkdir(&e, stud, false)) < 0 ||
+            call(&e, 0, "user.add", NULL, &err, "{'name': 'mail', 'stordir': '%s'}", tenv_mkdir(&e, other, false)) < 0 ||
+            call(&e, stud, "vm.add", NULL, &err, "{'name': 'box', 'disc_sizes': [1048576]}") < 0 ||
+            call(&e, stud, "vm.run", &d, &err, "{'vm': 'box'}") < 0)
+                bail("setup: %s", err.message);
+        uint32_t id = (uint32_t)jint(d, "id");
+        json_decref(d);
+
+        /* not running yet */
+        int r = call(&e, stud, "console.open", NULL, &err, "{'instance': %u}", id);
+        ok(r == -EINVAL && strstr(err.message, "submitted"), "a submitted instance has no console: %s", err.message);
+        set_state(&e, id, INSTANCE_RUNNING);
+
+        /* the runner */
+        d = NULL;
+        r = call(&e, stud, "console.open", &d, &err, "{'instance': %u}", id);
+        const char *token = jstr(d, "token"), *url = jstr(d, "url");
+        char want_url[256];
+        snprintf(want_url, sizeof(want_url), "https://lab.example:8443/console/#token=%s", token ? token : "");
+        ok(r == 0 && token && strlen(token) == 32 && strspn(token, "0123456789abcdef") == 32,
+           "the runner gets a token of 32 hex characters: %s", r < 0 ? err.message : token);
+        ok(url && !strcmp(url, want_url), "its URL carries it in the fragment: %s", url ? url : "-");
+        ok(jint(d, "instance") == id && jint(d, "expires_in") == 60, "instance %u, expires_in 60", id);
+        char tok[64];
+        snprintf(tok, sizeof(tok), "%s", token ? token : "");
+        json_decref(d);
+
+        /* by vm name, an admin, another student */
+        r = call(&e, stud, "console.open", NULL, &err, "{'vm': 'box'}");
+        ok(r == 0, "the runner by vm name: %s", r < 0 ? err.message : "ok");
+        r = call(&e, e.admin, "console.open", NULL, &err, "{'instance': %u}", id);
+        ok(r == 0, "an admin: %s", r < 0 ? err.message : "ok");
+        r = call(&e, 0, "console.open", NULL, &err, "{'instance': %u}", id);
+        ok(r == 0, "root: %s", r < 0 ? err.message : "ok");
+        r = call(&e, other, "console.open", NULL, &err, "{'instance': %u}", id);
+        ok(r == -EPERM && !strcmp(err.message, "You don't have permission to open this console"),
+           "another student: EPERM: %s", err.message);
+        r = call(&e, other, "console.open", NULL, &err, "{'instance': 999}");
+        ok(r == -ENOENT, "no such instance: %s", err.message);
+
+        /* redeem: not for students */
+        int fd = -1;
+        json_t *resp = redeem(&e, stud, tok, &fd);
+        ok(json_is_false(json_object_get(resp, "ok")) &&
+                   !strcmp(jstr(json_object_get(resp, "error"), "code") ?: "", "EPERM") && fd < 0,
+           "the student cannot redeem their own token");
+        json_decref(resp);
+
+        /* the gateway's account */
+        resp = redeem(&e, web, tok, &fd);
+        json_t *data = json_object_get(resp, "data");
+        char pw[16];
+        snprintf(pw, sizeof(pw), "pw%06u", id);
+        ok(json_is_true(json_object_get(resp, "ok")) && jint(data, "instance") == id &&
+                   !strcmp(jstr(data, "user") ?: "", "lp") && !strcmp(jstr(data, "vm") ?: "", "box") &&
+                   !strcmp(jstr(data, "vnc_password") ?: "", pw),
+           "web_user redeems it: instance, user lp, vm box, the VNC password");
+        ok(fd >= 0 && node.connects == 1, "the node's console socket rides on the answer (fd %d)", fd);
+        if (fd >= 0) {
+                char c = 0;
+                ok(write(fd, "R", 1) == 1 && read(node.peer, &c, 1) == 1 && c == 'R', "... and it is that socket");
+                close(fd);
+        }
+        json_decref(resp);
+
+        fd = -1;
+        resp = redeem(&e, web, tok, &fd);
+        ok(refused_with(resp, "EACCES", "console token unknown or already used") && fd < 0, "a second use: EACCES");
+        json_decref(resp);
+        resp = redeem(&e, 0, "0123456789abcdef0123456789abcdef", &fd);
+        ok(refused_with(resp, "EACCES", "console token unknown or already used") && fd < 0, "an unknown token: EACCES");
+        json_decref(resp);
+
+        /* expired: a table whose tokens live 1 µs */
+        console_tokens_free(e.c.console_tokens);
+        e.c.console_tokens = console_tokens_new(0, 1);
+        d = NULL;
+        if (call(&e, stud, "console.open", &d, &err, "{'instance': %u}", id) < 0)
+                bail("open: %s", err.message);
+        snprintf(tok, sizeof(tok), "%s", jstr(d, "token"));
+        json_decref(d);
+        usleep(2000);
+        resp = redeem(&e, 0, tok, &fd);
+        ok(refused_with(resp, "EACCES", "console token expired") && fd < 0, "an expired token: EACCES, expired");
+        json_decref(resp);
+
+        /* the audit: the open, and each redeem with its outcome and from */
+        ok(audit_redeems(&e, "ok") == 1, "the audit log has the granted redeem with from");
+        ok(audit_redeems(&e, "console token unknown or already used") == 2, "... both refused ones");
+        ok(audit_redeems(&e, "console token expired") == 1, "... and the expired one");
+
+        /* no web_user account: only root */
+        snprintf(e.settings.web_user, sizeof(e.settings.web_user), "no-such-account-here");
+        resp = redeem(&e, web, tok, &fd);
+        ok(!strcmp(jstr(json_object_get(resp, "error"), "code") ?: "", "EPERM"),
+           "web_user naming no account: news is refused");
+        json_decref(resp);
+
+        if (node.peer >= 0)
+                close(node.peer);
+        console_tokens_free(e.c.console_tokens);
+        tenv_close(&e);
+        return tap_done();
+}
