@@ -72,4 +72,7 @@ typedef struct ClusterOps {
 typedef struct NodeOps {
         /* Push action to the monitor of instance. */
         int (*signal)(void *data, uint32_t instance, InstanceAction action, Error *err);
+        /* *ret_fd: a stream socket connected to the console VNC server of
+         * instance on that host (the caller's), made without waiting. */
+        int (*console_connect)(void *data, uint32_t instance, int *ret_fd, Error *err);
 } NodeOps;

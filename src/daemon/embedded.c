@@ -50,7 +50,11 @@ static int local_signal(void *data, uint32_t instance, InstanceAction action, Er
         return host_signal(data, instance, action, err);
 }
 
-static const NodeOps local_node_ops = {.signal = local_signal};
+static int local_console_connect(void *data, uint32_t instance, int *ret_fd, Error *err) {
+        return host_console_connect(data, instance, ret_fd, err);
+}
+
+static const NodeOps local_node_ops = {.signal = local_signal, .console_connect = local_console_connect};
 
 void embedded_join(Embedded *e, Fleet *fleet, Host *host) {
         e->fleet = fleet;

@@ -480,6 +480,19 @@ static int hook_signal(void *userdata, const InstanceRec *inst, InstanceAction a
         return teardown_locked(f, inst, "stopped before its monitor connected", err);
 }
 
+/* console.redeem: the node holding the instance's monitor connects to its
+ * console (on this host; a remote node cannot yet: cluster_tcp.c) */
+static int hook_console_connect(void *userdata, const InstanceRec *inst, int *ret_fd, Error *err) {
+        Fleet *f = userdata;
+        FleetNode *p = placements_of(f->placements, inst->id);
+        if (!p)
+                return error_set(err, -EAGAIN, "instance %u is %s: its monitor is not connected", inst->id,
+                                 instance_state_to_string(inst->state));
+        if (!p->ops->console_connect)
+                return error_set(err, -ENOTSUP, "the console of an instance on another host is not reachable yet");
+        return p->ops->console_connect(p->data, inst->id, ret_fd, err);
+}
+
 /* ---- reconciliation: instances whose job or monitor is gone are ended,
  * and leases nobody owns are removed. Runs at start and every few seconds.
  * An instance whose monitor is not attached is left alone while the
@@ -589,7 +602,8 @@ int fleet_new(EventLoop *loop, Controller *controller, Fleet **ret, Error *err) 
         f->dhcp = lease_server_dhcp(f->leases);
         f->placements = placements_new(st->reattach_grace_s);
         event_add_timer(loop, RECONCILE_INTERVAL_MS, on_timer, f, &f->timer);
-        f->hooks = (ControllerHooks){.launch = hook_launch, .signal = hook_signal};
+        f->hooks = (ControllerHooks){.launch = hook_launch, .signal = hook_signal,
+                                     .console_connect = hook_console_connect};
         controller->hooks = &f->hooks;
         controller->hooks_data = f;
         *ret = f;

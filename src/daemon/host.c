@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "basic/frame.h"
 #include "basic/jsonutil.h"
@@ -108,6 +109,9 @@ static int runtime_dir_create(Host *h, uint32_t id, const Cred *cred, char *path
                 return error_set(err, -errno, "cannot chown %s: %m", path);
         return 0;
 }
+
+/* The browser console's VNC server: qemu (the user) makes it in the run folder */
+#define CONSOLE_SOCKET "vnc.sock"
 
 static void runtime_dir_remove(Host *h, uint32_t id, uint32_t uid) {
         char path[PATH_MAX + 64], cname[64];
@@ -279,6 +283,10 @@ static void spec_add_host(Host *h, json_t *spec, const char *serial, const char 
         json_object_set_new(spec, "serial_log", json_string(serial));
         json_object_set_new(spec, "serial_log_max", json_integer((json_int_t)h->settings->serial_log_max));
         json_object_set_new(spec, "runtime_dir", json_string(rundir));
+        char console[PATH_MAX + 80];
+        snprintf(console, sizeof(console), "%s/" CONSOLE_SOCKET, rundir);
+        if (strlen(console) < sizeof(((struct sockaddr_un *)NULL)->sun_path)) /* else: no browser console */
+                json_object_set_new(spec, "console_socket", json_string(console));
 }
 
 /* The tap, filters and files of a starting instance, from the spec the
@@ -506,6 +514,41 @@ int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err) {
         int r = h->clients.push(h->clients.data, a->client,
                                 json_pack("{s:s}", "event", instance_action_to_string(action)));
         return r < 0 ? error_set(err, r, "cannot reach the starter of instance %u", instance) : 0;
+}
+
+/* The run folder is the user's: what is named vnc.sock there may be a
+ * symlink to a socket of root's or a file. So the name is opened without
+ * following it (O_PATH), must be a socket of the instance's user, and is
+ * connected to through /proc/self/fd, which reaches that inode and no
+ * other. A unix connect does not wait: a full backlog is EAGAIN. */
+int host_console_connect(Host *h, uint32_t instance, int *ret_fd, Error *err) {
+        Attachment *a = att_by_instance(h, instance);
+        if (!a)
+                return error_set(err, -ENOENT, "instance %u has no monitor on %s", instance, h->name);
+        char dir[PATH_MAX + 64];
+        runtime_dir_path(h, instance, dir, sizeof(dir));
+        _cleanup_close_ int dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int pfd = dfd < 0 ? -1 : openat(dfd, CONSOLE_SOCKET, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (pfd < 0 || fstat(pfd, &st) < 0)
+                return error_set(err, -ENOENT, "instance %u has no console socket (its qemu is older than the "
+                                               "browser console, or still starting)", instance);
+        if (!S_ISSOCK(st.st_mode) || st.st_uid != a->uid)
+                return error_set(err, -EPERM, "instance %u: %s/" CONSOLE_SOCKET " is not its qemu's socket", instance,
+                                 dir);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", pfd);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return error_set(err, -errno, "socket: %m");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return error_set(err, r == -EAGAIN ? -EBUSY : r, "cannot connect to the console of instance %u: %s",
+                                 instance, strerror(-r));
+        }
+        *ret_fd = fd;
+        return 0;
 }
 
 size_t host_monitors(Host *h, ClusterMonitor **ret) {

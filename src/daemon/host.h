@@ -55,6 +55,10 @@ void host_client_closed(Host *h, NodeClient *client);
 
 /* From the controller: push action to the monitor of instance. */
 int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err);
+/* From the controller (console.redeem): *ret_fd a non-blocking stream
+ * socket connected to the console VNC server that the instance's qemu
+ * listens on in its run folder (the spec's console_socket). */
+int host_console_connect(Host *h, uint32_t instance, int *ret_fd, Error *err);
 
 /* The instances whose monitors are attached here (malloc'd): what a node
  * tells the controller when it (re)connects. */

@@ -8,6 +8,7 @@
 #include "basic/event.h"
 #include "basic/log.h"
 #include "build-config.h"
+#include "core/console_tokens.h"
 #include "core/controller.h"
 #include "core/doctor.h"
 #include "daemon/cluster_tcp.h"
@@ -247,8 +248,11 @@ int main(int argc, char **argv) {
                 return 1;
         }
         chmod(settings.database, 0600);
-        Controller controller = {.store = store, .settings = &settings};
+        /* console tokens live in memory: a restart forgets them all */
+        Controller controller = {.store = store, .settings = &settings,
+                                 .console_tokens = console_tokens_new(0, settings.console_token_ttl_s * 1000000ULL)};
         r = init ? init_database(&controller) : run(&settings, &controller, pidfile);
+        console_tokens_free(controller.console_tokens);
         store_close(store);
         return r;
 }

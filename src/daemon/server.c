@@ -73,8 +73,8 @@ static int on_host_push(void *data, NodeClient *c, json_t *message) {
 }
 
 /* Requests of the controller: answered at once, or from a job. NULL: the
- * answer comes later. */
-static json_t *dispatch_controller(Server *s, Client *c, uint32_t uid, json_t *req) {
+ * answer comes later. *ret_fd: an fd to send with the answer, -1 none. */
+static json_t *dispatch_controller(Server *s, Client *c, uint32_t uid, json_t *req, int *ret_fd) {
         Error err = {0};
         if (!s->controller)
                 return json_error_response(error_set(&err, -ENOTSUP, "this vmbatchd is an execution node: "
@@ -83,7 +83,8 @@ static json_t *dispatch_controller(Server *s, Client *c, uint32_t uid, json_t *r
         if (!c) /* server_feed: in line */
                 return controller_request(s->controller, uid, req);
         ControllerJob *job = NULL;
-        json_t *resp = controller_start(s->controller, uid, req, &job);
+        /* console.redeem: the console's socket rides on the answer */
+        json_t *resp = controller_start_fd(s->controller, uid, req, &job, ret_fd);
         if (!job)
                 return resp;
         c->waiting = jobs_run(s->jobs, job, on_job_answer, c, &resp);
@@ -102,9 +103,10 @@ static void client_frame(void *data, json_t *req, int bad) {
         }
         const char *op = json_string_value(json_object_get(req, "op"));
         if (!op || strncmp(op, "node.", 5) != 0) {
-                json_t *resp = dispatch_controller(s, c, c->uid, req);
+                int fd = -1;
+                json_t *resp = dispatch_controller(s, c, c->uid, req, &fd);
                 if (resp)
-                        send_response(c, resp, NULL, 0);
+                        send_response(c, resp, &fd, fd >= 0);
                 else
                         conn_pause(c->conn); /* answered when its job ends (on_job_answer) */
                 return;
@@ -138,7 +140,7 @@ char *server_feed(Controller *controller, uint32_t uid, const char *bytes, size_
                 } else {
                         used += consumed;
                         resp = r < 0 ? json_error_response(-EBADMSG, "request is not a JSON object")
-                                     : dispatch_controller(&s, NULL, uid, req);
+                                     : dispatch_controller(&s, NULL, uid, req, NULL);
                 }
                 json_decref(req);
                 size_t n;
