@@ -44,6 +44,14 @@
 #                    (both print "VMB-ATTACK-FAIL rc=N" / "VMB-LISTEN-FAIL rc=N" when the program
 #                    fails, "VMB-ATTACK-MISSING" when the guest was built without it, and
 #                    "VMB-ATTACK-NOLEASE" when there is no address to attack or listen from)
+#   vmb.tcpprobe=IP:PORT[-LAST][,IP:PORT...]  after the lease, `vmb-attack tcp IP:PORT[-LAST]...`:
+#                    a TCP connect from the guest's kernel to each port, one "VMB-TCP IP:PORT
+#                    ok banner=<line>|refused|timeout" line each, then "VMB-TCP-END"
+#                    (test-hostile-guest.sh: the gateway's VNC ports, a host service)
+#   vmb.serialflood=BYTES[K|M]  first of all (before the network), "VMB-FLOOD-START", then
+#                    `vmb-attack serialflood /dev/ttyS0 BYTES`: numbered 64-byte lines "VMB-FLOOD <n>
+#                    xxx" as fast as the serial port takes them, then "VMB-FLOOD-END lines=<n>
+#                    bytes=<n> ms=<t>" (a guest flooding its serial log)
 #   vmb.hold=N       stay up N seconds before powering off (default 0, -1 = forever)
 # It always prints "VMB-INIT" first and "VMB-DONE" last, then `poweroff -f` (qemu exits).
 # An ACPI power button press (QMP system_powerdown) prints "VMB-POWERBUTTON", "VMB-DONE"
@@ -223,6 +231,17 @@ acpid -c /etc/acpi -l /dev/null 2>/dev/null || true
 NET=$(arg net 1); DISK=$(arg disk 0); INSTALL=$(arg install 0)
 PROBE=$(arg probe ""); HOLD=$(arg hold 0); TRIES=$(arg tries 10)
 
+# first, so that what comes after it (the lease, the probes) is the newest part of a capped log
+SERIALFLOOD=$(arg serialflood 0)
+if [ "$SERIALFLOOD" != 0 ]; then
+    if [ ! -x /bin/vmb-attack ]; then
+        echo "VMB-ATTACK-MISSING"
+    else
+        echo "VMB-FLOOD-START uptime=$(up)"
+        vmb-attack serialflood /dev/ttyS0 "$SERIALFLOOD" || echo "VMB-ATTACK-FAIL rc=$?"
+    fi
+fi
+
 wait_for() { # wait_for TEST-ARGS... : up to 5 s
     i=0
     while ! test "$@" && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
@@ -301,6 +320,17 @@ if [ "$LISTEN" != 0 ] || [ -n "$ATTACK" ]; then
         if [ -n "$ATTACK" ]; then
             vmb-attack attack "$ATTACK" "$(arg peermac -)" "$(arg flood 5000)" || echo "VMB-ATTACK-FAIL rc=$?"
         fi
+    fi
+fi
+
+TCPPROBE=$(arg tcpprobe "")
+if [ -n "$TCPPROBE" ]; then
+    if [ ! -x /bin/vmb-attack ]; then
+        echo "VMB-ATTACK-MISSING"
+    elif [ -z "$IP" ]; then
+        echo "VMB-ATTACK-NOLEASE"
+    else
+        vmb-attack tcp $(echo "$TCPPROBE" | tr , ' ') || echo "VMB-ATTACK-FAIL rc=$?"
     fi
 fi
 

@@ -2,6 +2,8 @@
  *
  *   vmb-attack attack PEER_IP [PEER_MAC|-] [FLOOD_N]
  *   vmb-attack listen SECONDS
+ *   vmb-attack tcp IP:PORT[-LASTPORT]...
+ *   vmb-attack serialflood DEVICE BYTES[K|M]
  *
  * Built static (gcc -static) by scripts/build-test-guest.sh into the test guest as /bin/vmb-attack;
  * the guest's /init runs it after its DHCP lease when the kernel command line has vmb.attack= or
@@ -29,6 +31,15 @@
  * "VMB-GW-MAC <mac> ms=<t>" whenever its ARP entry for the gateway changes (a poisoning shows even
  * if a later ARP from the real gateway repairs the entry).
  *
+ * tcp: for each target and port, a TCP connect from our kernel to IP:PORT (3 s), then up to 12 bytes read (3 s):
+ *     VMB-TCP <ip>:<port> ok banner=<first line, or none> | refused | timeout | error=<errno name>
+ * then "VMB-TCP-END" (tests/integration/test-hostile-guest.sh: the gateway's VNC ports).
+ *
+ * serialflood: writes BYTES of numbered 64-byte lines "VMB-FLOOD <8 digits> xxx...\n" to DEVICE (the
+ * guest's serial port) as fast as it takes them, output post-processing off (no \r added: the count
+ * is exact), then "VMB-FLOOD-END lines=<n> bytes=<n> ms=<t>" on the same device (the test finds it in
+ * the kept tail of a capped serial log).
+ *
  * The interface is eth0 unless VMB_IFACE says otherwise. Nothing here needs more than the
  * kernel: no libpcap, no busybox. The attacker claims SPOOF_MAC and FOREIGN_IP below;
  * tests/integration/test-isolation.sh looks for them in the host's fdb and neighbour table.
@@ -36,6 +47,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -50,6 +62,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1173,13 +1186,183 @@ static int do_listen(int argc, char **argv) {
         return 0;
 }
 
+/* ---- tcp: TCP connects from our kernel ---- */
+
+static const char *tcp_try(uint32_t ip, int port, char *banner, size_t blen) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = ip};
+        static char why[64];
+        snprintf(banner, blen, "none");
+        if (s < 0) {
+                snprintf(why, sizeof(why), "error=%s", strerrorname_np(errno));
+                return why;
+        }
+        int e = 0;
+        if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+                e = errno;
+                if (e == EINPROGRESS) {
+                        struct pollfd p = {.fd = s, .events = POLLOUT};
+                        socklen_t l = sizeof(e);
+                        if (poll(&p, 1, 3000) != 1) {
+                                close(s);
+                                return "timeout";
+                        }
+                        if (getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l) < 0)
+                                e = errno;
+                }
+        }
+        if (e) {
+                close(s);
+                if (e == ECONNREFUSED)
+                        return "refused";
+                if (e == ETIMEDOUT)
+                        return "timeout";
+                snprintf(why, sizeof(why), "error=%s", strerrorname_np(e));
+                return why;
+        }
+        char buf[13];
+        size_t got = 0;
+        uint64_t deadline = now_ms() + 3000;
+        while (got < 12 && now_ms() < deadline) {
+                struct pollfd p = {.fd = s, .events = POLLIN};
+                if (poll(&p, 1, (int)(deadline - now_ms())) != 1)
+                        break;
+                ssize_t n = read(s, buf + got, 12 - got);
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+        }
+        close(s);
+        buf[got] = 0;
+        if (got) {
+                size_t k = 0;
+                for (size_t i = 0; i < got && k + 1 < blen; i++) {
+                        char c = buf[i];
+                        if (c == '\n' || c == '\r')
+                                break;
+                        banner[k++] = (c == ' ') ? '_' : (c > ' ' && c < 127) ? c : '?';
+                }
+                banner[k] = 0;
+        }
+        return "ok";
+}
+
+static int do_tcp(int argc, char **argv) {
+        if (argc < 1) {
+                out("VMB-TCP-ERROR usage: tcp IP:PORT[-LASTPORT]...");
+                return 2;
+        }
+        for (int i = 0; i < argc; i++) {
+                char host[64], *colon = strrchr(argv[i], ':'), *dash;
+                if (!colon || (size_t)(colon - argv[i]) >= sizeof(host)) {
+                        out("VMB-TCP-ERROR bad target %s", argv[i]);
+                        continue;
+                }
+                snprintf(host, sizeof(host), "%.*s", (int)(colon - argv[i]), argv[i]);
+                int first = (int)strtol(colon + 1, &dash, 10), last = first;
+                if (*dash == '-')
+                        last = atoi(dash + 1);
+                if (first < 1 || last > 65535 || last < first || last - first > 64) {
+                        out("VMB-TCP-ERROR bad ports %s", colon + 1);
+                        continue;
+                }
+                uint32_t ip = ip_of(host);
+                for (int p = first; p <= last; p++) {
+                        char banner[32];
+                        const char *r = tcp_try(ip, p, banner, sizeof(banner));
+                        if (!strcmp(r, "ok"))
+                                out("VMB-TCP %s:%d ok banner=%s", host, p, banner);
+                        else
+                                out("VMB-TCP %s:%d %s", host, p, r);
+                }
+        }
+        out("VMB-TCP-END");
+        return 0;
+}
+
+/* ---- serialflood: the guest writes its serial port forever (here: BYTES) ---- */
+
+static int write_all(int fd, const char *b, size_t n) {
+        while (n) {
+                ssize_t k = write(fd, b, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return -1;
+                b += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+static int do_serialflood(int argc, char **argv) {
+        if (argc < 2) {
+                out("VMB-FLOOD-ERROR usage: serialflood DEVICE BYTES[K|M]");
+                return 2;
+        }
+        char *end;
+        unsigned long long want = strtoull(argv[1], &end, 10);
+        if (*end == 'K' || *end == 'k')
+                want <<= 10;
+        else if (*end == 'M' || *end == 'm')
+                want <<= 20;
+        int fd = open(argv[0], O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
+                out("VMB-FLOOD-ERROR open %s: %s", argv[0], strerror(errno));
+                return 1;
+        }
+        struct termios old, raw;
+        bool tty = tcgetattr(fd, &old) == 0;
+        if (tty) {
+                raw = old;
+                raw.c_oflag &= ~(tcflag_t)OPOST; /* every byte we count is a byte on the wire */
+                tcsetattr(fd, TCSANOW, &raw);
+        }
+        char buf[64 * 64];
+        unsigned long long lines = 0, bytes = 0;
+        uint64_t t0 = now_ms();
+        while (bytes < want) {
+                size_t n = 0;
+                while (n < sizeof(buf) && bytes + n < want) {
+                        char *l = buf + n;
+                        int k = snprintf(l, 64, "VMB-FLOOD %08llu ", ++lines);
+                        memset(l + k, 'x', (size_t)(63 - k));
+                        l[63] = '\n';
+                        n += 64;
+                }
+                if (write_all(fd, buf, n) < 0) {
+                        out("VMB-FLOOD-ERROR write: %s", strerror(errno));
+                        break;
+                }
+                bytes += n;
+        }
+        if (tty)
+                tcdrain(fd);
+        char fin[128];
+        int k = snprintf(fin, sizeof(fin), "\nVMB-FLOOD-END lines=%llu bytes=%llu ms=%llu\n", lines, bytes,
+                         (unsigned long long)(now_ms() - t0));
+        write_all(fd, fin, (size_t)k);
+        if (tty) {
+                tcdrain(fd);
+                tcsetattr(fd, TCSANOW, &old);
+        }
+        close(fd);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (argc >= 2 && !strcmp(argv[1], "attack"))
                 return do_attack(argc - 2, argv + 2);
         if (argc >= 2 && !strcmp(argv[1], "listen"))
                 return do_listen(argc - 2, argv + 2);
+        if (argc >= 2 && !strcmp(argv[1], "tcp"))
+                return do_tcp(argc - 2, argv + 2);
+        if (argc >= 2 && !strcmp(argv[1], "serialflood"))
+                return do_serialflood(argc - 2, argv + 2);
         fprintf(stderr, "usage: vmb-attack attack PEER_IP [PEER_MAC|-] [FLOOD_N]\n"
-                        "       vmb-attack listen SECONDS\n");
+                        "       vmb-attack listen SECONDS\n"
+                        "       vmb-attack tcp IP:PORT[-LASTPORT]...\n"
+                        "       vmb-attack serialflood DEVICE BYTES[K|M]\n");
         return 2;
 }
