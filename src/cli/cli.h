@@ -92,6 +92,7 @@ extern const CliVerb cli_audit_verbs[];
 extern const CliVerb cli_init_verbs[];
 extern const CliVerb cli_ping_verbs[];
 extern const CliVerb cli_doctor_verbs[];
+extern const CliVerb cli_console_verbs[];
 
 /* "vmbatch doctor" runs here, not in the daemon (cmd_doctor.c): main.c
  * hands a request of this op to cli_doctor_run, which returns the exit
@@ -110,6 +111,7 @@ int cli_print_map(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_audit(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_run(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_stopped(FILE *f, const json_t *req_args, const json_t *data);
+int cli_print_console(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_ping(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_init(FILE *f, const json_t *req_args, const json_t *data);
 /* one line "added <what> NAME (id N)" for the modern add verbs */

@@ -1,6 +1,7 @@
 /* cmd_map.c - "vmbatch instance release|stop|suspend|resume|show|list":
  * the running (or reserved) instances, the paper's Mapping table. "map"
- * is another name of the same noun (modern.c), with the same verbs. */
+ * is another name of the same noun (modern.c), with the same verbs. And
+ * "vmbatch console VM | --instance N": an instance's browser console. */
 #include "cli/cli.h"
 
 static int instance_id(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -9,6 +10,40 @@ static int instance_id(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 
 /* The verbs on one instance: the id as the one positional, no options. */
 #define ONE_INSTANCE .pos_name = "INSTANCE", .min_pos = 1, .max_pos = 1, .opts = cli_no_opts, .build = instance_id
+
+/* VM (the caller's running instance of it) or --instance N */
+static int console_target(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        const char *instance = cli_args_value(a, "instance");
+        const char *vm = a->n_pos > 0 ? a->pos[0] : NULL;
+        if (!!instance + !!vm != 1)
+                return error_set(err, -EINVAL, "give either VM or --instance N");
+        if (instance)
+                return cli_put_u32(args, "instance", instance, "--instance", err);
+        return cli_put_ref(args, "vm", vm, "VM", err);
+}
+
+static const CliOpt console_opts[] = {
+        {"instance", CLI_OPT_VALUE},
+        {},
+};
+
+const CliVerb cli_console_verbs[] = {
+        {
+                .op = "console.open",
+                .usage = "VM | --instance N [--json]",
+                .pos_name = "VM",
+                .help = "Print a URL that opens the instance's console in a browser. The URL\n"
+                        "carries a one-time token: valid once, for 60 s (console_token_ttl), for\n"
+                        "the instance's runner or an admin only.\n"
+                        "  --instance N   the instance (else: your running instance of VM)\n",
+                .min_pos = 0,
+                .max_pos = 1,
+                .opts = console_opts,
+                .build = console_target,
+                .print = cli_print_console,
+        },
+        {},
+};
 
 const CliVerb cli_instance_verbs[] = {
         {

@@ -24,6 +24,7 @@ static const CliNoun nouns[] = {
         {"init", "initialise the database (once)", cli_init_verbs},
         {"ping", "check that the daemon answers", cli_ping_verbs},
         {"doctor", "check this host: KVM, network, qemu, storage, database", cli_doctor_verbs},
+        {"console", "open an instance's console in a browser (a one-time URL)", cli_console_verbs},
 };
 
 const CliNoun *cli_modern_nouns(size_t *ret_n) {

@@ -25,7 +25,7 @@ static const CliOpt paper_opts[] = {
         {"vmgdel", A},    {"vmgmod", A},    {"vmglist", A},       {"vmadd", A},     {"vmdel", A},
         {"vmmod", A},     {"vmlist", A},    {"vmshow", A},        {"permset", A | V}, {"permdel", A},
         {"permlist", A},  {"vmrun", A},     {"vmstop", A},        {"vmrelease", A}, {"maplist", A},
-        {"auditlist", A}, {"ping", A},      {"vmsuspend", A},     {"vmresume", A},
+        {"auditlist", A}, {"ping", A},      {"vmsuspend", A},     {"vmresume", A},      {"vmconsole", A},
         /* arguments */
         {"dbpath", V},    {"name", V},      {"newname", V},       {"ugid", V},      {"uid", V},
         {"ug", M},        {"delug", M},     {"stordir", V},       {"maxvms", V},    {"maxstor", V},
@@ -362,6 +362,7 @@ static const PaperAction actions[] = {
         {"vmstop", "instance.stop", "--vm VM | --instance N [--force]", b_vmstop_force, cli_print_stopped},
         {"vmsuspend", "instance.suspend", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
         {"vmresume", "instance.resume", "--vm VM | --instance N", b_vmstop, cli_print_stopped},
+        {"vmconsole", "console.open", "--vm VM | --instance N", b_vmstop, cli_print_console},
         {"vmrelease", "instance.release", "--instance N", b_vmrelease, NULL},
         {"maplist", "map.list", "", b_nothing, cli_print_map},
         {"auditlist", "audit.list", "[--limit N]", b_auditlist, cli_print_audit},

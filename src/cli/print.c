@@ -373,6 +373,18 @@ int cli_print_stopped(FILE *f, const json_t *req_args, const json_t *data) {
         return ferror(f) ? -EIO : 0;
 }
 
+int cli_print_console(FILE *f, const json_t *req_args, const json_t *data) {
+        if (!json_is_object(data))
+                return bad_answer();
+        const char *url = str_of(data, "url");
+        if (!url)
+                return bad_answer();
+        fprintf(f, "%s\n", url);
+        fprintf(f, "Console of instance %" JSON_INTEGER_FORMAT ": open the URL in a browser; it is valid once, for %"
+                   JSON_INTEGER_FORMAT " s.\n", int_of(data, "instance"), int_of(data, "expires_in"));
+        return ferror(f) ? -EIO : 0;
+}
+
 int cli_print_ping(FILE *f, const json_t *req_args, const json_t *data) {
         if (!json_is_object(data))
                 return bad_answer();
