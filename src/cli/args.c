@@ -594,6 +594,16 @@ int cli_put_vm_mod_options(CliArgs *a, const char *cwd, bool set_derivable, bool
         return 0;
 }
 
+int cli_put_vm_or_instance(CliArgs *a, json_t *args, Error *err) {
+        const char *instance = cli_args_value(a, "instance");
+        const char *vm = a->n_pos > 0 ? a->pos[0] : NULL;
+        if (!!instance + !!vm != 1)
+                return error_set(err, -EINVAL, "give either VM or --instance N");
+        if (instance)
+                return cli_put_u32(args, "instance", instance, "--instance", err);
+        return cli_put_ref(args, "vm", vm, "VM", err);
+}
+
 int cli_put_run_options(CliArgs *a, const char *cwd, const char *no_start_flag, json_t *args, Error *err) {
         bool install = cli_args_flag(a, "install");
         const char *cdrom = cli_args_value(a, "cdrom");

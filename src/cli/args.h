@@ -94,6 +94,9 @@ int cli_put_vm_mod_options(CliArgs *a, const char *cwd, bool set_derivable, bool
 /* vm.run args key the CLI sets for --no-wait and removes before sending */
 #define CLI_NO_WAIT_KEY "_no_wait"
 int cli_put_run_options(CliArgs *a, const char *cwd, const char *no_start_flag, json_t *args, Error *err);
+/* The modern syntax's "VM | --instance N" (vm stop, console): exactly one
+ * of the positional (a->pos[0]) and --instance. */
+int cli_put_vm_or_instance(CliArgs *a, json_t *args, Error *err);
 /* a duration ("90m", "2h", seconds) as seconds, at least 1 */
 int cli_put_duration(json_t *o, const char *key, const char *value, const char *what, Error *err);
 /* positive: 0 refused */

@@ -13,13 +13,7 @@ static int instance_id(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 
 /* VM (the caller's running instance of it) or --instance N */
 static int console_target(CliArgs *a, const char *cwd, json_t *args, Error *err) {
-        const char *instance = cli_args_value(a, "instance");
-        const char *vm = a->n_pos > 0 ? a->pos[0] : NULL;
-        if (!!instance + !!vm != 1)
-                return error_set(err, -EINVAL, "give either VM or --instance N");
-        if (instance)
-                return cli_put_u32(args, "instance", instance, "--instance", err);
-        return cli_put_ref(args, "vm", vm, "VM", err);
+        return cli_put_vm_or_instance(a, args, err);
 }
 
 static const CliOpt console_opts[] = {

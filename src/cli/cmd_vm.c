@@ -39,14 +39,10 @@ static int vm_run(CliArgs *a, const char *cwd, json_t *args, Error *err) {
 }
 
 static int vm_stop(CliArgs *a, const char *cwd, json_t *args, Error *err) {
-        const char *instance = cli_args_value(a, "instance");
-        const char *vm = a->n_pos > 0 ? a->pos[0] : NULL;
-        if (!!instance + !!vm != 1)
-                return error_set(err, -EINVAL, "give either VM or --instance N");
-        cli_put_bool(args, "force", cli_args_flag(a, "force"), true);
-        if (instance)
-                return cli_put_u32(args, "instance", instance, "--instance", err);
-        return cli_put_ref(args, "vm", vm, "VM", err);
+        int r = cli_put_vm_or_instance(a, args, err);
+        if (r >= 0)
+                cli_put_bool(args, "force", cli_args_flag(a, "force"), true);
+        return r;
 }
 
 static const CliOpt add_opts[] = {
