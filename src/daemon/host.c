@@ -3,6 +3,7 @@
  * isolation filters, and the files each instance gets here. See host.h. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -127,17 +128,28 @@ static void runtime_dir_remove(Host *h, uint32_t id, uint32_t uid) {
                 log_warn("instance %u: cannot remove %s: %m", id, path);
 }
 
-/* The guest's serial console, kept beside the job log, written by the
- * user's qemu: created here, owned by the user. */
-static int serial_log_create(Host *h, uint32_t id, const Cred *cred, char *path, size_t len, Error *err) {
+/* The guest's serial console, kept beside the job log. Opened here, by
+ * root, and handed to the starter as an fd (the spec's serial_log_fd): the
+ * file belongs to root, so its user cannot write to it past the starter's
+ * cap (serial_log_max) and fill state_dir; they may read it: 0640 with
+ * their primary group when that group is theirs alone (named as they are,
+ * the user-private groups of Debian's adduser), else 0600. */
+static int serial_log_create(Host *h, uint32_t id, const Cred *cred, char *path, size_t len, int *ret_fd,
+                             Error *err) {
         snprintf(path, len, "%s/jobs/instance-%u.serial", h->settings->state_dir, id);
         unlink(path);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        struct group *g = getgrgid(cred->gid);
+        bool private_group = g && cred->name && streq(g->gr_name, cred->name) && (!g->gr_mem || !g->gr_mem[0]);
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return error_set(err, -errno, "cannot create %s: %m", path);
-        int r = fchown(fd, cred->uid, cred->gid) < 0 ? -errno : 0;
-        close(fd);
-        return r < 0 ? error_set(err, r, "cannot chown %s", path) : 0;
+        if (private_group && (fchown(fd, 0, cred->gid) < 0 || fchmod(fd, 0640) < 0)) {
+                int r = error_set(err, -errno, "cannot give %s to group %s: %m", path, g->gr_name);
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
 }
 
 /* ---- the host's half of the end of an instance: filters, tap, files ---- */
@@ -290,8 +302,8 @@ static void spec_add_host(Host *h, json_t *spec, const char *serial, const char 
 }
 
 /* The tap, filters and files of a starting instance, from the spec the
- * controller gave; the tap fd is the result. */
-static int prepare(Host *h, Attachment *a, json_t *spec, int *ret_fd, Error *err) {
+ * controller gave; the tap fd and the serial log's are the results. */
+static int prepare(Host *h, Attachment *a, json_t *spec, int *ret_fd, int *ret_serial_fd, Error *err) {
         const char *mac, *ip;
         uint64_t uid;
         int r;
@@ -305,15 +317,20 @@ static int prepare(Host *h, Attachment *a, json_t *spec, int *ret_fd, Error *err
         Cred cred;
         char cname[64], serial[PATH_MAX + 64], rundir[PATH_MAX + 64];
         if ((r = cred_from_uid(a->uid, &cred, cname, sizeof(cname), err)) < 0 ||
-            (r = serial_log_create(h, a->instance, &cred, serial, sizeof(serial), err)) < 0 ||
-            (r = runtime_dir_create(h, a->instance, &cred, rundir, sizeof(rundir), err)) < 0 ||
-            (r = link_tap_create(a->tap, cred.uid, cred.gid, h->settings->bridge, ret_fd, err)) < 0)
+            (r = serial_log_create(h, a->instance, &cred, serial, sizeof(serial), ret_serial_fd, err)) < 0)
                 return r;
+        if ((r = runtime_dir_create(h, a->instance, &cred, rundir, sizeof(rundir), err)) < 0 ||
+            (r = link_tap_create(a->tap, cred.uid, cred.gid, h->settings->bridge, ret_fd, err)) < 0) {
+                close(*ret_serial_fd);
+                *ret_serial_fd = -1;
+                return r;
+        }
         /* the filters exist before qemu can send its first frame */
         FilterVm fv = {.tap = a->tap, .mac = a->mac, .ip = a->ip, .isolated = a->isolated};
         if (h->filter && (r = filter_add(h->filter, &fv, err)) < 0) {
                 close(*ret_fd);
-                *ret_fd = -1;
+                close(*ret_serial_fd);
+                *ret_fd = *ret_serial_fd = -1;
                 return r;
         }
         spec_add_host(h, spec, serial, rundir);
@@ -345,9 +362,9 @@ static void on_files_opened(void *ctx, int r, const Error *err, int *fds, size_t
                 attach_failed(c, r, err);
                 return;
         }
-        int all[FRAME_FDS_MAX];
+        int all[FRAME_FDS_MAX], serial_fd = -1;
         json_t *spec = TAKE_PTR(c->spec);
-        if ((r = prepare(h, &c->a, spec, &all[0], &e)) < 0) {
+        if ((r = prepare(h, &c->a, spec, &all[0], &serial_fd, &e)) < 0) {
                 close_fds(fds, n);
                 json_decref(spec);
                 attach_failed(c, r, &e);
@@ -355,10 +372,13 @@ static void on_files_opened(void *ctx, int r, const Error *err, int *fds, size_t
         }
         memcpy(all + 1, fds, n * sizeof(int));
         boot_files_for_starter(spec, 1);
+        /* last, after the files (DISC_OPEN_FILES_MAX + 2 <= FRAME_FDS_MAX) */
+        all[n + 1] = serial_fd;
+        json_object_set_new(spec, "serial_log_fd", json_integer((json_int_t)(n + 1)));
         Attachment *a = att_add(h, &c->a);
         log_info("instance %u: monitor attached (uid %u), tap %s, %s %s, vnc :%d, %zu files", a->instance, a->uid,
                  a->tap, a->ip, a->mac, a->vnc_display, n);
-        call_answer(c, 0, spec, &e, all, n + 1);
+        call_answer(c, 0, spec, &e, all, n + 2);
 }
 
 static void on_attached(void *ctx, const ClusterAnswer *ans) {

@@ -222,6 +222,16 @@ static int start_qemu(Starter *s, const json_t *spec, Handed *handed, Error *err
                 nd++;
         }
         char kernel[PATH_MAX + 16], initrd[PATH_MAX + 16];
+        /* the serial log the node opened comes last: the starter writes it,
+         * qemu must not get it (only the pipe), so it leaves the handed set */
+        int log_fd = -1;
+        json_t *log_pos = json_object_get(spec, "serial_log_fd");
+        if (log_pos) {
+                if (!json_is_integer(log_pos) || json_integer_value(log_pos) < 1 ||
+                    (size_t)json_integer_value(log_pos) != handed->n - 1)
+                        return error_set(err, -EPROTO, "vmbatchd named a serial log it did not send last");
+                log_fd = handed->fds[--handed->n];
+        }
         int kernel_fd = handed_fd(handed, json_object_get(spec, "kernel_fd"), err);
         int initrd_fd = handed_fd(handed, json_object_get(spec, "initrd_fd"), err);
         int cdrom_fd = handed_fd(handed, json_object_get(spec, "cdrom_fd"), err);
@@ -255,8 +265,9 @@ static int start_qemu(Starter *s, const json_t *spec, Handed *handed, Error *err
         q.vnc_socket = sget(spec, "console_socket"); /* the browser console's (an older node names none) */
         q.qmp_socket = s->qmp_path;
         json_t *max = json_object_get(spec, "serial_log_max");
-        int wr = serial_log_open(&s->serial, serial_path, json_is_integer(max) ? (uint64_t)json_integer_value(max) : 0,
-                                 err);
+        int wr = serial_log_open(&s->serial, serial_path, log_fd,
+                                 json_is_integer(max) ? (uint64_t)json_integer_value(max) : 0, err);
+        log_fd = -1; /* the log's now */
         if (wr < 0)
                 return wr;
         if (handed->n == ELEMENTSOF(handed->fds)) {

@@ -66,13 +66,17 @@ static int on_readable(EventSource *src, int fd, uint32_t events, void *userdata
         return 0;
 }
 
-int serial_log_open(SerialLog *l, const char *path, uint64_t max, Error *err) {
+int serial_log_open(SerialLog *l, const char *path, int log_fd, uint64_t max, Error *err) {
         int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return error_set(err, -errno, "pipe: %m");
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                int r = error_set(err, -errno, "pipe: %m");
+                if (log_fd >= 0)
+                        close(log_fd);
+                return r;
+        }
         fcntl(p[0], F_SETFL, O_NONBLOCK);
         fcntl(p[0], F_SETPIPE_SZ, 1 << 20); /* boot messages wait here until the loop runs */
-        l->log = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        l->log = log_fd >= 0 ? log_fd : open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (l->log < 0) {
                 int r = error_set(err, -errno, "cannot open the serial log %s: %m", path);
                 close(p[0]);

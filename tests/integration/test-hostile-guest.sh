@@ -276,6 +276,20 @@ flood_checks() {
     serial "$SER" | awk '/^VMB-FLOOD [0-9]+ x+$/ { n = $2 + 0; if (p && n != p + 1) { bad++ } p = n; k++ }
       END { print k + 0, bad + 0; exit (k > 100 && bad == 0) ? 0 : 1 }' >"$R/consec" 2>&1
     ok $? "$label: the kept lines are consecutive (lines, gaps: $(cat "$R/consec"))"
+    # the VM's user, with a shell on the node, appends to the log by hand: the
+    # node opened it as root (0640 root:their group), the starter writes it by fd
+    local before; before=$(stat -c %s "$SER")
+    ! runuser -u hgstud1 -- bash -c "head -c 1048576 /dev/zero >>'$SER'" 2>/dev/null &&
+      [ "$(stat -c %s "$SER")" -le "$CAP_BYTES" ]
+    ok $? "$label: hgstud1 cannot append 1 MiB to her serial log by hand ($(stat -c '%U:%G %a' "$SER"), $before -> $(stat -c %s "$SER") B)"
+    runuser -u hgstud1 -- head -c 16 "$SER" >/dev/null 2>&1
+    ok $? "$label: and can still read it"
+    # control: a file of hers in the same folder takes the same append
+    local mine=$R/state/jobs/hgstud1-own.serial
+    install -o hgstud1 -m 0600 /dev/null "$mine" && runuser -u hgstud1 -- bash -c "head -c 1048576 /dev/zero >>'$mine'" &&
+      [ "$(stat -c %s "$mine")" -eq 1048576 ]
+    ok $? "control $label: the same append to a file she owns there succeeds ($(stat -c %s "$mine" 2>/dev/null) B)"
+    rm -f "$mine"
   else
     [ "$s" -gt "$CAP_BYTES" ] && [ "$s" -ge "${bytes:-1}" ]
     ok $? "control $label: with serial_log_max = 0 the log grows past $CAP_BYTES B to all the guest wrote ($s B)"

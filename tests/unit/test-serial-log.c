@@ -24,7 +24,7 @@ static uint64_t flood(const char *path, uint64_t max, char *last, size_t len) {
         unlink(path);
         SerialLog l = SERIAL_LOG_INIT;
         Error err = {0};
-        int wr = serial_log_open(&l, path, max, &err);
+        int wr = serial_log_open(&l, path, -1, max, &err);
         if (wr < 0)
                 return 0;
         EventLoop *loop;
