@@ -16,6 +16,11 @@ PACKAGES=(
   libnftables-dev nftables iptables
   # fuzzing (libFuzzer + sanitizer runtimes); llvm: llvm-ar, meson's static linker for clang
   clang libclang-rt-14-dev llvm
+  # the console gateway (vmbatch-web): HTTP, WebSocket and TLS from libwebsockets,
+  # its self-signed certificate through OpenSSL (libssl-dev), noVNC's files served
+  # to the browser; tests: a WebSocket client (test-web-gateway.sh) and a headless
+  # browser for the console's browser test
+  libwebsockets-dev libssl-dev novnc python3-websocket chromium
   # runtime: discs, guests, DHCP
   qemu-utils qemu-system-x86 dnsmasq-base dnsmasq-utils isc-dhcp-server
   # tests: the tiny test guest, its ISO, a VNC client, system users; python3
