@@ -14,6 +14,7 @@
 
 #include "core/ipam.h"
 #include "core/ops.h"
+#include "core/ops_exam.h"
 #include "core/validate.h"
 
 static bool mac_taken(const char *mac, void *userdata) {
@@ -144,7 +145,7 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
                 return error_set(err, -EACCES, "uid %u is not a vmbatch user and cannot run vms", who->uid);
         VmRec vm;
         int r = resolve_vm_for(c, who, args, "vm", "run", &vm, err);
-        if (r < 0)
+        if (r < 0 || (r = exam_check_vm_use(c, who, &vm, "run", err)) < 0)
                 return r;
         bool isolate = false, no_start = false, install = false;
         if (((r = json_get_bool(args, "isolate", &isolate, err)) < 0 && r != -ENOENT) ||
@@ -314,6 +315,10 @@ static int signal_instance(Controller *c, const Caller *who, const json_t *args,
         if (r < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
+        VmRec vm; /* a frozen exam vm stays paused */
+        if (action == ACTION_RESUME && store_vm_get(c->store, inst.vm, &vm) == 0 &&
+            (r = exam_check_vm_use(c, who, &vm, "resume", err)) < 0)
+                return r;
         if (inst.state == INSTANCE_RESERVED) {
                 if (action != ACTION_STOP && action != ACTION_KILL)
                         return error_set(err, -EINVAL, "instance %u is only reserved, not running", inst.id);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/ops.h"
+#include "core/ops_exam.h"
 #include "core/validate.h"
 #include "disk/disk.h"
 
@@ -437,7 +438,7 @@ static int op_vm_mod(Controller *c, const Caller *who, const json_t *args, json_
                      Error *err) {
         VmRec v;
         int r = resolve_vm_for(c, who, args, "vm", "modify", &v, err);
-        if (r < 0)
+        if (r < 0 || (r = exam_check_vm_use(c, who, &v, "modify", err)) < 0)
                 return r;
         Rights rights = caller_rights(c, who, &v);
         if ((r = authz_check_modify(&rights, who->admin, err)) < 0)
@@ -494,7 +495,7 @@ static int op_vm_del(Controller *c, const Caller *who, const json_t *args, json_
                      Error *err) {
         VmRec v;
         int r = resolve_vm_for(c, who, args, "vm", "delete", &v, err);
-        if (r < 0)
+        if (r < 0 || (r = exam_check_vm_use(c, who, &v, "delete", err)) < 0)
                 return r;
         if (!who->admin && v.owner != who->uid)
                 return error_set(err, -EPERM, "You don't have permission to delete this vm");

@@ -115,6 +115,38 @@ static const char *const migrations[] = {
         "ALTER TABLE vm_groups ADD COLUMN max_walltime INTEGER NOT NULL DEFAULT 0 CHECK (max_walltime >= 0);"
         "ALTER TABLE vm_groups ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0 CHECK (ipv6 IN (0, 1));"
         "ALTER TABLE instances ADD COLUMN ipv6 INTEGER NOT NULL DEFAULT 0 CHECK (ipv6 IN (0, 1));",
+        /* 4 -> 5: exams (issue 14, store/exams.h): the window in unix
+         * seconds, the group that sits it, its template; per member the
+         * derived VM (kept NULL when an admin deletes it), extra time and
+         * the sealed hand-in with its sha256 */
+        "CREATE TABLE exams ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  template INTEGER NOT NULL REFERENCES vms(id),"
+        "  ugroup INTEGER NOT NULL REFERENCES user_groups(id),"
+        "  start_time INTEGER NOT NULL,"
+        "  end_time INTEGER NOT NULL,"
+        "  warm INTEGER NOT NULL DEFAULT 0 CHECK (warm IN (0, 1)),"
+        "  allow TEXT NOT NULL DEFAULT '',"
+        "  owner INTEGER NOT NULL,"
+        "  state TEXT NOT NULL CHECK (state IN ('created', 'ready', 'running', 'ended')),"
+        "  collection TEXT NOT NULL,"
+        "  created TEXT NOT NULL,"
+        "  CHECK (start_time < end_time));"
+        "CREATE TABLE exam_members ("
+        "  exam INTEGER NOT NULL REFERENCES exams(id) ON DELETE CASCADE,"
+        "  uid INTEGER NOT NULL,"
+        "  vm INTEGER REFERENCES vms(id) ON DELETE SET NULL,"
+        "  extra_minutes INTEGER NOT NULL DEFAULT 0 CHECK (extra_minutes >= 0),"
+        "  state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'frozen', 'sealed')),"
+        "  frozen_at INTEGER NOT NULL DEFAULT 0,"
+        "  sealed_path TEXT NOT NULL DEFAULT '',"
+        "  sha256 TEXT NOT NULL DEFAULT '',"
+        "  sealed_at INTEGER NOT NULL DEFAULT 0,"
+        "  late_minutes INTEGER NOT NULL DEFAULT 0,"
+        "  seal_error TEXT NOT NULL DEFAULT '',"
+        "  PRIMARY KEY (exam, uid));"
+        "CREATE UNIQUE INDEX exam_members_vm ON exam_members(vm);",
 };
 
 int store_exec(Store *s, const char *sql, Error *err) {

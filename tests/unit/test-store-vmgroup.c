@@ -130,7 +130,7 @@ static void test_constraints_and_migration(void) {
         Store *s = open_or_die(path);
         store_close(s);
         is_int(user_version(path), STORE_SCHEMA_VERSION, "a new database is at schema %d", STORE_SCHEMA_VERSION);
-        is_int(STORE_SCHEMA_VERSION, 4, "... which is 4");
+        is_int(STORE_SCHEMA_VERSION, 5, "... which is 5 (exams)");
         ok(sql(path, "INSERT INTO vm_groups(id, name, ip_first, ip_last, max_mem) VALUES (7, 'x', 1, 2, -1)") < 0,
            "a negative max_mem is refused by the database");
         ok(sql(path, "INSERT INTO vm_groups(id, name, ip_first, ip_last, ipv6) VALUES (7, 'x', 1, 2, 2)") < 0,
@@ -140,6 +140,7 @@ static void test_constraints_and_migration(void) {
         ok(sql(path, "ALTER TABLE vm_groups DROP COLUMN max_mem; ALTER TABLE vm_groups DROP COLUMN max_vcpus;"
                      "ALTER TABLE vm_groups DROP COLUMN max_walltime; ALTER TABLE vm_groups DROP COLUMN ipv6;"
                      "ALTER TABLE instances DROP COLUMN ipv6;"
+                     "DROP TABLE exam_members; DROP TABLE exams;"
                      "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (1, 'all_vms', 3232235521, 3232235774);"
                      "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (2, 'lab1', 3232261122, 3232261374);"
                      "PRAGMA user_version = 3;") == 0 &&
@@ -156,7 +157,7 @@ static void test_constraints_and_migration(void) {
                    store_vmgroup_get(s, 2, &got) == 0 && got.max_vcpus == 3,
            "the migrated database takes limits");
         store_close(s);
-        is_int(user_version(path), 4, "its schema is 4 now");
+        is_int(user_version(path), STORE_SCHEMA_VERSION, "its schema is the newest now");
         char wal[sizeof(path) + 8];
         unlink(path);
         snprintf(wal, sizeof(wal), "%s-wal", path);
