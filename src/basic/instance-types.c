@@ -15,5 +15,6 @@ static const char *const instance_action_table[_ACTION_MAX] = {
         [ACTION_KILL] = "kill",
         [ACTION_SUSPEND] = "suspend",
         [ACTION_RESUME] = "resume",
+        [ACTION_FREEZE] = "freeze",
 };
 DEFINE_STRING_TABLE(instance_action, InstanceAction)

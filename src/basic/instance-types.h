@@ -25,12 +25,14 @@ const char *instance_state_to_string(InstanceState s);
 InstanceState instance_state_from_string(const char *s);
 
 /* What a user or the controller asks of a running instance; on the wire
- * (to the node, to the starter) "stop", "kill", "suspend", "resume". */
+ * (to the node, to the starter) "stop", "kill", "suspend", "resume";
+ * "freeze" reaches the node only (the starter is told "suspend"). */
 typedef enum InstanceAction {
         ACTION_STOP,    /* ACPI power button, then kill */
         ACTION_KILL,    /* qemu killed at once */
         ACTION_SUSPEND, /* QMP stop */
         ACTION_RESUME,  /* QMP cont */
+        ACTION_FREEZE,  /* an exam's deadline: its tap cut off by the node, then QMP stop */
         _ACTION_MAX,
         _ACTION_INVALID = -EINVAL,
 } InstanceAction;

@@ -9,6 +9,7 @@
 #include "basic/instance-types.h"
 #include "basic/config.h"
 #include "cli/cli.h"
+#include "cli/cmd_exam.h"
 #include "cli/complete.h"
 #include "cli/paper.h"
 #include "cli/rpc.h"
@@ -95,6 +96,8 @@ int main(int argc, char **argv) {
 
         if (streq(json_string_value(json_object_get(c.request, "op")), CLI_DOCTOR_OP))
                 return cli_doctor_run(json_object_get(c.request, "args"), c.json);
+        if (streq(json_string_value(json_object_get(c.request, "op")), CLI_EXAM_VERIFY_OP))
+                return cli_exam_verify_run(json_object_get(c.request, "args"), c.json);
 
         socket_path = config_client_socket_path();
         json_t *req_args = json_object_get(c.request, "args");

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "cli/cmd_exam.h"
 #include "cli/memtext.h"
 
 const CliOpt cli_no_opts[] = {{}};
@@ -21,6 +22,7 @@ static const CliNoun nouns[] = {
         {"perm", "permissions of users and groups on VMs and VM groups", cli_perm_verbs},
         {"map", "where instances run and how to reach them (the same as instance)", cli_instance_verbs},
         {"audit", "the audit log", cli_audit_verbs},
+        {"exam", "exams: a window, one vm per student, sealed hand-ins, receipts", cli_exam_verbs},
         {"init", "initialise the database (once)", cli_init_verbs},
         {"ping", "check that the daemon answers", cli_ping_verbs},
         {"doctor", "check this host: KVM, network, qemu, storage, database", cli_doctor_verbs},

@@ -531,6 +531,14 @@ int host_signal(Host *h, uint32_t instance, InstanceAction action, Error *err) {
         Attachment *a = att_by_instance(h, instance);
         if (!a)
                 return error_set(err, -ENOENT, "instance %u has no monitor on %s", instance, h->name);
+        if (action == ACTION_FREEZE) {
+                /* the network first: a student who resumes their qemu over its
+                 * QMP socket (the run folder is theirs) still reaches nobody */
+                Error e = {0};
+                if (link_cut(a->tap, &e) < 0)
+                        log_warn("instance %u: %s", instance, e.message);
+                action = ACTION_SUSPEND;
+        }
         int r = h->clients.push(h->clients.data, a->client,
                                 json_pack("{s:s}", "event", instance_action_to_string(action)));
         return r < 0 ? error_set(err, r, "cannot reach the starter of instance %u", instance) : 0;

@@ -13,6 +13,7 @@
 #include "core/doctor.h"
 #include "daemon/cluster_tcp.h"
 #include "daemon/embedded.h"
+#include "daemon/exam_clock.h"
 #include "daemon/server.h"
 #include "daemon/service_notify.h"
 
@@ -107,6 +108,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         Host *host = NULL;
         ClusterUplink *uplink = NULL;
         ClusterListener *listener = NULL;
+        ExamClock *exams = NULL; /* exams' start times and deadlines (the controller's) */
         Embedded embedded = {0};
         ServiceNotify *notify = NULL;
         bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
@@ -124,6 +126,8 @@ static int run(const Settings *settings, Controller *controller, const char *pid
                 error_set(&err, r, "signals: %s", strerror(-r));
         if (r >= 0)
                 r = server_new(loop, controller, host, settings->socket, &server, &err);
+        if (r >= 0 && controller)
+                r = exam_clock_new(loop, controller, &exams, &err);
         if (r >= 0 && fleet && !isempty(settings->cluster_listen))
                 r = cluster_listener_new(loop, fleet, settings->cluster_listen, &listener, &err);
         if (r >= 0) {
@@ -155,6 +159,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         cluster_uplink_free(uplink); /* answers what waits for the controller, through the server */
         cluster_listener_free(listener);
         server_free(server);
+        exam_clock_free(exams);
         host_free(host);
         fleet_free(fleet);
         event_loop_free(loop);

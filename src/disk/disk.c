@@ -80,6 +80,15 @@ int disk_clone(const Cred *as, const char *src, const char *path, Error *err) {
         return r;
 }
 
+int disk_export(const Cred *as, const char *src_json, const char *path, Error *err) {
+        _cleanup_free_ char *src = xasprintf("json:%s", src_json);
+        char *argv[] = {"qemu-img", "convert", "-q", "-O", "qcow2", "--", src, (char *)path, NULL};
+        SpawnResult res = {0};
+        int r = run_as(as, argv, "sealing disc", &res, err);
+        spawn_result_clear(&res);
+        return r;
+}
+
 int disk_remove(const Cred *as, const char *path, Error *err) {
         char *argv[] = {"rm", "-f", "--", (char *)path, NULL};
         SpawnResult res;

@@ -24,6 +24,10 @@ int disk_create(const Cred *as, const char *path, uint64_t size, Error *err);
 /* An overlay of size bytes on base_path, made without opening base_path. */
 int disk_derive(const Cred *as, const char *base_path, uint64_t size, const char *path, Error *err);
 int disk_clone(const Cred *as, const char *src, const char *path, Error *err);
+/* A standalone qcow2 image at path (made) from the image src_json describes
+ * (a qemu "json:" filename without the prefix: the chain spelled out, so
+ * that no name in a header is followed). */
+int disk_export(const Cred *as, const char *src_json, const char *path, Error *err);
 int disk_remove(const Cred *as, const char *path, Error *err);
 /* rm -rf of a directory the user owns, as the user. */
 int disk_remove_tree(const Cred *as, const char *path, Error *err);

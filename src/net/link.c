@@ -541,6 +541,24 @@ int link_delete(const char *name, Error *err) {
         return 0;
 }
 
+int link_cut(const char *name, Error *err) {
+        if (!link_name_is_valid(name))
+                return error_set(err, -EINVAL, "invalid link name '%s'", name ? name : "");
+        _cleanup_close_ int fd = rtnl_open();
+        if (fd < 0)
+                return error_set(err, fd, "cannot open rtnetlink socket: %s", strerror(-fd));
+        NlMsg m;
+        struct ifinfomsg *ifi = nl_init(&m, RTM_NEWLINK, 0, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_flags = 0; /* down */
+        ifi->ifi_change = IFF_UP;
+        nl_put_str(&m, IFLA_IFNAME, name);
+        nl_put_u32(&m, IFLA_MASTER, 0); /* off its bridge */
+        char ack[256];
+        int r = rtnl_talk(fd, &m, NULL, NULL, ack, sizeof(ack));
+        return r < 0 ? error_set(err, r, "cannot cut link %s off: %s", name, nl_reason(r, ack)) : 0;
+}
+
 int link_get_info(const char *name, LinkInfo *ret) {
         if (!link_name_is_valid(name))
                 return -EINVAL;

@@ -62,6 +62,10 @@ int link_tap_create(const char *name, uid_t owner, gid_t group, const char *brid
 /* Delete link `name`; a link that does not exist is not an error (0). */
 int link_delete(const char *name, Error *err);
 
+/* Take link `name` off its bridge and down: nothing it sends reaches
+ * anyone (an exam vm past its deadline, daemon/host.c). */
+int link_cut(const char *name, Error *err);
+
 int link_exists(const char *name, bool *ret);
 
 /* ifindex, the master's ifindex (0: none) and whether it is up. -ENODEV

@@ -24,7 +24,7 @@ struct Console {
         bool ws_rx_off, vnc_rx_off;
         bool closing;      /* the WebSocket goes once what is queued for it went */
         char from[80];
-        char reason[160];  /* why it ended, for the log and the WebSocket's close */
+        char reason[256];  /* why it ended, for the log and the WebSocket's close */
         uint64_t t_open, t_relay;
         uint64_t to_browser, from_browser;
 };

@@ -1,0 +1,404 @@
+/* exam_clock.c - exams' start times and deadlines: freeze, then seal. See
+ * exam_clock.h. */
+#include "daemon/exam_clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "basic/log.h"
+#include "basic/worker.h"
+#include "core/exam.h"
+#include "core/ops_exam.h"
+#include "disk/seal.h"
+#include "store/exams.h"
+
+#define TICK_MS 500
+#define WAIT_POLL_MS 20      /* while a frozen VM is not yet paused: how often to look */
+#define PAUSE_WAIT_MS 15000  /* a monitor that does not pause its VM by then: the VM is killed */
+#define SEAL_RETRY_MS 60000  /* a failed seal is tried again after this */
+#define SEAL_WORKERS 4
+
+/* A frozen member, until its seal is recorded. */
+typedef struct Frozen {
+        struct ExamClock *clock;
+        uint32_t exam, uid;
+        int64_t since_ms;
+        bool killed;
+        int64_t next_try_ms; /* a seal that failed: not before */
+        WorkerJob *job;      /* the seal under way */
+        SealRequest req;
+        struct Frozen *next;
+} Frozen;
+
+struct ExamClock {
+        EventLoop *loop;
+        Controller *c;
+        Workers *workers;
+        EventSource *tick, *precise;
+        Frozen *frozen;
+};
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void audit(Store *s, const char *op, const ExamRec *e, uint32_t uid, json_t *detail) {
+        char obj[128];
+        if (uid == (uint32_t)-1)
+                snprintf(obj, sizeof(obj), "exam %u %s", e->id, e->name);
+        else
+                snprintf(obj, sizeof(obj), "exam %u %s member %u", e->id, e->name, uid);
+        Error err = {0};
+        if (store_audit(s, 0, op, obj, detail, &err) < 0)
+                log_warn("%s: cannot audit %s: %s", obj, op, err.message);
+        json_decref(detail);
+}
+
+static Frozen *frozen_find(ExamClock *k, uint32_t exam, uint32_t uid) {
+        for (Frozen *f = k->frozen; f; f = f->next)
+                if (f->exam == exam && f->uid == uid)
+                        return f;
+        return NULL;
+}
+
+static Frozen *frozen_get(ExamClock *k, uint32_t exam, uint32_t uid) {
+        Frozen *f = frozen_find(k, exam, uid);
+        if (!f) {
+                f = xcalloc(1, sizeof(*f));
+                *f = (Frozen){.clock = k, .exam = exam, .uid = uid, .since_ms = now_ms(), .next = k->frozen};
+                k->frozen = f;
+        }
+        return f;
+}
+
+static void frozen_drop(ExamClock *k, Frozen *f) {
+        for (Frozen **p = &k->frozen; *p; p = &(*p)->next)
+                if (*p == f) {
+                        *p = f->next;
+                        worker_cancel(f->job);
+                        free(f);
+                        return;
+                }
+}
+
+/* The instance of vm that writes its disc (none: 0). */
+static int vm_instance(Store *s, uint32_t vm, InstanceRec *ret) {
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        if (!vm || store_instance_ids_for_vm(s, vm, &ids, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (store_instance_get(s, ids[i], ret) == 0 && ret->state != INSTANCE_RESERVED)
+                        return 1;
+        return 0;
+}
+
+static int signal_instance(ExamClock *k, const InstanceRec *inst, InstanceAction action, Error *err) {
+        const ControllerHooks *h = k->c->hooks;
+        if (!h || !h->signal)
+                return error_set(err, -ENOTSUP, "this vmbatchd cannot control running vms");
+        return h->signal(k->c->hooks_data, inst, action, err);
+}
+
+/* In a transaction: the member's VM frozen (a queued one is cancelled, a
+ * monitor that cannot freeze it has it killed), the member frozen. */
+static int freeze_member(ExamClock *k, const ExamRec *e, ExamMemberRec *m, Error *err) {
+        Store *s = k->c->store;
+        InstanceRec inst;
+        json_t *detail = json_pack("{s:I, s:I}", "deadline", (json_int_t)exam_deadline(e->end, m->extra_minutes),
+                                   "vm", (json_int_t)m->vm);
+        if (vm_instance(s, m->vm, &inst)) {
+                Error e2 = {0};
+                InstanceAction a = inst.state == INSTANCE_SUBMITTED ? ACTION_KILL : ACTION_FREEZE;
+                if (signal_instance(k, &inst, a, &e2) < 0 && a == ACTION_FREEZE) {
+                        log_warn("exam %s: freezing instance %u: %s: killing it", e->name, inst.id, e2.message);
+                        error_clear(&e2);
+                        a = ACTION_KILL;
+                        if (signal_instance(k, &inst, a, &e2) < 0)
+                                log_warn("exam %s: killing instance %u: %s", e->name, inst.id, e2.message);
+                }
+                json_object_set_new(detail, "instance", json_integer(inst.id));
+                json_object_set_new(detail, "action", json_string(instance_action_to_string(a)));
+        }
+        m->state = EXAM_MEMBER_FROZEN;
+        int r = store_exam_member_update(s, m, err);
+        if (r >= 0)
+                audit(s, "exam.freeze", e, m->uid, detail);
+        else
+                json_decref(detail);
+        log_info("exam %s: uid %u frozen (vm %u)", e->name, m->uid, m->vm);
+        return r;
+}
+
+/* ---- sealing ---- */
+
+/* The recorded chain of the member's disc, each file as its owner. */
+static int seal_request(Store *s, const ExamRec *e, const ExamMemberRec *m, SealRequest *req, Error *err) {
+        _cleanup_free_ DiscRec *d = NULL;
+        size_t nd = 0;
+        VmRec vm;
+        UserRec u;
+        int r = m->vm ? store_vm_get(s, m->vm, &vm) : -ENOENT;
+        if (r < 0)
+                return error_set(err, -ENOENT, "the member's vm is gone");
+        if ((r = store_disc_list(s, vm.id, &d, &nd)) < 0 || nd != 1)
+                return error_set(err, r < 0 ? r : -EINVAL, "vm %u has %zu discs, not one", vm.id, nd);
+        if ((r = store_user_get(s, m->uid, &u)) < 0)
+                return store_get_error(s, r, err, "user %u is gone", m->uid);
+        *req = (SealRequest){.teacher_uid = e->owner};
+        snprintf(req->dir, sizeof(req->dir), "%s", e->collection);
+        snprintf(req->name, sizeof(req->name), "%s.qcow2", u.name);
+        DiscRec disc = d[0];
+        uint32_t owner = vm.owner;
+        for (;;) {
+                if (req->n_chain == SEAL_CHAIN_MAX)
+                        return error_set(err, -ELOOP, "%s: too deep a chain", d[0].path);
+                DiscFile *f = &req->chain[req->n_chain++];
+                *f = (DiscFile){.uid = owner, .dev = disc.dev, .ino = disc.ino, .image = true};
+                snprintf(f->path, sizeof(f->path), "%s", disc.path);
+                if (!disc.backing)
+                        return 0;
+                VmRec base;
+                if ((r = store_disc_get(s, disc.backing, &disc)) < 0 || (r = store_vm_get(s, disc.vm, &base)) < 0)
+                        return store_get_error(s, r, err, "the backing disc of %s is gone", f->path);
+                snprintf(f->expect_backing, sizeof(f->expect_backing), "%s", disc.path);
+                owner = base.owner;
+        }
+}
+
+/* In the worker: "ok SHA256 PATH" or "error ERRNO MESSAGE". */
+static void seal_run(void *arg, FILE *out) {
+        Frozen *f = arg;
+        char path[PATH_MAX], sha[65];
+        Error err = {0};
+        int r = disc_seal(&f->req, path, sha, &err);
+        if (r < 0)
+                fprintf(out, "error %d %s", -r, err.message);
+        else
+                fprintf(out, "ok %s %s", sha, path);
+}
+
+static void clock_run(ExamClock *k);
+
+static void record_seal(ExamClock *k, Frozen *f, const char *output, int status) {
+        Store *s = k->c->store;
+        Error err = {0};
+        ExamRec e;
+        ExamMemberRec m;
+        if (store_begin(s, &err) < 0 || store_exam_get(s, f->exam, &e) < 0 ||
+            store_exam_member_get(s, f->exam, f->uid, &m) < 0) {
+                store_rollback(s);
+                log_error("exam %u: cannot record the seal of uid %u: %s", f->exam, f->uid, err.message);
+                return;
+        }
+        char sha[65], path[PATH_MAX];
+        int code = 0, used = 0;
+        if (sscanf(output, "ok %64s %n", sha, &used) == 1 && used > 0 && strlen(output + used) < sizeof(path)) {
+                snprintf(path, sizeof(path), "%s", output + used);
+                m.state = EXAM_MEMBER_SEALED;
+                snprintf(m.sha256, sizeof(m.sha256), "%s", sha);
+                snprintf(m.sealed_path, sizeof(m.sealed_path), "%s", path);
+                m.sealed_at = (int64_t)time(NULL);
+                m.late_minutes = exam_late_minutes(e.end, m.sealed_at);
+                m.seal_error[0] = 0;
+                audit(s, "exam.seal", &e, m.uid,
+                      json_pack("{s:s, s:s, s:I, s:I, s:I}", "sha256", sha, "path", path, "late_minutes",
+                                (json_int_t)m.late_minutes, "frozen_at_ms", (json_int_t)m.frozen_at_ms, "seal_ms",
+                                (json_int_t)(now_ms() - f->since_ms)));
+                log_info("exam %s: uid %u sealed: %s sha256 %s", e.name, m.uid, path, sha);
+        } else {
+                if (sscanf(output, "error %d %n", &code, &used) == 1 && used > 0)
+                        snprintf(m.seal_error, sizeof(m.seal_error), "%s", output + used);
+                else
+                        snprintf(m.seal_error, sizeof(m.seal_error), "the seal's worker died (status %d)", status);
+                audit(s, "exam.seal", &e, m.uid, json_pack("{s:s}", "error", m.seal_error));
+                log_error("exam %s: sealing uid %u failed: %s", e.name, m.uid, m.seal_error);
+        }
+        if (store_exam_member_update(s, &m, &err) < 0 || store_commit(s, &err) < 0) {
+                store_rollback(s);
+                log_error("exam %s: cannot record the seal of uid %u: %s", e.name, m.uid, err.message);
+        }
+        if (m.state == EXAM_MEMBER_SEALED)
+                frozen_drop(k, f);
+        else
+                f->next_try_ms = now_ms() + SEAL_RETRY_MS;
+}
+
+static void seal_done(void *userdata, const char *output, int status) {
+        Frozen *f = userdata;
+        ExamClock *k = f->clock;
+        f->job = NULL;
+        record_seal(k, f, output, status);
+        clock_run(k);
+}
+
+/* A frozen member: sealed once its VM is paused or gone. Returns whether
+ * the clock must look again soon (waiting for the pause). */
+static bool try_seal(ExamClock *k, const ExamRec *e, ExamMemberRec *m, int64_t now) {
+        Store *s = k->c->store;
+        Frozen *f = frozen_get(k, e->id, m->uid);
+        if (f->job || now < f->next_try_ms)
+                return false;
+        InstanceRec inst;
+        if (vm_instance(s, m->vm, &inst) && inst.state != INSTANCE_PAUSED) {
+                if (!f->killed && now - f->since_ms > PAUSE_WAIT_MS) {
+                        Error err = {0};
+                        log_warn("exam %s: instance %u did not pause within %d s: killing it", e->name, inst.id,
+                                 PAUSE_WAIT_MS / 1000);
+                        if (store_begin(s, &err) >= 0 && signal_instance(k, &inst, ACTION_KILL, &err) >= 0)
+                                store_commit(s, &err);
+                        else
+                                store_rollback(s);
+                        f->killed = true;
+                }
+                return true;
+        }
+        Error err = {0};
+        if (vm_instance(s, m->vm, &inst) && !m->frozen_at_ms) { /* paused: the moment it was seen so */
+                m->frozen_at_ms = now;
+                if (store_begin(s, &err) < 0 || store_exam_member_update(s, m, &err) < 0 || store_commit(s, &err) < 0)
+                        store_rollback(s);
+        }
+        int r = seal_request(s, e, m, &f->req, &err);
+        if (r >= 0 && !(f->job = worker_queue(k->workers, seal_run, f, seal_done, f)))
+                r = error_set(&err, -EAGAIN, "cannot start a worker");
+        if (r < 0) {
+                log_error("exam %s: cannot seal uid %u: %s", e->name, m->uid, err.message);
+                f->next_try_ms = now + SEAL_RETRY_MS;
+        }
+        return false;
+}
+
+/* ---- one pass ---- */
+
+static void start_exam(ExamClock *k, ExamRec *e) {
+        Store *s = k->c->store;
+        Error err = {0};
+        if (store_begin(s, &err) < 0)
+                return;
+        if (exam_start(k->c, e, &err) < 0) {
+                store_rollback(s);
+                log_error("exam %s: cannot start it: %s", e->name, err.message);
+                return;
+        }
+        audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s}", "by", "its start time"));
+        if (store_commit(s, &err) < 0)
+                store_rollback(s);
+        log_info("exam %s started", e->name);
+}
+
+/* The members of a running or ended exam; *next_ms the next deadline. */
+static bool run_members(ExamClock *k, ExamRec *e, int64_t now, int64_t *next_ms) {
+        Store *s = k->c->store;
+        _cleanup_free_ ExamMemberRec *m = NULL;
+        size_t n = 0;
+        bool soon = false, all_sealed = true;
+        if (store_exam_members(s, e->id, &m, &n) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                if (m[i].state == EXAM_MEMBER_SEALED)
+                        continue;
+                all_sealed = false;
+                int64_t due = e->state == EXAM_ENDED ? now : exam_deadline(e->end, m[i].extra_minutes) * 1000;
+                if (m[i].state != EXAM_MEMBER_FROZEN) {
+                        if (due > now) {
+                                *next_ms = due < *next_ms ? due : *next_ms;
+                                continue;
+                        }
+                        Error err = {0};
+                        int r = store_begin(s, &err);
+                        if (r >= 0 && (r = freeze_member(k, e, &m[i], &err)) >= 0)
+                                r = store_commit(s, &err);
+                        if (r < 0) {
+                                store_rollback(s);
+                                log_error("exam %s: cannot freeze uid %u: %s", e->name, m[i].uid, err.message);
+                                continue;
+                        }
+                }
+                soon |= try_seal(k, e, &m[i], now);
+        }
+        if (all_sealed && e->state == EXAM_RUNNING) {
+                Error err = {0};
+                e->state = EXAM_ENDED;
+                if (store_begin(s, &err) >= 0 && store_exam_update(s, e, &err) >= 0) {
+                        audit(s, "exam.end", e, (uint32_t)-1, json_pack("{s:I}", "members", (json_int_t)n));
+                        store_commit(s, &err);
+                        log_info("exam %s ended: every hand-in is sealed", e->name);
+                } else
+                        store_rollback(s);
+        }
+        return soon;
+}
+
+static int on_precise(EventSource *src, void *userdata) {
+        ExamClock *k = userdata;
+        event_source_free(k->precise);
+        k->precise = NULL;
+        clock_run(k);
+        return 0;
+}
+
+static void clock_run(ExamClock *k) {
+        Store *s = k->c->store;
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        if (store_exam_ids(s, -1, &ids, &n) < 0)
+                return;
+        int64_t now = now_ms(), next = INT64_MAX;
+        bool soon = false;
+        for (size_t i = 0; i < n; i++) {
+                ExamRec e;
+                if (store_exam_get(s, ids[i], &e) < 0)
+                        continue;
+                if ((e.state == EXAM_CREATED || e.state == EXAM_READY) && e.start * 1000 <= now)
+                        start_exam(k, &e);
+                if (e.state == EXAM_CREATED || e.state == EXAM_READY)
+                        next = e.start * 1000 < next ? e.start * 1000 : next;
+                else
+                        soon |= run_members(k, &e, now, &next);
+        }
+        if (soon)
+                next = now + WAIT_POLL_MS;
+        /* the tick finds what is due within half a second; this timer, the
+         * exact millisecond */
+        if (next - now < TICK_MS) {
+                event_source_free(k->precise);
+                k->precise = NULL;
+                event_add_timer_once(k->loop, (uint64_t)(next > now ? next - now : 0), on_precise, k, &k->precise);
+        }
+}
+
+static int on_tick(EventSource *src, void *userdata) {
+        ExamClock *k = userdata;
+        if (!k->precise)
+                clock_run(k);
+        return 0;
+}
+
+int exam_clock_new(EventLoop *loop, Controller *controller, ExamClock **ret, Error *err) {
+        ExamClock *k = xcalloc(1, sizeof(*k));
+        *k = (ExamClock){.loop = loop, .c = controller};
+        int r = workers_new(loop, SEAL_WORKERS, &k->workers);
+        if (r >= 0)
+                r = event_add_timer(loop, TICK_MS, on_tick, k, &k->tick);
+        if (r < 0) {
+                exam_clock_free(k);
+                return error_set(err, r, "exam clock: %s", strerror(-r));
+        }
+        clock_run(k);
+        *ret = k;
+        return 0;
+}
+
+void exam_clock_free(ExamClock *k) {
+        if (!k)
+                return;
+        while (k->frozen)
+                frozen_drop(k, k->frozen);
+        event_source_free(k->tick);
+        event_source_free(k->precise);
+        workers_free(k->workers);
+        free(k);
+}
