@@ -162,7 +162,11 @@ newest() { map | python3 -c "import json,sys; m=json.load(sys.stdin); print(max(
 # the job id of instance ID, once vmbatchd's qsub (run beside the request) has answered
 job_of() { wait_for 20 eval '[ -n "$(inst_field '"$1"' job_id)" ]'; inst_field "$1" job_id; }
 job_state() { qstat -u "${2:-*}" 2>/dev/null | awk -v j="$1" '$1 == j { print $5 }'; }
-gone() { [ -z "$(inst_field "$1" id)" ]; }
+gone() { # instance ID is not in --maplist, which must answer (a failed call is not "gone")
+  local m
+  m=$(map) || return 1
+  printf '%s' "$m" | python3 -c "import json,sys; sys.exit(any(i['id'] == $1 for i in json.load(sys.stdin)))" 2>/dev/null
+}
 dump_logs() {
   diag "vmbatchd.log:"; tail -30 "$T/vmbatchd.log" | sed 's/^/#   /'
   for f in "$T"/state/jobs/*.log; do [ -e "$f" ] && { diag "$f:"; sed 's/^/#   /' "$f"; }; done
