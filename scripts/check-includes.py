@@ -12,7 +12,7 @@ with each violation, so that a check that cannot fail is found out."""
 import os, re, sys, tempfile
 
 LAYERS = {"basic": 0, "store": 1, "disk": 1, "net": 1, "qemu": 1, "batch": 1,
-          "core": 2, "daemon": 3, "cli": 3, "starter": 3}
+          "core": 2, "daemon": 3, "cli": 3, "starter": 3, "web": 3}
 MAX_LINES = 800
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z]+/[A-Za-z0-9_.-]+)\.h"', re.M)
 

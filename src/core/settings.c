@@ -257,6 +257,13 @@ void settings_write_conf(FILE *f, const Settings *s) {
                 format_key(s, &keys[i], v, sizeof(v));
                 fprintf(f, "\n# %s\n#%s =%s%s\n", keys[i].help, keys[i].name, *v ? " " : "", v);
         }
+        /* prose only: a [web] header here, even one an admin uncomments,
+         * would take in the lines appended to this file later (the README's
+         * install appends) */
+        fputs("\n# The console gateway vmbatch-web reads a [web] section (listen, cert, key, path,\n"
+              "# novnc_dir, web_dir, state_dir; see vmbatch-web(8)). Put it last in this file:\n"
+              "# every key after a section's header belongs to that section.\n",
+              f);
 }
 
 size_t settings_key_count(void) { return ELEMENTSOF(keys); }

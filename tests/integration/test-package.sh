@@ -50,6 +50,7 @@ git -C "$SRC" rev-parse HEAD >/dev/null 2>&1 || skip_all "$SRC is not a git chec
 T=$(mktemp -d /tmp/vmbatch-package-XXXXXX); chmod 0755 "$T"
 NS=vmb-package-$$
 INSTALLED=
+WEB_USER_BEFORE=$(getent passwd vmbatch-web)
 cleanup() {
   local p
   [ -f "$T/vmbatchd.pid" ] && kill "$(cat "$T/vmbatchd.pid")" 2>/dev/null
@@ -61,6 +62,8 @@ cleanup() {
     apt-get purge -y vmbatch >/dev/null 2>&1
   fi
   [ -n "$INSTALLED" ] && rm -rf /etc/vmbatch /var/lib/vmbatch /run/vmbatch
+  # the package's system account stays after purge (postrm says so): ours to remove
+  [ -z "$WEB_USER_BEFORE" ] && getent passwd vmbatch-web >/dev/null && userdel vmbatch-web 2>/dev/null
   remove_created_users
   rm -rf "$T"
 }
@@ -112,15 +115,20 @@ ok $? "vmbatch is installed ($(dpkg-query -W -f '${Version}' vmbatch 2>/dev/null
 ok $? "vmapp and vmbatchd are the package's (/usr/bin/vmapp, /usr/sbin/vmbatchd)"
 for f in /lib/systemd/system/vmbatchd.service /lib/systemd/system/vmbatchd-node.service \
   /usr/lib/tmpfiles.d/vmbatch.conf /etc/logrotate.d/vmbatch /etc/vmbatch/vmbatch.conf \
-  /usr/share/bash-completion/completions/vmbatch /usr/share/bash-completion/completions/vmapp; do
+  /usr/share/bash-completion/completions/vmbatch /usr/share/bash-completion/completions/vmapp \
+  /usr/sbin/vmbatch-web /lib/systemd/system/vmbatch-web.service /usr/share/vmbatch/web/console.html \
+  /usr/lib/sysusers.d/vmbatch.conf; do
   dpkg -S "$f" >/dev/null 2>&1; ok $? "the package ships $f"
 done
 dpkg -L vmbatch >"$T/package.list" 2>/dev/null
 dpkg-query -W -f '${Conffiles}\n' vmbatch | grep -q "/etc/vmbatch/vmbatch.conf"
 ok $? "/etc/vmbatch/vmbatch.conf is a conffile"
-out=$(systemd-analyze verify /lib/systemd/system/vmbatchd.service /lib/systemd/system/vmbatchd-node.service 2>&1)
-rc=$?; ok $rc "systemd-analyze verify accepts vmbatchd.service and vmbatchd-node.service"
+out=$(systemd-analyze verify /lib/systemd/system/vmbatchd.service /lib/systemd/system/vmbatchd-node.service \
+  /lib/systemd/system/vmbatch-web.service 2>&1)
+rc=$?; ok $rc "systemd-analyze verify accepts vmbatchd.service, vmbatchd-node.service and vmbatch-web.service"
 [ $rc -eq 0 ] && [ -z "$out" ] || diag "$out"
+getent passwd vmbatch-web | grep -q ':/nonexistent:/usr/sbin/nologin$'
+ok $? "the install made the console gateway's system account vmbatch-web (sysusers.d): $(getent passwd vmbatch-web)"
 [ -L /etc/systemd/system/multi-user.target.wants/vmbatchd.service ]
 ok $? "systemctl enable made multi-user.target.wants/vmbatchd.service"
 
@@ -191,5 +199,7 @@ diag "left in the student's folder, as debian/vmbatch.postrm documents: ${stud_l
 ok $? "what is left is the student's disc, in her folder, which postrm says stays"
 [ ! -e /etc/systemd/system/multi-user.target.wants/vmbatchd.service ]
 ok $? "the unit's enablement is gone"
+getent passwd vmbatch-web >/dev/null && grep -q "vmbatch-web (sysusers.d) stays" "$T/w/src/debian/vmbatch.postrm"
+ok $? "the system account vmbatch-web stays, as postrm says"
 INSTALLED=
 tap_done
