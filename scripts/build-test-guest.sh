@@ -52,6 +52,11 @@
 #                    `vmb-attack serialflood /dev/ttyS0 BYTES`: numbered 64-byte lines "VMB-FLOOD <n>
 #                    xxx" as fast as the serial port takes them, then "VMB-FLOOD-END lines=<n>
 #                    bytes=<n> ms=<t>" (a guest flooding its serial log)
+#   vmb.screen=TEXT  the VGA console (tty1, what VNC shows) is cleared, its cursor hidden and
+#                    its blanking off, and shows TEXT ("_" prints as a space, at most 24
+#                    characters) on 9 lines; prints "VMB-SCREEN shown" (the browser console test)
+#   vmb.screenecho=1 with vmb.screen: then tty1 echoes every key typed on the guest's keyboard
+#                    (PS/2, i.e. a VNC KeyEvent) at once; prints "VMB-SCREEN-ECHO"
 #   vmb.hold=N       stay up N seconds before powering off (default 0, -1 = forever)
 # It always prints "VMB-INIT" first and "VMB-DONE" last, then `poweroff -f` (qemu exits).
 # An ACPI power button press (QMP system_powerdown) prints "VMB-POWERBUTTON", "VMB-DONE"
@@ -331,6 +336,23 @@ if [ -n "$TCPPROBE" ]; then
         echo "VMB-ATTACK-NOLEASE"
     else
         vmb-attack tcp $(echo "$TCPPROBE" | tr , ' ') || echo "VMB-ATTACK-FAIL rc=$?"
+    fi
+fi
+
+SCREEN=$(arg screen "")
+if [ -n "$SCREEN" ]; then
+    VGATEXT=$(echo "$SCREEN" | tr _ ' ')
+    # clear, home, cursor off, no blanking (the screen stays as it is for VNC)
+    {
+        printf '\033[2J\033[H\033[?25l\033[9;0]\n  %s\n\n' "$VGATEXT"
+        for i in 1 2 3 4 5 6 7 8; do printf '  %s  %s  %s\n' "$VGATEXT" "$VGATEXT" "$VGATEXT"; done
+    } > /dev/tty1
+    echo "VMB-SCREEN shown uptime=$(up)"
+    if [ "$(arg screenecho 0)" = 1 ]; then
+        # an open reader keeps the line discipline echoing each key as it comes
+        stty -F /dev/tty1 echo -icanon 2>/dev/null
+        cat /dev/tty1 > /dev/null &
+        echo "VMB-SCREEN-ECHO"
     fi
 fi
 
