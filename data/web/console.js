@@ -21,15 +21,17 @@ if (!m) {
 } else {
     const base = location.pathname.endsWith('/') ? location.pathname : location.pathname + '/';
     const url = 'wss://' + location.host + base + 'ws?token=' + m[1];
-    let refused = '';
+    let refused = '', name = '';
     const rfb = new RFB(document.getElementById('screen'), url, { wsProtocols: ['binary'] });
     rfb.scaleViewport = true;
     rfb.focusOnClick = true;
-    rfb.addEventListener('connect', () => show('connected', ''));
+    // noVNC tells the desktop's name (ServerInit) before 'connect'
+    rfb.addEventListener('connect', () => show('connected', name));
     rfb.addEventListener('desktopname', (e) => {
-        document.title = e.detail.name + ' - VM console';
+        name = e.detail.name;
+        document.title = name + ' - VM console';
         if (document.body.dataset.state === 'connected')
-            show('connected', e.detail.name);
+            show('connected', name);
     });
     // the gateway's reason: token refused or expired, the VM gone, ...
     rfb.addEventListener('securityfailure', (e) => { refused = e.detail.reason || 'the console was refused'; });
