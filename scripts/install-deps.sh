@@ -21,6 +21,8 @@ PACKAGES=(
   # to the browser; tests: a WebSocket client (test-web-gateway.sh) and a headless
   # browser for the console's browser test
   libwebsockets-dev libssl-dev novnc python3-websocket chromium
+  # the browser test decodes the canvas, the screenshots and vncsnapshot's JPEG
+  python3-pil
   # runtime: discs, guests, DHCP
   qemu-utils qemu-system-x86 dnsmasq-base dnsmasq-utils isc-dhcp-server
   # tests: the tiny test guest, its ISO, a VNC client, system users; python3
