@@ -12,6 +12,9 @@
 # its own (unshare --net: loopback only, gone with its processes).
 set -u
 . "$(dirname "$0")/lib.sh"
+# Debian's programs, as check-provenance.sh finds them: the python3 with
+# python3-websocket, not one a user's PATH puts first (pyenv)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 WEB=$(realpath "${1:?usage: test-web-gateway.sh VMBATCH_WEB WEB_DIR}")
 WEB_DIR=$(realpath "${2:?}")
 NOVNC=/usr/share/novnc
