@@ -515,8 +515,10 @@ static int op_exam_receipt(Controller *c, const Caller *who, const json_t *args,
         ExamRec e;
         ExamMemberRec m;
         UserRec u;
-        if (json_is_true(json_object_get(args, "pubkey")))
+        if (json_is_true(json_object_get(args, "pubkey"))) { /* audited as what it is */
+                snprintf(audit->object, sizeof(audit->object), "exam receipt key");
                 return op_exam_pubkey(c, who, args, ret, audit, err);
+        }
         int r = resolve_exam_for(c, who, args, &e, &m, err);
         if (r < 0)
                 return r;
