@@ -11,7 +11,7 @@ shift || true
 JOBS=${JOBS:-1}
 CC=clang scripts/build.sh build-fuzz -Dfuzz=true >/dev/null || { echo "fuzz-campaign: cannot build build-fuzz"; exit 1; }
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || for f in build-fuzz/tests/fuzz/fuzz-*; do [ -x "$f" ] && targets+=("$(basename "$f")"); done
+[ ${#targets[@]} -gt 0 ] || for f in build-fuzz/tests/fuzz/fuzz-*; do [ -f "$f" ] && [ -x "$f" ] && targets+=("$(basename "$f")"); done
 mkdir -p build-fuzz/findings
 run_one() {
   local name=$1 corpus seeds

@@ -70,6 +70,11 @@ int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const c
         if (streq(verb, "delete"))
                 return error_set(err, -EPERM, "vm '%s' belongs to the exam %s: only an admin deletes it", vm->name,
                                  e.name);
+        /* what it boots (kernel, initrd, cmdline, memory) is the teacher's:
+         * a student's own initrd could carry anything into the exam */
+        if (streq(verb, "modify"))
+                return error_set(err, -EPERM, "vm '%s' belongs to the exam %s: only an admin changes it", vm->name,
+                                 e.name);
         if (streq(verb, "run") && e.state != EXAM_RUNNING) {
                 exam_time_format(e.start, false, at);
                 return error_set(err, -EPERM, "the exam %s has not started (it starts at %s): this vm runs from then",

@@ -127,6 +127,13 @@ done
 diag "vm show of exam-$EXAM-exstu1: $(vb exstu1 --json vm show exam-$EXAM-exstu1 2>&1 | tr -d '\n' | head -c 600)"
 
 expect_fail "a run before the start is refused" "has not started" -- vb exstu1 vm run "exam-$EXAM-exstu1" --isolate --no-wait
+# what the exam vm boots is the teacher's, before the deadline too: a student's own initrd could carry notes
+echo notes >"$T/home/exstu1/notes.img" && chown exstu1: "$T/home/exstu1/notes.img"
+expect_fail "a vm mod of the exam vm's kernel and initrd before the deadline is refused" "only an admin changes it" -- \
+  vb exstu1 vm mod "exam-$EXAM-exstu1" --kernel "$T/home/exstu1/notes.img" --initrd "$T/home/exstu1/notes.img"
+own_mod() { vb exstu1 vm add "own-$EXAM" --disc 16M >/dev/null && vb exstu1 vm mod "own-$EXAM" --kernel "$T/home/exstu1/notes.img" --initrd "$T/home/exstu1/notes.img"; }
+out=$(own_mod 2>&1); ok $? "control: the same change to a vm of her own that is not the exam's is taken${out:+: $out}"
+vb exstu1 vm del "own-$EXAM" >/dev/null 2>&1
 # the clock starts it at its start time
 running() { [ "$(exam_field state)" = running ]; }
 wait_for 40 running; ok $? "the exam is running $(( $(date +%s) - START )) s after its start time"
