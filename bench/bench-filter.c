@@ -28,7 +28,7 @@ static void vm_of(unsigned i, FilterVm *vm, char tap[16], char mac[18], char ip[
         snprintf(tap, 16, "vmb%u", i);
         snprintf(mac, 18, "de:af:%02x:%02x:%02x:%02x", (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255);
         snprintf(ip, 16, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, (i & 255) | 0); /* i >= 2 */
-        *vm = (FilterVm){tap, mac, ip, true};
+        *vm = (FilterVm){.tap = tap, .mac = mac, .ip = ip, .isolated = true};
 }
 
 static int cmp_u64(const void *a, const void *b) {
