@@ -98,7 +98,7 @@ static int from_hex(const char *s, uint8_t out[CONSOLE_TOKEN_BYTES]) {
         for (size_t i = 0; i < CONSOLE_TOKEN_BYTES; i++) {
                 int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
                 bad |= hi | lo; /* negative when either is not a digit */
-                out[i] = (uint8_t)((hi << 4) | (lo & 15));
+                out[i] = (uint8_t)(((hi & 15) << 4) | (lo & 15)); /* no shift of a negative */
         }
         return bad < 0 ? -ENOENT : 0;
 }

@@ -43,7 +43,7 @@ static void drain(RfbProxy *p, Out *o) {
         for (int side = 0; side < 2; side++) {
                 const uint8_t *d;
                 size_t n = rfb_proxy_pending(p, side, &d);
-                if (o->n[side] + n <= sizeof(o->b[side])) {
+                if (n && o->n[side] + n <= sizeof(o->b[side])) { /* memcpy wants a buffer even for 0 */
                         memcpy(o->b[side] + o->n[side], d, n);
                         o->n[side] += n;
                 }
