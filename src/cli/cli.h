@@ -34,6 +34,11 @@ typedef struct CliVerb {
         const CliOpt *opts;
         cli_build_fn build;
         cli_print_fn print; /* NULL: print nothing */
+        /* A verb that is two commands told apart by an option ("console VM"
+         * and "console --wall"): the one the parsed words are, checked
+         * against its own positionals and built by its own build. opts must
+         * then hold the options of both. NULL: this verb. */
+        const struct CliVerb *(*select)(CliArgs *a);
 } CliVerb;
 
 typedef struct CliNoun {
@@ -112,6 +117,7 @@ int cli_print_audit(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_run(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_stopped(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_console(FILE *f, const json_t *req_args, const json_t *data);
+int cli_print_wall(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_ping(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_init(FILE *f, const json_t *req_args, const json_t *data);
 /* one line "added <what> NAME (id N)" for the modern add verbs */

@@ -151,6 +151,8 @@ static int run_verb(const CliVerb *v, int argc, char **argv, const char *cwd, Cl
                 c->version = !a.help && a.version;
                 return CLI_HELP;
         }
+        if (v->select)
+                v = v->select(&a);
         if (a.n_pos < v->min_pos)
                 return error_set(err, -EINVAL, "missing %s", v->pos_name ? v->pos_name : "argument");
         if (a.n_pos > v->max_pos)

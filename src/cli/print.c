@@ -385,6 +385,18 @@ int cli_print_console(FILE *f, const json_t *req_args, const json_t *data) {
         return ferror(f) ? -EIO : 0;
 }
 
+int cli_print_wall(FILE *f, const json_t *req_args, const json_t *data) {
+        if (!json_is_object(data))
+                return bad_answer();
+        const char *url = str_of(data, "url"), *wall = str_of(data, "wall");
+        if (!url)
+                return bad_answer();
+        fprintf(f, "%s\n", url);
+        fprintf(f, "The wall of %s: open the URL in a browser; it is valid once, for %" JSON_INTEGER_FORMAT " s.\n",
+                wall ? wall : "?", int_of(data, "expires_in"));
+        return ferror(f) ? -EIO : 0;
+}
+
 int cli_print_ping(FILE *f, const json_t *req_args, const json_t *data) {
         if (!json_is_object(data))
                 return bad_answer();

@@ -105,12 +105,19 @@ static int from_hex(const char *s, uint8_t out[CONSOLE_TOKEN_BYTES]) {
 
 int console_tokens_issue(ConsoleTokens *t, uint32_t instance, uint32_t uid, uint64_t now_usec,
                          char ret[CONSOLE_TOKEN_HEX + 1]) {
+        ConsoleBinding b = {.kind = CONSOLE_TOKEN_CONSOLE, .instance = instance, .uid = uid};
+        return console_tokens_issue_binding(t, &b, now_usec, ret);
+}
+
+int console_tokens_issue_binding(ConsoleTokens *t, const ConsoleBinding *b, uint64_t now_usec,
+                                 char ret[CONSOLE_TOKEN_HEX + 1]) {
         prune(t, now_usec, false);
         if (t->n >= t->cap)
                 prune(t, now_usec, true);
         if (t->n >= t->cap)
                 return -EBUSY;
-        Entry e = {.binding = {.instance = instance, .uid = uid, .issued_usec = now_usec}};
+        Entry e = {.binding = *b};
+        e.binding.issued_usec = now_usec;
         ssize_t got = getrandom(e.token, sizeof(e.token), 0);
         if (got != (ssize_t)sizeof(e.token))
                 return got < 0 ? -errno : -EIO;
@@ -121,6 +128,11 @@ int console_tokens_issue(ConsoleTokens *t, uint32_t instance, uint32_t uid, uint
 }
 
 int console_tokens_redeem(ConsoleTokens *t, const char *token, uint64_t now_usec, ConsoleBinding *ret) {
+        return console_tokens_redeem_kind(t, token, CONSOLE_TOKEN_CONSOLE, now_usec, ret);
+}
+
+int console_tokens_redeem_kind(ConsoleTokens *t, const char *token, ConsoleTokenKind kind, uint64_t now_usec,
+                               ConsoleBinding *ret) {
         uint8_t want[CONSOLE_TOKEN_BYTES];
         if (from_hex(token, want) < 0)
                 return -ENOENT;
@@ -134,7 +146,9 @@ int console_tokens_redeem(ConsoleTokens *t, const char *token, uint64_t now_usec
                 found = (Entry *)(((uintptr_t)&t->e[i] & mask) | ((uintptr_t)found & ~mask));
         }
         explicit_bzero(want, sizeof(want));
-        if (!found)
+        /* the other kind is as unknown as no token: it tells nothing of what
+         * the token opens, and its holder may still use it where it belongs */
+        if (!found || found->binding.kind != kind)
                 return -ENOENT;
         *ret = found->binding;
         if (found->used)

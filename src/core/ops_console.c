@@ -6,7 +6,14 @@
  * instance's console VNC server (qemu's second -vnc, on a unix socket in
  * its run folder). The tokens live in memory (console_tokens.h); every
  * redeem, granted or refused, is in the audit log with the browser's
- * address the gateway saw. The wire: docs/protocol.md. */
+ * address the gateway saw. The teacher's wall: console.wall gives an admin
+ * a one-time wall token for a selection (a VM group, a user group, or all);
+ * console.wall_redeem (the gateway again) spends it and answers the
+ * selection's running instances, each with a fresh console token bound to
+ * the admin, which the wall's thumbnails then redeem one by one with
+ * console.redeem: every check, audit entry and fd of a single console is
+ * the wall's too, and the wall itself needs no VNC of its own. The wire:
+ * docs/protocol.md. */
 #include <pwd.h>
 #include <stdio.h>
 
@@ -80,10 +87,11 @@ static void user_name(Controller *c, uint32_t uid, char *buf, size_t len) {
                 snprintf(buf, len, "uid %u", uid);
 }
 
-/* console_url + "/#token=T": in the fragment, which no browser sends, so
+/* console_url + "/" + page + "#token=T" (page "": the console page,
+ * "wall.html": the wall): in the fragment, which no browser sends, so
  * neither the gateway's log nor a proxy's access log ever holds a token;
  * the page puts it in its WebSocket's query (wss://HOST/console/ws?token=T). */
-static void console_url(const Settings *s, const char *token, char *buf, size_t len) {
+static void console_url(const Settings *s, const char *page, const char *token, char *buf, size_t len) {
         char base[600];
         if (isempty(s->console_url)) {
                 char host[256] = "localhost";
@@ -96,7 +104,25 @@ static void console_url(const Settings *s, const char *token, char *buf, size_t 
         size_t l = strlen(base);
         if (l && base[l - 1] == '/')
                 base[l - 1] = 0;
-        snprintf(buf, len, "%s/#token=%s", base, token);
+        snprintf(buf, len, "%s/%s#token=%s", base, page, token);
+}
+
+static void caller_name(const Caller *who, char *buf, size_t len) {
+        if (who->known)
+                snprintf(buf, len, "%s", who->user.name);
+        else
+                snprintf(buf, len, "uid %u", who->uid); /* root */
+}
+
+/* A token for b in ret; its refusals in words (what: "console", "wall") */
+static int issue(ConsoleTokens *tokens, const ConsoleBinding *b, const char *what, char ret[CONSOLE_TOKEN_HEX + 1],
+                 Error *err) {
+        int r = console_tokens_issue_binding(tokens, b, now_usec(), ret);
+        if (r == -EBUSY)
+                return error_set(err, r, "too many console tokens are waiting to be used: try again in a minute");
+        if (r < 0)
+                return error_set(err, r, "cannot make a %s token: getrandom: %s", what, strerror(-r));
+        return 0;
 }
 
 static int op_console_open(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
@@ -110,16 +136,11 @@ static int op_console_open(Controller *c, const Caller *who, const json_t *args,
                 return error_set(err, -EINVAL, "instance %u is %s, not running: it has no console", inst.id,
                                  instance_state_to_string(inst.state));
         char token[CONSOLE_TOKEN_HEX + 1], url[1024], name[64];
-        r = console_tokens_issue(tokens, inst.id, who->uid, now_usec(), token);
-        if (r == -EBUSY)
-                return error_set(err, r, "too many console tokens are waiting to be used: try again in a minute");
-        if (r < 0)
-                return error_set(err, r, "cannot make a console token: getrandom: %s", strerror(-r));
-        console_url(c->settings, token, url, sizeof(url));
-        if (who->known)
-                snprintf(name, sizeof(name), "%s", who->user.name);
-        else
-                snprintf(name, sizeof(name), "uid %u", who->uid); /* root */
+        ConsoleBinding b = {.kind = CONSOLE_TOKEN_CONSOLE, .instance = inst.id, .uid = who->uid};
+        if ((r = issue(tokens, &b, "console", token, err)) < 0)
+                return r;
+        console_url(c->settings, "", token, url, sizeof(url));
+        caller_name(who, name, sizeof(name));
         snprintf(audit->object, sizeof(audit->object), "console token for instance %u issued to %s", inst.id, name);
         *ret = json_pack("{s:s, s:s, s:I, s:I}", "token", token, "url", url, "instance", (json_int_t)inst.id,
                          "expires_in", (json_int_t)(console_tokens_ttl_usec(tokens) / 1000000));
@@ -173,19 +194,29 @@ static int refuse(Controller *c, const Caller *who, const ConsoleBinding *b, con
         return r < 0 ? r : error_set(err, code, "%s", message);
 }
 
-static int op_console_redeem(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
-                             Error *err) {
+/* What both redeems check first: the caller is the gateway (or root), and
+ * {token, from} are there, from a printable address. */
+static int redeem_args(Controller *c, const Caller *who, const json_t *args, ConsoleTokens **tokens,
+                       const char **token, const char **from, Error *err) {
         if (!may_redeem(c->settings, who->uid))
                 return error_set(err, -EPERM, "only the console gateway (web_user %s) or root may redeem console tokens",
                                  isempty(c->settings->web_user) ? "(none)" : c->settings->web_user);
+        int r;
+        if ((r = tokens_of(c, tokens, err)) < 0 || (r = json_need_string(args, "token", token, err)) < 0 ||
+            (r = json_need_string(args, "from", from, err)) < 0)
+                return r;
+        if (strlen(*from) > 128 || !string_is_printable(*from))
+                return error_set(err, -EINVAL, "from: not an address (ADDR:PORT)");
+        return 0;
+}
+
+static int op_console_redeem(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                             Error *err) {
         ConsoleTokens *tokens = NULL;
         const char *token, *from;
         int r;
-        if ((r = tokens_of(c, &tokens, err)) < 0 || (r = json_need_string(args, "token", &token, err)) < 0 ||
-            (r = json_need_string(args, "from", &from, err)) < 0)
+        if ((r = redeem_args(c, who, args, &tokens, &token, &from, err)) < 0)
                 return r;
-        if (strlen(from) > 128 || !string_is_printable(from))
-                return error_set(err, -EINVAL, "from: not an address (ADDR:PORT)");
         ConsoleBinding b;
         r = console_tokens_redeem(tokens, token, now_usec(), &b);
         if (r == -ENOENT)
@@ -219,8 +250,185 @@ static int op_console_redeem(Controller *c, const Caller *who, const json_t *arg
         return 0;
 }
 
+/* ---- the teacher's wall */
+
+/* "vm group lab1", "user group studs", "all running instances" */
+static void wall_what(Controller *c, const ConsoleBinding *b, char *buf, size_t len) {
+        VmGroupRec vg;
+        GroupRec g;
+        if (b->wall_by == CONSOLE_WALL_VMGROUP && store_vmgroup_get(c->store, b->wall_id, &vg) == 0)
+                snprintf(buf, len, "vm group %s", vg.name);
+        else if (b->wall_by == CONSOLE_WALL_VMGROUP)
+                snprintf(buf, len, "vm group %u", b->wall_id); /* deleted since */
+        else if (b->wall_by == CONSOLE_WALL_GROUP && store_group_get(c->store, b->wall_id, &g) == 0)
+                snprintf(buf, len, "user group %s", g.name);
+        else if (b->wall_by == CONSOLE_WALL_GROUP)
+                snprintf(buf, len, "user group %u", b->wall_id);
+        else
+                snprintf(buf, len, "all running instances");
+}
+
+static int op_console_wall(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                           Error *err) {
+        ConsoleTokens *tokens = NULL;
+        int r;
+        if (!who->admin)
+                return error_set(err, -EPERM, "only an admin opens the wall");
+        if ((r = tokens_of(c, &tokens, err)) < 0)
+                return r;
+        ConsoleBinding b = {.kind = CONSOLE_TOKEN_WALL, .uid = who->uid, .wall_by = CONSOLE_WALL_ALL};
+        bool by_vmg = json_object_get(args, "vmgroup"), by_group = json_object_get(args, "group");
+        if (by_vmg && by_group)
+                return error_set(err, -EINVAL, "a wall shows a vm group or a user group, not both");
+        if (by_vmg) {
+                VmGroupRec vg;
+                if ((r = resolve_vmgroup(c, args, "vmgroup", &vg, err)) < 0)
+                        return r;
+                b.wall_by = CONSOLE_WALL_VMGROUP;
+                b.wall_id = vg.id;
+        } else if (by_group) {
+                GroupRec g;
+                if ((r = resolve_group(c, args, "group", &g, err)) < 0)
+                        return r;
+                b.wall_by = CONSOLE_WALL_GROUP;
+                b.wall_id = g.id;
+        }
+        char token[CONSOLE_TOKEN_HEX + 1], url[1024], name[64], what[96];
+        if ((r = issue(tokens, &b, "wall", token, err)) < 0)
+                return r;
+        console_url(c->settings, "wall.html", token, url, sizeof(url));
+        caller_name(who, name, sizeof(name));
+        wall_what(c, &b, what, sizeof(what));
+        snprintf(audit->object, sizeof(audit->object), "console wall of %.60s issued to %.36s", what, name);
+        *ret = json_pack("{s:s, s:s, s:s, s:I}", "token", token, "url", url, "wall", what, "expires_in",
+                         (json_int_t)(console_tokens_ttl_usec(tokens) / 1000000));
+        explicit_bzero(token, sizeof(token));
+        return 0;
+}
+
+/* Is uid an admin now? The wall token's holder is checked again when it is
+ * spent, since each instance's console token is issued to them then. */
+static bool uid_is_admin(Controller *c, uint32_t uid) {
+        if (uid == 0)
+                return true;
+        _cleanup_free_ uint32_t *groups = NULL;
+        size_t n = 0;
+        if (store_user_groups(c->store, uid, &groups, &n) < 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (groups[i] == GROUP_ADMIN)
+                        return true;
+        return false;
+}
+
+/* Is inst in the wall's selection? */
+static bool wall_shows(Controller *c, const ConsoleBinding *b, const InstanceRec *inst) {
+        if (b->wall_by == CONSOLE_WALL_VMGROUP) {
+                VmRec vm;
+                return store_vm_get(c->store, inst->vm, &vm) == 0 && vm.vm_group == b->wall_id;
+        }
+        if (b->wall_by == CONSOLE_WALL_GROUP) {
+                _cleanup_free_ uint32_t *groups = NULL;
+                size_t n = 0;
+                if (store_user_groups(c->store, inst->uid, &groups, &n) < 0)
+                        return false;
+                for (size_t i = 0; i < n; i++)
+                        if (groups[i] == b->wall_id)
+                                return true;
+                return false;
+        }
+        return true;
+}
+
+/* Every wall redeem, granted or not: by whom (the admin it was issued to),
+ * of what, from where, what came of it and how many instances it showed. */
+static int audit_wall(Controller *c, const Caller *who, const ConsoleBinding *b, const char *from,
+                      const char *outcome, size_t shown, Error *err) {
+        char object[128] = "wall token", what[96];
+        json_t *detail = json_pack("{s:s, s:s, s:I}", "from", from, "result", outcome, "by", (json_int_t)who->uid);
+        if (b) {
+                wall_what(c, b, what, sizeof(what));
+                snprintf(object, sizeof(object), "console wall of %s", what);
+                json_object_set_new(detail, "issued_to", json_integer(b->uid));
+                json_object_set_new(detail, "instances", json_integer((json_int_t)shown));
+        }
+        Error local = {0};
+        int r = store_audit(c->store, b ? b->uid : who->uid, "console.wall_redeem", object, detail, &local);
+        json_decref(detail);
+        if (r < 0) {
+                log_error("console.wall_redeem: cannot write the audit log: %s", local.message);
+                return error_set(err, r, "cannot write the audit log: %s", local.message);
+        }
+        log_info("console.wall_redeem from %s: %s: %s (%zu instances)", from, object, outcome, shown);
+        return 0;
+}
+
+static int refuse_wall(Controller *c, const Caller *who, const ConsoleBinding *b, const char *from, int code,
+                       const char *message, Error *err) {
+        int r = audit_wall(c, who, b, from, message, 0, err);
+        return r < 0 ? r : error_set(err, code, "%s", message);
+}
+
+static int op_console_wall_redeem(Controller *c, const Caller *who, const json_t *args, json_t **ret,
+                                  OpAudit *audit, Error *err) {
+        ConsoleTokens *tokens = NULL;
+        const char *token, *from;
+        int r;
+        if ((r = redeem_args(c, who, args, &tokens, &token, &from, err)) < 0)
+                return r;
+        ConsoleBinding b;
+        uint64_t now = now_usec();
+        /* a console token here is unknown (and stays good for its console) */
+        r = console_tokens_redeem_kind(tokens, token, CONSOLE_TOKEN_WALL, now, &b);
+        if (r == -ENOENT)
+                return refuse_wall(c, who, NULL, from, -EACCES, "wall token unknown or already used", err);
+        if (r == -EALREADY)
+                return refuse_wall(c, who, &b, from, -EACCES, "wall token unknown or already used", err);
+        if (r == -ETIME)
+                return refuse_wall(c, who, &b, from, -EACCES, "wall token expired", err);
+        if (!uid_is_admin(c, b.uid))
+                return refuse_wall(c, who, &b, from, -EPERM, "only an admin opens the wall", err);
+
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        if ((r = store_instance_ids_all(c->store, &ids, &n)) < 0)
+                return error_set(err, r, "cannot list instances");
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++) {
+                InstanceRec inst;
+                VmRec vm;
+                if (store_instance_get(c->store, ids[i], &inst) < 0 || !has_console(&inst) ||
+                    !wall_shows(c, &b, &inst) || store_vm_get(c->store, inst.vm, &vm) < 0)
+                        continue;
+                /* the thumbnail's own one-time token, bound to the admin:
+                 * its console.redeem is a console open like any other */
+                char tok[CONSOLE_TOKEN_HEX + 1], user[64];
+                ConsoleBinding ib = {.kind = CONSOLE_TOKEN_CONSOLE, .instance = inst.id, .uid = b.uid};
+                Error ierr = {0};
+                if ((r = issue(tokens, &ib, "console", tok, &ierr)) < 0) {
+                        json_decref(list);
+                        return refuse_wall(c, who, &b, from, r, ierr.message, err);
+                }
+                user_name(c, inst.uid, user, sizeof(user));
+                json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "instance", (json_int_t)inst.id, "user",
+                                                      user, "vm", vm.name, "token", tok));
+                explicit_bzero(tok, sizeof(tok));
+        }
+        if ((r = audit_wall(c, who, &b, from, "ok", json_array_size(list), err)) < 0) {
+                json_decref(list);
+                return r;
+        }
+        char what[96], by[64];
+        wall_what(c, &b, what, sizeof(what));
+        user_name(c, b.uid, by, sizeof(by));
+        *ret = json_pack("{s:s, s:s, s:o, s:I}", "wall", what, "issued_to", by, "instances", list, "expires_in",
+                         (json_int_t)(console_tokens_ttl_usec(tokens) / 1000000));
+        return 0;
+}
+
 static const char *const keys_open[] = {"instance", "vm", NULL};
 static const char *const keys_redeem[] = {"token", "from", NULL};
+static const char *const keys_wall[] = {"vmgroup", "group", NULL};
 
 const OpDef ops_console[] = {
         /* audited by op_apply: "console token for instance N issued to USER" */
@@ -229,5 +437,9 @@ const OpDef ops_console[] = {
          * checks who, and audits refusals too, which a transaction of
          * op_apply would roll back */
         {"console.redeem", op_console_redeem, OP_ANYONE, keys_redeem, NULL},
+        /* audited by op_apply: "console wall of WHAT issued to USER" */
+        {"console.wall", op_console_wall, OP_MUTATES, keys_wall, NULL},
+        /* the gateway's, as console.redeem (refusals audited too) */
+        {"console.wall_redeem", op_console_wall_redeem, OP_ANYONE, keys_redeem, NULL},
         {NULL, NULL, 0, NULL, NULL},
 };

@@ -12,18 +12,21 @@
 #include "basic/util.h"
 #include "web/console.h"
 #include "web/redeem.h"
+#include "web/wall.h"
 
 #define WS_PROTOCOL "binary" /* what noVNC asks for */
 #define RAW_PROTOCOL "vmbatch-raw"
+#define WALL_PROTOCOL "vmbatch-wall"          /* PATH/api/wall, the wall's list (wall.h) */
+#define WALL_RAW_PROTOCOL "vmbatch-wall-raw"  /* its redeem's socket */
 
 struct Gateway {
         WebConfig cfg;
         char ws_uri[300];                      /* PREFIX/ws */
-        char page_mount[300], novnc_mount[300];
-        struct lws_http_mount mounts[2];
+        char page_mount[300], novnc_mount[300], wall_mount[300];
+        struct lws_http_mount mounts[3];
         struct lws_protocol_vhost_options headers[5];
         struct lws_context *context;
-        ConsoleEnv env;
+        ConsoleEnv env, wall_env;
 };
 
 /* One WebSocket's own data (lws allocates it with the connection). */
@@ -102,10 +105,39 @@ static int callback_raw(struct lws *wsi, enum lws_callback_reasons reason, void 
         return console_raw_event(wsi, reason);
 }
 
+/* GET PATH/api/wall?token=T: the request's token and peer here, as for a
+ * WebSocket; the rest in wall.c */
+static int callback_wall(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+        switch (reason) {
+        case LWS_CALLBACK_HTTP: {
+                char from[80], buf[80];
+                peer_of(wsi, from, sizeof(from));
+                const char *t = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf));
+                int r = wall_http_start(&the_gateway->wall_env, wsi, user, t && redeem_token_valid(t) ? t : NULL, from);
+                explicit_bzero(buf, sizeof(buf));
+                return r;
+        }
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+                return wall_http_writeable(wsi, user);
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* the transaction is over: lws frees user next */
+        case LWS_CALLBACK_CLOSED_HTTP:
+                wall_http_done(user);
+                return 0;
+        default:
+                return lws_callback_http_dummy(wsi, reason, user, in, len);
+        }
+}
+
+static int callback_wall_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+        return wall_raw_event(wsi, reason);
+}
+
 static const struct lws_protocols protocols[] = {
         {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
         {WS_PROTOCOL, callback_console, sizeof(WsSession), 64 * 1024, 0, NULL, 0},
         {RAW_PROTOCOL, callback_raw, 0, 0, 0, NULL, 0},
+        {WALL_PROTOCOL, callback_wall, sizeof(WallHttp), 0, 0, NULL, 0},
+        {WALL_RAW_PROTOCOL, callback_wall_raw, 0, 0, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -134,12 +166,17 @@ int gateway_new(const WebConfig *cfg, const char *cert, const char *key, const c
         /* "/console": lws sends "/console" on to "/console/" and serves the page there */
         snprintf(g->page_mount, sizeof(g->page_mount), "%s", isempty(cfg->path) ? "/" : cfg->path);
         snprintf(g->novnc_mount, sizeof(g->novnc_mount), "%s/novnc", cfg->path);
+        snprintf(g->wall_mount, sizeof(g->wall_mount), "%s/api/wall", cfg->path);
 
         /* lws picks the mount whose point matches the URI's start the longest */
         g->mounts[0] = (struct lws_http_mount){
-                .mount_next = &g->mounts[1], .mountpoint = g->novnc_mount, .origin = g->cfg.novnc_dir,
+                .mount_next = &g->mounts[2], .mountpoint = g->novnc_mount, .origin = g->cfg.novnc_dir,
                 .origin_protocol = LWSMPRO_FILE, .mountpoint_len = (unsigned char)strlen(g->novnc_mount),
 };
+        /* the wall's list: answered by callback_wall, never a file */
+        g->mounts[2] = (struct lws_http_mount){
+                .mount_next = &g->mounts[1], .mountpoint = g->wall_mount, .origin = WALL_PROTOCOL,
+                .origin_protocol = LWSMPRO_CALLBACK, .mountpoint_len = (unsigned char)strlen(g->wall_mount)};
         g->mounts[1] = (struct lws_http_mount){
                 .mountpoint = g->page_mount, .origin = g->cfg.web_dir, .def = "console.html",
                 .origin_protocol = LWSMPRO_FILE, .mountpoint_len = (unsigned char)strlen(g->page_mount)};
@@ -186,6 +223,8 @@ int gateway_new(const WebConfig *cfg, const char *cert, const char *key, const c
         }
         g->env = (ConsoleEnv){.vhost = lws_get_vhost_by_name(g->context, "vmbatch-web"),
                               .socket_path = g->cfg.socket, .raw_protocol = RAW_PROTOCOL};
+        g->wall_env = g->env;
+        g->wall_env.raw_protocol = WALL_RAW_PROTOCOL;
         *ret = g;
         return 0;
 }

@@ -12,6 +12,10 @@
 #include "basic/util.h"
 
 int redeem_start(const char *socket_path, const char *token, const char *from) {
+        return redeem_start_op(socket_path, "console.redeem", token, from);
+}
+
+int redeem_start_op(const char *socket_path, const char *op, const char *token, const char *from) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(socket_path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
@@ -23,7 +27,7 @@ int redeem_start(const char *socket_path, const char *token, const char *from) {
          * fails at once (EAGAIN: the daemon's backlog is full) */
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;
-        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", "console.redeem", "args", "token", token, "from", from);
+        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", op, "args", "token", token, "from", from);
         if (!req)
                 return -ENOMEM;
         size_t len;

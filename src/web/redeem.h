@@ -22,6 +22,9 @@ typedef struct Redeemed {
 /* Connect to vmbatchd's socket and send the request; returns the connected
  * non-blocking fd (CLOEXEC) or -errno. */
 int redeem_start(const char *socket_path, const char *token, const char *from);
+/* The same for another op of the same arguments: "console.wall_redeem" (a
+ * teacher's wall token, wall.h). */
+int redeem_start_op(const char *socket_path, const char *op, const char *token, const char *from);
 
 typedef struct RedeemReader RedeemReader;
 RedeemReader *redeem_reader_new(void);

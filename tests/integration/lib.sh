@@ -97,6 +97,9 @@ end_node_test() {
 # and the programs (else skipped); makes $T and $NS (vmb-NAME-PID, removed with
 # everything else by end_node_test at exit), the test guest, the paper's
 # users with folders /home/USER/vmb-NAME-PID ($D is doraz's), $VMAPP and v().
+# VMB_TEST_USERS="ADMIN STUDENT1 STUDENT2" names other users than the paper's
+# badadmin doraz alex (a test that runs beside those that use them); $D is
+# then STUDENT1's folder and NODE_ADMIN the daemon's admin_user.
 begin_node_test() {
   local name=$1 t; shift
   [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, taps, users)"
@@ -109,8 +112,11 @@ begin_node_test() {
   trap 'end_node_test "$NS"' EXIT
   trap 'exit 130' INT TERM
   use_test_guest
-  use_paper_users badadmin doraz alex "vmb-$name-$$"
-  D=/home/doraz/vmb-$name-$$
+  local users
+  read -r -a users <<<"${VMB_TEST_USERS:-badadmin doraz alex}"
+  NODE_ADMIN=${users[0]}
+  use_paper_users "${users[@]}" "vmb-$name-$$"
+  D=/home/${users[1]}/vmb-$name-$$
   use_vmapp
   ip netns add "$NS" && ip -n "$NS" link set lo up || skip_all "cannot create a network namespace"
   VMB_PREFIX="ip netns exec $NS"
@@ -119,23 +125,24 @@ v() { local u=$1; shift; as "$u" "$VMAPP" "$@"; }
 # start_node_vmbatchd [CONFIG LINE...]: the daemon of a begin_node_test test:
 # bridge vbr0 192.168.100.1/24, dnsmasq, TCG guests, VNC on loopback.
 start_node_vmbatchd() {
-  start_vmbatchd "$T" "admin_user = badadmin" "admin_stordir = $T/templates" "state_dir = $T/state" \
+  start_vmbatchd "$T" "admin_user = ${NODE_ADMIN:-badadmin}" "admin_stordir = $T/templates" "state_dir = $T/state" \
     "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = dnsmasq" \
     "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
     "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "$@"
 }
 # guest_template STUDENT STORDIR CMDLINE: against a fresh daemon ($VMAPP), as
-# badadmin: init, group studs (10), STUDENT in it with STORDIR, vm group lab1
+# badadmin (begin_node_test's NODE_ADMIN): init, group studs (10), STUDENT in it with STORDIR, vm group lab1
 # (192.168.100.2-254), and the template tmpl from the test guest ($T/guest,
 # 128M, that kernel command line) that studs may derive.
 guest_template() {
   local s=$1 dir=$2 cmdline=$3
-  as badadmin "$VMAPP" --init >/dev/null && as badadmin "$VMAPP" --ugadd --name studs --ugid 10 >/dev/null &&
-    as badadmin "$VMAPP" --uadd --name "$s" --uid "$(id -u "$s")" --ug studs --stordir "$dir" >/dev/null &&
-    as badadmin "$VMAPP" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
-    as badadmin "$VMAPP" --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
+  : "${NODE_ADMIN:=badadmin}"
+  as "$NODE_ADMIN" "$VMAPP" --init >/dev/null && as "$NODE_ADMIN" "$VMAPP" --ugadd --name studs --ugid 10 >/dev/null &&
+    as "$NODE_ADMIN" "$VMAPP" --uadd --name "$s" --uid "$(id -u "$s")" --ug studs --stordir "$dir" >/dev/null &&
+    as "$NODE_ADMIN" "$VMAPP" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
+    as "$NODE_ADMIN" "$VMAPP" --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
       --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" --cmdline "$cmdline" >/dev/null &&
-    as badadmin "$VMAPP" --permset +d --ug studs --vm tmpl >/dev/null
+    as "$NODE_ADMIN" "$VMAPP" --permset +d --ug studs --vm tmpl >/dev/null
 }
 # as USER command... : run a CLI command as a system user against our daemon
 as() { local u=$1; shift; runuser -u "$u" -- env VMBATCH_SOCKET="$VMB_SOCK" "$@"; }
@@ -178,4 +185,77 @@ use_paper_users() {
     install -d -o "$u" -g "$(id -gn "$u")" -m 0755 "/home/$u/$dir" || skip_all "cannot make /home/$u/$dir"
   done
   mkdir -p "$T/templates" && chown "$admin": "$T/templates" && chmod 0711 "$T/templates"
+}
+
+# ---- the browser tests (test-browser-console.sh, test-console-wall.sh)
+# browser_test_args USAGE VMBATCHD VMBATCH STARTER SCRIPTS VMBATCH_WEB WEB_DIR:
+# those as absolute paths, HERE (the tests' folder), VMAPP_BIN, NOVNC and PY
+# (a python3 with python3-websocket and python3-pil, Debian's first); skips
+# the test without PY or noVNC.
+browser_test_args() {
+  local usage=$1 p; shift
+  VMBATCHD=$(realpath "$1"); VMBATCH=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
+  WEB=$(realpath "${5:?usage: $usage}")
+  WEB_DIR=$(realpath "${6:?usage: $usage}")
+  HERE=$(realpath "$(dirname "$0")")
+  VMAPP_BIN=$VMBATCH
+  NOVNC=/usr/share/novnc
+  PY=
+  for p in /usr/bin/python3 python3; do
+    "$p" -c 'import websocket, PIL' 2>/dev/null && { PY=$p; break; }
+  done
+  [ -n "$PY" ] || skip_all "no python3 with python3-websocket and python3-pil"
+  [ -f "$NOVNC/core/rfb.js" ] || skip_all "noVNC is not installed (package novnc)"
+  WEB_PID=; CHROME_PID=
+}
+# end_browser_test: the browser, the gateway, then end_node_test "$NS"
+end_browser_test() {
+  [ -n "${CHROME_PID:-}" ] && kill "$CHROME_PID" 2>/dev/null && wait "$CHROME_PID" 2>/dev/null
+  [ -n "${WEB_PID:-}" ] && kill "$WEB_PID" 2>/dev/null && wait "$WEB_PID" 2>/dev/null
+  end_node_test "$NS"
+}
+# start_test_gateway WEB WEB_DIR PORT WEBUSER: vmbatch-web in $NS on
+# 127.0.0.1:PORT under /console for $VMB_SOCK; started as root it opens the
+# port and makes its certificate in $T/web, then runs as WEBUSER. Sets
+# WEB_PID (log: $T/web.log); fails unless it listens within 10 s as WEBUSER.
+start_test_gateway() {
+  local web=$1 dir=$2 port=$3 user=$4
+  ip netns exec "$NS" "$web" --config /dev/null --listen "127.0.0.1:$port" --path /console --novnc "$NOVNC" \
+    --web-dir "$dir" --socket "$VMB_SOCK" --state "$T/web" --user "$user" >>"$T/web.log" 2>&1 &
+  WEB_PID=$!
+  wait_for 10 ip netns exec "$NS" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null &&
+    [ "$(awk '/^Uid:/ {print $2}' "/proc/$WEB_PID/status")" = "$(id -u "$user")" ]
+}
+# start_test_browser CDP: headless Chromium in $NS with only that loopback
+# and nothing of Google's; it trusts exactly the gateway's self-signed key
+# (its SPKI hash), nothing else; DevTools on 127.0.0.1:CDP. Sets CHROME_PID
+# (log: $T/chromium.log); fails unless DevTools answers within 30 s.
+start_test_browser() {
+  local cdp=$1 spki
+  spki=$(openssl x509 -in "$T/web/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+  mkdir -p "$T/chrome-home"
+  ip netns exec "$NS" env HOME="$T/chrome-home" chromium --headless=new --no-sandbox --disable-gpu \
+    --no-first-run --disable-background-networking --disable-component-update --disable-sync --disable-default-apps \
+    --metrics-recording-only --no-default-browser-check --disable-dev-shm-usage \
+    --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" --user-data-dir="$T/chrome-profile" \
+    --ignore-certificate-errors-spki-list="$spki" --remote-debugging-address=127.0.0.1 --remote-debugging-port="$cdp" \
+    --window-size=760,440 about:blank >"$T/chromium.log" 2>&1 &
+  CHROME_PID=$!
+  wait_for 30 ip netns exec "$NS" "$PY" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$cdp/json/version', timeout=1)" 2>/dev/null
+}
+# tap_scenario FILE: a browser scenario's output (vmbconsole.check's PASS and
+# FAIL lines, SHOT paths, DONE at its end) as TAP points and diagnostics
+tap_scenario() {
+  local verdict rest
+  while read -r verdict rest; do
+    case $verdict in
+      PASS) ok 0 "$rest" ;;
+      FAIL) ok 1 "$rest" ;;
+      SHOT) diag "screenshot: $rest" ;;
+      DONE) ;;
+      *) diag "$verdict $rest" ;;
+    esac
+  done <"$1"
+  grep -q '^DONE' "$1"; ok $? "the browser scenario ran to its end"
 }

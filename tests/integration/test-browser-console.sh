@@ -19,18 +19,7 @@
 # /tmp/vmbatch-browser-console-shots; the path is printed.
 set -u
 . "$(dirname "$0")/lib.sh"
-VMBATCHD=$(realpath "$1"); VMBATCH=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
-WEB=$(realpath "${5:?usage: test-browser-console.sh VMBATCHD VMBATCH STARTER SCRIPTS VMBATCH_WEB WEB_DIR}")
-WEB_DIR=$(realpath "${6:?}")
-HERE=$(realpath "$(dirname "$0")")
-VMAPP_BIN=$VMBATCH
-NOVNC=/usr/share/novnc
-PY=
-for p in /usr/bin/python3 python3; do
-  "$p" -c 'import websocket, PIL' 2>/dev/null && { PY=$p; break; }
-done
-[ -n "$PY" ] || skip_all "no python3 with python3-websocket and python3-pil"
-[ -f "$NOVNC/core/rfb.js" ] || skip_all "noVNC is not installed (package novnc)"
+browser_test_args "test-browser-console.sh VMBATCHD VMBATCH STARTER SCRIPTS VMBATCH_WEB WEB_DIR" "$@"
 begin_node_test bconsole openssl vncsnapshot chromium
 TTL=5
 PORT=8443
@@ -38,13 +27,7 @@ CDP=9222
 WEBU=vmbw$$
 SHOTS=${VMBATCH_KEEP_SHOTS:-/tmp/vmbatch-browser-console-shots}
 mkdir -p "$SHOTS" && rm -f "$SHOTS"/*.png "$SHOTS"/*.jpg
-WEB_PID=; CHROME_PID=
-cleanup() {
-  [ -n "$CHROME_PID" ] && kill "$CHROME_PID" 2>/dev/null && wait "$CHROME_PID" 2>/dev/null
-  [ -n "$WEB_PID" ] && kill "$WEB_PID" 2>/dev/null && wait "$WEB_PID" 2>/dev/null
-  end_node_test "$NS"
-}
-trap cleanup EXIT
+trap end_browser_test EXIT
 ensure_user "$WEBU" || skip_all "cannot create user $WEBU"
 
 start_node_vmbatchd "console_token_ttl = $TTL" "console_url = https://127.0.0.1:$PORT/console" "web_user = $WEBU" ||
@@ -77,26 +60,12 @@ ok $? "both guests show their text on the VGA console (doraz: instance $IA, vnc 
 [ -n "$PWA" ] && [ -n "$PWB" ] && [ "$PWA" != "$PWB" ]; ok $? "the two instances have their own VNC passwords"
 
 # ---- the gateway: root opens the port and makes its certificate, then runs as $WEBU
-ip netns exec "$NS" "$WEB" --config /dev/null --listen "127.0.0.1:$PORT" --path /console --novnc "$NOVNC" \
-  --web-dir "$WEB_DIR" --socket "$VMB_SOCK" --state "$T/web" --user "$WEBU" >>"$T/web.log" 2>&1 &
-WEB_PID=$!
-wait_for 10 ip netns exec "$NS" "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null &&
-  [ "$(awk '/^Uid:/ {print $2}' "/proc/$WEB_PID/status")" = "$(id -u "$WEBU")" ]
+start_test_gateway "$WEB" "$WEB_DIR" "$PORT" "$WEBU"
 ok $? "vmbatch-web listens on 127.0.0.1:$PORT in $NS, as $WEBU" || diag "$(cat "$T/web.log")"
 
 # ---- the browser: only loopback in the namespace, nothing of Google's; it
 # trusts exactly the gateway's self-signed key (its SPKI hash), nothing else
-SPKI=$(openssl x509 -in "$T/web/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
-  openssl dgst -sha256 -binary | base64)
-mkdir -p "$T/chrome-home"
-ip netns exec "$NS" env HOME="$T/chrome-home" chromium --headless=new --no-sandbox --disable-gpu \
-  --no-first-run --disable-background-networking --disable-component-update --disable-sync --disable-default-apps \
-  --metrics-recording-only --no-default-browser-check --disable-dev-shm-usage \
-  --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" --user-data-dir="$T/chrome-profile" \
-  --ignore-certificate-errors-spki-list="$SPKI" --remote-debugging-address=127.0.0.1 --remote-debugging-port=$CDP \
-  --window-size=760,440 about:blank >"$T/chromium.log" 2>&1 &
-CHROME_PID=$!
-wait_for 30 ip netns exec "$NS" "$PY" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$CDP/json/version', timeout=1)" 2>/dev/null
+start_test_browser "$CDP"
 ok $? "headless Chromium runs in $NS with DevTools on 127.0.0.1:$CDP" || diag "$(tail -20 "$T/chromium.log")"
 
 cat >"$T/scenario.py" <<'PY'
@@ -105,17 +74,7 @@ sys.path.insert(0, os.environ["HERE"])
 import vmbconsole as vc
 E = os.environ
 shots = E["SHOTS"]
-def check(cond, name, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond or not detail else ": " + str(detail)[:400]), flush=True)
-def console(user, *args):
-    r = subprocess.run(["runuser", "-u", user, "--", "env", "VMBATCH_SOCKET=" + E["VMB_SOCK"], E["VMBATCH"], "console"]
-                       + list(args), capture_output=True, text=True)
-    urls = [l for l in r.stdout.splitlines() if l.startswith("https://")]
-    return urls[0] if urls else None, r.stdout + r.stderr
-def direct(port, pw):
-    c = vc.Rfb("127.0.0.1", int(port), pw)
-    c.first_frame(); img = (c.w, c.h, c.rgb()); c.close()
-    return img
+check, vmbatch_console, direct = vc.check, vc.vmbatch_console, vc.direct_frame
 def vncsnapshot(port, pw, out):
     key = bytes.fromhex("e84ad660c4721ae0")
     with open(out + ".pw", "wb") as f:
@@ -125,9 +84,7 @@ def vncsnapshot(port, pw, out):
     os.unlink(out + ".pw")
     return vc.image_rgb(open(out, "rb").read()) if os.path.exists(out) and os.path.getsize(out) else None
 def save(name, data):
-    p = os.path.join(shots, name)
-    open(p, "wb").write(data)
-    print("SHOT " + p, flush=True)
+    vc.save_shot(shots, name, data)
 
 b = vc.Browser(int(E["CDP"]))
 seen = []
@@ -136,7 +93,7 @@ def page_text():
 
 def show(user, vm, tag, own, other):
     """Open USER's console of VM; the canvas must be OWN's screen, not OTHER's."""
-    url, out = console(user, vm)
+    url, out = vmbatch_console(user, vm)
     check(url is not None and "#token=" in url, "vmbatch console %s (%s) prints the URL" % (vm, user), out)
     if not url:
         return None
@@ -180,7 +137,7 @@ if urlA:
           "doraz's URL a second time: refused (%s), nothing drawn" % bar, (state, bar, first))
     save("refused-second-use.png", b.screenshot())
     seen.extend(b.fetched()); seen.append(page_text())
-url, out = console("doraz", "g")
+url, out = vmbatch_console("doraz", "g")
 ttl = int(E["TTL"])
 time.sleep(ttl + 1)
 if url:
@@ -209,16 +166,7 @@ print("DONE", flush=True)
 PY
 export HERE SHOTS CDP PORT TTL VMB_SOCK VMBATCH PA PB PWA PWB
 ip netns exec "$NS" "$PY" "$T/scenario.py" >"$T/scenario.out" 2>&1
-while read -r verdict rest; do
-  case $verdict in
-    PASS) ok 0 "$rest" ;;
-    FAIL) ok 1 "$rest" ;;
-    SHOT) diag "screenshot: $rest" ;;
-    DONE) ;;
-    *) diag "$verdict $rest" ;;
-  esac
-done <"$T/scenario.out"
-grep -q '^DONE' "$T/scenario.out"; ok $? "the browser scenario ran to its end"
+tap_scenario "$T/scenario.out"
 
 expect_fail "alex cannot get a console token for doraz's instance: EPERM" "You don't have permission to open this console" -- \
   vb alex console --instance "$IA"

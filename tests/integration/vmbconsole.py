@@ -2,7 +2,7 @@
 # headless Chromium driven through its DevTools protocol (python3-websocket),
 # opening vmbatch's console page, and a direct RFB 3.8 client (VNC
 # authentication) for the same instance's TCP VNC server.
-import base64, io, json, socket, struct, subprocess, threading, time, urllib.request
+import base64, io, json, os, socket, struct, subprocess, threading, time, urllib.request
 import websocket
 
 # Runs in every page before its scripts: the time of each drawImage onto a
@@ -313,3 +313,66 @@ def compare(a, b):
     ba, bb = bright(ra), bright(rb)
     iou = len(ba & bb) / len(ba | bb) if ba | bb else 1.0
     return eq / n, iou
+
+
+def wait_wall(b, n, timeout=30):
+    """Until the wall page (wall.html) is refused, or has n tiles all
+    connected; returns (body state, bar text, [tile states])."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            st = b.eval("[document.body ? document.body.dataset.state : 'loading',"
+                        " document.getElementById('bar') ? document.getElementById('bar').textContent : '',"
+                        " window.vmbatchWall ? window.vmbatchWall.tiles.map(t => t.el.dataset.state) : []]")
+        except RuntimeError:
+            st = ["loading", "", []]
+        if st[0] == "refused" or (st[0] == "ready" and len(st[2]) >= n and all(s == "connected" for s in st[2])):
+            return st[0], st[1], st[2]
+        if time.monotonic() > end:
+            return st[0], st[1], st[2]
+        b.pump(0.05)
+
+
+def wall_canvas_png(b, i):
+    """The framebuffer of the wall's tile i (its canvas at full resolution,
+    whatever size it is shown at)."""
+    url = b.eval("window.vmbatchWall.tiles[%d].rfb._canvas.toDataURL('image/png')" % i)
+    return base64.b64decode(url.split(",", 1)[1])
+
+
+def click(b, x, y):
+    """A left click at (x, y) of the page, as a mouse makes it."""
+    for t in ("mousePressed", "mouseReleased"):
+        b.call("Input.dispatchMouseEvent", type=t, x=x, y=y, button="left", clickCount=1)
+
+
+# ---- a browser test's scenario (test-browser-console.sh, test-console-wall.sh):
+# its verdicts as lines that lib.sh's tap_scenario turns into TAP
+
+def check(cond, name, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + ("" if cond or not detail else ": " + str(detail)[:400]), flush=True)
+
+
+def save_shot(shots, name, data):
+    p = os.path.join(shots, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    print("SHOT " + p, flush=True)
+
+
+def vmbatch_console(user, *args):
+    """`vmbatch console ARGS` as USER against $VMB_SOCK: (the URL it printed or
+    None, all it said)."""
+    r = subprocess.run(["runuser", "-u", user, "--", "env", "VMBATCH_SOCKET=" + os.environ["VMB_SOCK"],
+                        os.environ["VMBATCH"], "console"] + list(args), capture_output=True, text=True)
+    urls = [l for l in r.stdout.splitlines() if l.startswith("https://")]
+    return urls[0] if urls else None, r.stdout + r.stderr
+
+
+def direct_frame(port, pw):
+    """(w, h, RGB) of a direct VNC client's first full frame."""
+    c = Rfb("127.0.0.1", int(port), pw)
+    c.first_frame()
+    img = (c.w, c.h, c.rgb())
+    c.close()
+    return img

@@ -385,6 +385,14 @@ static void test_modern(void) {
         M_OK("vmbatch instance release 7", "{'op':'instance.release','args':{'instance':7}}");
         M_OK("vmbatch instance stop 7", "{'op':'instance.stop','args':{'instance':7}}");
         M_OK("vmbatch instance list", "{'op':'map.list','args':{}}");
+        /* console: one instance's, or the teacher's wall (an option picks the op) */
+        M_OK("vmbatch console g", "{'op':'console.open','args':{'vm':'g'}}");
+        M_OK("vmbatch console --wall", "{'op':'console.wall','args':{}}");
+        M_OK("vmbatch console --wall --vmgroup lab1", "{'op':'console.wall','args':{'vmgroup':'lab1'}}");
+        M_OK("vmbatch console --wall --group studs", "{'op':'console.wall','args':{'group':'studs'}}");
+        M_ERR("vmbatch console --wall g", "unexpected argument 'g'");
+        M_ERR("vmbatch console --wall --instance 3", "option '--instance' cannot be used here");
+        M_ERR("vmbatch console g --group studs", "option '--group' cannot be used here");
         M_OK("vmbatch perm set --group studs --vm gsr_vm +d,+i",
              "{'op':'perm.set','args':{'group':'studs','vm':'gsr_vm','derive':true,'force_isolated':true}}");
         M_OK("vmbatch perm set +r,+m,-d,+i --user doraz --vmgroup lab1",

@@ -1,7 +1,9 @@
 /* test-console-tokens.c - core/console_tokens.h on a clock the test moves:
  * a token opens once, within its lifetime (59 s yes, 60 s + 1 no), only
  * what it was issued for, and the table refuses past its cap; unknown and
- * malformed tokens are refused; tokens differ. */
+ * malformed tokens are refused; tokens differ. Wall tokens (the teacher's
+ * wall): bound to the admin and the selection, once, within the same
+ * lifetime, and neither kind opens as the other. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +102,31 @@ int main(void) {
         ok(distinct, "256 tokens, all different");
         memset(&got, 0, sizeof(got));
         ok(console_tokens_redeem(t, many[200], T0, &got) == 0 && got.instance == 200, "the 201st opens its instance");
+        console_tokens_free(t);
+
+        /* wall tokens */
+        t = console_tokens_new(0, S(60));
+        char w[CONSOLE_TOKEN_HEX + 1], w2[CONSOLE_TOKEN_HEX + 1], cw[CONSOLE_TOKEN_HEX + 1];
+        ConsoleBinding wb = {.kind = CONSOLE_TOKEN_WALL, .wall_by = CONSOLE_WALL_VMGROUP, .wall_id = 3, .uid = 1000};
+        is_int(console_tokens_issue_binding(t, &wb, T0, w), 0, "issue a wall token (vm group 3, uid 1000)");
+        ok(lower_hex(w), "it is 32 lowercase hex characters too");
+        is_int(console_tokens_redeem(t, w, T0 + S(1), &got), -ENOENT, "a wall token does not open a console");
+        memset(&got, 0, sizeof(got));
+        is_int(console_tokens_redeem_kind(t, w, CONSOLE_TOKEN_WALL, T0 + S(59), &got), 0,
+               "... and is still good as a wall token after 59 s");
+        ok(got.kind == CONSOLE_TOKEN_WALL && got.wall_by == CONSOLE_WALL_VMGROUP && got.wall_id == 3 && got.uid == 1000 &&
+                   got.issued_usec == T0,
+           "it is bound to the admin and the selection");
+        is_int(console_tokens_redeem_kind(t, w, CONSOLE_TOKEN_WALL, T0 + S(59), &got), -EALREADY,
+               "a wall token's second use is refused");
+        console_tokens_issue(t, 5, 1001, T0, cw);
+        is_int(console_tokens_redeem_kind(t, cw, CONSOLE_TOKEN_WALL, T0, &got), -ENOENT,
+               "a console token does not open a wall");
+        is_int(console_tokens_redeem(t, cw, T0, &got), 0, "... and still opens its console");
+        console_tokens_issue_binding(t, &wb, T0, w2);
+        is_int(console_tokens_redeem_kind(t, w2, CONSOLE_TOKEN_WALL, T0 + S(60) + 1, &got), -ETIME,
+               "a wall token 60 s + 1 after issue: expired");
+        is_int(console_tokens_redeem_kind(t, w2, CONSOLE_TOKEN_WALL, T0 + S(1), &got), -EALREADY, "... and spent");
         console_tokens_free(t);
         return tap_done();
 }

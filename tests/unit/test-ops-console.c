@@ -7,7 +7,13 @@
  *     its user, vm and VNC password, and carries the node's socket as an fd
  *     (controller_start_fd); a second use, an unknown token and an expired
  *     one are refused with EACCES and never name the instance;
- *   - every redeem, granted or refused, is in the audit log with `from`. */
+ *   - every redeem, granted or refused, is in the audit log with `from`;
+ *   - the teacher's wall: console.wall for admins only (a student: EPERM),
+ *     its URL wall.html#token=; console.wall_redeem (root or web_user) once
+ *     answers the selection's running instances (by vm group, by user
+ *     group, all) each with a console token bound to the admin that
+ *     console.redeem then opens; a console token is no wall token and a
+ *     wall token no console token; the wall's redeems are audited. */
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,25 +63,56 @@ static void set_state(TEnv *e, uint32_t id, InstanceState state) {
                 bail("instance update: %s", err.message);
 }
 
-/* console.redeem through the daemon's path: the answer and its fd */
-static json_t *redeem(TEnv *e, uint32_t uid, const char *token, int *ret_fd) {
-        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", "console.redeem", "args", "token", token, "from",
-                                "192.0.2.7:51234");
+/* console.redeem (or op) through the daemon's path: the answer and its fd */
+static json_t *redeem_op(TEnv *e, const char *op, uint32_t uid, const char *token, int *ret_fd) {
+        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", op, "args", "token", token, "from", "192.0.2.7:51234");
         ControllerJob *job = NULL;
         json_t *resp = controller_start_fd(&e->c, uid, req, &job, ret_fd);
         json_decref(req);
         if (job)
-                bail("console.redeem became a job");
+                bail("%s became a job", op);
         return resp;
 }
 
-static bool refused_with(json_t *resp, const char *code, const char *message) {
-        json_t *error = json_object_get(resp, "error");
-        return json_is_false(json_object_get(resp, "ok")) && !strcmp(jstr(error, "code") ?: "", code) &&
-               !strcmp(jstr(error, "message") ?: "", message);
+static json_t *redeem(TEnv *e, uint32_t uid, const char *token, int *ret_fd) {
+        return redeem_op(e, "console.redeem", uid, token, ret_fd);
 }
 
-static size_t audit_redeems(TEnv *e, const char *result) {
+/* console.wall as uid for vmgroup, group (NULL: not given); the wall token in tok */
+static int wall(TEnv *e, uint32_t uid, const char *vmgroup, const char *group, char tok[64], char *url, size_t url_len,
+                Error *err) {
+        json_t *d = NULL, *args = json_object();
+        if (vmgroup)
+                json_object_set_new(args, "vmgroup", json_string(vmgroup));
+        if (group)
+                json_object_set_new(args, "group", json_string(group));
+        int r = call_j(e, uid, "console.wall", args, &d, err);
+        json_decref(args);
+        if (r == 0) {
+                snprintf(tok, 64, "%s", jstr(d, "token") ?: "");
+                if (url)
+                        snprintf(url, url_len, "%s", jstr(d, "url") ?: "");
+        }
+        json_decref(d);
+        return r;
+}
+
+/* console.wall_redeem by web_user: the instances' ids, users joined ("3:lp,4:mail") */
+static json_t *wall_list(TEnv *e, uint32_t web, const char *tok, char *ids, size_t len) {
+        int fd = -1;
+        json_t *resp = redeem_op(e, "console.wall_redeem", web, tok, &fd);
+        json_t *list = json_object_get(json_object_get(resp, "data"), "instances"), *x;
+        size_t i, o = 0;
+        ids[0] = 0;
+        json_array_foreach(list, i, x) o += (size_t)snprintf(ids + o, len - o, "%s%lld:%s", i ? "," : "",
+                                                             (long long)jint(x, "instance"), jstr(x, "user") ?: "?");
+        if (fd >= 0)
+                close(fd);
+        return resp;
+}
+
+/* audit entries of op from the test's address with result (NULL: any entry of op) */
+static size_t audit_count(TEnv *e, const char *op, const char *result) {
         json_t *list = NULL;
         size_t n = 0, i;
         json_t *a;
@@ -83,17 +120,23 @@ static size_t audit_redeems(TEnv *e, const char *result) {
                 bail("audit.list");
         json_array_foreach(list, i, a) {
                 json_t *d = json_object_get(a, "detail");
-                if (json_is_string(d)) /* the store may hand detail out as text */
+                if (json_is_string(d))
                         d = json_loads(json_string_value(d), 0, NULL);
                 else
                         json_incref(d);
-                if (!strcmp(jstr(a, "op") ?: "", "console.redeem") && !strcmp(jstr(d, "from") ?: "", "192.0.2.7:51234") &&
-                    !strcmp(jstr(d, "result") ?: "", result))
+                if (!strcmp(jstr(a, "op") ?: "", op) &&
+                    (!result || (!strcmp(jstr(d, "from") ?: "", "192.0.2.7:51234") && !strcmp(jstr(d, "result") ?: "", result))))
                         n++;
                 json_decref(d);
         }
         json_decref(list);
         return n;
+}
+
+static bool refused_with(json_t *resp, const char *code, const char *message) {
+        json_t *error = json_object_get(resp, "error");
+        return json_is_false(json_object_get(resp, "ok")) && !strcmp(jstr(error, "code") ?: "", code) &&
+               !strcmp(jstr(error, "message") ?: "", message);
 }
 
 int main(void) {
@@ -195,9 +238,94 @@ int main(void) {
         json_decref(resp);
 
         /* the audit: the open, and each redeem with its outcome and from */
-        ok(audit_redeems(&e, "ok") == 1, "the audit log has the granted redeem with from");
-        ok(audit_redeems(&e, "console token unknown or already used") == 2, "... both refused ones");
-        ok(audit_redeems(&e, "console token expired") == 1, "... and the expired one");
+        ok(audit_count(&e, "console.redeem", "ok") == 1, "the audit log has the granted redeem with from");
+        ok(audit_count(&e, "console.redeem", "console token unknown or already used") == 2, "... both refused ones");
+        ok(audit_count(&e, "console.redeem", "console token expired") == 1, "... and the expired one");
+
+        /* ---- the teacher's wall: lp (in studs) runs box (default vm group),
+         * mail runs pc in labW */
+        console_tokens_free(e.c.console_tokens);
+        e.c.console_tokens = console_tokens_new(0, 60ULL * 1000000);
+        d = NULL;
+        if (call(&e, 0, "ugroup.add", NULL, &err, "{'name': 'studs', 'id': 20}") < 0 ||
+            call(&e, 0, "user.mod", NULL, &err, "{'user': 'lp', 'add_groups': ['studs']}") < 0 ||
+            call(&e, 0, "vmgroup.add", NULL, &err, "{'name': 'labW', 'id': 7, 'iprange': '10.7.0.2-10.7.0.200'}") < 0 ||
+            call(&e, 0, "perm.set", NULL, &err, "{'user': 'mail', 'vmgroup': 'labW', 'run': true}") < 0 ||
+            call(&e, other, "vm.add", NULL, &err, "{'name': 'pc', 'vmgroup': 'labW', 'disc_sizes': [1048576]}") < 0 ||
+            call(&e, other, "vm.run", &d, &err, "{'vm': 'pc'}") < 0)
+                bail("wall setup: %s", err.message);
+        uint32_t id2 = (uint32_t)jint(d, "id");
+        json_decref(d);
+        set_state(&e, id2, INSTANCE_RUNNING);
+        char wtok[64], wurl[256], ids[256], want[256];
+        r = wall(&e, stud, NULL, NULL, wtok, NULL, 0, &err);
+        ok(r == -EPERM && !strcmp(err.message, "only an admin opens the wall"), "a student's console.wall: EPERM: %s",
+           err.message);
+        r = wall(&e, e.admin, "labW", "studs", wtok, NULL, 0, &err);
+        ok(r == -EINVAL, "a vm group and a user group at once: EINVAL: %s", err.message);
+        r = wall(&e, e.admin, "nosuch", NULL, wtok, NULL, 0, &err);
+        ok(r == -ENOENT, "no such vm group: ENOENT: %s", err.message);
+
+        snprintf(e.settings.web_user, sizeof(e.settings.web_user), "news");
+        r = wall(&e, e.admin, "labW", NULL, wtok, wurl, sizeof(wurl), &err);
+        snprintf(want, sizeof(want), "https://lab.example:8443/console/wall.html#token=%s", wtok);
+        ok(r == 0 && strlen(wtok) == 32 && !strcmp(wurl, want), "an admin's wall of vm group labW: %s",
+           r < 0 ? err.message : wurl);
+        resp = redeem_op(&e, "console.wall_redeem", stud, wtok, &fd);
+        ok(!strcmp(jstr(json_object_get(resp, "error"), "code") ?: "", "EPERM"), "a student cannot redeem a wall token");
+        json_decref(resp);
+        resp = redeem(&e, web, wtok, &fd);
+        ok(refused_with(resp, "EACCES", "console token unknown or already used") && fd < 0,
+           "a wall token is no console token");
+        json_decref(resp);
+        resp = wall_list(&e, web, wtok, ids, sizeof(ids));
+        json_t *list = json_object_get(json_object_get(resp, "data"), "instances");
+        snprintf(want, sizeof(want), "%u:mail", id2);
+        ok(json_is_true(json_object_get(resp, "ok")) && !strcmp(ids, want) &&
+                   !strcmp(jstr(json_object_get(resp, "data"), "wall") ?: "", "vm group labW"),
+           "web_user redeems it: vm group labW shows mail's instance only (%s)", ids);
+        char *dump = json_dumps(resp, 0);
+        ok(dump && !strstr(dump, "pw0"), "no VNC password in the wall's answer");
+        free(dump);
+        char itok[64];
+        snprintf(itok, sizeof(itok), "%s", jstr(json_array_get(list, 0), "token") ?: "");
+        json_decref(resp);
+        resp = wall_list(&e, web, wtok, ids, sizeof(ids));
+        ok(refused_with(resp, "EACCES", "wall token unknown or already used"), "the wall token's second use: EACCES");
+        json_decref(resp);
+        fd = -1;
+        resp = redeem(&e, web, itok, &fd);
+        data = json_object_get(resp, "data");
+        ok(json_is_true(json_object_get(resp, "ok")) && jint(data, "instance") == id2 && fd >= 0 &&
+                   !isempty(jstr(data, "issued_to")) && strcmp(jstr(data, "issued_to"), "mail") != 0,
+           "the thumbnail's token opens mail's console, issued to the admin (%s)", jstr(data, "issued_to") ?: "-");
+        if (fd >= 0)
+                close(fd);
+        json_decref(resp);
+        resp = wall_list(&e, web, itok, ids, sizeof(ids));
+        ok(refused_with(resp, "EACCES", "wall token unknown or already used"), "a console token is no wall token");
+        json_decref(resp);
+
+        r = wall(&e, e.admin, NULL, "studs", wtok, NULL, 0, &err);
+        resp = wall_list(&e, web, wtok, ids, sizeof(ids));
+        snprintf(want, sizeof(want), "%u:lp", id);
+        ok(r == 0 && !strcmp(ids, want), "the wall of user group studs: lp's instance only (%s)", ids);
+        json_decref(resp);
+        r = wall(&e, 0, NULL, NULL, wtok, NULL, 0, &err);
+        resp = wall_list(&e, web, wtok, ids, sizeof(ids));
+        snprintf(want, sizeof(want), "%u:lp,%u:mail", id, id2);
+        ok(r == 0 && !strcmp(ids, want), "root's wall of everything: both (%s)", ids);
+        json_decref(resp);
+        set_state(&e, id2, INSTANCE_STOPPING);
+        r = wall(&e, e.admin, "labW", NULL, wtok, NULL, 0, &err);
+        resp = wall_list(&e, web, wtok, ids, sizeof(ids));
+        ok(r == 0 && json_is_true(json_object_get(resp, "ok")) && !strcmp(ids, ""),
+           "a stopped instance is not on the wall");
+        json_decref(resp);
+        ok(audit_count(&e, "console.wall_redeem", "ok") == 4 &&
+                   audit_count(&e, "console.wall_redeem", "wall token unknown or already used") == 2,
+           "the audit log has the wall's 4 opens and 2 refusals");
+        ok(audit_count(&e, "console.wall", NULL) == 4, "... and the 4 wall tokens' issue");
 
         /* no web_user account: only root */
         snprintf(e.settings.web_user, sizeof(e.settings.web_user), "no-such-account-here");
