@@ -15,7 +15,7 @@ const BatchBackend *batch_backend_find(const char *name) {
 }
 
 char **batch_starter_argv(const BatchSubmit *req) {
-        char **v = xcalloc(8, sizeof(char *));
+        char **v = xcalloc(10, sizeof(char *));
         size_t n = 0;
         v[n++] = xstrdup(req->starter);
         v[n++] = xstrdup("--instance");
@@ -25,6 +25,10 @@ char **batch_starter_argv(const BatchSubmit *req) {
         if (req->walltime_s > 0) {
                 v[n++] = xstrdup("--walltime");
                 v[n++] = xasprintf("%u", req->walltime_s);
+        }
+        if (req->warm_ready) {
+                v[n++] = xstrdup("--warm");
+                v[n++] = xstrdup(req->warm_ready);
         }
         return v;
 }
@@ -50,12 +54,15 @@ static char *sh_quote(const char *text) {
 char *batch_job_script(const BatchSubmit *req) {
         /* the job itself: only the starter, nothing the user controls */
         char *starter = sh_quote(req->starter), *socket = sh_quote(req->socket);
+        char *warm = req->warm_ready ? sh_quote(req->warm_ready) : NULL;
         char *script = xasprintf("#!/bin/sh\n"
                                  "# vmbatch instance %u\n"
-                                 "exec %s --instance %u --socket %s\n",
-                                 req->instance, starter, req->instance, socket);
+                                 "exec %s --instance %u --socket %s%s%s\n",
+                                 req->instance, starter, req->instance, socket, warm ? " --warm " : "",
+                                 warm ? warm : "");
         free(starter);
         free(socket);
+        free(warm);
         return script;
 }
 

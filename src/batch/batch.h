@@ -32,6 +32,7 @@ typedef struct BatchSubmit {
         const char *job_name;    /* "vmbatch-<instance>" */
         const char *host;        /* run on this execution host only; NULL: where the scheduler likes */
         const char *queue;       /* Slurm partition / Grid Engine queue (the hosts running vmbatchd); NULL: default */
+        const char *warm_ready;  /* a warm exam VM: the starter pauses it when its console prints this; NULL: not */
 } BatchSubmit;
 
 typedef struct BatchBackend {

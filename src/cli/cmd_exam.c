@@ -36,9 +36,10 @@ static int build_create(CliArgs *a, const char *cwd, json_t *args, Error *err) {
                 return r;
         if (!json_object_get(args, "template") || !json_object_get(args, "group"))
                 return error_set(err, -EINVAL, "give the exam's --template VM and --group UG");
-        if (cli_args_flag(a, "warm"))
+        const char *ready = cli_args_value(a, "warm-ready");
+        if (cli_args_flag(a, "warm") || ready)
                 json_object_set_new(args, "warm", json_true());
-        return 0;
+        return ready ? cli_put_string(args, "warm_ready", ready, "--warm-ready", err) : 0;
 }
 
 static int build_exam(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -124,6 +125,9 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
         fprintf(f, "exam %s (id %lld): %s, %s - %s, group %s, template %s%s\ncollection: %s\n", s_of(d, "name"),
                 (long long)i_of(d, "id"), s_of(d, "state"), s, e, s_of(d, "group_name"), s_of(d, "template_name"),
                 json_is_true(json_object_get(d, "warm")) ? ", warm" : "", s_of(d, "collection"));
+        if (json_is_true(json_object_get(d, "warm")))
+                fprintf(f, "warm: booted before the start, paused once the console prints \"%s\"\n",
+                        s_of(d, "warm_ready"));
         static const char *const h[] = {"user", "vm", "state", "extra", "deadline", "sealed_at", "sha256"};
         _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
         size_t i;
@@ -231,8 +235,8 @@ int cli_exam_verify_run(const json_t *args, bool json) {
 
 static const CliOpt create_opts[] = {
         {"template", CLI_OPT_VALUE}, {"group", CLI_OPT_VALUE}, {"start", CLI_OPT_VALUE},
-        {"end", CLI_OPT_VALUE},      {"warm", CLI_OPT_FLAG},   {"allow", CLI_OPT_VALUE},
-        {},
+        {"end", CLI_OPT_VALUE},      {"warm", CLI_OPT_FLAG},   {"warm-ready", CLI_OPT_VALUE},
+        {"allow", CLI_OPT_VALUE},    {},
 };
 static const CliOpt receipt_opts[] = {{"user", CLI_OPT_VALUE}, {"pubkey", CLI_OPT_FLAG}, {}};
 static const CliOpt verify_opts[] = {{"key", CLI_OPT_VALUE}, {"key-file", CLI_OPT_VALUE}, {}};
@@ -243,7 +247,8 @@ const CliVerb cli_exam_verbs[] = {
         {
                 .name = "create",
                 .op = "exam.create",
-                .usage = "NAME --template VM --group UG --start TIME --end TIME [--warm] [--allow ADDR,...]",
+                .usage = "NAME --template VM --group UG --start TIME --end TIME [--warm [--warm-ready TEXT]]\n"
+                         "       [--allow ADDR,...]",
                 .pos_name = "NAME",
                 .min_pos = 1,
                 .max_pos = 1,
@@ -251,7 +256,10 @@ const CliVerb cli_exam_verbs[] = {
                         "template, named exam-NAME-USER, owned by the student, forced isolated.\n"
                         "TIME is local time YYYY-MM-DDTHH:MM[:SS], or +MINUTES from now (+90s, +2h).\n"
                         "At each student's deadline (the end plus their extra time) their vm is\n"
-                        "paused, cut off the network and its disc sealed in the collection folder.\n",
+                        "paused, cut off the network and its disc sealed in the collection folder.\n"
+                        "--warm: each vm is booted exam_warm_lead (600 s) before the start, as its\n"
+                        "student, and paused, its console closed, once its serial console prints\n"
+                        "--warm-ready TEXT (default \"login:\"); the start resumes them all.\n",
                 .opts = create_opts,
                 .build = build_create,
                 .print = print_created,

@@ -8,12 +8,12 @@
 #include "core/ops.h"
 #include "build-config.h"
 
-static void caller_clear(Caller *c) {
+void caller_clear(Caller *c) {
         free(c->groups);
         c->groups = NULL;
 }
 
-static int caller_load(Controller *c, uint32_t uid, Caller *ret) {
+int caller_load(Controller *c, uint32_t uid, Caller *ret) {
         memset(ret, 0, sizeof(*ret));
         ret->uid = uid;
         /* root is never a vmbatch user (a row from an old init is ignored):

@@ -69,6 +69,17 @@ int resolve_vm_for(Controller *c, const Caller *who, const json_t *args, const c
                    VmRec *ret, Error *err);
 int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err);
 
+/* The caller uid is (its user row and groups, if any); caller_clear frees
+ * what caller_load took. The exam clock acts as a student this way. */
+int caller_load(Controller *c, uint32_t uid, Caller *ret);
+void caller_clear(Caller *c);
+
+/* vm.run of vm, which the caller resolved and exam_check_vm_use allowed
+ * (ops_instances.c): rights, caps, quotas, address, the launch. The exam
+ * clock boots a --warm exam's VMs through it before the exam starts. */
+int instance_run_vm(Controller *c, const Caller *who, const VmRec *vm, const json_t *args, InstanceRec *ret,
+                    Error *err);
+
 Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);
 AuthzSubject caller_subject(const Caller *who);
 bool caller_in_group(const Caller *who, uint32_t gid);

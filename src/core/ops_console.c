@@ -19,6 +19,7 @@
 
 #include "basic/log.h"
 #include "core/console_tokens.h"
+#include "core/ops_exam.h"
 #include "core/ops.h"
 
 /* a console shows a guest that has a qemu: a paused one's frozen screen too */
@@ -135,6 +136,9 @@ static int op_console_open(Controller *c, const Caller *who, const json_t *args,
         if (!has_console(&inst))
                 return error_set(err, -EINVAL, "instance %u is %s, not running: it has no console", inst.id,
                                  instance_state_to_string(inst.state));
+        VmRec vm; /* an exam's warm VM: closed until the start; a sealed one: closed */
+        if (store_vm_get(c->store, inst.vm, &vm) == 0 && (r = exam_check_vm_use(c, who, &vm, "console", err)) < 0)
+                return r;
         char token[CONSOLE_TOKEN_HEX + 1], url[1024], name[64];
         ConsoleBinding b = {.kind = CONSOLE_TOKEN_CONSOLE, .instance = inst.id, .uid = who->uid};
         if ((r = issue(tokens, &b, "console", token, err)) < 0)

@@ -75,7 +75,9 @@ int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const c
         if (streq(verb, "modify"))
                 return error_set(err, -EPERM, "vm '%s' belongs to the exam %s: only an admin changes it", vm->name,
                                  e.name);
-        if (streq(verb, "run") && e.state != EXAM_RUNNING) {
+        /* a warm VM is booted and paused before the start: its student
+         * neither resumes it nor sees its console until then */
+        if ((streq(verb, "run") || streq(verb, "resume") || streq(verb, "console")) && e.state != EXAM_RUNNING) {
                 exam_time_format(e.start, false, at);
                 return error_set(err, -EPERM, "the exam %s has not started (it starts at %s): this vm runs from then",
                                  e.name, at);
@@ -85,7 +87,45 @@ int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const c
 
 /* ---- JSON ---- */
 
-static json_t *exam_json(Controller *c, const ExamRec *e) {
+/* ---- warm exams ---- */
+
+bool exam_warm_marker(Controller *c, uint32_t vm, char marker[EXAM_WARM_READY_MAX]) {
+        ExamMemberRec m;
+        ExamRec e;
+        if (store_exam_member_by_vm(c->store, vm, &m) < 0 || store_exam_get(c->store, m.exam, &e) < 0 || !e.warm ||
+            (e.state != EXAM_CREATED && e.state != EXAM_READY))
+                return false;
+        snprintf(marker, EXAM_WARM_READY_MAX, "%s", e.warm_ready);
+        return true;
+}
+
+int exam_warm_launch(Controller *c, const ExamRec *e, const ExamMemberRec *m, InstanceRec *ret, Error *err) {
+        VmRec vm;
+        Caller who;
+        int r = m->vm ? store_vm_get(c->store, m->vm, &vm) : -ENOENT;
+        if (r < 0)
+                return error_set(err, -ENOENT, "uid %u's exam vm is gone", m->uid);
+        if ((r = caller_load(c, m->uid, &who)) < 0)
+                return error_set(err, r, "cannot load user %u", m->uid);
+        json_t *args = json_pack("{s:I, s:b}", "vm", (json_int_t)vm.id, "isolate", true);
+        r = instance_run_vm(c, &who, &vm, args, ret, err);
+        json_decref(args);
+        caller_clear(&who);
+        return r;
+}
+
+/* printable ASCII, no more than fits: it goes on the starter's command line */
+static int check_warm_ready(const char *s, Error *err) {
+        size_t n = strlen(s);
+        if (n == 0 || n >= EXAM_WARM_READY_MAX)
+                return error_set(err, -EINVAL, "--warm-ready must be 1..%d characters", EXAM_WARM_READY_MAX - 1);
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < 0x20 || s[i] > 0x7e)
+                        return error_set(err, -EINVAL, "--warm-ready must be printable ASCII");
+        return 0;
+}
+
+static json_t *exam_json_base(Controller *c, const ExamRec *e) {
         GroupRec g = {0};
         VmRec t = {0};
         store_group_get(c->store, e->ugroup, &g);
@@ -95,6 +135,13 @@ static json_t *exam_json(Controller *c, const ExamRec *e) {
                          (json_int_t)e->template_vm, "template_name", t.name, "group", (json_int_t)e->ugroup,
                          "group_name", g.name, "start", (json_int_t)e->start, "end", (json_int_t)e->end, "warm",
                          e->warm, "allow", e->allow, "owner", (json_int_t)e->owner, "collection", e->collection);
+}
+
+static json_t *exam_json(Controller *c, const ExamRec *e) {
+        json_t *o = exam_json_base(c, e);
+        if (e->warm)
+                json_object_set_new(o, "warm_ready", json_string(e->warm_ready));
+        return o;
 }
 
 static json_t *member_json(Controller *c, const ExamRec *e, const ExamMemberRec *m) {
@@ -221,6 +268,12 @@ static int exam_create_plan(Controller *c, const Caller *who, const json_t *args
         snprintf(p->exam.allow, sizeof(p->exam.allow), "%s", allow);
         if ((r = json_get_bool(args, "warm", &p->exam.warm, err)) < 0 && r != -ENOENT)
                 return r;
+        const char *ready = "login:";
+        if ((r = json_get_string(args, "warm_ready", &ready, err)) < 0 && r != -ENOENT)
+                return r;
+        if ((r = check_warm_ready(ready, err)) < 0)
+                return r;
+        snprintf(p->exam.warm_ready, sizeof(p->exam.warm_ready), "%s", ready);
         if ((r = arg_time(args, "start", &p->exam.start, err)) < 0 || (r = arg_time(args, "end", &p->exam.end, err)) < 0)
                 return r;
         if (p->exam.end <= p->exam.start)
@@ -558,7 +611,8 @@ static int op_exam_receipt(Controller *c, const Caller *who, const json_t *args,
         return 0;
 }
 
-static const char *const keys_create[] = {"name", "template", "group", "start", "end", "warm", "allow", NULL};
+static const char *const keys_create[] = {"name", "template", "group", "start", "end", "warm", "warm_ready", "allow",
+                                          NULL};
 static const char *const keys_exam[] = {"exam", NULL};
 static const char *const keys_extend[] = {"exam", "user", "minutes", NULL};
 static const char *const keys_receipt[] = {"exam", "user", "pubkey", NULL};

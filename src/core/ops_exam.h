@@ -5,8 +5,9 @@
 #include "core/ops.h"
 #include "store/exams.h"
 
-/* Whether who may VERB ("run", "modify", "delete", "resume") vm: admins
- * always; a student not before their exam starts (run) nor after their
+/* Whether who may VERB ("run", "modify", "delete", "resume", "console") vm:
+ * admins always; a student not before their exam starts (run, resume,
+ * console: a warm VM waits paused, its console closed) nor after their
  * deadline ("the exam NAME ended at TIME: this vm is sealed"), and never
  * delete it. 0 for a vm of no exam. */
 int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const char *verb, Error *err);
@@ -14,3 +15,11 @@ int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const c
 /* Start e now (also before its start time: the start moves), its members
  * running; inside the caller's transaction. */
 int exam_start(Controller *c, ExamRec *e, Error *err);
+
+/* --warm exams (the clock boots their VMs exam_warm_lead before the start):
+ * whether vm is a VM of a warm exam not yet started, and then what its
+ * console prints once it is up (the starter pauses it on seeing that). */
+bool exam_warm_marker(Controller *c, uint32_t vm, char marker[EXAM_WARM_READY_MAX]);
+/* Run member m's VM now, as the member, isolated (the rules of vm.run but
+ * the exam's start): inside the caller's transaction. */
+int exam_warm_launch(Controller *c, const ExamRec *e, const ExamMemberRec *m, InstanceRec *ret, Error *err);

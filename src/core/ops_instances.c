@@ -144,9 +144,22 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
         if (!who->known)
                 return error_set(err, -EACCES, "uid %u is not a vmbatch user and cannot run vms", who->uid);
         VmRec vm;
+        InstanceRec inst;
         int r = resolve_vm_for(c, who, args, "vm", "run", &vm, err);
-        if (r < 0 || (r = exam_check_vm_use(c, who, &vm, "run", err)) < 0)
+        if (r < 0 || (r = exam_check_vm_use(c, who, &vm, "run", err)) < 0 ||
+            (r = instance_run_vm(c, who, &vm, args, &inst, err)) < 0)
                 return r;
+        snprintf(audit->object, sizeof(audit->object), "instance %u of vm %u %s", inst.id, vm.id, vm.name);
+        *ret = instance_to_json(&inst);
+        return 0;
+}
+
+int instance_run_vm(Controller *c, const Caller *who, const VmRec *vm_in, const json_t *args, InstanceRec *ret,
+                    Error *err) {
+        VmRec vm = *vm_in;
+        int r;
+        if (who->uid == 0 || !who->known)
+                return error_set(err, -EPERM, "uid %u cannot run vms", who->uid);
         bool isolate = false, no_start = false, install = false;
         if (((r = json_get_bool(args, "isolate", &isolate, err)) < 0 && r != -ENOENT) ||
             ((r = json_get_bool(args, "no_start", &no_start, err)) < 0 && r != -ENOENT) ||
@@ -231,8 +244,7 @@ static int op_vm_run(Controller *c, const Caller *who, const json_t *args, json_
                     (r = store_instance_update(c->store, &inst, err)) < 0)
                         return r;
         }
-        snprintf(audit->object, sizeof(audit->object), "instance %u of vm %u %s", inst.id, vm.id, vm.name);
-        *ret = instance_to_json(&inst);
+        *ret = inst;
         return 0;
 }
 
@@ -328,6 +340,14 @@ static int signal_instance(Controller *c, const Caller *who, const json_t *args,
                 *ret = instance_to_json(&inst);
                 return 0;
         }
+        /* (the exam clock resumes a warm VM that is still booting: only
+         * here, for users, must a resumed one be paused) */
+        if (action == ACTION_SUSPEND && inst.state != INSTANCE_RUNNING)
+                return error_set(err, -EINVAL, "instance %u is %s, not running", inst.id,
+                                 instance_state_to_string(inst.state));
+        if (action == ACTION_RESUME && inst.state != INSTANCE_PAUSED)
+                return error_set(err, -EINVAL, "instance %u is %s, not paused", inst.id,
+                                 instance_state_to_string(inst.state));
         if (!c->hooks || !c->hooks->signal)
                 return error_set(err, -ENOTSUP, "this vmbatchd cannot control running vms");
         if ((r = c->hooks->signal(c->hooks_data, &inst, action, err)) < 0)

@@ -68,6 +68,7 @@ typedef struct Settings {
         char console_url[512];         /* the gateway's page; "" = https://HOSTNAME:8443/console */
         char web_user[64];             /* the account the gateway runs as, may redeem tokens (besides root) */
         uint32_t console_token_ttl_s;  /* how long a console token may be redeemed after its issue */
+        uint32_t exam_warm_lead_s;     /* a --warm exam's VMs boot this long before its start */
 } Settings;
 
 void settings_defaults(Settings *s);

@@ -271,6 +271,76 @@ static bool try_seal(ExamClock *k, const ExamRec *e, ExamMemberRec *m, int64_t n
         return false;
 }
 
+/* ---- warm exams: booted before the start, resumed at it ---- */
+
+/* Each member's VM not yet booted is run now, as the member (its starter
+ * pauses it once its console prints the exam's warm_ready marker). A VM
+ * that was booted once and ended before the start is not booted again:
+ * its student runs it from the start, cold. */
+static void warm_members(ExamClock *k, ExamRec *e) {
+        Store *s = k->c->store;
+        _cleanup_free_ ExamMemberRec *m = NULL;
+        size_t n = 0;
+        InstanceRec inst;
+        if (store_exam_members(s, e->id, &m, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                if (!m[i].vm || m[i].warm_instance || m[i].state != EXAM_MEMBER_PENDING ||
+                    vm_instance(s, m[i].vm, &inst))
+                        continue;
+                Error err = {0};
+                int r = store_begin(s, &err);
+                if (r >= 0 && (r = exam_warm_launch(k->c, e, &m[i], &inst, &err)) >= 0) {
+                        m[i].warm_instance = inst.id;
+                        r = store_exam_member_update(s, &m[i], &err);
+                }
+                if (r >= 0) {
+                        audit(s, "exam.warm", e, m[i].uid,
+                              json_pack("{s:I, s:I, s:s}", "vm", (json_int_t)m[i].vm, "instance",
+                                        (json_int_t)inst.id, "ready_marker", e->warm_ready));
+                        r = store_commit(s, &err);
+                }
+                if (r < 0) {
+                        store_rollback(s);
+                        log_error("exam %s: cannot boot uid %u's vm ahead of the start: %s", e->name, m[i].uid,
+                                  err.message);
+                        /* not again: one audit entry, the student runs it cold */
+                        m[i].warm_instance = (uint32_t)-1;
+                        if (store_begin(s, &err) >= 0 && store_exam_member_update(s, &m[i], &err) >= 0) {
+                                audit(s, "exam.warm", e, m[i].uid, json_pack("{s:s}", "error", err.message));
+                                store_commit(s, &err);
+                        } else
+                                store_rollback(s);
+                        continue;
+                }
+                log_info("exam %s: uid %u's vm %u booting ahead of the start as instance %u", e->name, m[i].uid,
+                         m[i].vm, inst.id);
+        }
+}
+
+/* A running exam's warm VM: resumed (paused, or still booting: its starter
+ * stops waiting for the marker then). One whose starter is not attached
+ * yet is tried again at the next tick. */
+static void resume_warm(ExamClock *k, ExamRec *e, ExamMemberRec *m) {
+        Store *s = k->c->store;
+        if (!m->warm_instance || m->state != EXAM_MEMBER_RUNNING)
+                return;
+        InstanceRec inst;
+        Error err = {0};
+        if (m->warm_instance != (uint32_t)-1 && store_instance_get(s, m->warm_instance, &inst) == 0) {
+                if (inst.state == INSTANCE_SUBMITTED || inst.state == INSTANCE_STARTING)
+                        return;
+                if (signal_instance(k, &inst, ACTION_RESUME, &err) < 0) {
+                        log_warn("exam %s: resuming instance %u: %s", e->name, inst.id, err.message);
+                        return;
+                }
+                log_info("exam %s: uid %u's warm instance %u resumed", e->name, m->uid, inst.id);
+        }
+        m->warm_instance = 0;
+        if (store_begin(s, &err) < 0 || store_exam_member_update(s, m, &err) < 0 || store_commit(s, &err) < 0)
+                store_rollback(s);
+}
+
 /* ---- one pass ---- */
 
 static void start_exam(ExamClock *k, ExamRec *e) {
@@ -301,6 +371,8 @@ static bool run_members(ExamClock *k, ExamRec *e, int64_t now, int64_t *next_ms)
                 if (m[i].state == EXAM_MEMBER_SEALED)
                         continue;
                 all_sealed = false;
+                if (e->state == EXAM_RUNNING)
+                        resume_warm(k, e, &m[i]);
                 int64_t due = e->state == EXAM_ENDED ? now : exam_deadline(e->end, m[i].extra_minutes) * 1000;
                 if (m[i].state != EXAM_MEMBER_FROZEN) {
                         if (due > now) {
@@ -354,9 +426,14 @@ static void clock_run(ExamClock *k) {
                         continue;
                 if ((e.state == EXAM_CREATED || e.state == EXAM_READY) && e.start * 1000 <= now)
                         start_exam(k, &e);
-                if (e.state == EXAM_CREATED || e.state == EXAM_READY)
+                int64_t warm_at = (e.start - (int64_t)k->c->settings->exam_warm_lead_s) * 1000;
+                if ((e.state == EXAM_CREATED || e.state == EXAM_READY) && e.warm && warm_at <= now)
+                        warm_members(k, &e);
+                if (e.state == EXAM_CREATED || e.state == EXAM_READY) {
                         next = e.start * 1000 < next ? e.start * 1000 : next;
-                else
+                        if (e.warm && warm_at > now && warm_at < next)
+                                next = warm_at;
+                } else
                         soon |= run_members(k, &e, now, &next);
         }
         if (soon)

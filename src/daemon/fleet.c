@@ -16,6 +16,7 @@
 #include "basic/log.h"
 #include "batch/batch.h"
 #include "core/ipam.h"
+#include "core/ops_exam.h"
 #include "daemon/lease_server.h"
 #include "daemon/placements.h"
 #include "daemon/submit.h"
@@ -373,7 +374,8 @@ static void teardown(Fleet *f, uint32_t id, const char *reason) {
 /* The scheduler's request for inst (whose walltime_s is set); log_path and
  * job_name are the buffers it points into. */
 static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *log_path, size_t log_len,
-                          char job_name[32], BatchSubmit *req) {
+                          char job_name[32], char warm_ready[EXAM_WARM_READY_MAX], BatchSubmit *req) {
+        bool warm = exam_warm_marker(f->controller, inst->vm, warm_ready);
         snprintf(log_path, log_len, "%s/jobs/instance-%u.log", f->settings->state_dir, inst->id);
         snprintf(job_name, 32, "vmbatch-%u", inst->id);
         *req = (BatchSubmit){
@@ -388,6 +390,7 @@ static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, c
                 .job_name = job_name,
                 .host = isempty(inst->exehost) ? NULL : inst->exehost,
                 .queue = isempty(f->settings->batch_queue) ? NULL : f->settings->batch_queue,
+                .warm_ready = warm ? warm_ready : NULL,
         };
 }
 
@@ -403,9 +406,9 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
                 submissions_queue(f->submissions, inst->id, inst->walltime_s); /* the job id comes later */
                 return 0;
         }
-        char log_path[PATH_MAX + 64], job_name[32], job[64];
+        char log_path[PATH_MAX + 64], job_name[32], job[64], warm_ready[EXAM_WARM_READY_MAX];
         BatchSubmit req;
-        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, &req);
+        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, warm_ready, &req);
         if ((r = f->batch->submit(&req, job, sizeof(job), err)) < 0)
                 return r;
         snprintf(inst->job_id, sizeof(inst->job_id), "%s", job);
@@ -423,7 +426,8 @@ static int submit_request(void *userdata, uint32_t instance, uint32_t walltime_s
         if (r < 0)
                 return r == -ENOENT ? error_set(err, -ESRCH, "%s", err->message) : r;
         ret->inst.walltime_s = walltime_s;
-        batch_request(f, &ret->inst, &ret->cred, ret->log_path, sizeof(ret->log_path), ret->job_name, &ret->req);
+        batch_request(f, &ret->inst, &ret->cred, ret->log_path, sizeof(ret->log_path), ret->job_name, ret->warm_ready,
+                      &ret->req);
         return 0;
 }
 
@@ -456,12 +460,6 @@ static int hook_signal(void *userdata, const InstanceRec *inst, InstanceAction a
         Fleet *f = userdata;
         FleetNode *p = placements_of(f->placements, inst->id);
         if (p) {
-                if (action == ACTION_SUSPEND && inst->state != INSTANCE_RUNNING)
-                        return error_set(err, -EINVAL, "instance %u is %s, not running", inst->id,
-                                         instance_state_to_string(inst->state));
-                if (action == ACTION_RESUME && inst->state != INSTANCE_PAUSED)
-                        return error_set(err, -EINVAL, "instance %u is %s, not paused", inst->id,
-                                         instance_state_to_string(inst->state));
                 int r = p->ops->signal(p->data, inst->id, action, err);
                 if (r < 0)
                         return r;

@@ -17,6 +17,7 @@
 
 #include "basic/event.h"
 #include "batch/batch.h"
+#include "store/exams.h"
 #include "store/store.h"
 
 #define SUBMIT_PARALLEL 16
@@ -30,6 +31,7 @@ typedef struct SubmitRequest {
         char cname[64];
         char log_path[PATH_MAX + 64];
         char job_name[32];
+        char warm_ready[EXAM_WARM_READY_MAX]; /* req.warm_ready's */
 } SubmitRequest;
 
 typedef struct SubmitOps {

@@ -72,6 +72,12 @@ typedef struct Starter {
         uint64_t reattach_deadline_usec;
         bool reattach_sent;       /* node.reattach sent, its answer awaited */
         SerialLog serial; /* the guest's serial port, capped */
+        /* --warm: a VM of an exam not yet started; paused once its console
+         * prints the marker (or at the warm timeout), resumed by the exam */
+        SerialMarker warm;
+        bool warm_waiting;        /* the marker is still awaited */
+        uint64_t warm_since_usec;
+        EventSource *warm_timer;
 } Starter;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -340,6 +346,42 @@ static void begin_stop(Starter *s, int grace_ms, const char *why) {
                 kill_qemu(s, "no timer for the stop");
 }
 
+/* ---- --warm: up, then paused until the exam starts ---- */
+
+#define WARM_TIMEOUT_MS 600000 /* a guest that never prints its marker is paused anyway then */
+
+static void warm_done(Starter *s) {
+        s->warm_waiting = false;
+        s->serial.marker = NULL;
+        event_source_free(TAKE_PTR(s->warm_timer));
+}
+
+static void warm_pause(Starter *s, const char *why) {
+        if (!s->warm_waiting)
+                return;
+        warm_done(s);
+        Error err = {0};
+        uint64_t ms = (now_usec() - s->warm_since_usec) / 1000;
+        if (!s->qmp || qmp_stop(s->qmp, &err) < 0) {
+                say("instance %u: warm: cannot pause it: %s", s->instance, s->qmp ? err.message : "no QMP");
+                return;
+        }
+        say("instance %u: warm: %s after %llu ms: paused until its exam starts", s->instance, why,
+            (unsigned long long)ms);
+        report_state(s, INSTANCE_PAUSED);
+}
+
+static void on_warm_marker(void *userdata) {
+        Starter *s = userdata;
+        warm_pause(s, "its console printed the marker");
+}
+
+static int on_warm_timeout(EventSource *src, void *userdata) {
+        Starter *s = userdata;
+        warm_pause(s, "no marker");
+        return 0;
+}
+
 static void on_daemon_message(Starter *s, json_t *m) {
         const char *event = json_string_value(json_object_get(m, "event"));
         if (!event) {
@@ -363,7 +405,10 @@ static void on_daemon_message(Starter *s, json_t *m) {
                 else
                         report_state(s, INSTANCE_PAUSED);
                 break;
-        case ACTION_RESUME:
+        case ACTION_RESUME: /* also the exam's start for a warm VM still booting: it is not paused then */
+                if (s->warm_waiting)
+                        say("instance %u: warm: resumed before its marker came", s->instance);
+                warm_done(s);
                 if (qmp_cont(s->qmp, &err) < 0)
                         say("resume: %s", err.message);
                 else
@@ -509,6 +554,8 @@ static int run(Starter *s, uint32_t walltime_s) {
                 r = event_add_signal(s->loop, sigs, ELEMENTSOF(sigs), on_signal, s, NULL);
         if (r >= 0 && walltime_s)
                 r = event_add_timer_once(s->loop, (uint64_t)walltime_s * 1000, on_walltime, s, &s->walltime);
+        if (r >= 0 && s->warm_waiting)
+                r = event_add_timer_once(s->loop, WARM_TIMEOUT_MS, on_warm_timeout, s, &s->warm_timer);
         if (r < 0) {
                 say("instance %u: event loop: %s: ending the vm", s->instance, strerror(-r));
                 kill(s->qemu, SIGKILL);
@@ -534,21 +581,26 @@ static int run(Starter *s, uint32_t walltime_s) {
         event_source_free(s->press_again);
         event_source_free(s->kill_timer);
         event_source_free(s->reattach);
+        event_source_free(s->warm_timer);
         event_source_free(TAKE_PTR(s->serial.src));
         event_loop_free(s->loop);
         return code == 0 && !lost ? 0 : 1;
 }
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: vmbatch-starter --instance N --socket PATH [--walltime SECONDS]\n"
+        fprintf(f, "Usage: vmbatch-starter --instance N --socket PATH [--walltime SECONDS] [--warm MARKER]\n"
                    "The per-VM monitor a vmbatch job runs; see vmbatchd(8).\n"
-                   "In PATH, %%h stands for this execution host's name (SLURMD_NODENAME or the host name).\n");
+                   "--warm: a VM of an exam not yet started: paused once its serial console prints\n"
+                   "MARKER (at the latest after %d s), until the exam resumes it.\n"
+                   "In PATH, %%h stands for this execution host's name (SLURMD_NODENAME or the host name).\n",
+                WARM_TIMEOUT_MS / 1000);
 }
 
 int main(int argc, char **argv) {
         static const struct option opts[] = {{"instance", required_argument, NULL, 'i'},
                                              {"socket", required_argument, NULL, 's'},
                                              {"walltime", required_argument, NULL, 'w'},
+                                             {"warm", required_argument, NULL, 'W'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
@@ -569,7 +621,13 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                 }
-                else if (c == 'h') {
+                else if (c == 'W') {
+                        if (serial_marker_init(&s.warm, optarg) < 0) {
+                                fprintf(stderr, "vmbatch-starter: --warm takes 1..%d bytes\n", SERIAL_MARKER_MAX - 1);
+                                return 2;
+                        }
+                        s.warm_waiting = true;
+                } else if (c == 'h') {
                         usage(stdout);
                         return 0;
                 } else if (c == 'V') {
@@ -609,6 +667,12 @@ int main(int argc, char **argv) {
         }
         snprintf(s.dir, sizeof(s.dir), "%s", rundir);
         snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/qmp.sock", s.dir);
+        if (s.warm_waiting) {
+                s.serial.marker = &s.warm;
+                s.serial.on_marker = on_warm_marker;
+                s.serial.marker_data = &s;
+                s.warm_since_usec = now_usec();
+        }
         if (start_qemu(&s, spec, &handed, &err) < 0) {
                 say("instance %u: %s", s.instance, err.message);
                 goto out;

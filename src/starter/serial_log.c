@@ -2,6 +2,7 @@
 #include "starter/serial_log.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,42 @@ void serial_log_append(SerialLog *l, const char *buf, size_t n) {
         (void)!pwrite(l->log, buf, n, (off_t)size);
 }
 
+int serial_marker_init(SerialMarker *m, const char *text) {
+        size_t n = text ? strlen(text) : 0;
+        *m = (SerialMarker){0};
+        if (n == 0 || n >= sizeof(m->text))
+                return -EINVAL;
+        memcpy(m->text, text, n);
+        m->len = n;
+        return 0;
+}
+
+bool serial_marker_feed(SerialMarker *m, const char *buf, size_t n) {
+        if (m->seen || m->len == 0 || n == 0)
+                return false;
+        /* across the seam: the kept tail and the piece's first len-1 bytes */
+        char seam[2 * SERIAL_MARKER_MAX];
+        size_t head = n < m->len - 1 ? n : m->len - 1;
+        memcpy(seam, m->tail, m->n_tail);
+        memcpy(seam + m->n_tail, buf, head);
+        if (memmem(seam, m->n_tail + head, m->text, m->len) || memmem(buf, n, m->text, m->len)) {
+                m->seen = true;
+                return true;
+        }
+        /* the new tail: the newest len-1 bytes of tail + buf */
+        size_t keep = m->len - 1;
+        if (n >= keep) {
+                memcpy(m->tail, buf + n - keep, keep);
+                m->n_tail = keep;
+        } else {
+                size_t total = m->n_tail + n, drop = total > keep ? total - keep : 0;
+                memmove(m->tail, m->tail + drop, m->n_tail - drop);
+                memcpy(m->tail + m->n_tail - drop, buf, n);
+                m->n_tail = total - drop;
+        }
+        return false;
+}
+
 /* false at the pipe's end (qemu closed it) */
 static bool drain(SerialLog *l) {
         char buf[65536];
@@ -51,6 +88,8 @@ static bool drain(SerialLog *l) {
                 if (n == 0)
                         return false;
                 serial_log_append(l, buf, (size_t)n);
+                if (l->marker && serial_marker_feed(l->marker, buf, (size_t)n) && l->on_marker)
+                        l->on_marker(l->marker_data);
         }
 }
 

@@ -147,7 +147,14 @@ static const char *const migrations[] = {
         "  seal_error TEXT NOT NULL DEFAULT '',"
         "  PRIMARY KEY (exam, uid));"
         "CREATE UNIQUE INDEX exam_members_vm ON exam_members(vm);",
+        /* 5 -> 6: what a warm exam VM's serial console prints once it is up
+         * (its starter pauses it then, until the exam starts), and the
+         * instance the exam clock booted so, until the start resumes it */
+        "ALTER TABLE exams ADD COLUMN warm_ready TEXT NOT NULL DEFAULT 'login:';"
+        "ALTER TABLE exam_members ADD COLUMN warm_instance INTEGER NOT NULL DEFAULT 0;",
 };
+
+_Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the number of migrations");
 
 int store_exec(Store *s, const char *sql, Error *err) {
         char *msg = NULL;

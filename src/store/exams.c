@@ -21,10 +21,10 @@ static const char *const exam_member_state_table[_EXAM_MEMBER_STATE_MAX] = {
 };
 DEFINE_STRING_TABLE(exam_member_state, ExamMemberState)
 
-#define EXAM_COLUMNS "id, name, template, ugroup, start_time, end_time, warm, allow, owner, state, collection"
+#define EXAM_COLUMNS "id, name, template, ugroup, start_time, end_time, warm, allow, owner, state, collection, warm_ready"
 static const char SQL_EXAM_INSERT[] =
         "INSERT INTO exams(name, template, ugroup, start_time, end_time, warm, allow, owner, state, collection,"
-        " created) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        " created, warm_ready) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 static const char SQL_EXAM_UPDATE[] =
         "UPDATE exams SET start_time = ?5, end_time = ?6, state = ?10 WHERE id = ?1";
 static const char SQL_EXAM_GET[] = "SELECT " EXAM_COLUMNS " FROM exams WHERE id = ?";
@@ -43,6 +43,7 @@ static void bind_exam(sqlite3_stmt *st, const ExamRec *e) {
         sqlite3_bind_int64(st, 9, e->owner);
         sqlite3_bind_text(st, 10, exam_state_to_string(e->state), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 11, e->collection, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, e->warm_ready, -1, SQLITE_STATIC);
 }
 
 int store_exam_insert(Store *s, ExamRec *e, Error *err) {
@@ -81,6 +82,7 @@ static void exam_from_row(sqlite3_stmt *st, void *ret) {
         e->owner = (uint32_t)sqlite3_column_int64(st, 8);
         e->state = exam_state_from_string((const char *)sqlite3_column_text(st, 9));
         store_copy_text(e->collection, sizeof(e->collection), st, 10);
+        store_copy_text(e->warm_ready, sizeof(e->warm_ready), st, 11);
 }
 
 int store_exam_get(Store *s, uint32_t id, ExamRec *ret) {
@@ -103,12 +105,14 @@ int store_exam_ids(Store *s, int state, uint32_t **ret, size_t *ret_n) {
 /* ---- members ---- */
 
 #define MEMBER_COLUMNS                                                                                         \
-        "exam, uid, vm, extra_minutes, state, frozen_at, sealed_path, sha256, sealed_at, late_minutes, seal_error"
+        "exam, uid, vm, extra_minutes, state, frozen_at, sealed_path, sha256, sealed_at, late_minutes, seal_error," \
+        " warm_instance"
 static const char SQL_MEMBER_INSERT[] =
-        "INSERT INTO exam_members(" MEMBER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+        "INSERT INTO exam_members(" MEMBER_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char SQL_MEMBER_UPDATE[] =
         "UPDATE exam_members SET vm = ?3, extra_minutes = ?4, state = ?5, frozen_at = ?6, sealed_path = ?7,"
-        " sha256 = ?8, sealed_at = ?9, late_minutes = ?10, seal_error = ?11 WHERE exam = ?1 AND uid = ?2";
+        " sha256 = ?8, sealed_at = ?9, late_minutes = ?10, seal_error = ?11, warm_instance = ?12"
+        " WHERE exam = ?1 AND uid = ?2";
 static const char SQL_MEMBER_GET[] = "SELECT " MEMBER_COLUMNS " FROM exam_members WHERE exam = ? AND uid = ?";
 static const char SQL_MEMBER_BY_VM[] = "SELECT " MEMBER_COLUMNS " FROM exam_members WHERE vm = ?";
 static const char SQL_MEMBER_LIST[] = "SELECT " MEMBER_COLUMNS " FROM exam_members WHERE exam = ? ORDER BY uid";
@@ -126,6 +130,7 @@ static void bind_member(sqlite3_stmt *st, const ExamMemberRec *m) {
         sqlite3_bind_int64(st, 9, m->sealed_at);
         sqlite3_bind_int64(st, 10, m->late_minutes);
         sqlite3_bind_text(st, 11, m->seal_error, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 12, m->warm_instance);
 }
 
 static void member_from_row(sqlite3_stmt *st, void *ret) {
@@ -142,6 +147,7 @@ static void member_from_row(sqlite3_stmt *st, void *ret) {
         m->sealed_at = sqlite3_column_int64(st, 8);
         m->late_minutes = (uint32_t)sqlite3_column_int64(st, 9);
         store_copy_text(m->seal_error, sizeof(m->seal_error), st, 10);
+        m->warm_instance = (uint32_t)sqlite3_column_int64(st, 11);
 }
 
 int store_exam_member_insert(Store *s, const ExamMemberRec *m, Error *err) {

@@ -33,6 +33,7 @@ const char *exam_member_state_to_string(ExamMemberState s);
 ExamMemberState exam_member_state_from_string(const char *s);
 
 #define EXAM_ALLOW_MAX 512
+#define EXAM_WARM_READY_MAX 64
 
 typedef struct ExamRec {
         uint32_t id;
@@ -45,6 +46,7 @@ typedef struct ExamRec {
         uint32_t owner;             /* the admin who made it: the sealed discs are theirs */
         ExamState state;
         char collection[PATH_MAX]; /* where the sealed discs go */
+        char warm_ready[EXAM_WARM_READY_MAX]; /* warm: what the console prints once the VM is up */
 } ExamRec;
 
 typedef struct ExamMemberRec {
@@ -59,6 +61,7 @@ typedef struct ExamMemberRec {
         int64_t sealed_at; /* unix seconds */
         uint32_t late_minutes;
         char seal_error[256]; /* why the last seal failed ("" none) */
+        uint32_t warm_instance; /* a warm exam: the instance booted before the start, until resumed (0: none) */
 } ExamMemberRec;
 
 int store_exam_insert(Store *s, ExamRec *e, Error *err); /* e->id set */

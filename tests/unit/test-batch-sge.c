@@ -94,6 +94,11 @@ static void test_argv(void) {
         r = request(7, 128ull << 20, 1, 0);
         _cleanup_free_ char *script = batch_job_script(&r);
         golden_check("sge-job-script", script);
+        /* a warm exam VM's: the marker quoted for sh, whatever it holds */
+        r.warm_ready = "it's up: login:";
+        _cleanup_free_ char *warm = batch_job_script(&r);
+        golden_check("job-script-warm", warm);
+        golden_argv("starter-argv-warm", batch_starter_argv(&r));
 }
 
 static void test_vmem(void) {

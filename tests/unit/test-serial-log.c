@@ -67,7 +67,55 @@ static uint64_t flood(const char *path, uint64_t max, char *last, size_t len) {
         return (uint64_t)st.st_size;
 }
 
+/* the stream cut into pieces of size step: where is the marker first seen? */
+static long find_in_pieces(const char *stream, const char *text, size_t step) {
+        SerialMarker m;
+        if (serial_marker_init(&m, text) < 0)
+                return -2;
+        size_t n = strlen(stream);
+        long found = -1;
+        for (size_t at = 0; at < n; at += step) {
+                size_t k = n - at < step ? n - at : step;
+                if (serial_marker_feed(&m, stream + at, k)) {
+                        if (found >= 0)
+                                return -3; /* seen twice */
+                        found = (long)(at + k);
+                }
+        }
+        return found;
+}
+
+static void test_marker(void) {
+        static const char stream[] = "[    1.0] booting\r\nDebian GNU/Linux 12 vm ttyS0\r\n\r\nvm login: x login: ";
+        const char *at = strstr(stream, "login:");
+        bool all = true;
+        for (size_t step = 1; step <= sizeof(stream); step++) {
+                long got = find_in_pieces(stream, "login:", step);
+                /* seen in the piece that completes its first occurrence */
+                size_t end = (size_t)(at - stream) + 6;
+                long want = (long)((end + step - 1) / step * step);
+                if (want > (long)strlen(stream))
+                        want = (long)strlen(stream);
+                if (got != want) {
+                        printf("# step %zu: seen at %ld, expected %ld\n", step, got, want);
+                        all = false;
+                }
+        }
+        ok(all, "marker: found once, in the piece that completes it, for every piece size 1..%zu", sizeof(stream));
+        is_int(find_in_pieces(stream, "logon:", 1), -1, "marker: a text not in the stream is never seen");
+        is_int(find_in_pieces("logi", "login:", 1), -1, "marker: a prefix at the stream's end is not the marker");
+        is_int(find_in_pieces("lologin:", "login:", 3), 8, "marker: an overlapping false start ('lo' 'login:')");
+        SerialMarker m;
+        char big[SERIAL_MARKER_MAX + 1];
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        is_int(serial_marker_init(&m, big), -EINVAL, "marker: longer than %d bytes is refused", SERIAL_MARKER_MAX - 1);
+        is_int(serial_marker_init(&m, ""), -EINVAL, "marker: an empty one is refused");
+        ok(!serial_marker_feed(&(SerialMarker){0}, "login:", 6), "marker: none set, nothing is seen");
+}
+
 int main(void) {
+        test_marker();
         char dir[] = "/tmp/vmbatch-serial-XXXXXX", path[64], last[32];
         if (!mkdtemp(dir))
                 return 1;
