@@ -20,5 +20,6 @@ run bench/bench-responsive.sh "$BUILD"
 run bench/bench-boot.sh "$BUILD"
 run "$BUILD/bench/bench-filter"
 run bench/bench-console.sh "$BUILD"
+run bench/bench-exam.sh "$BUILD"
 run bench/bench-submit.sh "$BUILD"
 exit $rc

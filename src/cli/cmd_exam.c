@@ -128,7 +128,9 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
         if (json_is_true(json_object_get(d, "warm")))
                 fprintf(f, "warm: booted before the start, paused once the console prints \"%s\"\n",
                         s_of(d, "warm_ready"));
-        static const char *const h[] = {"user", "vm", "state", "extra", "deadline", "sealed_at", "sha256"};
+        static const char *const h[] = {"user", "vm", "state", "extra", "deadline", "disc_written", "sealed_at",
+                                        "sha256"};
+        int64_t now_ms = (int64_t)time(NULL) * 1000;
         _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
         size_t i;
         json_t *m;
@@ -138,6 +140,11 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
                 table_add(t, *s_of(m, "seal_error") ? "frozen (seal failed)" : s_of(m, "state"));
                 table_addf(t, "%lld min", (long long)i_of(m, "extra_minutes"));
                 add_time(t, i_of(m, "deadline"));
+                int64_t w = i_of(m, "disc_written_ms"); /* the overlay's mtime: what the guest last wrote */
+                if (w <= 0)
+                        table_add(t, "-");
+                else
+                        table_addf(t, "%llds ago", (long long)((now_ms > w ? now_ms - w : 0) / 1000));
                 add_time(t, i_of(m, "sealed_at"));
                 table_add(t, s_of(m, "sha256"));
         }

@@ -429,30 +429,130 @@ static int op_exam_list(Controller *c, const Caller *who, const json_t *args, js
         return 0;
 }
 
-static int op_exam_show(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
-                        Error *err) {
-        ExamRec e;
+/* exam.show is a job (core/ops.h OpJobDef): besides the rows, when each
+ * member's disc was last written (its overlay's mtime: qemu writes it as
+ * the guest writes), which a worker reads: the overlay sits in the
+ * student's folder, possibly on NFS, and a stat must not hold the loop. The
+ * file is the recorded one only (lstat, the recorded device and inode);
+ * anything else reads as unknown. */
+typedef struct ExamShowDisc {
+        uint32_t uid;
+        char path[PATH_MAX];
+        uint64_t dev, ino;
+} ExamShowDisc;
+
+typedef struct ExamShowPlan {
+        uint32_t exam;
+        ExamShowDisc *d;
+        size_t n;
+} ExamShowPlan;
+
+static void exam_show_plan_free(void *p) {
+        ExamShowPlan *plan = p;
+        if (plan)
+                free(plan->d);
+        free(plan);
+}
+
+static void exam_show_plan_freep(ExamShowPlan **p) { exam_show_plan_free(*p); }
+
+/* The members the caller sees: every one for an admin, else their own. */
+static int shown_members(Controller *c, const Caller *who, const json_t *args, ExamRec *e, ExamMemberRec **ret,
+                         size_t *ret_n, Error *err) {
         ExamMemberRec mine;
-        int r = resolve_exam_for(c, who, args, &e, &mine, err);
+        int r = resolve_exam_for(c, who, args, e, &mine, err);
+        if (r < 0)
+                return r;
+        if (!who->admin) {
+                *ret = xcalloc(1, sizeof(mine));
+                **ret = mine;
+                *ret_n = 1;
+                return 0;
+        }
+        if ((r = store_exam_members(c->store, e->id, ret, ret_n)) < 0)
+                return error_set(err, r, "cannot list the exam's members");
+        return 0;
+}
+
+static int exam_show_plan(Controller *c, const Caller *who, const json_t *args, void **ret_plan, Error *err) {
+        _cleanup_(exam_show_plan_freep) ExamShowPlan *p = xcalloc(1, sizeof(*p));
+        _cleanup_free_ ExamMemberRec *m = NULL;
+        size_t n = 0;
+        ExamRec e;
+        int r = shown_members(c, who, args, &e, &m, &n, err);
+        if (r < 0)
+                return r;
+        p->exam = e.id;
+        p->d = xcalloc(n ? n : 1, sizeof(ExamShowDisc));
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ DiscRec *d = NULL;
+                size_t nd = 0;
+                if (!m[i].vm || store_disc_list(c->store, m[i].vm, &d, &nd) < 0 || nd != 1)
+                        continue;
+                ExamShowDisc *x = &p->d[p->n++];
+                *x = (ExamShowDisc){.uid = m[i].uid, .dev = d[0].dev, .ino = d[0].ino};
+                snprintf(x->path, sizeof(x->path), "%s", d[0].path);
+        }
+        *ret_plan = TAKE_PTR(p);
+        return 0;
+}
+
+/* In the worker: "UID MTIME_MS" per disc that is the recorded file. */
+static void exam_show_run(void *arg, FILE *out) {
+        ExamShowPlan *p = arg;
+        for (size_t i = 0; i < p->n; i++) {
+                struct stat st;
+                const ExamShowDisc *x = &p->d[i];
+                if (lstat(x->path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_dev == x->dev &&
+                    (uint64_t)st.st_ino == x->ino)
+                        fprintf(out, "%u %lld\n", x->uid,
+                                (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
+        }
+}
+
+/* the outcome's mtime of uid's disc (0: unknown) */
+static int64_t disc_written_ms(const char *outcome, uint32_t uid) {
+        for (const char *l = outcome; l && *l;) {
+                unsigned u;
+                long long ms;
+                if (sscanf(l, "%u %lld", &u, &ms) == 2 && u == uid)
+                        return ms;
+                l = strchr(l, '\n');
+                l = l ? l + 1 : NULL;
+        }
+        return 0;
+}
+
+static int exam_show_finish(Controller *c, const Caller *who, void *plan, const char *outcome, json_t **ret,
+                            OpAudit *audit, Error *err) {
+        ExamShowPlan *p = plan;
+        /* the rows as they are now, for the caller as they are now */
+        json_t *args = json_pack("{s:I}", "exam", (json_int_t)p->exam);
+        _cleanup_free_ ExamMemberRec *m = NULL;
+        size_t n = 0;
+        ExamRec e;
+        int r = shown_members(c, who, args, &e, &m, &n, err);
+        json_decref(args);
         if (r < 0)
                 return r;
         json_t *rows = json_array();
-        if (!who->admin)
-                json_array_append_new(rows, member_json(c, &e, &mine));
-        else {
-                _cleanup_free_ ExamMemberRec *m = NULL;
-                size_t n = 0;
-                if ((r = store_exam_members(c->store, e.id, &m, &n)) < 0) {
-                        json_decref(rows);
-                        return error_set(err, r, "cannot list the exam's members");
-                }
-                for (size_t i = 0; i < n; i++)
-                        json_array_append_new(rows, member_json(c, &e, &m[i]));
+        for (size_t i = 0; i < n; i++) {
+                json_t *row = member_json(c, &e, &m[i]);
+                int64_t ms = disc_written_ms(outcome, m[i].uid);
+                json_object_set_new(row, "disc_written_ms", ms ? json_integer((json_int_t)ms) : json_null());
+                json_array_append_new(rows, row);
         }
         *ret = exam_json(c, &e);
         json_object_set_new(*ret, "members", rows);
         return 0;
 }
+
+static const OpJobDef exam_show_job = {
+        .plan = exam_show_plan,
+        .run = exam_show_run,
+        .finish = exam_show_finish,
+        .free = exam_show_plan_free,
+};
 
 /* ---- start, stop, extend ---- */
 
@@ -621,7 +721,7 @@ static const char *const keys_none[] = {NULL};
 const OpDef ops_exam[] = {
         {"exam.create", NULL, OP_MUTATES | OP_ADMIN, keys_create, &exam_create_job},
         {"exam.list", op_exam_list, 0, keys_none, NULL},
-        {"exam.show", op_exam_show, 0, keys_exam, NULL},
+        {"exam.show", NULL, 0, keys_exam, &exam_show_job},
         {"exam.start", op_exam_start, OP_MUTATES | OP_ADMIN, keys_exam, NULL},
         {"exam.stop", op_exam_stop, OP_MUTATES | OP_ADMIN, keys_exam, NULL},
         {"exam.extend", op_exam_extend, OP_MUTATES | OP_ADMIN, keys_extend, NULL},

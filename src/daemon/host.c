@@ -259,6 +259,11 @@ static int pick_vnc_display(Host *h, int *ret) {
                 bool used = false;
                 for (size_t i = 0; i < h->n_att; i++)
                         used |= h->att[i].vnc_display == d;
+                /* and those of attaches still waiting for the controller
+                 * (several starters attach within the same milliseconds: an
+                 * exam's warm start) */
+                for (HostCall *c = h->calls; c; c = c->next)
+                        used |= c->a.vnc_display == d;
                 if (used)
                         continue;
                 /* also skip ports something else holds (a busy display) */

@@ -1,15 +1,21 @@
 #!/bin/bash
 # test-exam.sh VMBATCHD VMBATCH STARTER SCRIPTS
-# Issue 14's "Done when" for an exam on the local backend, without --warm
-# (the warm start is part B: its VMs are booted by the students here, after
-# the start): a real vmbatchd (node role, dnsmasq, TCG guests) in a network
-# namespace this test makes, a teacher (admin_user) and three students in a
-# user group.
-#  - `vmbatch exam create` derives one forced-isolated vm per student
-#    (exam-final-USER, the student's); a run before the start, and one
-#    without --isolate, are refused;
-#  - each student runs theirs; each guest writes a known file (answer.txt,
-#    with its own address) to its disc, then prints a heartbeat every 0.2 s;
+# Issue 14's "Done when" for an exam on the local backend, with --warm: a
+# real vmbatchd (node role, dnsmasq, TCG guests) in a network namespace this
+# test makes, a teacher (admin_user) and three students in a user group.
+#  - `vmbatch exam create --warm` derives one forced-isolated vm per student
+#    (exam-final-USER, the student's) and boots each at once (the start is
+#    within exam_warm_lead), as its student; each is paused once its serial
+#    console prints the exam's marker (VMB-READY), and stays silent; before
+#    the start the student can neither resume it, nor open its console, nor
+#    run it (controls: the teacher's console.open is given);
+#  - at the start all three are resumed: the time from the start until every
+#    instance is running and every guest prints again is measured (and a
+#    cold boot of the same guest for comparison);
+#  - each guest writes a known file (answer.txt, with its own address and a
+#    counter it raises every second) to its disc, prints a heartbeat every
+#    0.2 s; the sealed answer.txt holds a counter the guest reached after
+#    the start;
 #  - one student gets a minute more (`exam extend`): only their deadline moves;
 #  - at each deadline the vm is frozen within 1 s (the frozen_at the daemon
 #    recorded, and the guest's last serial output), paused, its tap off the
@@ -54,13 +60,28 @@ now_ms() { date +%s%3N; }
 use_test_guest
 # The template's disc: the test guest's, with a /vmb-probe (vmb.probe) that
 # writes answer.txt with the guest's own address, syncs, prints
-# VMB-ANSWER-WRITTEN and starts a heartbeat on the serial console.
+# VMB-ANSWER-WRITTEN and VMB-READY (the warm marker), then a heartbeat on the
+# serial console every 0.2 s and, every second, answer.txt again with a
+# counter n (VMB-ANSWER n=N). The disc is mounted a second time at /exam for
+# that: the guest's /init unmounts /mnt once the probe returns.
 cp "$GUEST/disk.raw" "$T/exam.raw"
 cat >"$T/probe.sh" <<'PROBE'
-echo "exam-answer ip=$VMB_IP mac=$VMB_MAC" > /mnt/answer.txt
+echo "exam-answer ip=$VMB_IP mac=$VMB_MAC n=0" > /mnt/answer.txt
 sync
 echo "VMB-ANSWER-WRITTEN ip=$VMB_IP"
-printf 'while :; do echo "VMB-HB $(cut -d" " -f1 /proc/uptime)"; sleep 0.2; done\n' > /tmp/hb.sh
+mkdir -p /exam && mount -t ext2 /dev/vda /exam || echo "VMB-EXAM-MOUNT-FAIL"
+echo "VMB-READY"
+cat > /tmp/hb.sh <<HB
+i=0; n=0
+while :; do
+  echo "VMB-HB \$(cut -d" " -f1 /proc/uptime)"
+  i=\$((i + 1))
+  if [ \$((i % 5)) = 0 ]; then
+    n=\$((n + 1)); echo "exam-answer ip=$VMB_IP mac=$VMB_MAC n=\$n" > /exam/answer.txt; sync; echo "VMB-ANSWER n=\$n"
+  fi
+  sleep 0.2
+done
+HB
 sh /tmp/hb.sh </dev/null &
 PROBE
 debugfs -w -R "write $T/probe.sh vmb-probe" "$T/exam.raw" >/dev/null 2>&1 &&
@@ -101,7 +122,7 @@ setup; ok $? "setup: the teacher $TEACHER (admin_user), group examug with ${STUD
 
 # ---- create: one vm per student ----
 t0=$(now_ms)
-out=$(vb $TEACHER exam create $EXAM --template tmpl --group examug --start +15s --end +105s 2>&1); rc=$?
+out=$(vb $TEACHER exam create $EXAM --template tmpl --group examug --start +100s --end +190s --warm --warm-ready VMB-READY 2>&1); rc=$?
 derive_ms=$(( $(now_ms) - t0 ))
 [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q "created exam $EXAM (id 1): 3 vm(s) derived from tmpl for group examug"
 ok $? "exam create: $out"
@@ -117,6 +138,7 @@ names=$(show_json | pyj "print(' '.join(sorted(x['vm_name'] for x in m['members'
 [ "$names" = "exam-$EXAM-exstu1 exam-$EXAM-exstu2 exam-$EXAM-exstu3" ]; ok $? "three vms derived: $names"
 states=$(show_json | pyj "print(' '.join(x['state'] for x in m['members']))")
 [ "$states" = "pending pending pending" ]; ok $? "each member is pending before the start ($states)"
+exam_field warm_ready | grep -qx VMB-READY; ok $? "the exam is warm, its marker VMB-READY"
 
 for u in "${STUDENTS[@]}"; do
   vmj=$(vb "$u" --json vm show "exam-$EXAM-$u" 2>&1)
@@ -126,6 +148,36 @@ for u in "${STUDENTS[@]}"; do
 done
 diag "vm show of exam-$EXAM-exstu1: $(vb exstu1 --json vm show exam-$EXAM-exstu1 2>&1 | tr -d '\n' | head -c 600)"
 
+# ---- warm: booted now (the start is within exam_warm_lead), paused once up ----
+maplist() { vb $TEACHER --json instance list 2>/dev/null; }
+declare -A VMID INST TAP IP SERIAL PRE_N
+for u in "${STUDENTS[@]}"; do VMID[$u]=$(member "$u" vm); done
+# inst_field USER KEY: a field of the instance of USER's exam vm
+inst_field() { maplist | pyj "r=[i for i in m if i['vm']==${VMID[$1]}]; print(r[0]['$2'] if r else '')"; }
+t0=$(now_ms)
+for u in "${STUDENTS[@]}"; do
+  wait_for 120 eval '[ "$(inst_field '"$u"' state)" = paused ]'
+  ok $? "$u's vm was booted by the exam and paused once up ($(( $(now_ms) - t0 )) ms after create)"
+  INST[$u]=$(inst_field "$u" id); TAP[$u]=$(inst_field "$u" tap); IP[$u]=$(inst_field "$u" ip)
+  SERIAL[$u]=$T/state/jobs/instance-${INST[$u]}.serial
+  [ "$(inst_field "$u" uid)" = "$(id -u "$u")" ] && [ "$(inst_field "$u" isolated)" = True ]
+  ok $? "$u's warm instance ${INST[$u]} runs as $u, isolated ($(inst_field "$u" uid) $(inst_field "$u" isolated))"
+done
+diag "warm boot: all three paused $(( $(now_ms) - t0 )) ms after exam create"
+for u in "${STUDENTS[@]}"; do
+  grep -q "VMB-READY" "${SERIAL[$u]}"; ok $? "$u's guest printed the marker before it was paused"
+  grep -q "warm: its console printed the marker after" "$T/jobs/instance-${INST[$u]}.log" "$T/state/jobs/instance-${INST[$u]}.log" 2>/dev/null
+  ok $? "$u's starter paused it on the marker ($(grep -ho "warm: its console printed the marker after [0-9]* ms" "$T/state/jobs/instance-${INST[$u]}.log" 2>/dev/null))"
+done
+s1=$(for u in "${STUDENTS[@]}"; do stat -c %s "${SERIAL[$u]}"; done); sleep 2
+s2=$(for u in "${STUDENTS[@]}"; do stat -c %s "${SERIAL[$u]}"; done)
+[ "$s1" = "$s2" ]; ok $? "the paused guests print nothing before the start (serial sizes $(echo $s1) -> $(echo $s2))"
+for u in "${STUDENTS[@]}"; do PRE_N[$u]=$(grep -ao "VMB-ANSWER n=[0-9]*" "${SERIAL[$u]}" | tail -1 | cut -d= -f2); PRE_N[$u]=${PRE_N[$u]:-0}; done
+diag "answer counters when paused: $(for u in "${STUDENTS[@]}"; do printf '%s=%s ' "$u" "${PRE_N[$u]}"; done)"
+expect_fail "a student's resume before the start is refused" "has not started" -- vb exstu1 vm resume "exam-$EXAM-exstu1"
+expect_fail "a student's console before the start is refused" "has not started" -- vb exstu1 console "exam-$EXAM-exstu1"
+out=$(vb $TEACHER console --instance "${INST[exstu1]}" 2>&1); ok $? "control: the teacher's console.open of the warm vm is given ($(printf '%s' "$out" | head -1 | cut -c1-60))"
+[ "$(inst_field exstu1 state)" = paused ]; ok $? "exstu1's vm is still paused"
 expect_fail "a run before the start is refused" "has not started" -- vb exstu1 vm run "exam-$EXAM-exstu1" --isolate --no-wait
 # what the exam vm boots is the teacher's, before the deadline too: a student's own initrd could carry notes
 echo notes >"$T/home/exstu1/notes.img" && chown exstu1: "$T/home/exstu1/notes.img"
@@ -134,28 +186,33 @@ expect_fail "a vm mod of the exam vm's kernel and initrd before the deadline is 
 own_mod() { vb exstu1 vm add "own-$EXAM" --disc 16M >/dev/null && vb exstu1 vm mod "own-$EXAM" --kernel "$T/home/exstu1/notes.img" --initrd "$T/home/exstu1/notes.img"; }
 out=$(own_mod 2>&1); ok $? "control: the same change to a vm of her own that is not the exam's is taken${out:+: $out}"
 vb exstu1 vm del "own-$EXAM" >/dev/null 2>&1
-# the clock starts it at its start time
+# ---- the start: the clock resumes every warm vm ----
+all_running() {
+  local u
+  for u in "${STUDENTS[@]}"; do [ "$(inst_field "$u" state)" = running ] || return 1; done
+}
+# printing again: the serial log grew past its size while paused
+all_printing() {
+  local u i=0
+  for u in "${STUDENTS[@]}"; do
+    [ "$(stat -c %s "${SERIAL[$u]}")" -gt "$(echo $s2 | cut -d' ' -f$((i + 1)))" ] || return 1; i=$((i + 1))
+  done
+}
+sleep_until_ms() { local ms=$(( $1 - $(now_ms) )); [ $ms -gt 0 ] && sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"; return 0; }
+sleep_until_ms $(( START * 1000 - 500 ))
+wait_for 20 all_running; run_ms=$(( $(now_ms) - START * 1000 ))
+ok $? "at the start all three warm vms are running: $run_ms ms after the start time"
+wait_for 20 all_printing; print_ms=$(( $(now_ms) - START * 1000 ))
+ok $? "... and every guest prints again: $print_ms ms after the start time"
+[ "$run_ms" -le 5000 ] && [ "$print_ms" -le 5000 ]; ok $? "the warm start took seconds, not a boot ($run_ms / $print_ms ms <= 5000)"
+diag "warm start: all running $run_ms ms, all printing $print_ms ms after the start time"
 running() { [ "$(exam_field state)" = running ]; }
-wait_for 40 running; ok $? "the exam is running $(( $(date +%s) - START )) s after its start time"
+wait_for 10 running; ok $? "the exam is running"
+for u in "${STUDENTS[@]}"; do
+  [ "$(inst_field "$u" id)" = "${INST[$u]}" ]; ok $? "$u's instance is still the warm one (${INST[$u]})"
+done
 expect_fail "a run without --isolate is refused (forced isolation)" "unisolated" -- \
   vb exstu1 vm run "exam-$EXAM-exstu1" --no-wait
-
-# ---- each student runs theirs ----
-maplist() { vb $TEACHER --json instance list 2>/dev/null; }
-# inst_of USER KEY: a field of the instance of USER's exam vm
-declare -A VMID INST TAP IP SERIAL
-for u in "${STUDENTS[@]}"; do VMID[$u]=$(member "$u" vm); done
-inst_field() { maplist | pyj "r=[i for i in m if i['vm']==${VMID[$1]}]; print(r[0]['$2'] if r else '')"; }
-t0=$(now_ms)
-for u in "${STUDENTS[@]}"; do
-  out=$(vb "$u" vm run "exam-$EXAM-$u" --isolate --no-wait 2>&1); ok $? "$u runs exam-$EXAM-$u --isolate: $(printf '%s' "$out" | head -1)"
-done
-for u in "${STUDENTS[@]}"; do
-  wait_for 120 eval '[ "$(inst_field '"$u"' state)" = running ]'; ok $? "$u's instance is running"
-  INST[$u]=$(inst_field "$u" id); TAP[$u]=$(inst_field "$u" tap); IP[$u]=$(inst_field "$u" ip)
-  SERIAL[$u]=$T/state/jobs/instance-${INST[$u]}.serial
-done
-diag "time until the three instances were running: $(( $(now_ms) - t0 )) ms"
 
 out=$(vb $TEACHER exam extend $EXAM $LATE 1 2>&1); ok $? "exam extend $EXAM $LATE 1: $out"
 for u in "${STUDENTS[@]}"; do
@@ -264,8 +321,10 @@ check_sealed() {
   qemu-img convert -O raw "$p" "$T/sealed.raw" 2>"$T/convert.log"
   local got base
   got=$(debugfs -R 'cat answer.txt' "$T/sealed.raw" 2>/dev/null)
-  [ "$got" = "exam-answer ip=${IP[$u]} mac=$(inst_field "$u" mac)" ] || [ "${got#exam-answer ip=${IP[$u]} }" != "$got" ]
+  [ "${got#exam-answer ip=${IP[$u]} mac=$(inst_field "$u" mac) n=}" != "$got" ]
   ok $? "$u's sealed disc holds the known file: $got"
+  local n=${got##*n=}
+  [ "${n:-0}" -gt "${PRE_N[$u]}" ] 2>/dev/null; ok $? "$u's answer.txt was written during the exam (n=$n, ${PRE_N[$u]} when paused before the start)"
   base=$(debugfs -R 'cat base.txt' "$T/sealed.raw" 2>/dev/null)
   [ "$base" = template ]; ok $? "$u's sealed disc is standalone (the template's base.txt inside: $base)"
   qemu-img info "$p" 2>/dev/null | grep -q "backing file" && { ok 1 "$u's sealed disc has no backing file"; } || ok 0 "$u's sealed disc has no backing file"
