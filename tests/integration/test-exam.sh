@@ -40,9 +40,9 @@ for t in qemu-system-x86_64 qemu-img dnsmasq dhcp_release debugfs python3 sha256
   command -v "$t" >/dev/null || skip_all "$t not installed"
 done
 
-TEACHER=exteach
-STUDENTS=(exstu1 exstu2 exstu3)
-LATE=exstu3 # the one with a minute more
+TEACHER=exwteach
+STUDENTS=(exwst1 exwst2 exwst3)
+LATE=exwst3 # the one with a minute more
 EXAM=final
 
 T=$(mktemp -d /tmp/vmbatch-exam-XXXXXX); chmod 0755 "$T"
@@ -135,7 +135,7 @@ member() { show_json | pyj "r=[x for x in m['members'] if x['user']=='$1']; prin
 exam_field() { show_json | pyj "print(m['$1'])"; }
 END=$(exam_field end); START=$(exam_field start)
 names=$(show_json | pyj "print(' '.join(sorted(x['vm_name'] for x in m['members'])))")
-[ "$names" = "exam-$EXAM-exstu1 exam-$EXAM-exstu2 exam-$EXAM-exstu3" ]; ok $? "three vms derived: $names"
+[ "$names" = "exam-$EXAM-exwst1 exam-$EXAM-exwst2 exam-$EXAM-exwst3" ]; ok $? "three vms derived: $names"
 states=$(show_json | pyj "print(' '.join(x['state'] for x in m['members']))")
 [ "$states" = "pending pending pending" ]; ok $? "each member is pending before the start ($states)"
 exam_field warm_ready | grep -qx VMB-READY; ok $? "the exam is warm, its marker VMB-READY"
@@ -146,7 +146,7 @@ for u in "${STUDENTS[@]}"; do
   ok $? "$u owns exam-$EXAM-$u, derived from the template"
   [ -f "$T/home/$u/$(id -u "$u")_exam-${EXAM}-${u}_0.qcow2" ]; ok $? "$u's overlay is in their storage folder"
 done
-diag "vm show of exam-$EXAM-exstu1: $(vb exstu1 --json vm show exam-$EXAM-exstu1 2>&1 | tr -d '\n' | head -c 600)"
+diag "vm show of exam-$EXAM-exwst1: $(vb exwst1 --json vm show exam-$EXAM-exwst1 2>&1 | tr -d '\n' | head -c 600)"
 
 # ---- warm: booted now (the start is within exam_warm_lead), paused once up ----
 maplist() { vb $TEACHER --json instance list 2>/dev/null; }
@@ -174,18 +174,18 @@ s2=$(for u in "${STUDENTS[@]}"; do stat -c %s "${SERIAL[$u]}"; done)
 [ "$s1" = "$s2" ]; ok $? "the paused guests print nothing before the start (serial sizes $(echo $s1) -> $(echo $s2))"
 for u in "${STUDENTS[@]}"; do PRE_N[$u]=$(grep -ao "VMB-ANSWER n=[0-9]*" "${SERIAL[$u]}" | tail -1 | cut -d= -f2); PRE_N[$u]=${PRE_N[$u]:-0}; done
 diag "answer counters when paused: $(for u in "${STUDENTS[@]}"; do printf '%s=%s ' "$u" "${PRE_N[$u]}"; done)"
-expect_fail "a student's resume before the start is refused" "has not started" -- vb exstu1 vm resume "exam-$EXAM-exstu1"
-expect_fail "a student's console before the start is refused" "has not started" -- vb exstu1 console "exam-$EXAM-exstu1"
-out=$(vb $TEACHER console --instance "${INST[exstu1]}" 2>&1); ok $? "control: the teacher's console.open of the warm vm is given ($(printf '%s' "$out" | head -1 | cut -c1-60))"
-[ "$(inst_field exstu1 state)" = paused ]; ok $? "exstu1's vm is still paused"
-expect_fail "a run before the start is refused" "has not started" -- vb exstu1 vm run "exam-$EXAM-exstu1" --isolate --no-wait
+expect_fail "a student's resume before the start is refused" "has not started" -- vb exwst1 vm resume "exam-$EXAM-exwst1"
+expect_fail "a student's console before the start is refused" "has not started" -- vb exwst1 console "exam-$EXAM-exwst1"
+out=$(vb $TEACHER console --instance "${INST[exwst1]}" 2>&1); ok $? "control: the teacher's console.open of the warm vm is given ($(printf '%s' "$out" | head -1 | cut -c1-60))"
+[ "$(inst_field exwst1 state)" = paused ]; ok $? "exwst1's vm is still paused"
+expect_fail "a run before the start is refused" "has not started" -- vb exwst1 vm run "exam-$EXAM-exwst1" --isolate --no-wait
 # what the exam vm boots is the teacher's, before the deadline too: a student's own initrd could carry notes
-echo notes >"$T/home/exstu1/notes.img" && chown exstu1: "$T/home/exstu1/notes.img"
+echo notes >"$T/home/exwst1/notes.img" && chown exwst1: "$T/home/exwst1/notes.img"
 expect_fail "a vm mod of the exam vm's kernel and initrd before the deadline is refused" "only an admin changes it" -- \
-  vb exstu1 vm mod "exam-$EXAM-exstu1" --kernel "$T/home/exstu1/notes.img" --initrd "$T/home/exstu1/notes.img"
-own_mod() { vb exstu1 vm add "own-$EXAM" --disc 16M >/dev/null && vb exstu1 vm mod "own-$EXAM" --kernel "$T/home/exstu1/notes.img" --initrd "$T/home/exstu1/notes.img"; }
+  vb exwst1 vm mod "exam-$EXAM-exwst1" --kernel "$T/home/exwst1/notes.img" --initrd "$T/home/exwst1/notes.img"
+own_mod() { vb exwst1 vm add "own-$EXAM" --disc 16M >/dev/null && vb exwst1 vm mod "own-$EXAM" --kernel "$T/home/exwst1/notes.img" --initrd "$T/home/exwst1/notes.img"; }
 out=$(own_mod 2>&1); ok $? "control: the same change to a vm of her own that is not the exam's is taken${out:+: $out}"
-vb exstu1 vm del "own-$EXAM" >/dev/null 2>&1
+vb exwst1 vm del "own-$EXAM" >/dev/null 2>&1
 # ---- the start: the clock resumes every warm vm ----
 all_running() {
   local u
@@ -212,7 +212,7 @@ for u in "${STUDENTS[@]}"; do
   [ "$(inst_field "$u" id)" = "${INST[$u]}" ]; ok $? "$u's instance is still the warm one (${INST[$u]})"
 done
 expect_fail "a run without --isolate is refused (forced isolation)" "unisolated" -- \
-  vb exstu1 vm run "exam-$EXAM-exstu1" --no-wait
+  vb exwst1 vm run "exam-$EXAM-exwst1" --no-wait
 
 out=$(vb $TEACHER exam extend $EXAM $LATE 1 2>&1); ok $? "exam extend $EXAM $LATE 1: $out"
 for u in "${STUDENTS[@]}"; do
@@ -230,6 +230,15 @@ done
 for u in "${STUDENTS[@]}"; do
   grep -q "VMB-ANSWER-WRITTEN" "${SERIAL[$u]}" || { diag "serial of $u:"; tail -20 "${SERIAL[$u]}" | sed 's/^/#   /'; }
 done
+# the teacher sees when each disc was last written (the guests write every second)
+for u in "${STUDENTS[@]}"; do
+  w=$(member "$u" disc_written_ms); age=$(( $(now_ms) - ${w:-0} ))
+  [ -n "$w" ] && [ "$w" != None ] && [ $age -ge 0 ] && [ $age -le 5000 ]
+  ok $? "exam show: $u's disc was last written $age ms ago"
+done
+out=$(vb $TEACHER exam show $EXAM 2>&1)
+printf '%s\n' "$out" | grep -E "^exwst1[[:space:]].*[0-9]+s ago" >/dev/null; ok $? "exam show's table has the disc_written column"
+diag "exam show:" "$out"
 
 # ---- the deadline ----
 mtime_ms() { python3 -c "import os,sys; print(os.stat(sys.argv[1]).st_mtime_ns // 1000000)" "$1"; }
@@ -254,7 +263,7 @@ check_frozen() {
   [ "$(size_of "${SERIAL[$u]}")" = "$s1" ]; ok $? "$u's guest prints nothing more (paused)"
   [ -n "$c1" ] && [ "$c1" = "$c2" ]; ok $? "$u's qemu vCPU thread used no CPU time in 1.5 s (ticks $c1 -> $c2: paused)"
   [ -n "$c1" ] || diag "qemu of instance ${INST[$u]}: pid '$(qemu_pid "$u")'"
-  [ "$u" = exstu1 ] && qmp_status "$u"
+  [ "$u" = exwst1 ] && qmp_status "$u"
 }
 # qemu_pid USER: the qemu of USER's instance (found by its QMP socket path, unique to this run)
 qemu_pid() { pgrep -f "$T/state/run/instance-${INST[$1]}/" | head -1; }
@@ -340,7 +349,7 @@ print(d.get('seal_ms', ''))")
 for u in "${STUDENTS[@]}"; do [ "$u" = "$LATE" ] || check_sealed "$u" "$END"; done
 
 # ---- after the deadline: no run, no change ----
-u=exstu1
+u=exwst1
 msg="the exam $EXAM ended at .*: this vm is sealed"
 expect_fail "$u: vm run after the deadline refused" "$msg" -- vb $u vm run "exam-$EXAM-$u" --isolate --no-wait
 expect_fail "$u: vm mod after the deadline refused" "$msg" -- vb $u vm mod "exam-$EXAM-$u" --desc changed
@@ -368,21 +377,21 @@ PY
 chmod 0644 "$T/tampered.txt"
 ! cmp -s "$T/receipt.txt" "$T/tampered.txt"; ok $? "a tampered copy differs in one digit of sha256"
 expect_fail "a tampered receipt does not verify" "does not match" -- vb $u exam verify "$T/tampered.txt" --key "$key"
-expect_fail "another student gets no receipt of $u's" "own receipt" -- vb exstu2 exam receipt $EXAM --user $u
+expect_fail "another student gets no receipt of $u's" "own receipt" -- vb exwst2 exam receipt $EXAM --user $u
 
 # ---- what a student sees ----
-rows=$(show_json exstu2 | pyj "print(' '.join(x['user'] for x in m['members']))")
-[ "$rows" = exstu2 ]; ok $? "exam show as exstu2 has only their own row ($rows)"
-lst=$(vb exstu2 --json exam list | pyj "print(' '.join(e['name'] for e in m))")
-[ "$lst" = "$EXAM" ]; ok $? "exam list as exstu2: $lst"
-expect_fail "a student cannot extend their time" "admin" -- vb exstu2 exam extend $EXAM exstu2 10
-expect_fail "a student cannot create an exam" "admin" -- vb exstu2 exam create other --template tmpl --group examug --start +1 --end +2
-expect_fail "a student cannot stop the exam" "admin" -- vb exstu2 exam stop $EXAM
+rows=$(show_json exwst2 | pyj "print(' '.join(x['user'] for x in m['members']))")
+[ "$rows" = exwst2 ]; ok $? "exam show as exwst2 has only their own row ($rows)"
+lst=$(vb exwst2 --json exam list | pyj "print(' '.join(e['name'] for e in m))")
+[ "$lst" = "$EXAM" ]; ok $? "exam list as exwst2: $lst"
+expect_fail "a student cannot extend their time" "admin" -- vb exwst2 exam extend $EXAM exwst2 10
+expect_fail "a student cannot create an exam" "admin" -- vb exwst2 exam create other --template tmpl --group examug --start +1 --end +2
+expect_fail "a student cannot stop the exam" "admin" -- vb exwst2 exam stop $EXAM
 
-expect_fail "a frozen student gets no extra time" "is over" -- vb $TEACHER exam extend $EXAM exstu1 5
-vb $TEACHER exam receipt $EXAM --user exstu2 >"$T/receipt2.txt" 2>&1 && chmod 0644 "$T/receipt2.txt" &&
-  grep -qx "student=exstu2" "$T/receipt2.txt" && vb exstu2 exam verify "$T/receipt2.txt" --key "$key" >/dev/null
-ok $? "the teacher gets exstu2's receipt (--user), and it verifies"
+expect_fail "a frozen student gets no extra time" "is over" -- vb $TEACHER exam extend $EXAM exwst1 5
+vb $TEACHER exam receipt $EXAM --user exwst2 >"$T/receipt2.txt" 2>&1 && chmod 0644 "$T/receipt2.txt" &&
+  grep -qx "student=exwst2" "$T/receipt2.txt" && vb exwst2 exam verify "$T/receipt2.txt" --key "$key" >/dev/null
+ok $? "the teacher gets exwst2's receipt (--user), and it verifies"
 
 # ---- a second exam, stopped before anyone ran: exam stop seals them all ----
 out=$(vb $TEACHER exam create quiz --template tmpl --group examug --start +10 --end +20 2>&1); ok $? "exam create quiz: $out"
@@ -395,16 +404,16 @@ import hashlib
 bad=[x['user'] for x in m['members'] if hashlib.sha256(open(x['sealed_path'],'rb').read()).hexdigest()!=x['sha256']]
 sys.exit(1 if bad or m['state']!='ended' else 0)"
 ok $? "quiz: the recorded hashes are the sealed files', the exam is ended"
-qemu-img convert -O raw "$T/state/exams/quiz/exstu2.qcow2" "$T/quiz.raw" 2>/dev/null
+qemu-img convert -O raw "$T/state/exams/quiz/exwst2.qcow2" "$T/quiz.raw" 2>/dev/null
 [ "$(debugfs -R 'cat base.txt' "$T/quiz.raw" 2>/dev/null)" = template ] &&
   ! debugfs -R 'cat answer.txt' "$T/quiz.raw" 2>/dev/null | grep -q exam-answer
 ok $? "quiz: a vm that never ran is sealed as the template (no answer.txt)"
 rm -f "$T/quiz.raw"
 expect_fail "quiz: a run after exam stop is refused" "the exam quiz ended at .*: this vm is sealed" -- \
-  vb exstu2 vm run exam-quiz-exstu2 --isolate --no-wait
-vb exstu2 exam receipt quiz >"$T/receipt3.txt" 2>&1 && chmod 0644 "$T/receipt3.txt" &&
-  vb exstu2 exam verify "$T/receipt3.txt" >/dev/null
-ok $? "quiz: exstu2's receipt verifies"
+  vb exwst2 vm run exam-quiz-exwst2 --isolate --no-wait
+vb exwst2 exam receipt quiz >"$T/receipt3.txt" 2>&1 && chmod 0644 "$T/receipt3.txt" &&
+  vb exwst2 exam verify "$T/receipt3.txt" >/dev/null
+ok $? "quiz: exwst2's receipt verifies"
 lst=$(vb $TEACHER --json exam list | pyj "print(' '.join(e['name']+':'+e['state'] for e in m))")
 [ "$lst" = "$EXAM:running quiz:ended" ]; ok $? "exam list (teacher): $lst"
 
@@ -413,8 +422,8 @@ sleep_until $((END + 60))
 check_frozen $LATE $((END + 60))
 check_sealed $LATE $((END + 60))
 wait_for 10 eval '[ "$(exam_field state)" = ended ]'; ok $? "the exam ended once every hand-in was sealed"
-[ "$(member $LATE late_minutes)" = 1 ] && [ "$(member exstu1 late_minutes)" = 0 ]
-ok $? "late_minutes counts from the exam's end: $LATE $(member $LATE late_minutes) (their extra minute), exstu1 $(member exstu1 late_minutes)"
+[ "$(member $LATE late_minutes)" = 1 ] && [ "$(member exwst1 late_minutes)" = 0 ]
+ok $? "late_minutes counts from the exam's end: $LATE $(member $LATE late_minutes) (their extra minute), exwst1 $(member exwst1 late_minutes)"
 
 
 # ---- the audit log ----
