@@ -69,6 +69,21 @@ int resolve_vm_for(Controller *c, const Caller *who, const json_t *args, const c
                    VmRec *ret, Error *err);
 int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err);
 
+/* An instance: {instance: N}, or {vm: REF} (resolve_vm_for with verb):
+ * the caller's one instance of that vm (an admin's: its only one); "vm 'X'
+ * is not running", "vm 'X' has N instances: give the instance id". How the
+ * operations differ (ops_instances.c: instance.*; ops_console.c:
+ * console.open): */
+typedef struct InstanceLookup {
+        const char *verb;    /* the paper's refusal of the vm: "use", "open the console of" */
+        const char *refused; /* NULL: another's instance is as if gone (ENOENT, or why it
+                              * ended); else EPERM with this message, also for a vm with
+                              * only others' instances (and a gone one is "no such instance") */
+        bool skip_reserved;  /* a vm's reservations do not count */
+} InstanceLookup;
+int resolve_instance(Controller *c, const Caller *who, const json_t *args, const InstanceLookup *how,
+                     InstanceRec *ret, Error *err);
+
 Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);
 AuthzSubject caller_subject(const Caller *who);
 bool caller_in_group(const Caller *who, uint32_t gid);
