@@ -69,6 +69,10 @@ int resolve_vm_for(Controller *c, const Caller *who, const json_t *args, const c
                    VmRec *ret, Error *err);
 int resolve_vm(Controller *c, const Caller *who, const json_t *args, const char *key, VmRec *ret, Error *err);
 
+Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);
+AuthzSubject caller_subject(const Caller *who);
+bool caller_in_group(const Caller *who, uint32_t gid);
+
 /* An instance: {instance: N}, or {vm: REF} (resolve_vm_for with verb):
  * the caller's one instance of that vm (an admin's: its only one); "vm 'X'
  * is not running", "vm 'X' has N instances: give the instance id". How the
@@ -83,10 +87,6 @@ typedef struct InstanceLookup {
 } InstanceLookup;
 int resolve_instance(Controller *c, const Caller *who, const json_t *args, const InstanceLookup *how,
                      InstanceRec *ret, Error *err);
-
-Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);
-AuthzSubject caller_subject(const Caller *who);
-bool caller_in_group(const Caller *who, uint32_t gid);
 
 /* Optional size / count arguments with range checks. */
 int arg_size(const json_t *args, const char *key, uint64_t *inout, Error *err);
