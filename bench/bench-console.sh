@@ -7,7 +7,8 @@
 # network namespace of its own, one student's test guest showing text on its
 # VGA console and echoing keys there (vmb.screen=, vmb.screenecho=1), headless
 # Chromium (loopback of the namespace only) driven over DevTools
-# (tests/integration/vmbconsole.py):
+# (tests/integration/vmbconsole.py), all started and stopped by the browser
+# tests' helpers in tests/integration/lib.sh:
 #   (a) first frame: the console page opened on a fresh token (`vmbatch
 #       console`, not timed), from the start of the navigation to noVNC's first
 #       drawing on the visible canvas (page clock), N times; beside a python
@@ -29,23 +30,16 @@ K=${K:-20}
 [ "$(id -u)" -eq 0 ] || { echo "bench-console: needs root (network namespace, taps, users)" >&2; exit 1; }
 set +e
 . "$SRC/tests/integration/lib.sh"
-VMBATCHD=$BUILD/src/daemon/vmbatchd; VMBATCH=$BUILD/src/cli/vmbatch; STARTER=$BUILD/src/starter/vmbatch-starter
-WEB=$BUILD/src/web/vmbatch-web; SCRIPTS=$SRC/scripts; VMAPP_BIN=$VMBATCH
-export VMBATCH_GUEST_DIR=${VMBATCH_GUEST_DIR:-$BUILD/guest}
+# a missing piece is lib.sh's "1..0 # SKIP reason", and exit 1
 VMBATCH_SKIP_EXIT=1
-[ -x "$WEB" ] || { echo "bench-console: no $WEB (libwebsockets missing at build time?)" >&2; exit 1; }
-PY=
-for p in /usr/bin/python3 python3; do "$p" -c 'import websocket, PIL' 2>/dev/null && { PY=$p; break; }; done
-[ -n "$PY" ] || { echo "bench-console: needs python3-websocket and python3-pil" >&2; exit 1; }
+[ -x "$BUILD/src/web/vmbatch-web" ] || { echo "bench-console: no $BUILD/src/web/vmbatch-web" >&2; exit 1; }
+# the browser tests' own helpers: arguments, PY, noVNC; gateway, browser and cleanup below
+browser_test_args "bench-console.sh [BUILD]" "$BUILD/src/daemon/vmbatchd" "$BUILD/src/cli/vmbatch" \
+  "$BUILD/src/starter/vmbatch-starter" "$SRC/scripts" "$BUILD/src/web/vmbatch-web" "$SRC/data/web"
+export VMBATCH_GUEST_DIR=${VMBATCH_GUEST_DIR:-$BUILD/guest}
 begin_node_test bench-console chromium openssl
+trap end_browser_test EXIT
 PORT=8443; CDP=9222; WEBU=vmbw$$
-WEB_PID=; CHROME_PID=
-cleanup() {
-  [ -n "$CHROME_PID" ] && kill "$CHROME_PID" 2>/dev/null && wait "$CHROME_PID" 2>/dev/null
-  [ -n "$WEB_PID" ] && kill "$WEB_PID" 2>/dev/null && wait "$WEB_PID" 2>/dev/null
-  end_node_test "$NS"
-}
-trap cleanup EXIT
 die() { echo "bench-console: $*" >&2; exit 1; }
 ensure_user "$WEBU" || die "cannot create user $WEBU"
 start_node_vmbatchd "console_url = https://127.0.0.1:$PORT/console" "web_user = $WEBU" || die "vmbatchd did not start"
@@ -56,20 +50,8 @@ map=$(as badadmin "$VMBATCH" --json map list)
 read -r ID VPORT VPW < <(printf '%s' "$map" | "$PY" -c "import json,sys; i=json.load(sys.stdin)[0]; print(i['id'], i['vnc_port'], i['vnc_password'])")
 wait_for 90 grep -q "VMB-SCREEN-ECHO" "$T/state/jobs/instance-$ID.serial" || die "the guest did not come up"
 
-ip netns exec "$NS" "$WEB" --config /dev/null --listen "127.0.0.1:$PORT" --path /console --novnc /usr/share/novnc \
-  --web-dir "$SRC/data/web" --socket "$VMB_SOCK" --state "$T/web" --user "$WEBU" >>"$T/web.log" 2>&1 &
-WEB_PID=$!
-wait_for 10 test -s "$T/web/cert.pem" || die "vmbatch-web did not start: $(cat "$T/web.log")"
-SPKI=$(openssl x509 -in "$T/web/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
-  openssl dgst -sha256 -binary | base64)
-mkdir -p "$T/chrome-home"
-ip netns exec "$NS" env HOME="$T/chrome-home" chromium --headless=new --no-sandbox --disable-gpu \
-  --no-first-run --disable-background-networking --disable-component-update --disable-sync --disable-default-apps \
-  --metrics-recording-only --no-default-browser-check --disable-dev-shm-usage \
-  --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" --user-data-dir="$T/chrome-profile" \
-  --ignore-certificate-errors-spki-list="$SPKI" --remote-debugging-address=127.0.0.1 --remote-debugging-port=$CDP \
-  about:blank >"$T/chromium.log" 2>&1 &
-CHROME_PID=$!
+start_test_gateway "$WEB" "$WEB_DIR" "$PORT" "$WEBU" || die "vmbatch-web did not start: $(cat "$T/web.log")"
+start_test_browser "$CDP" || die "chromium did not start: $(tail -5 "$T/chromium.log")"
 
 cat >"$T/bench.py" <<'PY'
 import os, random, statistics, subprocess, sys, time
@@ -154,8 +136,6 @@ print("    ratio console/direct %.2fx; target within 1.2x of direct VNC: %s" % (
 PY
 export HERE=$SRC/tests/integration CDP VMB_SOCK VMBATCH N K VPORT VPW
 echo "bench-console: instance $ID (TCG guest, VGA text 720x400), gateway 127.0.0.1:$PORT, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-wait_for 30 ip netns exec "$NS" "$PY" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$CDP/json/version', timeout=1)" 2>/dev/null ||
-  die "chromium did not start: $(tail -5 "$T/chromium.log")"
 ip netns exec "$NS" "$PY" "$T/bench.py"
 rc=$?
 grep -o "handshake [0-9.]* ms" "$T/web.log" | sort -k2 -n | awk '{ s[NR] = $2 } END { if (NR) printf "    (the gateway\x27s handshake, redeem + VNC auth: median %.1f ms over %d consoles)\n", s[int((NR + 1) / 2)], NR }'

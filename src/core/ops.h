@@ -84,5 +84,20 @@ Rights caller_rights(Controller *c, const Caller *who, const VmRec *vm);
 AuthzSubject caller_subject(const Caller *who);
 bool caller_in_group(const Caller *who, uint32_t gid);
 
+/* An instance: {instance: N}, or {vm: REF} (resolve_vm_for with verb):
+ * the caller's one instance of that vm (an admin's: its only one); "vm 'X'
+ * is not running", "vm 'X' has N instances: give the instance id". How the
+ * operations differ (ops_instances.c: instance.*; ops_console.c:
+ * console.open): */
+typedef struct InstanceLookup {
+        const char *verb;    /* the paper's refusal of the vm: "use", "open the console of" */
+        const char *refused; /* NULL: another's instance is as if gone (ENOENT, or why it
+                              * ended); else EPERM with this message, also for a vm with
+                              * only others' instances (and a gone one is "no such instance") */
+        bool skip_reserved;  /* a vm's reservations do not count */
+} InstanceLookup;
+int resolve_instance(Controller *c, const Caller *who, const json_t *args, const InstanceLookup *how,
+                     InstanceRec *ret, Error *err);
+
 /* Optional size / count arguments with range checks. */
 int arg_size(const json_t *args, const char *key, uint64_t *inout, Error *err);

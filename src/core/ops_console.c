@@ -35,50 +35,13 @@ static int tokens_of(Controller *c, ConsoleTokens **ret, Error *err) {
 }
 
 /* {instance: N}, or {vm: REF}: the caller's instance of that vm (an admin's:
- * its only one). Someone else's instance is the paper's kind of refusal. */
-static int console_instance(Controller *c, const Caller *who, const json_t *args, InstanceRec *ret, Error *err) {
-        static const char refused[] = "You don't have permission to open this console";
-        uint64_t id;
-        int r = json_get_u64(args, "instance", &id, err);
-        if (r == -ENOENT && json_object_get(args, "vm")) {
-                VmRec vm;
-                _cleanup_free_ uint32_t *ids = NULL;
-                size_t n = 0, mine = 0, others = 0;
-                if ((r = resolve_vm_for(c, who, args, "vm", "open the console of", &vm, err)) < 0)
-                        return r;
-                if ((r = store_instance_ids_for_vm(c->store, vm.id, &ids, &n)) < 0)
-                        return error_set(err, r, "cannot list instances");
-                for (size_t i = 0; i < n; i++) {
-                        InstanceRec inst;
-                        if (store_instance_get(c->store, ids[i], &inst) < 0 || inst.state == INSTANCE_RESERVED)
-                                continue;
-                        if (who->admin || inst.uid == who->uid) {
-                                if (mine++ == 0)
-                                        *ret = inst;
-                        } else
-                                others++;
-                }
-                if (mine == 0 && others > 0)
-                        return error_set(err, -EPERM, "%s", refused);
-                if (mine == 0)
-                        return error_set(err, -ENOENT, "vm '%s' is not running", vm.name);
-                if (mine > 1)
-                        return error_set(err, -EINVAL, "vm '%s' has %zu instances: give the instance id", vm.name, mine);
-                return 0;
-        }
-        if (r == -ENOENT)
-                return error_set(err, -EINVAL, "give an instance id or a vm");
-        if (r < 0)
-                return r;
-        r = id > UINT32_MAX ? -ENOENT : store_instance_get(c->store, (uint32_t)id, ret);
-        if (r == -ENOENT)
-                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
-        if (r < 0)
-                return store_get_error(c->store, r, err, "instance %llu", (unsigned long long)id);
-        if (!who->admin && ret->uid != who->uid)
-                return error_set(err, -EPERM, "%s", refused);
-        return 0;
-}
+ * its only one), never a reservation (it has no qemu). Someone else's
+ * instance is the paper's kind of refusal. */
+static const InstanceLookup console_lookup = {
+        .verb = "open the console of",
+        .refused = "You don't have permission to open this console",
+        .skip_reserved = true,
+};
 
 static void user_name(Controller *c, uint32_t uid, char *buf, size_t len) {
         UserRec u;
@@ -131,7 +94,8 @@ static int op_console_open(Controller *c, const Caller *who, const json_t *args,
         ConsoleTokens *tokens = NULL;
         InstanceRec inst;
         int r;
-        if ((r = tokens_of(c, &tokens, err)) < 0 || (r = console_instance(c, who, args, &inst, err)) < 0)
+        if ((r = tokens_of(c, &tokens, err)) < 0 ||
+            (r = resolve_instance(c, who, args, &console_lookup, &inst, err)) < 0)
                 return r;
         if (!has_console(&inst))
                 return error_set(err, -EINVAL, "instance %u is %s, not running: it has no console", inst.id,

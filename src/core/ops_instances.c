@@ -267,25 +267,31 @@ static int instance_gone(Controller *c, const Caller *who, uint64_t id, Error *e
         return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
 }
 
-static int resolve_instance(Controller *c, const Caller *who, const json_t *args, InstanceRec *ret, Error *err) {
+int resolve_instance(Controller *c, const Caller *who, const json_t *args, const InstanceLookup *how,
+                     InstanceRec *ret, Error *err) {
         uint64_t id;
         int r = json_get_u64(args, "instance", &id, err);
         if (r == -ENOENT && json_object_get(args, "vm")) {
                 VmRec vm;
-                if ((r = resolve_vm(c, who, args, "vm", &vm, err)) < 0)
+                if ((r = resolve_vm_for(c, who, args, "vm", how->verb, &vm, err)) < 0)
                         return r;
                 _cleanup_free_ uint32_t *ids = NULL;
-                size_t n;
+                size_t n, mine = 0, others = 0;
                 if ((r = store_instance_ids_for_vm(c->store, vm.id, &ids, &n)) < 0)
                         return error_set(err, r, "cannot list instances");
-                size_t mine = 0;
                 for (size_t i = 0; i < n; i++) {
                         InstanceRec inst;
-                        if (store_instance_get(c->store, ids[i], &inst) == 0 && (who->admin || inst.uid == who->uid)) {
+                        if (store_instance_get(c->store, ids[i], &inst) < 0 ||
+                            (how->skip_reserved && inst.state == INSTANCE_RESERVED))
+                                continue;
+                        if (who->admin || inst.uid == who->uid) {
                                 if (mine++ == 0)
                                         *ret = inst;
-                        }
+                        } else
+                                others++;
                 }
+                if (mine == 0 && others > 0 && how->refused)
+                        return error_set(err, -EPERM, "%s", how->refused);
                 if (mine == 0)
                         return error_set(err, -ENOENT, "vm '%s' is not running", vm.name);
                 if (mine > 1)
@@ -299,15 +305,23 @@ static int resolve_instance(Controller *c, const Caller *who, const json_t *args
         r = id > UINT32_MAX ? -ENOENT : store_instance_get(c->store, (uint32_t)id, ret);
         if (r < 0 && r != -ENOENT)
                 return store_get_error(c->store, r, err, "instance %llu", (unsigned long long)id);
-        if (r < 0 || (!who->admin && ret->uid != who->uid))
+        bool theirs = r == 0 && !who->admin && ret->uid != who->uid;
+        if (how->refused && theirs)
+                return error_set(err, -EPERM, "%s", how->refused);
+        if (how->refused && r < 0) /* console.open's: without instance_gone's reason */
+                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
+        if (r < 0 || theirs)
                 return instance_gone(c, who, id, err);
         return 0;
 }
 
+/* instance.release/stop/suspend/resume/show: another's instance is as if gone */
+static const InstanceLookup own_instance = {.verb = "use"};
+
 static int op_instance_release(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                                Error *err) {
         InstanceRec inst;
-        int r = resolve_instance(c, who, args, &inst, err);
+        int r = resolve_instance(c, who, args, &own_instance, &inst, err);
         if (r < 0)
                 return r;
         if (inst.state != INSTANCE_RESERVED)
@@ -323,7 +337,7 @@ static int op_instance_release(Controller *c, const Caller *who, const json_t *a
 static int signal_instance(Controller *c, const Caller *who, const json_t *args, InstanceAction action, json_t **ret,
                            OpAudit *audit, Error *err) {
         InstanceRec inst;
-        int r = resolve_instance(c, who, args, &inst, err);
+        int r = resolve_instance(c, who, args, &own_instance, &inst, err);
         if (r < 0)
                 return r;
         snprintf(audit->object, sizeof(audit->object), "instance %u", inst.id);
@@ -383,7 +397,7 @@ static int op_instance_resume(Controller *c, const Caller *who, const json_t *ar
 static int op_instance_show(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
                             Error *err) {
         InstanceRec inst;
-        int r = resolve_instance(c, who, args, &inst, err);
+        int r = resolve_instance(c, who, args, &own_instance, &inst, err);
         if (r < 0)
                 return r;
         *ret = instance_to_json(&inst);

@@ -522,41 +522,46 @@ int link_tap_create(const char *name, uid_t owner, gid_t group, const char *brid
         return 0;
 }
 
-int link_delete(const char *name, Error *err) {
+/* What link_edit does to a link */
+typedef enum LinkEdit {
+        LINK_DELETE, /* RTM_DELLINK; a link already gone is no error */
+        LINK_CUT,    /* RTM_NEWLINK: down and off its bridge */
+} LinkEdit;
+
+/* One request about the link NAME (an ifinfomsg naming it by IFLA_IFNAME)
+ * on a socket of its own. */
+static int link_edit(const char *name, LinkEdit edit, Error *err) {
         if (!link_name_is_valid(name))
                 return error_set(err, -EINVAL, "invalid link name '%s'", name ? name : "");
         _cleanup_close_ int fd = rtnl_open();
         if (fd < 0)
                 return error_set(err, fd, "cannot open rtnetlink socket: %s", strerror(-fd));
         NlMsg m;
-        struct ifinfomsg *ifi = nl_init(&m, RTM_DELLINK, 0, sizeof(*ifi));
+        struct ifinfomsg *ifi = nl_init(&m, edit == LINK_DELETE ? RTM_DELLINK : RTM_NEWLINK, 0, sizeof(*ifi));
         ifi->ifi_family = AF_UNSPEC;
         nl_put_str(&m, IFLA_IFNAME, name);
+        if (edit == LINK_CUT) {
+                ifi->ifi_flags = 0; /* down */
+                ifi->ifi_change = IFF_UP;
+                nl_put_u32(&m, IFLA_MASTER, 0); /* off its bridge */
+        }
         char ack[256];
         int r = rtnl_talk(fd, &m, NULL, NULL, ack, sizeof(ack));
-        if (r == -ENODEV)
+        if (r == -ENODEV && edit == LINK_DELETE)
                 return 0;
-        if (r < 0)
+        if (r < 0 && edit == LINK_DELETE)
                 return error_set(err, r, "cannot delete link %s: %s", name, nl_reason(r, ack));
+        if (r < 0)
+                return error_set(err, r, "cannot cut link %s off: %s", name, nl_reason(r, ack));
         return 0;
 }
 
+int link_delete(const char *name, Error *err) {
+        return link_edit(name, LINK_DELETE, err);
+}
+
 int link_cut(const char *name, Error *err) {
-        if (!link_name_is_valid(name))
-                return error_set(err, -EINVAL, "invalid link name '%s'", name ? name : "");
-        _cleanup_close_ int fd = rtnl_open();
-        if (fd < 0)
-                return error_set(err, fd, "cannot open rtnetlink socket: %s", strerror(-fd));
-        NlMsg m;
-        struct ifinfomsg *ifi = nl_init(&m, RTM_NEWLINK, 0, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        ifi->ifi_flags = 0; /* down */
-        ifi->ifi_change = IFF_UP;
-        nl_put_str(&m, IFLA_IFNAME, name);
-        nl_put_u32(&m, IFLA_MASTER, 0); /* off its bridge */
-        char ack[256];
-        int r = rtnl_talk(fd, &m, NULL, NULL, ack, sizeof(ack));
-        return r < 0 ? error_set(err, r, "cannot cut link %s off: %s", name, nl_reason(r, ack)) : 0;
+        return link_edit(name, LINK_CUT, err);
 }
 
 int link_get_info(const char *name, LinkInfo *ret) {

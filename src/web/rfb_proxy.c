@@ -3,12 +3,12 @@
 #include "web/rfb_proxy.h"
 
 #include <arpa/inet.h>
-#include <nettle/des.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "basic/util.h"
+#include "basic/vnc_auth.h"
 
 #define RFB_VERSION "RFB 003.008\n"
 #define RFB_VERSION_LEN 12
@@ -348,7 +348,7 @@ static bool server_step(RfbProxy *p) {
                 uint8_t resp[16];
                 char pw[9] = {0};
                 memcpy(pw, p->password, 8);
-                rfb_vnc_auth_response(pw, d, resp);
+                vnc_auth_response(pw, d, resp);
                 explicit_bzero(pw, sizeof(pw));
                 buf_consume(in, 16);
                 buf_append(&p->out[RFB_SERVER], resp, 16);
@@ -438,25 +438,3 @@ size_t rfb_proxy_pending(const RfbProxy *p, RfbSide to, const uint8_t **ret_data
 }
 
 void rfb_proxy_consume(RfbProxy *p, RfbSide to, size_t n) { buf_consume(&p->out[to], n); }
-
-static uint8_t reverse_bits(uint8_t b) {
-        uint8_t r = 0;
-        for (int i = 0; i < 8; i++)
-                if (b & (1u << i))
-                        r |= (uint8_t)(0x80u >> i);
-        return r;
-}
-
-void rfb_vnc_auth_response(const char *password, const uint8_t challenge[16], uint8_t ret[16]) {
-        uint8_t key[8] = {0};
-        for (size_t i = 0; i < 8 && password[i]; i++)
-                key[i] = reverse_bits((uint8_t)password[i]);
-        struct des_ctx ctx;
-        /* des_set_key only reports a weak key (0 then): the schedule is made
-         * all the same, and the server checks with the same key. Parity bits
-         * are ignored, as VNC needs. */
-        (void)des_set_key(&ctx, key);
-        des_encrypt(&ctx, 16, ret, challenge);
-        explicit_bzero(key, sizeof(key));
-        explicit_bzero(&ctx, sizeof(ctx));
-}

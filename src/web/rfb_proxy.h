@@ -5,9 +5,9 @@
  *
  * Towards the VM (the "server": qemu's VNC server, RFB 3.8) the gateway is
  * the client and does the VNC authentication (security type 2, the DES
- * challenge) with the password vmbatchd gave it. Towards the browser (the
- * "client": noVNC) it is a server that offers only security type 1 (None),
- * so the password never leaves the gateway. When both sides are through
+ * challenge: basic/vnc_auth.h) with the password vmbatchd gave it. Towards
+ * the browser (the "client": noVNC) it is a server that offers only
+ * security type 1 (None), so the password never leaves the gateway. When both sides are through
  * their security handshake, ClientInit, ServerInit and everything after are
  * copied unchanged (the relay phase).
  *
@@ -56,8 +56,3 @@ const char *rfb_proxy_reason(const RfbProxy *p);
  * and its length. rfb_proxy_consume drops the first n of them (sent). */
 size_t rfb_proxy_pending(const RfbProxy *p, RfbSide to, const uint8_t **ret_data);
 void rfb_proxy_consume(RfbProxy *p, RfbSide to, size_t n);
-
-/* VNC authentication's answer to a 16-byte challenge: DES (ECB, two blocks)
- * with the password's first 8 bytes, zero-padded, each bit-reversed as VNC
- * does. Exposed for the unit test. */
-void rfb_vnc_auth_response(const char *password, const uint8_t challenge[16], uint8_t ret[16]);

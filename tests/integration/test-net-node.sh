@@ -8,6 +8,8 @@
 #   - bridge: created with its address, up, STP off; idempotent
 #   - tap: owned by nobody, not persistent, on the bridge, up; gone when its
 #     holder exits (also on SIGKILL); name taken / missing bridge errors
+#   - link_delete of a held tap; link_cut: down and off the bridge (and its
+#     errors: a missing link, an invalid name)
 #   - dnsmasq backend: started and supervised (restart after SIGKILL), a
 #     known host gets exactly its IP, an unknown MAC gets nothing, removal
 #     drops the lease at once (dhcp_release) and the IP is reusable
@@ -179,6 +181,25 @@ nsx "$TOOL" delete vmb1004 && wait_gone vmb1004
 ok $? "link_delete removes a tap that is still held"
 exec {HOLD[1]}>&-
 wait "$HOLD_PID" 2>/dev/null
+
+# link_cut (an exam's freeze): the held tap goes down and off the bridge, and stays
+coproc HOLD { exec ip netns exec "$NS" "$TOOL" tap vmb1005 "$BR" "$NOBODY_UID" 2>&1; }
+HOLDER_PIDS+=("$HOLD_PID")
+read -r -t 10 -u "${HOLD[0]}" line
+[ -e "/proc/$HOLD_PID" ] && nsx test -e /sys/class/net/vmb1005/master
+ok $? "vmb1005 is held and on $BR before the cut"
+nsx "$TOOL" cut vmb1005 && ! nsx test -e /sys/class/net/vmb1005/master &&
+    [ $(( $(nsx cat /sys/class/net/vmb1005/flags) & 1 )) = 0 ] && [ "$(nsx "$TOOL" exists vmb1005)" = yes ]
+ok $? "link_cut takes vmb1005 down and off $BR; it still exists"
+expect_fail "cutting a link that does not exist says so" "^net-node-tool: cannot cut link vmb1999 off: No such device$" -- \
+    nsx "$TOOL" cut vmb1999
+expect_fail "link_cut refuses an invalid name" "^net-node-tool: invalid link name 'a/b'$" -- nsx "$TOOL" cut a/b
+expect_fail "link_delete refuses an invalid name" "^net-node-tool: invalid link name 'a/b'$" -- \
+    nsx "$TOOL" delete a/b
+exec {HOLD[1]}>&-
+wait "$HOLD_PID" 2>/dev/null
+wait_gone vmb1005
+ok $? "vmb1005 vanished when its holder closed the fd"
 
 # tap creation time: 20 taps, each created, attached, up, then closed
 tap_us=()

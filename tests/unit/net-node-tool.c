@@ -6,6 +6,7 @@
  *   net-node-tool tap NAME BRIDGE UID [GID] create the tap; "ifindex N us=T", then
  *                                           hold its fd until stdin reaches EOF
  *   net-node-tool delete NAME               link_delete
+ *   net-node-tool cut NAME                  link_cut (down, off its bridge)
  *   net-node-tool exists NAME               "yes" / "no"
  *   net-node-tool list PREFIX               one name per line
  *   net-node-tool dhcp-serve --backend B [--interface I --state-dir D
@@ -203,7 +204,7 @@ static int cmd_dhcp_serve(int argc, char **argv) {
 
 int main(int argc, char **argv) {
         if (argc < 2) {
-                fprintf(stderr, "usage: net-node-tool bridge|tap|delete|exists|list|dhcp-serve ...\n");
+                fprintf(stderr, "usage: net-node-tool bridge|tap|delete|cut|exists|list|dhcp-serve ...\n");
                 return 2;
         }
         const char *cmd = argv[1];
@@ -221,6 +222,10 @@ int main(int argc, char **argv) {
                 return cmd_tap(argc - 1, argv + 1);
         if (streq(cmd, "delete") && argc == 3) {
                 r = link_delete(argv[2], &e);
+                return r < 0 ? fail(&e, r) : 0;
+        }
+        if (streq(cmd, "cut") && argc == 3) {
+                r = link_cut(argv[2], &e);
                 return r < 0 ? fail(&e, r) : 0;
         }
         if (streq(cmd, "exists") && argc == 3) {

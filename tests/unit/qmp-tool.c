@@ -22,12 +22,12 @@
  * Exit status: 0, 1 (a check failed / refused / timed out), 2 (usage). Errors go to stderr. */
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <nettle/des.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "basic/vnc_auth.h"
 #include "qemu/qmp.h"
 
 static const char *sock_path;
@@ -147,14 +147,6 @@ static int read_full(int fd, void *buf, size_t len) {
         return 0;
 }
 
-static uint8_t reverse_bits(uint8_t b) {
-        uint8_t r = 0;
-        for (int i = 0; i < 8; i++)
-                if (b & (1u << i))
-                        r |= (uint8_t)(0x80u >> i);
-        return r;
-}
-
 static int vnc_reason(int fd, const char *what) {
         uint32_t len;
         char reason[256] = "";
@@ -196,14 +188,10 @@ static int vnc_login(const char *port_s, const char *password) {
                 printf("refused: VNC authentication not offered (first type %u)\n", types[0]);
                 return 1;
         }
-        uint8_t challenge[16], response[16], key[8] = {};
+        uint8_t challenge[16], response[16];
         if (loop_write(fd, &chosen, 1) < 0 || read_full(fd, challenge, 16) < 0)
                 goto broken;
-        for (size_t i = 0; i < 8 && password[i]; i++)
-                key[i] = reverse_bits((uint8_t)password[i]);
-        struct des_ctx des;
-        des_set_key(&des, key); /* 0 for a weak key: it is set all the same */
-        des_encrypt(&des, 16, response, challenge);
+        vnc_auth_response(password, challenge, response);
         uint32_t result;
         if (loop_write(fd, response, 16) < 0 || read_full(fd, &result, 4) < 0)
                 goto broken;

@@ -2,7 +2,10 @@
  * on an in-memory store with a fake node:
  *   - console.open: the runner and an admin get a token and its URL (the
  *     token in the fragment); another student is refused with EPERM, an
- *     instance that is not running with EINVAL naming its state;
+ *     instance that is not running with EINVAL naming its state; by vm: the
+ *     paper's refusal says "open the console of", a reservation of the vm
+ *     does not count, and a vm with only others' instances is EPERM (where
+ *     instance.show counts the reservation and says "not running");
  *   - console.redeem: only root or web_user; the answer names the instance,
  *     its user, vm and VNC password, and carries the node's socket as an fd
  *     (controller_start_fd); a second use, an unknown token and an expired
@@ -189,7 +192,39 @@ int main(void) {
         ok(r == -EPERM && !strcmp(err.message, "You don't have permission to open this console"),
            "another student: EPERM: %s", err.message);
         r = call(&e, other, "console.open", NULL, &err, "{'instance': 999}");
-        ok(r == -ENOENT, "no such instance: %s", err.message);
+        ok(r == -ENOENT && !strcmp(err.message, "no such instance 999"), "no such instance: %s", err.message);
+
+        /* by vm: its verb, its reservations not counted, only others' instances */
+        InstanceRec irec;
+        if (store_instance_get(e.c.store, id, &irec) < 0)
+                bail("instance %u", id);
+        uint32_t box = irec.vm;
+        r = call(&e, other, "console.open", NULL, &err, "{'vm': %u}", box);
+        ok(r == -EPERM && !strcmp(err.message, "You don't have permission to open the console of this vm"),
+           "another student's vm by id: the paper's refusal with the console's verb: %s", err.message);
+        d = NULL;
+        if (call(&e, stud, "vm.run", &d, &err, "{'vm': 'box', 'no_start': true}") < 0)
+                bail("reserve: %s", err.message);
+        uint32_t reserved = (uint32_t)jint(d, "id");
+        json_decref(d);
+        d = NULL;
+        r = call(&e, stud, "console.open", &d, &err, "{'vm': 'box'}");
+        ok(r == 0 && jint(d, "instance") == id, "a reservation of the vm is not counted: instance %lld",
+           r < 0 ? -1LL : (long long)jint(d, "instance"));
+        json_decref(d);
+        r = call(&e, stud, "instance.show", NULL, &err, "{'vm': 'box'}");
+        ok(r == -EINVAL && strstr(err.message, "has 2 instances"), "... which instance.show counts: %s", err.message);
+        if (call(&e, stud, "instance.release", NULL, &err, "{'instance': %u}", reserved) < 0 ||
+            call(&e, 0, "perm.set", NULL, &err, "{'user': 'mail', 'vm': %u, 'run': true}", box) < 0)
+                bail("release, perm: %s", err.message);
+        r = call(&e, other, "console.open", NULL, &err, "{'vm': %u}", box);
+        ok(r == -EPERM && !strcmp(err.message, "You don't have permission to open this console"),
+           "a vm another may see, only the runner's instance: EPERM: %s", err.message);
+        r = call(&e, other, "instance.show", NULL, &err, "{'vm': %u}", box);
+        ok(r == -ENOENT && strstr(err.message, "is not running"), "... which instance.show calls not running: %s",
+           err.message);
+        if (call(&e, 0, "perm.del", NULL, &err, "{'user': 'mail', 'vm': %u}", box) < 0)
+                bail("perm.del: %s", err.message);
 
         /* redeem: not for students */
         int fd = -1;

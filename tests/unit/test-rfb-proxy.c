@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/vnc_auth.h"
 #include "tap.h"
 #include "web/rfb_proxy.h"
 
@@ -300,11 +301,11 @@ static void test_bad_browsers(void) {
 
 static void test_des(void) {
         uint8_t r[16], r2[16];
-        rfb_vnc_auth_response(PASSWORD, challenge, r);
+        vnc_auth_response(PASSWORD, challenge, r);
         ok(memcmp(r, response, 16) == 0, "VNC DES answer matches OpenSSL's DES-ECB with the bit-reversed key");
-        rfb_vnc_auth_response(PASSWORD "-longer", challenge, r2);
+        vnc_auth_response(PASSWORD "-longer", challenge, r2);
         ok(memcmp(r, r2, 16) == 0, "only the first 8 password bytes count");
-        rfb_vnc_auth_response("", challenge, r2);
+        vnc_auth_response("", challenge, r2);
         ok(memcmp(r, r2, 16) != 0, "an empty password (a weak DES key) still answers");
 }
 
