@@ -1,5 +1,5 @@
-/* cmd_exam.c - "vmbatch exam create|list|show|start|stop|extend|receipt|
- * verify" (issue 14). Times are read here, in the user's own time zone:
+/* cmd_exam.c - "vmbatch exam create|list|show|start|stop|extend|collect|
+ * receipt|verify" (issue 14). Times are read here, in the user's own time zone:
  * ISO 8601 local time or +MINUTES (core/exam.h); the daemon gets unix
  * seconds. "verify" runs here, offline: the receipt and the public key are
  * all it needs (main.c hands its request to cli_exam_verify_run). */
@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cmd_exam.h"
+#include "cli/exam_collect.h"
 #include "cli/rpc.h"
 #include "cli/table.h"
 #include "basic/config.h"
@@ -52,6 +53,11 @@ static int build_extend(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         if (r >= 0)
                 r = cli_put_count(args, "minutes", a->pos[2], "MINUTES", err);
         return r;
+}
+
+static int build_collect(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        int r = build_exam(a, cwd, args, err);
+        return r < 0 ? r : cli_put_path(args, "dir", a->pos[1], cwd, "DIR", err);
 }
 
 static int build_receipt(CliArgs *a, const char *cwd, json_t *args, Error *err) {
@@ -285,6 +291,23 @@ const CliVerb cli_exam_verbs[] = {
                 .opts = cli_no_opts,
                 .build = build_extend,
                 .print = print_extended,
+        },
+        {
+                .name = "collect",
+                .op = CLI_EXAM_COLLECT_OP,
+                .usage = "EXAM DIR [--json]",
+                .pos_name = "EXAM DIR",
+                .min_pos = 2,
+                .max_pos = 2,
+                .help = "Copy every sealed disc of the exam into DIR, as you (admins; the discs are\n"
+                        "the exam's creator's), each checked against its recorded sha256, with\n"
+                        "manifest.json and manifest.csv (student, uid, vm, file, sha256, sealed_at,\n"
+                        "late_minutes, extra_minutes, state, error). DIR is made 0700 if missing and\n"
+                        "must be yours, writable by you only; nothing in it is overwritten or\n"
+                        "followed. Exit status 0 all sealed and copied, 3 some members not sealed\n"
+                        "yet (listed without a file), 1 refused or a copy failed or did not match.\n",
+                .opts = cli_no_opts,
+                .build = build_collect,
         },
         {
                 .name = "receipt",

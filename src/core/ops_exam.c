@@ -401,6 +401,20 @@ static int op_exam_show(Controller *c, const Caller *who, const json_t *args, js
         return 0;
 }
 
+/* The CLI copies the sealed discs itself, as the caller (cli/exam_collect.c):
+ * this is show for admins, audited with the folder the caller names. */
+static int op_exam_collect(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                           Error *err) {
+        const char *dir;
+        int r = json_need_string(args, "dir", &dir, err);
+        if (r < 0 || (r = validate_path("dir", dir, err)) < 0 || (r = op_exam_show(c, who, args, ret, audit, err)) < 0)
+                return r;
+        snprintf(audit->object, sizeof(audit->object), "exam %lld %s",
+                 (long long)json_integer_value(json_object_get(*ret, "id")),
+                 json_string_value(json_object_get(*ret, "name")));
+        return 0;
+}
+
 /* ---- start, stop, extend ---- */
 
 static int set_members(Controller *c, const ExamRec *e, ExamMemberState from, ExamMemberState to, Error *err) {
@@ -561,6 +575,7 @@ static int op_exam_receipt(Controller *c, const Caller *who, const json_t *args,
 static const char *const keys_create[] = {"name", "template", "group", "start", "end", "warm", "allow", NULL};
 static const char *const keys_exam[] = {"exam", NULL};
 static const char *const keys_extend[] = {"exam", "user", "minutes", NULL};
+static const char *const keys_collect[] = {"exam", "dir", NULL};
 static const char *const keys_receipt[] = {"exam", "user", "pubkey", NULL};
 static const char *const keys_none[] = {NULL};
 
@@ -571,6 +586,7 @@ const OpDef ops_exam[] = {
         {"exam.start", op_exam_start, OP_MUTATES | OP_ADMIN, keys_exam, NULL},
         {"exam.stop", op_exam_stop, OP_MUTATES | OP_ADMIN, keys_exam, NULL},
         {"exam.extend", op_exam_extend, OP_MUTATES | OP_ADMIN, keys_extend, NULL},
+        {"exam.collect", op_exam_collect, OP_MUTATES | OP_ADMIN, keys_collect, NULL},
         {"exam.receipt", op_exam_receipt, OP_MUTATES, keys_receipt, NULL},
         {"exam.pubkey", op_exam_pubkey, 0, keys_none, NULL},
         {NULL, NULL, 0, NULL, NULL},
