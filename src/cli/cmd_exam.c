@@ -96,6 +96,15 @@ static void add_time(Table *t, int64_t v) {
         table_add(t, buf);
 }
 
+/* "open, input 10:02:13", "input 09:58:40" (closed since), "" (none) */
+static void add_console(Table *t, const json_t *m) {
+        char at[32] = "";
+        bool open = json_is_true(json_object_get(m, "console_open"));
+        if (i_of(m, "console_input_at") > 0)
+                exam_time_format(i_of(m, "console_input_at"), false, at);
+        table_addf(t, "%s%s%s%s", open ? "open" : "", open && *at ? ", " : "", *at ? "input " : "", at);
+}
+
 static int print_created(FILE *f, const json_t *req, const json_t *d) {
         char s[32], e[32];
         exam_time_format(i_of(d, "start"), false, s);
@@ -130,7 +139,7 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
         fprintf(f, "exam %s (id %lld): %s, %s - %s, group %s, template %s%s\ncollection: %s\n", s_of(d, "name"),
                 (long long)i_of(d, "id"), s_of(d, "state"), s, e, s_of(d, "group_name"), s_of(d, "template_name"),
                 json_is_true(json_object_get(d, "warm")) ? ", warm" : "", s_of(d, "collection"));
-        static const char *const h[] = {"user", "vm", "state", "extra", "deadline", "sealed_at", "sha256"};
+        static const char *const h[] = {"user", "vm", "state", "console", "extra", "deadline", "sealed_at", "sha256"};
         _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
         size_t i;
         json_t *m;
@@ -138,6 +147,7 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
                 table_add(t, s_of(m, "user"));
                 table_addf(t, "%lld %s", (long long)i_of(m, "vm"), s_of(m, "vm_name"));
                 table_add(t, *s_of(m, "seal_error") ? "frozen (seal failed)" : s_of(m, "state"));
+                add_console(t, m);
                 table_addf(t, "%lld min", (long long)i_of(m, "extra_minutes"));
                 add_time(t, i_of(m, "deadline"));
                 add_time(t, i_of(m, "sealed_at"));

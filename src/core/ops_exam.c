@@ -103,12 +103,14 @@ static json_t *member_json(Controller *c, const ExamRec *e, const ExamMemberRec 
         store_user_get(c->store, m->uid, &u);
         if (m->vm)
                 store_vm_get(c->store, m->vm, &v);
-        return json_pack("{s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s}", "uid",
+        json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s}", "uid",
                          (json_int_t)m->uid, "user", u.name, "vm", (json_int_t)m->vm, "vm_name", v.name, "state",
                          exam_member_state_to_string(m->state), "extra_minutes", (json_int_t)m->extra_minutes,
                          "deadline", (json_int_t)member_deadline(e, m), "frozen_at_ms", (json_int_t)m->frozen_at_ms,
                          "sealed_path", m->sealed_path, "sha256", m->sha256, "sealed_at", (json_int_t)m->sealed_at,
                          "late_minutes", (json_int_t)m->late_minutes, "seal_error", m->seal_error);
+        console_activity_put_vm(c, m->vm, o); /* console_open, console_input_at */
+        return o;
 }
 
 /* ---- exam.create: a job (core/ops.h OpJobDef), as vm.add --base ---- */

@@ -4,6 +4,10 @@
  * daemon's socket and the VNC fd are adopted into it as raw descriptors, so
  * one console waiting never stalls another.
  *
+ * From the relay on, vmbatchd is told (console.activity, activity.h) of the
+ * connection's open, its close, and the browser's input as rfb_input.h
+ * tells it, when activity_clock.h says.
+ *
  * Flow control: a side is not read while what it sent still waits, over
  * CONSOLE_HIGH bytes, for the other side's socket (lws_rx_flow_control);
  * reading resumes below CONSOLE_LOW. */
@@ -20,6 +24,7 @@ typedef struct ConsoleEnv {
         struct lws_vhost *vhost;
         const char *socket_path; /* vmbatchd's */
         const char *raw_protocol; /* the protocol adopted fds are bound to */
+        const char *activity_protocol; /* console.activity's sockets' (activity.h) */
 } ConsoleEnv;
 
 /* The WebSocket is up with a well-formed token: redeem it (from = the

@@ -19,7 +19,10 @@
 #  - a sealed disc that no longer matches its recorded sha256: its copy
 #    removed, the member reported as a mismatch, exit 1 (control: the same
 #    disc collected fine before it changed);
-#  - every collect by the teacher is in the audit log, with its folder.
+#  - every collect by the teacher is in the audit log, with its folder;
+#  - exam show's console columns (console.activity, the gateway's report):
+#    a student's own report refused and nothing changed, root's taken
+#    (open, the last input), the close.
 set -u
 . "$(dirname "$0")/lib.sh"
 VMBATCHD=$(realpath "$1"); VMAPP_BIN=$(realpath "$2"); STARTER=$(realpath "$3"); SCRIPTS=$(realpath "$4")
@@ -82,6 +85,29 @@ for u in "${STUDENTS[@]}"; do
   wait_for 120 grep -q VMB-DISK-WRITTEN "$T/state/jobs/instance-${INST[$u]}.serial"
   ok $? "$u's guest wrote to its disc (VMB-DISK-WRITTEN)"
 done
+# ---- console activity in exam show (what vmbatch-web reports: console.activity) ----
+# act USER OPEN [, "input_ago_ms": N]: a report of connection 7 of ecstud1's instance
+act() { rpc_as "$1" console.activity "{\"instance\": ${INST[ecstud1]}, \"conn\": 7, \"open\": $2${3:-}}"; }
+out=$(act ecstud1 true ', "input_ago_ms": 0')
+printf '%s' "$out" | pyj "sys.exit(0 if m['ok'] is False and m['error']['code']=='EPERM' else 1)"
+ok $? "a student's own console.activity is refused: $(printf '%s' "$out" | head -c 200)"
+[ "$(member ecstud1 console_open)" = False ] && [ "$(member ecstud1 console_input_at)" = None ]
+ok $? "... and changes nothing: exam show has no console, no input for ecstud1"
+t0=$(date +%s)
+out=$(act root true ', "input_ago_ms": 0')
+printf '%s' "$out" | pyj "sys.exit(0 if m['ok'] is True else 1)"; ok $? "control: root's (the gateway's) same report is taken"
+at=$(member ecstud1 console_input_at)
+[ "$(member ecstud1 console_open)" = True ] && [ "$at" -ge $((t0 - 1)) ] 2>/dev/null && [ "$at" -le $((t0 + 2)) ]
+ok $? "exam show: ecstud1's console open, last input $((at - t0)) s from the report"
+[ "$(member ecstud2 console_open)" = False ]; ok $? "ecstud2's console is not open"
+vb $TEACHER exam show $EXAM | grep -P "^ecstud1\t.*\topen, input [0-9-]+ [0-9:]+\t" >/dev/null
+ok $? "the text view shows it: $(vb $TEACHER exam show $EXAM | grep '^ecstud1' | tr -s ' ' | cut -c1-120)"
+vb $TEACHER --json instance show "${INST[ecstud1]}" | pyj "sys.exit(0 if m['console_open'] is True and m['console_input_at']==$at else 1)"
+ok $? "instance show --json says the same"
+act root false >/dev/null
+[ "$(member ecstud1 console_open)" = False ] && [ "$(member ecstud1 console_input_at)" = "$at" ]
+ok $? "closed: not open, the last input kept"
+
 out=$(collect "$OUT/early" 2>&1); rc=$?
 [ $rc -eq 3 ]; ok $? "a collect while the exam runs exits 3 (incomplete): rc=$rc, $(printf '%s' "$out" | tail -1)"
 python3 - "$OUT/early" <<'PY'
