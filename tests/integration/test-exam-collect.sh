@@ -167,6 +167,18 @@ sys.exit(1 if bad else 0)
 PY
 ok $? "manifest.csv (python3 csv, CRLF) and manifest.json have one right row per student (exam show's values)"
 
+# on a terminal, the progress of a large copy (16 MiB and more) on stderr
+size1=$(stat -c %s "$(member ecstud1 sealed_path)")
+diag "sealed discs: $size1 and $(stat -c %s "$(member ecstud2 sealed_path)") bytes"
+if [ "$size1" -ge $((16 << 20)) ] && command -v script >/dev/null; then
+  as $TEACHER script -qec "$VMAPP_BIN exam collect $EXAM $OUT/tty" /dev/null >"$T/tty.out" 2>&1
+  grep -q "ecstud1.qcow2: [0-9]* of [0-9]* MiB (100%)" "$T/tty.out"
+  ok $? "on a terminal (script(1)) the copy's progress is shown: $(tr '\r' '\n' <"$T/tty.out" | grep -m1 MiB)"
+  collect "$OUT/notty" 2>&1 | grep -q "MiB"; [ $? -ne 0 ]; ok $? "control: not on a terminal, no progress"
+else
+  tap_n=$((tap_n + 1)); echo "ok $tap_n - progress on a terminal # SKIP the sealed disc is under 16 MiB ($size1 bytes) or script(1) is missing"
+fi
+
 # --json prints the manifest
 out=$(collect "$OUT/j" --json 2>/dev/null); rc=$?
 [ $rc -eq 0 ] && printf '%s' "$out" | pyj "
@@ -229,7 +241,8 @@ ok $? "manifest.json: ecstud2 sealed, no file, the mismatch as the error"
 n=$(vb $TEACHER --json audit list --limit 200 | pyj "
 print(sum(1 for a in m if a.get('op')=='exam.collect' and a.get('object','').endswith(' $EXAM')
           and (a.get('detail') or {}).get('dir','').startswith('$OUT/')))")
-[ "$n" = 9 ]; ok $? "the audit log has the teacher's 9 collect requests (the refused ones too), each with its folder ($n)"
+want=9; [ -e "$OUT/tty" ] && want=11
+[ "$n" = $want ]; ok $? "the audit log has the teacher's $want collect requests (the refused ones too), each with its folder ($n)"
 n=$(vb $TEACHER --json audit list --limit 200 | pyj "print(sum(1 for a in m if a.get('op')=='exam.collect' and a.get('uid')==$(id -u ecstud1)))")
 [ "$n" = 0 ]; ok $? "and none of the student's refused one ($n)"
 tap_done
