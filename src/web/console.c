@@ -38,6 +38,9 @@ struct Console {
 };
 
 static uint64_t next_conn; /* this gateway's ids of its connections */
+static bool stopping;      /* the context goes: no new socket is adopted into it */
+
+void console_stopping(void) { stopping = true; }
 
 static ActivityEnv activity_env(const Console *c) {
         return (ActivityEnv){.vhost = c->env.vhost, .socket_path = c->env.socket_path,
@@ -191,9 +194,10 @@ void console_ws_closed(Console *c) {
                 return;
         drop_raw(&c->daemon);
         drop_raw(&c->vnc);
-        if (c->reporting) { /* the close */
+        if (c->reporting) { /* the close (vmbatchd takes a gateway's that stops as closed in 30 s) */
                 lws_sul_cancel(&c->sul);
-                report(c, false);
+                if (!stopping)
+                        report(c, false);
         }
         uint64_t t = now_usec();
         if (c->redeemed)

@@ -30,6 +30,9 @@ typedef struct ConsoleEnv {
 /* The WebSocket is up with a well-formed token: redeem it (from = the
  * browser's "ADDR:PORT"). NULL when out of memory. */
 Console *console_open(const ConsoleEnv *env, struct lws *ws, const char *token, const char *from);
+/* The gateway stops (its lws context is about to go): consoles closed from
+ * now on are not reported to vmbatchd. */
+void console_stopping(void);
 /* The WebSocket is gone (closed by either end): everything else goes too. */
 void console_ws_closed(Console *c);
 /* Bytes from the browser. */

@@ -254,6 +254,7 @@ int gateway_run(Gateway *g) {
 void gateway_free(Gateway *g) {
         if (!g)
                 return;
+        console_stopping();
         if (g->context)
                 lws_context_destroy(g->context);
         if (the_gateway == g)
