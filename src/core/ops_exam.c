@@ -403,20 +403,6 @@ static int op_exam_show(Controller *c, const Caller *who, const json_t *args, js
         return 0;
 }
 
-/* The CLI copies the sealed discs itself, as the caller (cli/exam_collect.c):
- * this is show for admins, audited with the folder the caller names. */
-static int op_exam_collect(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
-                           Error *err) {
-        const char *dir;
-        int r = json_need_string(args, "dir", &dir, err);
-        if (r < 0 || (r = validate_path("dir", dir, err)) < 0 || (r = op_exam_show(c, who, args, ret, audit, err)) < 0)
-                return r;
-        snprintf(audit->object, sizeof(audit->object), "exam %lld %s",
-                 (long long)json_integer_value(json_object_get(*ret, "id")),
-                 json_string_value(json_object_get(*ret, "name")));
-        return 0;
-}
-
 /* ---- start, stop, extend ---- */
 
 static int set_members(Controller *c, const ExamRec *e, ExamMemberState from, ExamMemberState to, Error *err) {
@@ -504,6 +490,30 @@ static int op_exam_extend(Controller *c, const Caller *who, const json_t *args, 
                 return r;
         snprintf(audit->object, sizeof(audit->object), "exam %u %s member %u", e.id, e.name, u.uid);
         *ret = member_json(c, &e, &m);
+        return 0;
+}
+
+/* ---- collect: the CLI copies the sealed discs itself, as the caller
+ * (cli/exam_collect.c); here only what it needs of every member (admins),
+ * audited with the folder the caller names ---- */
+
+static int op_exam_collect(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                           Error *err) {
+        const char *dir;
+        ExamRec e;
+        int r = json_need_string(args, "dir", &dir, err);
+        if (r < 0 || (r = validate_path("dir", dir, err)) < 0 || (r = resolve_exam(c, args, &e, err)) < 0)
+                return r;
+        _cleanup_free_ ExamMemberRec *m = NULL;
+        size_t n = 0;
+        if ((r = store_exam_members(c->store, e.id, &m, &n)) < 0)
+                return error_set(err, r, "cannot list the exam's members");
+        json_t *rows = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(rows, member_json(c, &e, &m[i]));
+        *ret = exam_json(c, &e);
+        json_object_set_new(*ret, "members", rows);
+        snprintf(audit->object, sizeof(audit->object), "exam %u %s", e.id, e.name);
         return 0;
 }
 
