@@ -116,6 +116,7 @@ int cli_print_map(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_audit(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_run(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_stopped(FILE *f, const json_t *req_args, const json_t *data);
+int cli_print_instance(FILE *f, const json_t *req_args, const json_t *data); /* instance show */
 int cli_print_console(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_wall(FILE *f, const json_t *req_args, const json_t *data);
 int cli_print_ping(FILE *f, const json_t *req_args, const json_t *data);

@@ -1,5 +1,5 @@
-/* cmd_exam.c - "vmbatch exam create|list|show|start|stop|extend|receipt|
- * verify" (issue 14). Times are read here, in the user's own time zone:
+/* cmd_exam.c - "vmbatch exam create|list|show|start|stop|extend|collect|
+ * receipt|verify" (issue 14). Times are read here, in the user's own time zone:
  * ISO 8601 local time or +MINUTES (core/exam.h); the daemon gets unix
  * seconds. "verify" runs here, offline: the receipt and the public key are
  * all it needs (main.c hands its request to cli_exam_verify_run). */
@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cmd_exam.h"
+#include "cli/exam_collect.h"
 #include "cli/rpc.h"
 #include "cli/table.h"
 #include "basic/config.h"
@@ -55,6 +56,11 @@ static int build_extend(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         return r;
 }
 
+static int build_collect(CliArgs *a, const char *cwd, json_t *args, Error *err) {
+        int r = build_exam(a, cwd, args, err);
+        return r < 0 ? r : cli_put_path(args, "dir", a->pos[1], cwd, "DIR", err);
+}
+
 static int build_receipt(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         if (cli_args_flag(a, "pubkey")) {
                 json_object_set_new(args, "pubkey", json_true());
@@ -89,6 +95,15 @@ static void add_time(Table *t, int64_t v) {
         if (v > 0)
                 exam_time_format(v, false, buf);
         table_add(t, buf);
+}
+
+/* "open, input 10:02:13", "input 09:58:40" (closed since), "" (none) */
+static void add_console(Table *t, const json_t *m) {
+        char at[32] = "";
+        bool open = json_is_true(json_object_get(m, "console_open"));
+        if (i_of(m, "console_input_at") > 0)
+                exam_time_format(i_of(m, "console_input_at"), false, at);
+        table_addf(t, "%s%s%s%s", open ? "open" : "", open && *at ? ", " : "", *at ? "input " : "", at);
 }
 
 static int print_created(FILE *f, const json_t *req, const json_t *d) {
@@ -128,8 +143,8 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
         if (json_is_true(json_object_get(d, "warm")))
                 fprintf(f, "warm: booted before the start, paused once the console prints \"%s\"\n",
                         s_of(d, "warm_ready"));
-        static const char *const h[] = {"user", "vm", "state", "extra", "deadline", "disc_written", "sealed_at",
-                                        "sha256"};
+        static const char *const h[] = {"user",     "vm",           "state",     "console", "extra",
+                                        "deadline", "disc_written", "sealed_at", "sha256"};
         int64_t now_ms = (int64_t)time(NULL) * 1000;
         _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
         size_t i;
@@ -138,6 +153,7 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
                 table_add(t, s_of(m, "user"));
                 table_addf(t, "%lld %s", (long long)i_of(m, "vm"), s_of(m, "vm_name"));
                 table_add(t, *s_of(m, "seal_error") ? "frozen (seal failed)" : s_of(m, "state"));
+                add_console(t, m);
                 table_addf(t, "%lld min", (long long)i_of(m, "extra_minutes"));
                 add_time(t, i_of(m, "deadline"));
                 int64_t w = i_of(m, "disc_written_ms"); /* the overlay's mtime: what the guest last wrote */
@@ -300,6 +316,23 @@ const CliVerb cli_exam_verbs[] = {
                 .opts = cli_no_opts,
                 .build = build_extend,
                 .print = print_extended,
+        },
+        {
+                .name = "collect",
+                .op = CLI_EXAM_COLLECT_OP,
+                .usage = "EXAM DIR [--json]",
+                .pos_name = "EXAM DIR",
+                .min_pos = 2,
+                .max_pos = 2,
+                .help = "Copy every sealed disc of the exam into DIR, as you (admins; the discs are\n"
+                        "the exam's creator's), each checked against its recorded sha256, with\n"
+                        "manifest.json and manifest.csv (student, uid, vm, file, sha256, sealed_at,\n"
+                        "late_minutes, extra_minutes, state, error). DIR is made 0700 if missing and\n"
+                        "must be yours, writable by you only; nothing in it is overwritten or\n"
+                        "followed. Exit status 0 all sealed and copied, 3 some members not sealed\n"
+                        "yet (listed without a file), 1 refused or a copy failed or did not match.\n",
+                .opts = cli_no_opts,
+                .build = build_collect,
         },
         {
                 .name = "receipt",

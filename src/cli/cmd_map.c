@@ -110,9 +110,10 @@ const CliVerb cli_instance_verbs[] = {
                 .name = "show",
                 .op = "instance.show",
                 .usage = "INSTANCE [--json]",
-                .help = "Show one instance (state, address, VNC display and password).\n",
+                .help = "Show one instance (state, address, VNC display and password; whether its\n"
+                        "browser console is open and when its last console input came).\n",
                 ONE_INSTANCE,
-                .print = cli_print_stopped,
+                .print = cli_print_instance,
         },
         {
                 .name = "list",

@@ -2,7 +2,8 @@
  * the paper's when invoked as vmapp), send it to vmbatchd, show the answer.
  *
  * Exit status: 0 success, 1 the daemon refused or could not be reached,
- * 2 the command line is wrong (nothing was sent). */
+ * 2 the command line is wrong (nothing was sent); exam collect also 3
+ * (cli/exam_collect.h). */
 #include <signal.h>
 #include <stdio.h>
 
@@ -11,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_exam.h"
 #include "cli/complete.h"
+#include "cli/exam_collect.h"
 #include "cli/paper.h"
 #include "cli/rpc.h"
 #include "build-config.h"
@@ -100,6 +102,8 @@ int main(int argc, char **argv) {
                 return cli_exam_verify_run(json_object_get(c.request, "args"), c.json);
 
         socket_path = config_client_socket_path();
+        if (streq(json_string_value(json_object_get(c.request, "op")), CLI_EXAM_COLLECT_OP))
+                return cli_exam_collect_run(socket_path, c.request, c.json);
         json_t *req_args = json_object_get(c.request, "args");
         bool no_wait = json_is_true(json_object_get(req_args, CLI_NO_WAIT_KEY));
         json_object_del(req_args, CLI_NO_WAIT_KEY);

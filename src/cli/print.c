@@ -373,6 +373,19 @@ int cli_print_stopped(FILE *f, const json_t *req_args, const json_t *data) {
         return ferror(f) ? -EIO : 0;
 }
 
+/* instance show: the line of stop/suspend/resume, and what the console
+ * gateway saw of its browser console (when vmbatchd keeps that) */
+int cli_print_instance(FILE *f, const json_t *req_args, const json_t *data) {
+        int r = cli_print_stopped(f, req_args, data);
+        json_t *open = json_object_get(data, "console_open");
+        if (r < 0 || !json_is_boolean(open))
+                return r;
+        _cleanup_free_ char *at = time_text(json_object_get(data, "console_input_at"));
+        fprintf(f, "Console: %s; last input: %s\n", json_is_true(open) ? "open in a browser" : "not open",
+                *at ? at : "none");
+        return ferror(f) ? -EIO : 0;
+}
+
 int cli_print_console(FILE *f, const json_t *req_args, const json_t *data) {
         if (!json_is_object(data))
                 return bad_answer();

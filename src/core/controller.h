@@ -24,6 +24,7 @@ typedef struct ControllerHooks {
 } ControllerHooks;
 
 typedef struct ConsoleTokens ConsoleTokens; /* core/console_tokens.h */
+typedef struct ConsoleActivity ConsoleActivity; /* core/console_activity.h */
 
 typedef struct Controller {
         Store *store;
@@ -33,6 +34,9 @@ typedef struct Controller {
         /* the browser console's one-time tokens (memory only); NULL:
          * console.open and console.redeem are not available */
         ConsoleTokens *console_tokens;
+        /* what the gateway reports of open consoles (memory only); NULL:
+         * console.activity is not available, nothing is shown */
+        ConsoleActivity *console_activity;
 } Controller;
 
 /* Handle one request object {"op", "args"} from uid; returns the response

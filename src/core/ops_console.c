@@ -12,12 +12,16 @@
  * selection's running instances, each with a fresh console token bound to
  * the admin, which the wall's thumbnails then redeem one by one with
  * console.redeem: every check, audit entry and fd of a single console is
- * the wall's too, and the wall itself needs no VNC of its own. The wire:
- * docs/protocol.md. */
+ * the wall's too, and the wall itself needs no VNC of its own.
+ * console.activity (the gateway's again) reports each connection's open,
+ * close and last input, kept in memory (console_activity.h) for
+ * instance.show and exam.show. The wire: docs/protocol.md. */
 #include <pwd.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "basic/log.h"
+#include "core/console_activity.h"
 #include "core/console_tokens.h"
 #include "core/ops_exam.h"
 #include "core/ops.h"
@@ -218,6 +222,67 @@ static int op_console_redeem(Controller *c, const Caller *who, const json_t *arg
         return 0;
 }
 
+/* ---- what the gateway sees of each console (core/console_activity.h) */
+
+void console_activity_put(Controller *c, uint32_t instance, json_t *o) {
+        if (!c->console_activity)
+                return;
+        ConsoleActivityState st = console_activity_get(c->console_activity, instance, now_usec());
+        json_object_set_new(o, "console_open", json_boolean(st.open));
+        json_object_set_new(o, "console_input_at",
+                            st.input_at_ms > 0 ? json_integer((json_int_t)(st.input_at_ms / 1000)) : json_null());
+}
+
+void console_activity_put_vm(Controller *c, uint32_t vm, json_t *o) {
+        _cleanup_free_ uint32_t *ids = NULL;
+        size_t n = 0;
+        InstanceRec inst;
+        uint32_t id = 0;
+        if (vm && store_instance_ids_for_vm(c->store, vm, &ids, &n) == 0)
+                for (size_t i = 0; i < n; i++) /* the newest that had a console */
+                        if (store_instance_get(c->store, ids[i], &inst) == 0 && inst.state != INSTANCE_RESERVED &&
+                            ids[i] > id)
+                                id = ids[i];
+        console_activity_put(c, id, o); /* none: 0, which no instance is */
+}
+
+/* The gateway's report of one console connection: {instance, conn (its own
+ * id of the connection), open, input_ago_ms? (how long ago the browser's
+ * last KeyEvent or PointerEvent came; absent: none yet)}. Not audited: it
+ * comes every few seconds and is kept in memory only. */
+static int op_console_activity(Controller *c, const Caller *who, const json_t *args, json_t **ret, OpAudit *audit,
+                               Error *err) {
+        if (!may_redeem(c->settings, who->uid))
+                return error_set(err, -EPERM, "only the console gateway (web_user %s) or root reports console activity",
+                                 isempty(c->settings->web_user) ? "(none)" : c->settings->web_user);
+        if (!c->console_activity)
+                return error_set(err, -ENOTSUP, "this vmbatchd has no browser console");
+        uint64_t id = 0, conn = 0, ago = 0;
+        bool open = false;
+        int r;
+        if ((r = json_get_u64(args, "instance", &id, err)) < 0 || (r = json_get_u64(args, "conn", &conn, err)) < 0 ||
+            (r = json_get_bool(args, "open", &open, err)) < 0)
+                return r == -ENOENT ? error_set(err, -EINVAL, "give instance, conn and open") : r;
+        bool input = json_object_get(args, "input_ago_ms") != NULL;
+        if (input && (r = json_get_u64(args, "input_ago_ms", &ago, err)) < 0)
+                return r;
+        if (ago > 86400000ULL)
+                return error_set(err, -EINVAL, "input_ago_ms: more than a day");
+        InstanceRec inst;
+        if (id > UINT32_MAX || store_instance_get(c->store, (uint32_t)id, &inst) < 0)
+                return error_set(err, -ENOENT, "no such instance %llu", (unsigned long long)id);
+        int64_t input_at_ms = 0;
+        struct timespec ts;
+        if (input && clock_gettime(CLOCK_REALTIME, &ts) == 0)
+                input_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)ago;
+        if ((r = console_activity_report(c->console_activity, inst.id, conn, open, input_at_ms, now_usec())) < 0)
+                return error_set(err, r, "too many console connections are remembered");
+        *ret = json_object();
+        console_activity_put(c, inst.id, *ret);
+        json_object_set_new(*ret, "instance", json_integer((json_int_t)inst.id));
+        return 0;
+}
+
 /* ---- the teacher's wall */
 
 /* "vm group lab1", "user group studs", "all running instances" */
@@ -397,6 +462,7 @@ static int op_console_wall_redeem(Controller *c, const Caller *who, const json_t
 static const char *const keys_open[] = {"instance", "vm", NULL};
 static const char *const keys_redeem[] = {"token", "from", NULL};
 static const char *const keys_wall[] = {"vmgroup", "group", NULL};
+static const char *const keys_activity[] = {"instance", "conn", "open", "input_ago_ms", NULL};
 
 const OpDef ops_console[] = {
         /* audited by op_apply: "console token for instance N issued to USER" */
@@ -409,5 +475,7 @@ const OpDef ops_console[] = {
         {"console.wall", op_console_wall, OP_MUTATES, keys_wall, NULL},
         /* the gateway's, as console.redeem (refusals audited too) */
         {"console.wall_redeem", op_console_wall_redeem, OP_ANYONE, keys_redeem, NULL},
+        /* the gateway's too; memory only, not audited */
+        {"console.activity", op_console_activity, OP_ANYONE, keys_activity, NULL},
         {NULL, NULL, 0, NULL, NULL},
 };

@@ -401,6 +401,7 @@ static int op_instance_show(Controller *c, const Caller *who, const json_t *args
         if (r < 0)
                 return r;
         *ret = instance_to_json(&inst);
+        console_activity_put(c, inst.id, *ret);
         return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "basic/event.h"
 #include "basic/log.h"
 #include "build-config.h"
+#include "core/console_activity.h"
 #include "core/console_tokens.h"
 #include "core/controller.h"
 #include "core/doctor.h"
@@ -253,11 +254,13 @@ int main(int argc, char **argv) {
                 return 1;
         }
         chmod(settings.database, 0600);
-        /* console tokens live in memory: a restart forgets them all */
+        /* console tokens and activity live in memory: a restart forgets them all */
         Controller controller = {.store = store, .settings = &settings,
-                                 .console_tokens = console_tokens_new(0, settings.console_token_ttl_s * 1000000ULL)};
+                                 .console_tokens = console_tokens_new(0, settings.console_token_ttl_s * 1000000ULL),
+                                 .console_activity = console_activity_new(0)};
         r = init ? init_database(&controller) : run(&settings, &controller, pidfile);
         console_tokens_free(controller.console_tokens);
+        console_activity_free(controller.console_activity);
         store_close(store);
         return r;
 }

@@ -126,12 +126,13 @@ static int copy_fd(int from, int to, Error *err) {
         }
 }
 
-int disc_sha256_fd(int fd, char ret[65], Error *err) {
+int disc_sha256_copy(int from, int to, disc_progress_fn progress, void *userdata, char ret[65], Error *err) {
         struct sha256_ctx ctx;
-        uint8_t buf[1 << 16], digest[SHA256_DIGEST_SIZE];
+        static uint8_t buf[1 << 20]; /* one thread: a worker, or the CLI */
+        uint8_t digest[SHA256_DIGEST_SIZE];
         sha256_init(&ctx);
         for (off_t off = 0;;) {
-                ssize_t n = pread(fd, buf, sizeof(buf), off);
+                ssize_t n = pread(from, buf, sizeof(buf), off);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -139,12 +140,25 @@ int disc_sha256_fd(int fd, char ret[65], Error *err) {
                 if (n == 0)
                         break;
                 sha256_update(&ctx, (size_t)n, buf);
+                for (ssize_t w = 0; to >= 0 && w < n;) {
+                        ssize_t k = pwrite(to, buf + w, (size_t)(n - w), off + w);
+                        if (k < 0 && errno != EINTR)
+                                return error_set(err, -errno, "writing the copy: %m");
+                        if (k > 0)
+                                w += k;
+                }
                 off += n;
+                if (progress)
+                        progress((uint64_t)off, userdata);
         }
         sha256_digest(&ctx, sizeof(digest), digest);
         for (size_t i = 0; i < sizeof(digest); i++)
                 snprintf(ret + 2 * i, 3, "%02x", digest[i]);
         return 0;
+}
+
+int disc_sha256_fd(int fd, char ret[65], Error *err) {
+        return disc_sha256_copy(fd, -1, NULL, NULL, ret, err);
 }
 
 /* dir, a directory (not a link) owned by root or uid, made 0750 for uid */

@@ -34,3 +34,8 @@ int disc_seal(const SealRequest *req, char ret_path[PATH_MAX], char ret_sha256[6
 
 /* sha256 of what fd holds from offset 0, as 64 hex digits. */
 int disc_sha256_fd(int fd, char ret[65], Error *err);
+
+/* The same, written to `to` as it is read (exam collect's copies: the hash
+ * is of the very bytes written); progress, if set, after every block. */
+typedef void (*disc_progress_fn)(uint64_t done, void *userdata);
+int disc_sha256_copy(int from, int to, disc_progress_fn progress, void *userdata, char ret[65], Error *err);

@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/log.h"
 #include "basic/util.h"
+#include "web/activity.h"
+#include "web/activity_clock.h"
 #include "web/redeem.h"
 #include "web/rfb_proxy.h"
 
@@ -27,7 +30,59 @@ struct Console {
         char reason[256];  /* why it ended, for the log and the WebSocket's close */
         uint64_t t_open, t_relay;
         uint64_t to_browser, from_browser;
+        /* what vmbatchd is told of it (console.activity), from the relay on */
+        bool reporting, input_lost_logged;
+        uint64_t conn, inputs;
+        ActivityClock clock;
+        lws_sorted_usec_list_t sul;
 };
+
+static uint64_t next_conn; /* this gateway's ids of its connections */
+static bool stopping;      /* the context goes: no new socket is adopted into it */
+
+void console_stopping(void) { stopping = true; }
+
+static ActivityEnv activity_env(const Console *c) {
+        return (ActivityEnv){.vhost = c->env.vhost, .socket_path = c->env.socket_path,
+                             .raw_protocol = c->env.activity_protocol};
+}
+
+static void report(Console *c, bool open) {
+        uint64_t ago;
+        ActivityReport r = {.instance = c->who.instance, .conn = c->conn, .open = open};
+        r.input = activity_clock_sent(&c->clock, now_usec(), &ago);
+        r.input_ago_ms = ago / 1000;
+        ActivityEnv env = activity_env(c);
+        activity_send(&env, &r);
+}
+
+/* The report that is due goes now; the timer is set for the next. */
+static void on_activity_timer(lws_sorted_usec_list_t *sul);
+static void report_due(Console *c) {
+        if (activity_clock_due_in(&c->clock, now_usec()) == 0)
+                report(c, true);
+        lws_sul_schedule(lws_get_context(c->ws), 0, &c->sul, on_activity_timer,
+                         (lws_usec_t)activity_clock_due_in(&c->clock, now_usec()));
+}
+
+static void on_activity_timer(lws_sorted_usec_list_t *sul) {
+        report_due(lws_container_of(sul, Console, sul));
+}
+
+/* The browser's bytes went through the proxy: did they hold input? */
+static void note_input(Console *c) {
+        const RfbInputScan *in = rfb_proxy_client_input(c->rfb);
+        if (in->lost && !c->input_lost_logged) {
+                c->input_lost_logged = true;
+                log_warn("console of instance %" PRIu64 " from %s: RFB message type %u is unknown to the gateway: "
+                         "its input is no longer counted", c->who.instance, c->from, in->lost_type);
+        }
+        if (!c->reporting || in->inputs == c->inputs)
+                return;
+        c->inputs = in->inputs;
+        activity_clock_input(&c->clock, now_usec());
+        report_due(c);
+}
 
 
 static void set_reason(Console *c, const char *r) {
@@ -88,6 +143,14 @@ static void pump(Console *c) {
                         log_info("console open: instance %" PRIu64 " (vm %s) user %s from %s, handshake %.1f ms",
                                  c->who.instance, c->who.vm, c->who.user, c->from,
                                  (double)(c->t_relay - c->t_open) / 1000.0);
+                        if (!next_conn)
+                                next_conn = (uint64_t)getpid() << 24;
+                        c->conn = ++next_conn;
+                        /* the student's own console only: a teacher's wall
+                         * thumbnail or an admin's look is not her activity */
+                        c->reporting = streq(c->who.issued_to, c->who.user);
+                        if (c->reporting)
+                                report_due(c); /* the open */
                 }
                 break;
         case RFB_HANDSHAKE:
@@ -131,6 +194,11 @@ void console_ws_closed(Console *c) {
                 return;
         drop_raw(&c->daemon);
         drop_raw(&c->vnc);
+        if (c->reporting) { /* the close (vmbatchd takes a gateway's that stops as closed in 30 s) */
+                lws_sul_cancel(&c->sul);
+                if (!stopping)
+                        report(c, false);
+        }
         uint64_t t = now_usec();
         if (c->redeemed)
                 log_info("console closed: instance %" PRIu64 " (vm %s) user %s from %s: %" PRIu64
@@ -152,6 +220,7 @@ void console_ws_receive(Console *c, const void *in, size_t len) {
         c->from_browser += len;
         rfb_proxy_feed(c->rfb, RFB_CLIENT, in, len);
         pump(c);
+        note_input(c);
 }
 
 int console_ws_writeable(Console *c) {

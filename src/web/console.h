@@ -4,6 +4,10 @@
  * daemon's socket and the VNC fd are adopted into it as raw descriptors, so
  * one console waiting never stalls another.
  *
+ * From the relay on, vmbatchd is told (console.activity, activity.h) of the
+ * connection's open, its close, and the browser's input as rfb_input.h
+ * tells it, when activity_clock.h says.
+ *
  * Flow control: a side is not read while what it sent still waits, over
  * CONSOLE_HIGH bytes, for the other side's socket (lws_rx_flow_control);
  * reading resumes below CONSOLE_LOW. */
@@ -20,11 +24,15 @@ typedef struct ConsoleEnv {
         struct lws_vhost *vhost;
         const char *socket_path; /* vmbatchd's */
         const char *raw_protocol; /* the protocol adopted fds are bound to */
+        const char *activity_protocol; /* console.activity's sockets' (activity.h) */
 } ConsoleEnv;
 
 /* The WebSocket is up with a well-formed token: redeem it (from = the
  * browser's "ADDR:PORT"). NULL when out of memory. */
 Console *console_open(const ConsoleEnv *env, struct lws *ws, const char *token, const char *from);
+/* The gateway stops (its lws context is about to go): consoles closed from
+ * now on are not reported to vmbatchd. */
+void console_stopping(void);
 /* The WebSocket is gone (closed by either end): everything else goes too. */
 void console_ws_closed(Console *c);
 /* Bytes from the browser. */

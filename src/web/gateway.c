@@ -10,6 +10,7 @@
 
 #include "basic/log.h"
 #include "basic/util.h"
+#include "web/activity.h"
 #include "web/console.h"
 #include "web/redeem.h"
 #include "web/wall.h"
@@ -18,6 +19,7 @@
 #define RAW_PROTOCOL "vmbatch-raw"
 #define WALL_PROTOCOL "vmbatch-wall"          /* PATH/api/wall, the wall's list (wall.h) */
 #define WALL_RAW_PROTOCOL "vmbatch-wall-raw"  /* its redeem's socket */
+#define ACTIVITY_RAW_PROTOCOL "vmbatch-activity-raw" /* console.activity's sockets (activity.h) */
 
 struct Gateway {
         WebConfig cfg;
@@ -132,12 +134,17 @@ static int callback_wall_raw(struct lws *wsi, enum lws_callback_reasons reason, 
         return wall_raw_event(wsi, reason);
 }
 
+static int callback_activity_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+        return activity_raw_event(wsi, reason);
+}
+
 static const struct lws_protocols protocols[] = {
         {"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
         {WS_PROTOCOL, callback_console, sizeof(WsSession), 64 * 1024, 0, NULL, 0},
         {RAW_PROTOCOL, callback_raw, 0, 0, 0, NULL, 0},
         {WALL_PROTOCOL, callback_wall, sizeof(WallHttp), 0, 0, NULL, 0},
         {WALL_RAW_PROTOCOL, callback_wall_raw, 0, 0, 0, NULL, 0},
+        {ACTIVITY_RAW_PROTOCOL, callback_activity_raw, 0, 0, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -222,7 +229,8 @@ int gateway_new(const WebConfig *cfg, const char *cert, const char *key, const c
                                  cfg->port, cert);
         }
         g->env = (ConsoleEnv){.vhost = lws_get_vhost_by_name(g->context, "vmbatch-web"),
-                              .socket_path = g->cfg.socket, .raw_protocol = RAW_PROTOCOL};
+                              .socket_path = g->cfg.socket, .raw_protocol = RAW_PROTOCOL,
+                              .activity_protocol = ACTIVITY_RAW_PROTOCOL};
         g->wall_env = g->env;
         g->wall_env.raw_protocol = WALL_RAW_PROTOCOL;
         *ret = g;
@@ -246,6 +254,7 @@ int gateway_run(Gateway *g) {
 void gateway_free(Gateway *g) {
         if (!g)
                 return;
+        console_stopping();
         if (g->context)
                 lws_context_destroy(g->context);
         if (the_gateway == g)

@@ -16,6 +16,15 @@ int redeem_start(const char *socket_path, const char *token, const char *from) {
 }
 
 int redeem_start_op(const char *socket_path, const char *op, const char *token, const char *from) {
+        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", op, "args", "token", token, "from", from);
+        if (!req)
+                return -ENOMEM;
+        int r = rpc_start(socket_path, req);
+        json_decref(req);
+        return r;
+}
+
+int rpc_start(const char *socket_path, const json_t *req) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(socket_path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
@@ -27,12 +36,8 @@ int redeem_start_op(const char *socket_path, const char *op, const char *token, 
          * fails at once (EAGAIN: the daemon's backlog is full) */
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;
-        json_t *req = json_pack("{s:s, s:{s:s, s:s}}", "op", op, "args", "token", token, "from", from);
-        if (!req)
-                return -ENOMEM;
         size_t len;
         _cleanup_free_ char *frame = frame_encode(req, &len);
-        json_decref(req);
         if (!frame)
                 return -ENOMEM;
         /* a new socket's send buffer is empty and far larger than this */
@@ -139,6 +144,7 @@ int redeem_parse_answer(const json_t *msg, Redeemed *ret, char *ret_reason, size
         copy_field(ret->user, sizeof(ret->user), user);
         copy_field(ret->vm, sizeof(ret->vm), vm);
         copy_field(ret->vnc_password, sizeof(ret->vnc_password), pw);
+        copy_field(ret->issued_to, sizeof(ret->issued_to), json_string_value(json_object_get(d, "issued_to")));
         return 0;
 }
 

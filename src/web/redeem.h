@@ -17,6 +17,7 @@ typedef struct Redeemed {
         char user[64];
         char vm[128];
         char vnc_password[64];
+        char issued_to[64]; /* who opened it: the instance's user, or an admin (a wall's thumbnail) */
 } Redeemed;
 
 /* Connect to vmbatchd's socket and send the request; returns the connected
@@ -25,6 +26,9 @@ int redeem_start(const char *socket_path, const char *token, const char *from);
 /* The same for another op of the same arguments: "console.wall_redeem" (a
  * teacher's wall token, wall.h). */
 int redeem_start_op(const char *socket_path, const char *op, const char *token, const char *from);
+
+/* Any request the same way (console.activity, activity.h). */
+int rpc_start(const char *socket_path, const json_t *req);
 
 typedef struct RedeemReader RedeemReader;
 RedeemReader *redeem_reader_new(void);

@@ -55,6 +55,7 @@ struct RfbProxy {
         char *pending_fail; /* a failure the browser is told at its next step */
         char *reason;       /* set when the phase became RFB_FAILED */
         Buf in[_RFB_SIDE_MAX], out[_RFB_SIDE_MAX];
+        RfbInputScan input; /* the browser's messages in the relay */
 };
 
 static void buf_append(Buf *b, const void *d, size_t n) {
@@ -190,6 +191,8 @@ static void check_relay(RfbProxy *p) {
         /* what came early (a pipelined ClientInit) goes on unchanged */
         for (int side = 0; side < _RFB_SIDE_MAX; side++) {
                 Buf *in = &p->in[side];
+                if (side == RFB_CLIENT && buf_size(in) > 0)
+                        rfb_input_scan(&p->input, in->data + in->off, buf_size(in));
                 buf_append(&p->out[!side], in->data + in->off, buf_size(in));
                 buf_consume(in, buf_size(in));
         }
@@ -413,6 +416,8 @@ RfbPhase rfb_proxy_feed(RfbProxy *p, RfbSide from, const uint8_t *buf, size_t n)
         if (p->phase == RFB_FAILED || n == 0)
                 return p->phase;
         if (p->phase == RFB_RELAY) {
+                if (from == RFB_CLIENT)
+                        rfb_input_scan(&p->input, buf, n);
                 buf_append(&p->out[!from], buf, n);
                 return p->phase;
         }
@@ -427,6 +432,8 @@ RfbPhase rfb_proxy_feed(RfbProxy *p, RfbSide from, const uint8_t *buf, size_t n)
 }
 
 RfbPhase rfb_proxy_phase(const RfbProxy *p) { return p->phase; }
+
+const RfbInputScan *rfb_proxy_client_input(const RfbProxy *p) { return &p->input; }
 
 const char *rfb_proxy_reason(const RfbProxy *p) { return p->phase == RFB_FAILED ? p->reason : NULL; }
 

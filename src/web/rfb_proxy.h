@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "web/rfb_input.h"
+
 typedef enum RfbSide { RFB_SERVER, RFB_CLIENT, _RFB_SIDE_MAX } RfbSide;
 
 typedef enum RfbPhase {
@@ -49,6 +51,9 @@ void rfb_proxy_fail(RfbProxy *p, const char *reason);
  * they are queued for the other side unchanged. */
 RfbPhase rfb_proxy_feed(RfbProxy *p, RfbSide from, const uint8_t *buf, size_t n);
 RfbPhase rfb_proxy_phase(const RfbProxy *p);
+/* The browser's messages in the relay, told apart (rfb_input.h): how many
+ * of them were console input (keys, pointer) so far. */
+const RfbInputScan *rfb_proxy_client_input(const RfbProxy *p);
 /* Why it failed (NULL while it has not): one line, printable ASCII. */
 const char *rfb_proxy_reason(const RfbProxy *p);
 

@@ -147,6 +147,18 @@ guest_template() {
 # as USER command... : run a CLI command as a system user against our daemon
 as() { local u=$1; shift; runuser -u "$u" -- env VMBATCH_SOCKET="$VMB_SOCK" "$@"; }
 
+# rpc_as USER OP ARGS-JSON: one raw request to our daemon as a system user
+# (an op the CLI has no verb for, e.g. the gateway's console.activity); prints
+# the answer object ({"ok": ..., "data"|"error": ...})
+rpc_as() {
+  runuser -u "$1" -- python3 -c 'import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+b = json.dumps({"op": sys.argv[2], "args": json.loads(sys.argv[3])}).encode()
+s.sendall(struct.pack(">I", len(b)) + b)
+f = s.makefile("rb"); n = struct.unpack(">I", f.read(4))[0]
+print(f.read(n).decode())' "$VMB_SOCK" "$2" "$3"
+}
+
 # wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succeeds
 wait_for() {
   local t=$1; shift

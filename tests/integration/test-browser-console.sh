@@ -13,7 +13,12 @@
 #   - the token is refused on its second use and after console_token_ttl (5 s);
 #   - alex cannot get a token for doraz's instance (EPERM);
 #   - no response the browser got (HTTP bodies and headers, WebSocket frames)
-#     nor the page's DOM holds either VNC password.
+#     nor the page's DOM holds either VNC password;
+#   - console activity (issue 14, vmbatch-web's console.activity): instance
+#     show says doraz's console is open, after typing its console_input_at is
+#     within the last seconds, after the page closed it is not open within the
+#     report interval; doraz's own console.activity is refused (EPERM) and
+#     changes nothing, the web user's same call is taken.
 # The screenshots (page, canvas, direct, vncsnapshot) stay in
 # $VMBATCH_KEEP_SHOTS (meson: BUILD/meson-logs/browser-console), else in
 # /tmp/vmbatch-browser-console-shots; the path is printed.
@@ -69,7 +74,7 @@ start_test_browser "$CDP"
 ok $? "headless Chromium runs in $NS with DevTools on 127.0.0.1:$CDP" || diag "$(tail -20 "$T/chromium.log")"
 
 cat >"$T/scenario.py" <<'PY'
-import os, subprocess, sys, time
+import json, os, subprocess, sys, time
 sys.path.insert(0, os.environ["HERE"])
 import vmbconsole as vc
 E = os.environ
@@ -127,6 +132,43 @@ def show(user, vm, tag, own, other):
     return url
 
 urlA = show("doraz", "g", "doraz", (E["PA"], E["PWA"]), (E["PB"], E["PWB"]))
+
+# what vmbatch-web told vmbatchd of this console (console.activity): instance show
+def inst_show():
+    r = subprocess.run(["runuser", "-u", "doraz", "--", "env", "VMBATCH_SOCKET=" + E["VMB_SOCK"], E["VMBATCH"], "--json",
+                        "instance", "show", E["IA"]], capture_output=True, text=True)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return {"error": r.stdout + r.stderr}
+def poll(cond, seconds):
+    end = time.monotonic() + seconds
+    while True:
+        d = inst_show()
+        if cond(d) or time.monotonic() > end:
+            return d
+        b.pump(0.1)
+if urlA:
+    d = poll(lambda d: d.get("console_open") is True, 3)
+    check(d.get("console_open") is True, "instance show: doraz's console is open (console_open)", d)
+    before = d.get("console_input_at")
+    b.eval("window.vmbatchConsole.focus()")
+    t_key = time.time()
+    for ch in "vmb":
+        b.key(ch)
+    # the gateway tells a burst's last input within its report interval (2 s)
+    d = poll(lambda d: (d.get("console_input_at") or 0) >= int(t_key), 4)
+    at = d.get("console_input_at") or 0
+    check(before is None, "no input before the keys (noVNC's update requests are no input): %s" % before)
+    check(d.get("console_open") is True and int(t_key) <= at <= time.time(),
+          "after typing: still open, console_input_at %s s after the first key (was %s), %.1f s ago" %
+          (at - int(t_key), before, time.time() - at), d)
+    t_close = time.monotonic()
+    b.call("Page.navigate", url="about:blank")  # the page goes, its WebSocket with it
+    d = poll(lambda d: d.get("console_open") is False, 4)
+    check(d.get("console_open") is False and time.monotonic() - t_close <= 2.5 and abs((d.get("console_input_at") or 0) - at) <= 1,
+          "the page closed: console_open false after %.1f s (report interval 2 s), the last input kept" %
+          (time.monotonic() - t_close), d)
 urlB = show("alex", "h", "alex", (E["PB"], E["PWB"]), (E["PA"], E["PWA"]))
 
 # the token's limits, through the browser
@@ -164,9 +206,22 @@ check(len(blob) > 100000 and E["PWA"].encode() not in blob and E["PWB"].encode()
       (len(blob), len(seen)))
 print("DONE", flush=True)
 PY
-export HERE SHOTS CDP PORT TTL VMB_SOCK VMBATCH PA PB PWA PWB
+export HERE SHOTS CDP PORT TTL VMB_SOCK VMBATCH PA PB PWA PWB IA
 ip netns exec "$NS" "$PY" "$T/scenario.py" >"$T/scenario.out" 2>&1
 tap_scenario "$T/scenario.out"
+
+# console.activity is the gateway's: a student reporting her own is refused
+# and changes nothing; the web user's same call is taken (then closed again)
+act() { rpc_as "$1" console.activity "{\"instance\": $IA, \"conn\": 99, \"open\": $2, \"input_ago_ms\": 0}"; }
+ishow() { vb doraz --json instance show "$IA" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print(d['console_open'], d['console_input_at'])"; }
+before=$(ishow)
+out=$(act doraz true)
+printf '%s' "$out" | grep -q '"code": *"EPERM"' && [ "$(ishow)" = "$before" ]
+ok $? "doraz's own console.activity is refused (EPERM) and changes nothing ($before): $(printf '%s' "$out" | head -c 160)"
+out=$(act "$WEBU" true)
+printf '%s' "$out" | grep -q '"ok": *true' && [ "$(ishow | cut -d' ' -f1)" = True ]
+ok $? "control: the web user's same call is taken (console_open: $(ishow))"
+act "$WEBU" false >/dev/null
 
 expect_fail "alex cannot get a console token for doraz's instance: EPERM" "You don't have permission to open this console" -- \
   vb alex console --instance "$IA"
@@ -175,6 +230,8 @@ grep -q "console open: instance $IA (vm g) user doraz from 127.0.0.1:[0-9]*" "$T
   grep -q "console open: instance $IB (vm h) user alex from 127.0.0.1:[0-9]*" "$T/web.log"
 ok $? "the gateway logged each console's open (instance, vm, user, from)" || diag "$(cat "$T/web.log")"
 ! grep -q -e "$PWA" -e "$PWB" "$T/web.log"; ok $? "the gateway's log holds no VNC password"
+! grep -q -e "is unknown to the gateway" -e "activity" "$T/web.log"
+ok $? "the gateway told every message noVNC sent apart, and every activity report was taken (no warning)"
 audit=$(vb badadmin --json audit list --limit 200)
 printf '%s' "$audit" | "$PY" -c "
 import json, sys

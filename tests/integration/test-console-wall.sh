@@ -116,6 +116,14 @@ if url:
     check(sorted(names or []) == sorted([S1, S2]) and all(any(n in l for l in labels) for n in (S1, S2)),
           "the tiles are named %s and %s" % (S1, S2), labels)
     save("wall.png", b.screenshot())
+    # the teacher watching is not the students' activity (console.activity
+    # reports only a console opened by the instance's own user)
+    def open_of(user, inst):
+        r = subprocess.run(["runuser", "-u", user, "--", "env", "VMBATCH_SOCKET=" + E["VMB_SOCK"], E["VMBATCH"],
+                            "--json", "instance", "show", inst], capture_output=True, text=True)
+        return r.stdout.replace(" ", "").count('"console_open":false')
+    check(open_of(S1, E["IA"]) == 1 and open_of(S2, E["IB"]) == 1,
+          "with only the wall's thumbnails on them, instance show says neither student's console is open")
     for i, name in enumerate(names or []):
         port, pw, inst = screens[name]
         other = screens[S2 if name == S1 else S1]

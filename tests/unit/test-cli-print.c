@@ -127,6 +127,14 @@ static void test_lines(void) {
               "list once it runs\n");
         check(cli_print_stopped, "stop", "{'vm':'myvm'}", "{'id':8,'vm':1002,'state':'stopped'}",
               "Instance 8 of vm 1002: stopped\n");
+        check(cli_print_instance, "instance show, no console", "{'instance':8}",
+              "{'id':8,'vm':1002,'state':'running','console_open':false,'console_input_at':null}",
+              "Instance 8 of vm 1002: running\nConsole: not open; last input: none\n");
+        check(cli_print_instance, "instance show, a console", "{'instance':8}",
+              "{'id':8,'vm':1002,'state':'running','console_open':true,'console_input_at':1796300000}",
+              "Instance 8 of vm 1002: running\nConsole: open in a browser; last input: 2026-12-03 12:13:20\n");
+        check(cli_print_instance, "instance show, an older vmbatchd", "{'instance':8}",
+              "{'id':8,'vm':1002,'state':'paused'}", "Instance 8 of vm 1002: paused\n");
         check(cli_print_ping, "ping", "{}",
               "{'version':'0.1.0','uid':503,'user':'badadmin','admin':true,'initialized':true}",
               "vmbatchd 0.1.0: you are badadmin (uid 503), admin\n");

@@ -21,7 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/console_activity.h"
 #include "core/console_tokens.h"
+#include <time.h>
 #include "tap.h"
 #include "unit/helpers.h"
 
@@ -361,6 +363,38 @@ int main(void) {
                    audit_count(&e, "console.wall_redeem", "wall token unknown or already used") == 2,
            "the audit log has the wall's 4 opens and 2 refusals");
         ok(audit_count(&e, "console.wall", NULL) == 4, "... and the 4 wall tokens' issue");
+
+        /* console.activity: the gateway's report, in memory */
+        set_state(&e, id, INSTANCE_RUNNING);
+        e.c.console_activity = console_activity_new(0);
+        json_t *show = NULL;
+        r = call(&e, stud, "console.activity", NULL, &err, "{'instance': %u, 'conn': 1, 'open': true, 'input_ago_ms': 0}", id);
+        ok(r == -EPERM && strstr(err.message, "only the console gateway"), "a student's console.activity: EPERM: %s",
+           err.message);
+        call(&e, stud, "instance.show", &show, &err, "{'instance': %u}", id);
+        ok(json_is_false(json_object_get(show, "console_open")) && json_is_null(json_object_get(show, "console_input_at")),
+           "... and it changed nothing: instance.show says no console, no input");
+        json_decref(show);
+        int64_t t0 = (int64_t)time(NULL);
+        r = call(&e, web, "console.activity", NULL, &err, "{'instance': %u, 'conn': 1, 'open': true, 'input_ago_ms': 1500}",
+                 id);
+        call(&e, stud, "instance.show", &show, &err, "{'instance': %u}", id);
+        int64_t at = jint(show, "console_input_at");
+        ok(r == 0 && json_is_true(json_object_get(show, "console_open")) && at >= t0 - 3 && at <= t0,
+           "the web user's report is taken: open, input %lld s before now", (long long)(t0 - at));
+        json_decref(show);
+        r = call(&e, web, "console.activity", NULL, &err, "{'instance': %u, 'conn': 1, 'open': false}", id);
+        call(&e, stud, "instance.show", &show, &err, "{'instance': %u}", id);
+        ok(r == 0 && json_is_false(json_object_get(show, "console_open")) && jint(show, "console_input_at") == at,
+           "closed: not open, the last input kept");
+        json_decref(show);
+        r = call(&e, web, "console.activity", NULL, &err, "{'instance': 999, 'conn': 1, 'open': true}");
+        ok(r == -ENOENT, "no such instance: %s", err.message);
+        r = call(&e, web, "console.activity", NULL, &err, "{'instance': %u, 'conn': 1, 'open': true, 'input_ago_ms': -5}", id);
+        ok(r == -EINVAL, "a negative input_ago_ms: %s", err.message);
+        r = call(&e, web, "console.activity", NULL, &err, "{'instance': %u, 'open': true}", id);
+        ok(r == -EINVAL, "no conn: %s", err.message);
+        console_activity_free(TAKE_PTR(e.c.console_activity));
 
         /* no web_user account: only root */
         snprintf(e.settings.web_user, sizeof(e.settings.web_user), "no-such-account-here");

@@ -116,6 +116,13 @@ static void test_full_handshake(void) {
         rfb_proxy_consume(p, RFB_CLIENT, 5);
         n = rfb_proxy_pending(p, RFB_CLIENT, &d);
         ok(n == sizeof(server_init) - 5 && d[0] == server_init[5], "consume drops what was sent");
+        /* the browser's messages are told apart (rfb_input.h): input or not */
+        static const uint8_t fbur[] = {3, 1, 0, 0, 0, 0, 2, 128, 1, 224}, key[] = {4, 1, 0, 0, 0, 0, 0, 0x61};
+        rfb_proxy_feed(p, RFB_CLIENT, fbur, sizeof(fbur));
+        ok(rfb_proxy_client_input(p)->messages == 1 && rfb_proxy_client_input(p)->inputs == 0,
+           "relay: an update request is a message, no input");
+        rfb_proxy_feed(p, RFB_CLIENT, key, sizeof(key));
+        ok(rfb_proxy_client_input(p)->inputs == 1, "relay: a KeyEvent is input");
         rfb_proxy_free(p);
 }
 
@@ -296,6 +303,10 @@ static void test_bad_browsers(void) {
         drain(p, &o);
         ok(rfb_proxy_phase(p) == RFB_RELAY && o.n[RFB_SERVER] == 12 + 1 + 16 + 1 && o.b[RFB_SERVER][29] == 1,
            "the pipelined ClientInit follows the authentication");
+        static const uint8_t pointer[] = {5, 0, 0, 1, 0, 2};
+        rfb_proxy_feed(p, RFB_CLIENT, pointer, sizeof(pointer));
+        ok(rfb_proxy_client_input(p)->messages == 1 && rfb_proxy_client_input(p)->inputs == 1,
+           "the pipelined ClientInit is no message: the PointerEvent after it is the first, and input");
         rfb_proxy_free(p);
 }
 
