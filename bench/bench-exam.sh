@@ -110,6 +110,26 @@ end_exam() {
   local until=$(( $(now_ms) + 60000 ))
   while [ -n "$(exam_instances "$1")" ] && [ "$(now_ms)" -lt $until ]; do sleep 0.5; done
 }
+# the daemon's own clock: when (ms after START_MS) the last of exam E's
+# instances was logged "running" after START_MS (the CLI polling above adds
+# its own delay of a few hundred ms)
+log_running_ms() {
+  local ids
+  ids=$(exam_instances "$1" | awk '{print $1}' | tr '\n' ' ')
+  python3 - "$T/vmbatchd.log" "$2" $ids <<'PY'
+import datetime, re, sys
+log, start, ids = sys.argv[1], int(sys.argv[2]), set(sys.argv[3:])
+last = None
+for line in open(log, errors="replace"):
+    m = re.match(r"(\S+)Z vmbatchd\[\d+\] info: instance (\d+): running$", line.strip())
+    if not m or m.group(2) not in ids:
+        continue
+    t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
+    if t >= start:
+        last = t if last is None or t > last else last
+print(int(last - start) if last is not None else "?")
+PY
+}
 mem_avail_kib() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 
 echo "bench-exam: N=$N students, TCG guests (128 MiB each), $(nproc) cores, start $LEAD s after exam create"
@@ -119,10 +139,11 @@ vb "$A" exam create cold --template tmpl --group bx --start "+${LEAD}s" --end +2
 START=$(vb "$A" --json exam show cold | pyj "print(m['start'])")
 sleep_until_ms $(( START * 1000 ))
 t0=$(now_ms)
-for u in "${STUDENTS[@]}"; do vb "$u" vm run "exam-cold-$u" --isolate --no-wait >/dev/null 2>&1 & done
-wait
+runs=()
+for u in "${STUDENTS[@]}"; do vb "$u" vm run "exam-cold-$u" --isolate --no-wait >/dev/null 2>&1 & runs+=($!); done
+wait "${runs[@]}" # (not a bare wait: vmbatchd is a child too)
 wait_all cold running 600 || die "cold: not all running"
-cold_run=$(( $(now_ms) - START * 1000 ))
+cold_run=$(( $(now_ms) - START * 1000 )); cold_log=$(log_running_ms cold $(( START * 1000 )))
 sizes=(); while read -r id st; do sizes+=("$id:0"); done < <(exam_instances cold)
 wait_answer cold 600 "${sizes[@]}" || die "cold: a console did not answer"
 cold_answer=$(( $(now_ms) - START * 1000 ))
@@ -139,7 +160,7 @@ until_up() {
 }
 until_up || die "cold: a guest never came up"
 cold_up=$(( $(now_ms) - START * 1000 ))
-echo "cold: ${N} vms: all running $cold_run ms, every console answering $cold_answer ms, every guest up (VMB-READY) $cold_up ms after the start (the runs issued $(( t0 - START * 1000 )) ms after it)"
+echo "cold: ${N} vms: all running $cold_run ms (daemon's log: $cold_log ms; qemu started, the guest still booting), every console answering $cold_answer ms, every guest up (VMB-READY) $cold_up ms after the start (the runs issued $(( t0 - START * 1000 )) ms after it)"
 end_exam cold
 
 # ---- (b) warm ----
@@ -162,10 +183,10 @@ done < <(exam_instances warm)
 sizes=(); while read -r id st; do sizes+=("$id:$(serial_size "$id")"); done < <(exam_instances warm)
 sleep_until_ms $(( START * 1000 ))
 wait_all warm running 120 || die "warm: not all running after the start"
-warm_run=$(( $(now_ms) - START * 1000 ))
+warm_run=$(( $(now_ms) - START * 1000 )); warm_log=$(log_running_ms warm $(( START * 1000 )))
 wait_answer warm 120 "${sizes[@]}" || die "warm: a console did not answer"
 warm_answer=$(( $(now_ms) - START * 1000 ))
-echo "warm: ${N} vms booted and paused $warm_boot ms after exam create; at the start: all running $warm_run ms, every console answering $warm_answer ms after the start"
+echo "warm: ${N} vms booted and paused $warm_boot ms after exam create; at the start: all running $warm_run ms (daemon's log: $warm_log ms), every console answering $warm_answer ms after the start"
 stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1; s+=$1} END {printf "min %d, median %d, max %d, mean %d KiB", a[1], a[int((NR+1)/2)], a[NR], s/NR}'; }
 echo "warm: a paused vm's qemu: RSS $(stats "${rss[@]}"); PSS $(stats "${pss[@]}") (guest memory 128 MiB)"
 echo "warm: MemAvailable fell by $(( (m0 - m1) / 1024 )) MiB for $N paused vms ($(( (m0 - m1) / N / 1024 )) MiB each)"
