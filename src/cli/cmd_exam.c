@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cmd_exam.h"
+#include "cli/print_exam_selftest.h"
 #include "cli/rpc.h"
 #include "cli/table.h"
 #include "basic/config.h"
@@ -38,6 +39,8 @@ static int build_create(CliArgs *a, const char *cwd, json_t *args, Error *err) {
                 return error_set(err, -EINVAL, "give the exam's --template VM and --group UG");
         if (cli_args_flag(a, "warm"))
                 json_object_set_new(args, "warm", json_true());
+        if (cli_args_flag(a, "no-selftest"))
+                json_object_set_new(args, "no_selftest", json_true());
         return 0;
 }
 
@@ -124,6 +127,7 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
         fprintf(f, "exam %s (id %lld): %s, %s - %s, group %s, template %s%s\ncollection: %s\n", s_of(d, "name"),
                 (long long)i_of(d, "id"), s_of(d, "state"), s, e, s_of(d, "group_name"), s_of(d, "template_name"),
                 json_is_true(json_object_get(d, "warm")) ? ", warm" : "", s_of(d, "collection"));
+        cli_exam_print_selftest(f, json_object_get(d, "selftest"));
         static const char *const h[] = {"user", "vm", "state", "extra", "deadline", "sealed_at", "sha256"};
         _cleanup_table_ Table *t = table_new(ELEMENTSOF(h), h);
         size_t i;
@@ -232,7 +236,7 @@ int cli_exam_verify_run(const json_t *args, bool json) {
 static const CliOpt create_opts[] = {
         {"template", CLI_OPT_VALUE}, {"group", CLI_OPT_VALUE}, {"start", CLI_OPT_VALUE},
         {"end", CLI_OPT_VALUE},      {"warm", CLI_OPT_FLAG},   {"allow", CLI_OPT_VALUE},
-        {},
+        {"no-selftest", CLI_OPT_FLAG}, {},
 };
 static const CliOpt receipt_opts[] = {{"user", CLI_OPT_VALUE}, {"pubkey", CLI_OPT_FLAG}, {}};
 static const CliOpt verify_opts[] = {{"key", CLI_OPT_VALUE}, {"key-file", CLI_OPT_VALUE}, {}};
@@ -243,7 +247,8 @@ const CliVerb cli_exam_verbs[] = {
         {
                 .name = "create",
                 .op = "exam.create",
-                .usage = "NAME --template VM --group UG --start TIME --end TIME [--warm] [--allow ADDR,...]",
+                .usage = "NAME --template VM --group UG --start TIME --end TIME [--warm] [--allow ADDR,...]\n"
+                         "       [--no-selftest]",
                 .pos_name = "NAME",
                 .min_pos = 1,
                 .max_pos = 1,
@@ -251,7 +256,9 @@ const CliVerb cli_exam_verbs[] = {
                         "template, named exam-NAME-USER, owned by the student, forced isolated.\n"
                         "TIME is local time YYYY-MM-DDTHH:MM[:SS], or +MINUTES from now (+90s, +2h).\n"
                         "At each student's deadline (the end plus their extra time) their vm is\n"
-                        "paused, cut off the network and its disc sealed in the collection folder.\n",
+                        "paused, cut off the network and its disc sealed in the collection folder.\n"
+                        "It is ready (may start) once its isolation self-test passed; --no-selftest\n"
+                        "makes it ready without the test (audited).\n",
                 .opts = create_opts,
                 .build = build_create,
                 .print = print_created,
@@ -269,8 +276,14 @@ const CliVerb cli_exam_verbs[] = {
          .help = "An exam and its members: state, vm, extra time, deadline, sealed hash\n"
                  "(a student sees only their own row).\n",
          ONE_EXAM, .print = print_show},
-        {.name = "start", .op = "exam.start", .usage = "EXAM", .help = "Start an exam now (admins).\n", ONE_EXAM,
+        {.name = "start", .op = "exam.start", .usage = "EXAM",
+         .help = "Start an exam now (admins); one that is not ready is refused with the reason.\n", ONE_EXAM,
          .print = print_state},
+        {.name = "selftest", .op = "exam.selftest", .usage = "EXAM",
+         .help = "Run the exam's isolation self-test again (admins): two probe vms try every\n"
+                 "attack on each other; the exam is not ready until it passes. 'exam show'\n"
+                 "prints the result.\n",
+         ONE_EXAM, .print = cli_exam_print_selftest_queued},
         {.name = "stop", .op = "exam.stop", .usage = "EXAM",
          .help = "End an exam now (admins): every vm not yet sealed is frozen and sealed.\n", ONE_EXAM,
          .print = print_state},

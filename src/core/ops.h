@@ -55,6 +55,7 @@ typedef struct OpDef {
 extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_instances[], ops_console[];
 
 extern const OpDef ops_exam[]; /* ops_exam.c (the exam clock shares ops_exam.h) */
+extern const OpDef ops_exam_selftest[]; /* ops_exam_selftest.c */
 
 /* Resolvers: a reference (id or name) in args[key] to a record, with
  * "no such ..." errors naming what was asked for. */

@@ -37,6 +37,7 @@ void settings_defaults(Settings *s) {
         s->audit_keep_days = 365;
         snprintf(s->web_user, sizeof(s->web_user), "vmbatch-web");
         s->console_token_ttl_s = 60;
+        s->exam_selftest_timeout_s = 600;
 }
 
 /* ---- the keys ----------------------------------------------------------
@@ -173,7 +174,23 @@ static const Key keys[] = {
              "the console gateway's page in console.open's URL; empty: https://HOSTNAME:8443/console"),
         STR("web_user", web_user, "the account the console gateway runs as: it (and root) may redeem console tokens"),
         U32("console_token_ttl", console_token_ttl_s, 1, 3600, "seconds a console token may be redeemed after its issue"),
+        STR("exam_probe_kernel", exam_probe_kernel, "exams' isolation self-test: the probe guests' kernel; empty: no self-test"),
+        STR("exam_probe_initrd", exam_probe_initrd, "exams' isolation self-test: the probe guests' initrd (the test guest's)"),
+        U32("exam_selftest_timeout", exam_selftest_timeout_s, 30, 3600,
+            "seconds the self-test's probes have to finish (then: no answer from the probes)"),
 };
+
+void settings_gateway(const Settings *s, char buf[64]) {
+        buf[0] = 0;
+        if (!isempty(s->dhcp_gateway))
+                snprintf(buf, 64, "%s", s->dhcp_gateway);
+        else if (!isempty(s->bridge_address)) {
+                snprintf(buf, 64, "%s", s->bridge_address);
+                char *slash = strchr(buf, '/');
+                if (slash)
+                        *slash = 0;
+        }
+}
 
 static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {
         char *field = (char *)s + k->offset;

@@ -9,6 +9,7 @@
 #include "basic/worker.h"
 #include "core/exam.h"
 #include "core/ops_exam.h"
+#include "core/ops_exam_selftest.h"
 #include "disk/seal.h"
 #include "store/exams.h"
 
@@ -273,6 +274,16 @@ static bool try_seal(ExamClock *k, const ExamRec *e, ExamMemberRec *m, int64_t n
 
 /* ---- one pass ---- */
 
+static void audit_refusal(Store *s, const ExamRec *e, const Error *why) {
+        Error err = {0};
+        log_error("exam %s: not started at its start time: %s", e->name, why->message);
+        if (store_begin(s, &err) < 0)
+                return;
+        audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s, s:s}", "by", "its start time", "refused", why->message));
+        if (store_commit(s, &err) < 0)
+                store_rollback(s);
+}
+
 static void start_exam(ExamClock *k, ExamRec *e) {
         Store *s = k->c->store;
         Error err = {0};
@@ -280,7 +291,9 @@ static void start_exam(ExamClock *k, ExamRec *e) {
                 return;
         if (exam_start(k->c, e, &err) < 0) {
                 store_rollback(s);
-                log_error("exam %s: cannot start it: %s", e->name, err.message);
+                /* not ready: it stays not started, said once (audited, logged) */
+                if (exam_selftest_refused_once(k->c, e->id))
+                        audit_refusal(s, e, &err);
                 return;
         }
         audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s}", "by", "its start time"));
@@ -354,8 +367,10 @@ static void clock_run(ExamClock *k) {
                         continue;
                 if ((e.state == EXAM_CREATED || e.state == EXAM_READY) && e.start * 1000 <= now)
                         start_exam(k, &e);
-                if (e.state == EXAM_CREATED || e.state == EXAM_READY)
-                        next = e.start * 1000 < next ? e.start * 1000 : next;
+                if (e.state == EXAM_CREATED || e.state == EXAM_READY) {
+                        if (e.start * 1000 > now) /* one refused (not ready) waits for the tick */
+                                next = e.start * 1000 < next ? e.start * 1000 : next;
+                }
                 else
                         soon |= run_members(k, &e, now, &next);
         }
