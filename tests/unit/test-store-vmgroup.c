@@ -140,7 +140,7 @@ static void test_constraints_and_migration(void) {
         ok(sql(path, "ALTER TABLE vm_groups DROP COLUMN max_mem; ALTER TABLE vm_groups DROP COLUMN max_vcpus;"
                      "ALTER TABLE vm_groups DROP COLUMN max_walltime; ALTER TABLE vm_groups DROP COLUMN ipv6;"
                      "ALTER TABLE instances DROP COLUMN ipv6;"
-                     "DROP TABLE exam_members; DROP TABLE exams;"
+                     "DROP TABLE exam_selftests; DROP TABLE exam_members; DROP TABLE exams;"
                      "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (1, 'all_vms', 3232235521, 3232235774);"
                      "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (2, 'lab1', 3232261122, 3232261374);"
                      "PRAGMA user_version = 3;") == 0 &&
