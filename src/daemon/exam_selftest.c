@@ -199,18 +199,41 @@ static bool instance_gone(ExamSelftest *k, const Probe *p) {
 
 /* ---- probes ---- */
 
-/* The probe vm row (a leftover of an earlier run deleted first, when it no
- * longer runs), audited. */
+/* The probe vms an earlier run left (a vmbatchd stopped during the test):
+ * true when there are none (any found deleted); false while one still runs
+ * (its instances are killed: the test waits for the next tick). */
+static bool leftovers_gone(ExamSelftest *k) {
+        bool gone = true;
+        for (int role = 0; role < N_PROBES; role++) {
+                char name[STORE_NAME_MAX];
+                VmRec old;
+                _cleanup_free_ uint32_t *ids = NULL;
+                size_t n = 0;
+                Error err = {0};
+                probe_name(k, role, name);
+                if (store_vm_get_by_owner_name(k->c->store, k->exam.owner, name, &old) < 0)
+                        continue;
+                if (store_instance_ids_for_vm(k->c->store, old.id, &ids, &n) < 0 || n > 0) {
+                        for (size_t i = 0; i < n; i++)
+                                call(k, "instance.stop", json_pack("{s:I, s:b}", "instance", (json_int_t)ids[i], "force", 1),
+                                     NULL, &err);
+                        gone = false;
+                } else if (call(k, "vm.del", json_pack("{s:I}", "vm", (json_int_t)old.id), NULL, &err) < 0) {
+                        log_warn("exam %s: self-test: deleting an earlier run's probe vm %u: %s", k->exam.name, old.id,
+                                 err.message);
+                        gone = false;
+                }
+        }
+        return gone;
+}
+
+/* The probe vm row, audited. */
 static int probe_make(ExamSelftest *k, int role, const char *cmdline, Error *err) {
         Store *s = k->c->store;
-        VmRec t, v = {0}, old;
+        VmRec t, v;
         int r = store_vm_get(s, k->exam.template_vm, &t);
         if (r < 0)
                 return store_get_error(s, r, err, "the exam's template vm %u is gone", k->exam.template_vm);
-        probe_name(k, role, v.name);
-        if (store_vm_get_by_owner_name(s, k->exam.owner, v.name, &old) == 0 &&
-            call(k, "vm.del", json_pack("{s:I}", "vm", (json_int_t)old.id), NULL, err) < 0)
-                return r;
         v = (VmRec){.owner = k->exam.owner, .vm_group = t.vm_group, .mem = PROBE_MEM, .vcpus = 1,
                     .force_isolated = true};
         probe_name(k, role, v.name);
@@ -378,8 +401,8 @@ static void begin(ExamSelftest *k, uint32_t exam) {
         ExamSelftestRec t;
         memset(k->p, 0, sizeof(k->p));
         k->stops_sent = 0;
-        if (store_exam_get(s, exam, &k->exam) < 0 || store_exam_selftest_get(s, exam, &t) < 0)
-                return;
+        if (store_exam_get(s, exam, &k->exam) < 0 || store_exam_selftest_get(s, exam, &t) < 0 || !leftovers_gone(k))
+                return; /* pending still: the next tick tries again */
         k->started_ms = now_ms();
         k->deadline_ms = k->started_ms + (int64_t)st->exam_selftest_timeout_s * 1000;
         t.state = EXAM_SELFTEST_RUNNING;

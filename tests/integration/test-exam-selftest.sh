@@ -14,6 +14,8 @@
 #             host service among them: the node's listener accepted the attacker); exam start is
 #             refused with that reason; the clock does not start it at its start time either (it
 #             stays created; the refusal audited once); the probes are gone
+#   silent    probes that cannot boot (exam_probe_kernel is not a kernel): "no answer from the
+#             probes", not ready, the probes gone
 # Control: the attacks the none run reports as through are among those the filtered run blocked,
 # and there are some (the probes work, so the filtered pass is no accident). The self-test's
 # duration (seconds) is a TAP diagnostic per run.
@@ -60,9 +62,9 @@ vb() { local u=$1; shift; as "$u" "$VMAPP_BIN" "$@"; }
 show_json() { vb $TEACHER --json exam show $EXAM 2>/dev/null; }
 st_field() { show_json | pyj "print(m['selftest'].get('$1', ''))"; }
 
-# run_case LABEL FILTER_BACKEND START: one namespace, daemon, exam; facts in $T/LABEL/
+# run_case LABEL FILTER_BACKEND START [KERNEL]: one namespace, daemon, exam; facts in $T/LABEL/
 run_case() {
-  local label=$1 fb=$2 start=$3 R=$T/$1 NS=vmb-stt-$$-$1 u out rc
+  local label=$1 fb=$2 start=$3 kernel=${4:-$T/guest/vmlinuz} R=$T/$1 NS=vmb-stt-$$-$1 u out rc
   mkdir -p "$R/templates" "$R/home" && chown $TEACHER: "$R/templates" && chmod 0711 "$R/templates" && chmod 0755 "$R/home"
   for u in "${STUDENTS[@]}"; do install -d -o "$u" -g "$(id -gn "$u")" -m 0755 "$R/home/$u"; done
   ip netns add "$NS" && ip -n "$NS" link set lo up || { ok 1 "$label: a network namespace"; return; }
@@ -72,7 +74,7 @@ run_case() {
     "bridge = vbr0" "bridge_address = 192.168.100.1/24" "dhcp_backend = dnsmasq" \
     "dhcp_range = 192.168.100.0/255.255.255.0" "dhcp_gateway = 192.168.100.1" "accel = tcg" \
     "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "filter_backend = $fb" \
-    "exam_probe_kernel = $T/guest/vmlinuz" "exam_probe_initrd = $T/guest/initrd.img" "exam_selftest_timeout = 420" &&
+    "exam_probe_kernel = $kernel" "exam_probe_initrd = $T/guest/initrd.img" "exam_selftest_timeout = 420" &&
     wait_for 15 eval 'v $TEACHER --ping >/dev/null 2>&1'
   ok $? "$label: vmbatchd (filter_backend = $fb, exam_probe_kernel = the test guest) started in $NS" ||
     { tail -5 "$R/vmbatchd.log" | sed 's/^/# /'; return; }
@@ -163,6 +165,18 @@ n=$(printf '%s' "$audit" | pyj "print(sum(1 for a in m if a['op']=='exam.start' 
 [ "$n" = 1 ]; ok $? "none: the clock's refusal at the start time is audited once ($n)"
 grep -q "not started at its start time: the exam $EXAM is not ready" "$R/vmbatchd.log"
 ok $? "none: and logged with the reason"
+stop_vmbatchd
+
+# ---- run 3: probes that never answer (their "kernel" is the initrd: qemu cannot boot it) ----
+run_case silent nft +20 "$T/guest/initrd.img"
+R=$T/silent
+[ "$(pyj "print(m['selftest']['state'])" <"$R/show.json")" = failed ] && [ "$(pyj "print(m['state'])" <"$R/show.json")" = created ]
+ok $? "silent: the self-test failed, the exam is not ready"
+reason=$(pyj "print(m['selftest']['reason'])" <"$R/show.json")
+case $reason in "no answer from the probes"*) true ;; *) false ;; esac
+ok $? "silent: the reason: $reason"
+expect_fail "silent: exam start is refused" "is not ready: the isolation self-test failed: no answer from the probes" -- \
+  vb $TEACHER exam start $EXAM
 stop_vmbatchd
 
 # ---- control ----
