@@ -76,7 +76,7 @@ run_case() {
     "vnc_listen = 127.0.0.1" "starter = $STARTER" "reattach_grace = 5" "filter_backend = $fb" \
     "exam_probe_kernel = $kernel" "exam_probe_initrd = $T/guest/initrd.img" "exam_selftest_timeout = 420" &&
     wait_for 15 eval 'v $TEACHER --ping >/dev/null 2>&1'
-  ok $? "$label: vmbatchd (filter_backend = $fb, exam_probe_kernel = the test guest) started in $NS" ||
+  ok $? "$label: vmbatchd (filter_backend = $fb, exam_probe_kernel = ${kernel##*/}) started in $NS" ||
     { tail -5 "$R/vmbatchd.log" | sed 's/^/# /'; return; }
   v $TEACHER --init >/dev/null && v $TEACHER --ugadd --name stug --ugid 30 >/dev/null &&
     v $TEACHER --uadd --name ststud1 --uid "$(id -u ststud1)" --ug stug --stordir "$R/home/ststud1" >/dev/null &&
