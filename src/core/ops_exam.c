@@ -404,7 +404,8 @@ static int op_exam_show(Controller *c, const Caller *who, const json_t *args, js
         }
         *ret = exam_json(c, &e);
         json_object_set_new(*ret, "members", rows);
-        json_object_set_new(*ret, "selftest", exam_selftest_json(c, e.id));
+        if (who->admin) /* the probes' results are the teacher's */
+                json_object_set_new(*ret, "selftest", exam_selftest_json(c, e.id));
         return 0;
 }
 
