@@ -8,6 +8,7 @@
 
 #include "cli/cmd_exam.h"
 #include "cli/exam_collect.h"
+#include "cli/print_exam_selftest.h"
 #include "cli/rpc.h"
 #include "cli/table.h"
 #include "basic/config.h"
@@ -40,6 +41,8 @@ static int build_create(CliArgs *a, const char *cwd, json_t *args, Error *err) {
         const char *ready = cli_args_value(a, "warm-ready");
         if (cli_args_flag(a, "warm") || ready)
                 json_object_set_new(args, "warm", json_true());
+        if (cli_args_flag(a, "no-selftest"))
+                json_object_set_new(args, "no_selftest", json_true());
         return ready ? cli_put_string(args, "warm_ready", ready, "--warm-ready", err) : 0;
 }
 
@@ -143,6 +146,7 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
         if (json_is_true(json_object_get(d, "warm")))
                 fprintf(f, "warm: booted before the start, paused once the console prints \"%s\"\n",
                         s_of(d, "warm_ready"));
+        cli_exam_print_selftest(f, json_object_get(d, "selftest"));
         static const char *const h[] = {"user",     "vm",           "state",     "console", "extra",
                                         "deadline", "disc_written", "sealed_at", "sha256"};
         int64_t now_ms = (int64_t)time(NULL) * 1000;
@@ -259,7 +263,7 @@ int cli_exam_verify_run(const json_t *args, bool json) {
 static const CliOpt create_opts[] = {
         {"template", CLI_OPT_VALUE}, {"group", CLI_OPT_VALUE}, {"start", CLI_OPT_VALUE},
         {"end", CLI_OPT_VALUE},      {"warm", CLI_OPT_FLAG},   {"warm-ready", CLI_OPT_VALUE},
-        {"allow", CLI_OPT_VALUE},    {},
+        {"allow", CLI_OPT_VALUE},    {"no-selftest", CLI_OPT_FLAG}, {},
 };
 static const CliOpt receipt_opts[] = {{"user", CLI_OPT_VALUE}, {"pubkey", CLI_OPT_FLAG}, {}};
 static const CliOpt verify_opts[] = {{"key", CLI_OPT_VALUE}, {"key-file", CLI_OPT_VALUE}, {}};
@@ -271,7 +275,7 @@ const CliVerb cli_exam_verbs[] = {
                 .name = "create",
                 .op = "exam.create",
                 .usage = "NAME --template VM --group UG --start TIME --end TIME [--warm [--warm-ready TEXT]]\n"
-                         "       [--allow ADDR,...]",
+                         "       [--allow ADDR,...] [--no-selftest]",
                 .pos_name = "NAME",
                 .min_pos = 1,
                 .max_pos = 1,
@@ -282,7 +286,9 @@ const CliVerb cli_exam_verbs[] = {
                         "paused, cut off the network and its disc sealed in the collection folder.\n"
                         "--warm: each vm is booted exam_warm_lead (600 s) before the start, as its\n"
                         "student, and paused, its console closed, once its serial console prints\n"
-                        "--warm-ready TEXT (default \"login:\"); the start resumes them all.\n",
+                        "--warm-ready TEXT (default \"login:\"); the start resumes them all.\n"
+                        "It is ready (may start) once its isolation self-test passed; --no-selftest\n"
+                        "makes it ready without the test (audited).\n",
                 .opts = create_opts,
                 .build = build_create,
                 .print = print_created,
@@ -300,8 +306,14 @@ const CliVerb cli_exam_verbs[] = {
          .help = "An exam and its members: state, vm, extra time, deadline, sealed hash\n"
                  "(a student sees only their own row).\n",
          ONE_EXAM, .print = print_show},
-        {.name = "start", .op = "exam.start", .usage = "EXAM", .help = "Start an exam now (admins).\n", ONE_EXAM,
+        {.name = "start", .op = "exam.start", .usage = "EXAM",
+         .help = "Start an exam now (admins); one that is not ready is refused with the reason.\n", ONE_EXAM,
          .print = print_state},
+        {.name = "selftest", .op = "exam.selftest", .usage = "EXAM",
+         .help = "Run the exam's isolation self-test again (admins): two probe vms try every\n"
+                 "attack on each other; the exam is not ready until it passes. 'exam show'\n"
+                 "prints the result.\n",
+         ONE_EXAM, .print = cli_exam_print_selftest_queued},
         {.name = "stop", .op = "exam.stop", .usage = "EXAM",
          .help = "End an exam now (admins): every vm not yet sealed is frozen and sealed.\n", ONE_EXAM,
          .print = print_state},

@@ -299,7 +299,7 @@ static const OpDef ops_misc[] = {
 };
 
 static const OpDef *find_op(const char *name) {
-        const OpDef *const tables[] = {ops_misc, ops_users, ops_vmgroups, ops_vms, ops_perms, ops_instances, ops_exam, ops_console};
+        const OpDef *const tables[] = {ops_misc, ops_users, ops_vmgroups, ops_vms, ops_perms, ops_instances, ops_exam, ops_exam_selftest, ops_console};
         for (size_t t = 0; t < ELEMENTSOF(tables); t++)
                 for (const OpDef *d = tables[t]; d->name; d++)
                         if (streq(d->name, name))

@@ -54,13 +54,14 @@ typedef struct OpDef {
 
 extern const OpDef ops_users[], ops_vmgroups[], ops_vms[], ops_perms[], ops_instances[], ops_console[];
 
-extern const OpDef ops_exam[];
+extern const OpDef ops_exam[]; /* ops_exam.c (the exam clock shares ops_exam.h) */
+extern const OpDef ops_exam_selftest[]; /* ops_exam_selftest.c */
 
 /* ops_console.c: "console_open" and "console_input_at" (unix seconds or
  * null) of an instance, or of a vm's newest instance, set in o (nothing
  * when the controller keeps no console activity). */
 void console_activity_put(Controller *c, uint32_t instance, json_t *o);
-void console_activity_put_vm(Controller *c, uint32_t vm, json_t *o); /* ops_exam.c (the exam clock shares ops_exam.h) */
+void console_activity_put_vm(Controller *c, uint32_t vm, json_t *o);
 
 /* Resolvers: a reference (id or name) in args[key] to a record, with
  * "no such ..." errors naming what was asked for. */

@@ -13,6 +13,7 @@
 #include "core/exam.h"
 #include "core/ops.h"
 #include "core/ops_exam.h"
+#include "core/ops_exam_selftest.h"
 #include "core/validate.h"
 #include "disk/disk.h"
 #include "store/exams.h"
@@ -175,6 +176,7 @@ typedef struct ExamCreatePlan {
         ExamRec exam;
         VmRec template;
         DiscRec tdisc; /* the template's one disc */
+        bool no_selftest; /* ready without the isolation self-test (audited: it is in the args) */
         ExamMemberPlan *m;
         size_t n;
 } ExamCreatePlan;
@@ -276,6 +278,8 @@ static int exam_create_plan(Controller *c, const Caller *who, const json_t *args
         if ((r = check_warm_ready(ready, err)) < 0)
                 return r;
         snprintf(p->exam.warm_ready, sizeof(p->exam.warm_ready), "%s", ready);
+        if ((r = json_get_bool(args, "no_selftest", &p->no_selftest, err)) < 0 && r != -ENOENT)
+                return r;
         if ((r = arg_time(args, "start", &p->exam.start, err)) < 0 || (r = arg_time(args, "end", &p->exam.end, err)) < 0)
                 return r;
         if (p->exam.end <= p->exam.start)
@@ -392,6 +396,8 @@ static int exam_create_finish(Controller *c, const Caller *who, void *plan, cons
         r = store_exam_insert(c->store, &p->exam, err);
         for (size_t i = 0; i < p->n && r >= 0; i++)
                 r = record_member(c, p, &p->m[i], err);
+        if (r >= 0)
+                r = exam_selftest_created(c, &p->exam, p->no_selftest, err);
         if (r < 0) {
                 remove_overlays(p, p->n);
                 return r;
@@ -546,6 +552,8 @@ static int exam_show_finish(Controller *c, const Caller *who, void *plan, const 
         }
         *ret = exam_json(c, &e);
         json_object_set_new(*ret, "members", rows);
+        if (who->admin) /* the probes' results are the teacher's */
+                json_object_set_new(*ret, "selftest", exam_selftest_json(c, e.id));
         return 0;
 }
 
@@ -579,10 +587,13 @@ int exam_start(Controller *c, ExamRec *e, Error *err) {
         int64_t now = (int64_t)time(NULL);
         if (e->end <= now)
                 return error_set(err, -EINVAL, "the exam %s ended before it was started", e->name);
+        int r = exam_selftest_check_ready(c, e, err); /* not ready: not started */
+        if (r < 0)
+                return r;
         if (e->start > now)
                 e->start = now; /* started early by hand: the window says when it really began */
         e->state = EXAM_RUNNING;
-        int r = store_exam_update(c->store, e, err);
+        r = store_exam_update(c->store, e, err);
         return r < 0 ? r : set_members(c, e, EXAM_MEMBER_PENDING, EXAM_MEMBER_RUNNING, err);
 }
 
@@ -738,7 +749,7 @@ static int op_exam_receipt(Controller *c, const Caller *who, const json_t *args,
 }
 
 static const char *const keys_create[] = {"name", "template", "group", "start", "end", "warm", "warm_ready", "allow",
-                                          NULL};
+                                          "no_selftest", NULL};
 static const char *const keys_exam[] = {"exam", NULL};
 static const char *const keys_extend[] = {"exam", "user", "minutes", NULL};
 static const char *const keys_collect[] = {"exam", "dir", NULL};

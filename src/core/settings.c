@@ -38,6 +38,7 @@ void settings_defaults(Settings *s) {
         snprintf(s->web_user, sizeof(s->web_user), "vmbatch-web");
         s->console_token_ttl_s = 60;
         s->exam_warm_lead_s = 600;
+        s->exam_selftest_timeout_s = 600;
 }
 
 /* ---- the keys ----------------------------------------------------------
@@ -176,7 +177,23 @@ static const Key keys[] = {
         U32("console_token_ttl", console_token_ttl_s, 1, 3600, "seconds a console token may be redeemed after its issue"),
         U32("exam_warm_lead", exam_warm_lead_s, 0, 86400,
             "seconds before a --warm exam's start its VMs are booted (and paused once up)"),
+        STR("exam_probe_kernel", exam_probe_kernel, "exams' isolation self-test: the probe guests' kernel; empty: no self-test"),
+        STR("exam_probe_initrd", exam_probe_initrd, "exams' isolation self-test: the probe guests' initrd (the test guest's)"),
+        U32("exam_selftest_timeout", exam_selftest_timeout_s, 30, 3600,
+            "seconds the self-test's probes have to finish (then: no answer from the probes)"),
 };
+
+void settings_gateway(const Settings *s, char buf[64]) {
+        buf[0] = 0;
+        if (!isempty(s->dhcp_gateway))
+                snprintf(buf, 64, "%s", s->dhcp_gateway);
+        else if (!isempty(s->bridge_address)) {
+                snprintf(buf, 64, "%s", s->bridge_address);
+                char *slash = strchr(buf, '/');
+                if (slash)
+                        *slash = 0;
+        }
+}
 
 static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {
         char *field = (char *)s + k->offset;

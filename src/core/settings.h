@@ -69,9 +69,17 @@ typedef struct Settings {
         char web_user[64];             /* the account the gateway runs as, may redeem tokens (besides root) */
         uint32_t console_token_ttl_s;  /* how long a console token may be redeemed after its issue */
         uint32_t exam_warm_lead_s;     /* a --warm exam's VMs boot this long before its start */
+        /* exams' isolation self-test (daemon/exam_selftest.c): the probe guests' kernel and initrd
+         * (the test guest of scripts/build-test-guest.sh); "" = no self-test can run */
+        char exam_probe_kernel[PATH_MAX];
+        char exam_probe_initrd[PATH_MAX];
+        uint32_t exam_selftest_timeout_s; /* the probes that have not finished by then: the test failed */
 } Settings;
 
 void settings_defaults(Settings *s);
+/* The guests' gateway: dhcp_gateway, else bridge_address without its
+ * prefix length; "" when neither is set. */
+void settings_gateway(const Settings *s, char buf[64]);
 /* Apply a parsed config; unknown keys and bad values are errors naming them. */
 int settings_apply(Settings *s, const Config *c, Error *err);
 /* The commented configuration file: every key, at its value in s (the

@@ -9,6 +9,7 @@
 #include "basic/worker.h"
 #include "core/exam.h"
 #include "core/ops_exam.h"
+#include "core/ops_exam_selftest.h"
 #include "disk/seal.h"
 #include "store/exams.h"
 
@@ -343,6 +344,16 @@ static void resume_warm(ExamClock *k, ExamRec *e, ExamMemberRec *m) {
 
 /* ---- one pass ---- */
 
+static void audit_refusal(Store *s, const ExamRec *e, const Error *why) {
+        Error err = {0};
+        log_error("exam %s: not started at its start time: %s", e->name, why->message);
+        if (store_begin(s, &err) < 0)
+                return;
+        audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s, s:s}", "by", "its start time", "refused", why->message));
+        if (store_commit(s, &err) < 0)
+                store_rollback(s);
+}
+
 static void start_exam(ExamClock *k, ExamRec *e) {
         Store *s = k->c->store;
         Error err = {0};
@@ -350,7 +361,9 @@ static void start_exam(ExamClock *k, ExamRec *e) {
                 return;
         if (exam_start(k->c, e, &err) < 0) {
                 store_rollback(s);
-                log_error("exam %s: cannot start it: %s", e->name, err.message);
+                /* not ready: it stays not started, said once (audited, logged) */
+                if (exam_selftest_refused_once(k->c, e->id))
+                        audit_refusal(s, e, &err);
                 return;
         }
         audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s}", "by", "its start time"));
@@ -430,7 +443,8 @@ static void clock_run(ExamClock *k) {
                 if ((e.state == EXAM_CREATED || e.state == EXAM_READY) && e.warm && warm_at <= now)
                         warm_members(k, &e);
                 if (e.state == EXAM_CREATED || e.state == EXAM_READY) {
-                        next = e.start * 1000 < next ? e.start * 1000 : next;
+                        if (e.start * 1000 > now) /* one refused (not ready) waits for the tick */
+                                next = e.start * 1000 < next ? e.start * 1000 : next;
                         if (e.warm && warm_at > now && warm_at < next)
                                 next = warm_at;
                 } else

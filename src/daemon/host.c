@@ -643,15 +643,8 @@ static int on_timer(EventSource *s, void *userdata) {
  * the DHCP server (on the bridge unless configured), the allow-list. */
 static int filters_new(Host *h, Error *err) {
         const Settings *st = h->settings;
-        char gw[64] = "";
-        if (!isempty(st->dhcp_gateway))
-                snprintf(gw, sizeof(gw), "%s", st->dhcp_gateway);
-        else if (!isempty(st->bridge_address)) {
-                snprintf(gw, sizeof(gw), "%s", st->bridge_address);
-                char *slash = strchr(gw, '/');
-                if (slash)
-                        *slash = 0;
-        }
+        char gw[64];
+        settings_gateway(st, gw);
         if (!*gw)
                 return error_set(err, -EINVAL, "isolation filters need the gateway: set bridge_address or dhcp_gateway "
                                                "(or filter_backend = none)");

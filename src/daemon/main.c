@@ -15,6 +15,7 @@
 #include "daemon/cluster_tcp.h"
 #include "daemon/embedded.h"
 #include "daemon/exam_clock.h"
+#include "daemon/exam_selftest.h"
 #include "daemon/server.h"
 #include "daemon/service_notify.h"
 
@@ -110,6 +111,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         ClusterUplink *uplink = NULL;
         ClusterListener *listener = NULL;
         ExamClock *exams = NULL; /* exams' start times and deadlines (the controller's) */
+        ExamSelftest *selftests = NULL; /* exams' isolation self-tests (controller and node here) */
         Embedded embedded = {0};
         ServiceNotify *notify = NULL;
         bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
@@ -129,6 +131,8 @@ static int run(const Settings *settings, Controller *controller, const char *pid
                 r = server_new(loop, controller, host, settings->socket, &server, &err);
         if (r >= 0 && controller)
                 r = exam_clock_new(loop, controller, &exams, &err);
+        if (r >= 0 && controller && host && fleet)
+                r = exam_selftest_new(loop, controller, &selftests, &err);
         if (r >= 0 && fleet && !isempty(settings->cluster_listen))
                 r = cluster_listener_new(loop, fleet, settings->cluster_listen, &listener, &err);
         if (r >= 0) {
@@ -161,6 +165,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         cluster_listener_free(listener);
         server_free(server);
         exam_clock_free(exams);
+        exam_selftest_free(selftests);
         host_free(host);
         fleet_free(fleet);
         event_loop_free(loop);

@@ -152,6 +152,19 @@ static const char *const migrations[] = {
          * instance the exam clock booted so, until the start resumes it */
         "ALTER TABLE exams ADD COLUMN warm_ready TEXT NOT NULL DEFAULT 'login:';"
         "ALTER TABLE exam_members ADD COLUMN warm_instance INTEGER NOT NULL DEFAULT 0;",
+        /* 6 -> 7: exams' isolation self-tests (issue 14, store/exam_selftests.h):
+         * one row per exam, its state, its one-line reason and per-probe
+         * results (JSON text); start_refused: the clock's refusal to start
+         * a not-ready exam is audited once */
+        "CREATE TABLE exam_selftests ("
+        "  exam INTEGER PRIMARY KEY REFERENCES exams(id) ON DELETE CASCADE,"
+        "  state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'passed', 'failed', 'skipped')),"
+        "  started INTEGER NOT NULL DEFAULT 0,"
+        "  finished INTEGER NOT NULL DEFAULT 0,"
+        "  duration_ms INTEGER NOT NULL DEFAULT 0,"
+        "  reason TEXT NOT NULL DEFAULT '',"
+        "  results TEXT NOT NULL DEFAULT '',"
+        "  start_refused INTEGER NOT NULL DEFAULT 0 CHECK (start_refused IN (0, 1)));",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the number of migrations");

@@ -122,7 +122,7 @@ setup; ok $? "setup: the teacher $TEACHER (admin_user), group examug with ${STUD
 
 # ---- create: one vm per student ----
 t0=$(now_ms)
-out=$(vb $TEACHER exam create $EXAM --template tmpl --group examug --start +100s --end +190s --warm --warm-ready VMB-READY 2>&1); rc=$?
+out=$(vb $TEACHER exam create $EXAM --template tmpl --group examug --start +100s --end +190s --warm --warm-ready VMB-READY --no-selftest 2>&1); rc=$?
 derive_ms=$(( $(now_ms) - t0 ))
 [ $rc -eq 0 ] && printf '%s\n' "$out" | grep -q "created exam $EXAM (id 1): 3 vm(s) derived from tmpl for group examug"
 ok $? "exam create: $out"
@@ -394,7 +394,7 @@ vb $TEACHER exam receipt $EXAM --user exwst2 >"$T/receipt2.txt" 2>&1 && chmod 06
 ok $? "the teacher gets exwst2's receipt (--user), and it verifies"
 
 # ---- a second exam, stopped before anyone ran: exam stop seals them all ----
-out=$(vb $TEACHER exam create quiz --template tmpl --group examug --start +10 --end +20 2>&1); ok $? "exam create quiz: $out"
+out=$(vb $TEACHER exam create quiz --template tmpl --group examug --start +10 --end +20 --no-selftest 2>&1); ok $? "exam create quiz: $out"
 qshow() { vb $TEACHER --json exam show quiz 2>/dev/null; }
 vb $TEACHER exam stop quiz >/dev/null; ok $? "exam stop quiz (before its start)"
 allsealed() { [ "$(qshow | pyj "print(' '.join(x['state'] for x in m['members']))")" = "sealed sealed sealed" ]; }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/exam.h"
+#include "core/ops_exam_selftest.h"
 #include "tap.h"
 #include "unit/helpers.h"
 
@@ -158,6 +159,24 @@ static void test_ops(void) {
         error_clear(&err);
         r = call(&e, sys_uid("lp"), "exam.receipt", NULL, &err, "{'exam': 'net1'}");
         ok(r == -EAGAIN, "no receipt before the seal: %s", err.message);
+        /* not ready (the isolation self-test has not run): not started; then a
+         * passed self-test (as daemon/exam_selftest.c records it) makes it ready */
+        error_clear(&err);
+        r = call(&e, e.admin, "exam.start", NULL, &err, "{'exam': 'net1'}");
+        ok(r == -EPERM && strstr(err.message, "is not ready: its isolation self-test has not run yet"),
+           "exam.start of an exam that is not ready is refused: %s", err.message);
+        ExamRec ex;
+        ok(store_exam_get_by_name(e.store, "net1", &ex) == 0 && store_begin(e.store, &err) == 0 &&
+                   exam_selftest_record(&e.c, ex.id, true, "ready: 22 attacks blocked, 8 controls ok", "{}", now, 1,
+                                        &err) == 0 &&
+                   store_commit(e.store, &err) == 0,
+           "a passed self-test recorded");
+        d = NULL;
+        r = call(&e, e.admin, "exam.show", &d, &err, "{'exam': 'net1'}");
+        ok(r == 0 && streq(json_string_value(json_object_get(d, "state")), "ready") &&
+                   streq(json_string_value(json_object_get(json_object_get(d, "selftest"), "state")), "passed"),
+           "exam.show: ready, its self-test passed");
+        json_decref(d);
         d = NULL;
         r = call(&e, e.admin, "exam.start", &d, &err, "{'exam': 'net1'}");
         ok(r == 0 && streq(json_string_value(json_object_get(d, "state")), "running"), "exam.start");

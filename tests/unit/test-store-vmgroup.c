@@ -130,7 +130,7 @@ static void test_constraints_and_migration(void) {
         Store *s = open_or_die(path);
         store_close(s);
         is_int(user_version(path), STORE_SCHEMA_VERSION, "a new database is at schema %d", STORE_SCHEMA_VERSION);
-        is_int(STORE_SCHEMA_VERSION, 6, "... which is 6 (warm exams)");
+        is_int(STORE_SCHEMA_VERSION, 7, "... which is 7 (warm exams, exams' self-tests)");
         ok(sql(path, "INSERT INTO vm_groups(id, name, ip_first, ip_last, max_mem) VALUES (7, 'x', 1, 2, -1)") < 0,
            "a negative max_mem is refused by the database");
         ok(sql(path, "INSERT INTO vm_groups(id, name, ip_first, ip_last, ipv6) VALUES (7, 'x', 1, 2, 2)") < 0,
@@ -140,7 +140,7 @@ static void test_constraints_and_migration(void) {
         ok(sql(path, "ALTER TABLE vm_groups DROP COLUMN max_mem; ALTER TABLE vm_groups DROP COLUMN max_vcpus;"
                      "ALTER TABLE vm_groups DROP COLUMN max_walltime; ALTER TABLE vm_groups DROP COLUMN ipv6;"
                      "ALTER TABLE instances DROP COLUMN ipv6;"
-                     "DROP TABLE exam_members; DROP TABLE exams;"
+                     "DROP TABLE exam_selftests; DROP TABLE exam_members; DROP TABLE exams;"
                      "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (1, 'all_vms', 3232235521, 3232235774);"
                      "INSERT INTO vm_groups(id, name, ip_first, ip_last) VALUES (2, 'lab1', 3232261122, 3232261374);"
                      "PRAGMA user_version = 3;") == 0 &&
