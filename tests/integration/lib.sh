@@ -82,6 +82,19 @@ stop_vmbatchd() {
 # in $T/state and its guests in NAMESPACE: the daemon, the starters and qemus
 # (by the pids their jobs recorded), whatever else runs in the namespace, the
 # namespace, the users this test made, $T.
+# end_daemon_runs: the end of a test that made several daemon runs, each
+# with its state in $T/RUN/state, in the namespaces it listed in NAMESPACES:
+# the daemon, every starter (by the pids the runs recorded), whatever is left
+# in those namespaces, the namespaces.
+end_daemon_runs() {
+  local p ns
+  stop_vmbatchd
+  for p in $(cat "$T"/*/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
+  for ns in "${NAMESPACES[@]}"; do
+    ip netns pids "$ns" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+}
 end_node_test() {
   local ns=$1 p
   stop_vmbatchd

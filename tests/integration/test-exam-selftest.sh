@@ -35,13 +35,7 @@ T=$(mktemp -d /tmp/vmbatch-exam-selftest-XXXXXX); chmod 0755 "$T"
 t_start=$(date +%s)
 NAMESPACES=()
 cleanup() {
-  stop_vmbatchd
-  local p ns
-  for p in $(cat "$T"/*/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
-  for ns in "${NAMESPACES[@]}"; do
-    ip netns pids "$ns" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
+  end_daemon_runs
   remove_created_users
   rm -rf "$T"
 }

@@ -53,14 +53,9 @@ NAMESPACES=()
 STORDIRS=()
 BG_PIDS=()
 cleanup() {
-  local p ns
+  local p
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  stop_vmbatchd
-  for p in $(cat "$T"/*/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
-  for ns in "${NAMESPACES[@]}"; do
-    ip netns pids "$ns" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
+  end_daemon_runs
   for p in "${STORDIRS[@]}"; do rm -rf "$p"; done
   remove_created_users
   rm -rf "$T"

@@ -56,14 +56,8 @@ STORDIRS=()
 CAP_PID=
 cleanup() {
   [ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null
-  stop_vmbatchd
-  local p ns
-  # starters and qemus are ours: end them by the pids the mappings know
-  for p in $(cat "$T"/*/state/jobs/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done
-  for ns in "${NAMESPACES[@]}"; do
-    ip netns pids "$ns" 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
+  end_daemon_runs # starters and qemus are ours: ended by the pids the runs recorded
+  local p
   for p in "${STORDIRS[@]}"; do rm -rf "$p"; done
   remove_created_users
   rm -rf "$T"
