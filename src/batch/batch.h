@@ -32,6 +32,7 @@ typedef struct BatchSubmit {
         const char *job_name;    /* "vmbatch-<instance>" */
         const char *host;        /* run on this execution host only; NULL: where the scheduler likes */
         const char *queue;       /* Slurm partition / Grid Engine queue (the hosts running vmbatchd); NULL: default */
+        const char *reservation; /* run in this reservation (an exam's: batch/reservation.h); NULL: none */
 } BatchSubmit;
 
 typedef struct BatchBackend {

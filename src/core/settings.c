@@ -37,6 +37,7 @@ void settings_defaults(Settings *s) {
         s->audit_keep_days = 365;
         snprintf(s->web_user, sizeof(s->web_user), "vmbatch-web");
         s->console_token_ttl_s = 60;
+        s->exam_warm_lead_s = 600;
 }
 
 /* ---- the keys ----------------------------------------------------------
@@ -173,6 +174,8 @@ static const Key keys[] = {
              "the console gateway's page in console.open's URL; empty: https://HOSTNAME:8443/console"),
         STR("web_user", web_user, "the account the console gateway runs as: it (and root) may redeem console tokens"),
         U32("console_token_ttl", console_token_ttl_s, 1, 3600, "seconds a console token may be redeemed after its issue"),
+        U32("exam_warm_lead", exam_warm_lead_s, 0, 86400,
+            "seconds before an exam's start its vms may boot (an exam's reservation starts this early)"),
 };
 
 static int apply_key(Settings *s, const Key *k, const char *v, Error *err) {

@@ -68,6 +68,8 @@ typedef struct Settings {
         char console_url[512];         /* the gateway's page; "" = https://HOSTNAME:8443/console */
         char web_user[64];             /* the account the gateway runs as, may redeem tokens (besides root) */
         uint32_t console_token_ttl_s;  /* how long a console token may be redeemed after its issue */
+        /* exams */
+        uint32_t exam_warm_lead_s;     /* how long before an exam's start its VMs may boot (its reservation's lead) */
 } Settings;
 
 void settings_defaults(Settings *s);

@@ -373,7 +373,10 @@ static void teardown(Fleet *f, uint32_t id, const char *reason) {
 /* The scheduler's request for inst (whose walltime_s is set); log_path and
  * job_name are the buffers it points into. */
 static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *log_path, size_t log_len,
-                          char job_name[32], BatchSubmit *req) {
+                          char job_name[32], char reservation[EXAM_RESV_ID_MAX], BatchSubmit *req) {
+        /* an exam member's vm: its job runs in the exam's reservation, when it holds one */
+        if (!reservation || store_exam_resv_for_vm(f->controller->store, inst->vm, reservation, EXAM_RESV_ID_MAX) < 0)
+                reservation = NULL;
         snprintf(log_path, log_len, "%s/jobs/instance-%u.log", f->settings->state_dir, inst->id);
         snprintf(job_name, 32, "vmbatch-%u", inst->id);
         *req = (BatchSubmit){
@@ -388,6 +391,7 @@ static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, c
                 .job_name = job_name,
                 .host = isempty(inst->exehost) ? NULL : inst->exehost,
                 .queue = isempty(f->settings->batch_queue) ? NULL : f->settings->batch_queue,
+                .reservation = reservation,
         };
 }
 
@@ -405,7 +409,7 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
         }
         char log_path[PATH_MAX + 64], job_name[32], job[64];
         BatchSubmit req;
-        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, &req);
+        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, NULL, &req); /* local: no reservations */
         if ((r = f->batch->submit(&req, job, sizeof(job), err)) < 0)
                 return r;
         snprintf(inst->job_id, sizeof(inst->job_id), "%s", job);
@@ -423,7 +427,8 @@ static int submit_request(void *userdata, uint32_t instance, uint32_t walltime_s
         if (r < 0)
                 return r == -ENOENT ? error_set(err, -ESRCH, "%s", err->message) : r;
         ret->inst.walltime_s = walltime_s;
-        batch_request(f, &ret->inst, &ret->cred, ret->log_path, sizeof(ret->log_path), ret->job_name, &ret->req);
+        batch_request(f, &ret->inst, &ret->cred, ret->log_path, sizeof(ret->log_path), ret->job_name, ret->reservation,
+                      &ret->req);
         return 0;
 }
 

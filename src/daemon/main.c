@@ -14,6 +14,7 @@
 #include "daemon/cluster_tcp.h"
 #include "daemon/embedded.h"
 #include "daemon/exam_clock.h"
+#include "daemon/exam_reservation.h"
 #include "daemon/server.h"
 #include "daemon/service_notify.h"
 
@@ -109,6 +110,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         ClusterUplink *uplink = NULL;
         ClusterListener *listener = NULL;
         ExamClock *exams = NULL; /* exams' start times and deadlines (the controller's) */
+        ExamReservations *resv = NULL; /* exams' reservations on the scheduler (slurm) */
         Embedded embedded = {0};
         ServiceNotify *notify = NULL;
         bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
@@ -128,6 +130,8 @@ static int run(const Settings *settings, Controller *controller, const char *pid
                 r = server_new(loop, controller, host, settings->socket, &server, &err);
         if (r >= 0 && controller)
                 r = exam_clock_new(loop, controller, &exams, &err);
+        if (r >= 0 && controller)
+                r = exam_reservations_new(loop, controller, &resv, &err);
         if (r >= 0 && fleet && !isempty(settings->cluster_listen))
                 r = cluster_listener_new(loop, fleet, settings->cluster_listen, &listener, &err);
         if (r >= 0) {
@@ -159,6 +163,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         cluster_uplink_free(uplink); /* answers what waits for the controller, through the server */
         cluster_listener_free(listener);
         server_free(server);
+        exam_reservations_free(resv);
         exam_clock_free(exams);
         host_free(host);
         fleet_free(fleet);

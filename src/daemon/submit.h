@@ -17,6 +17,7 @@
 
 #include "basic/event.h"
 #include "batch/batch.h"
+#include "store/exam_resv.h"
 #include "store/store.h"
 
 #define SUBMIT_PARALLEL 16
@@ -30,6 +31,7 @@ typedef struct SubmitRequest {
         char cname[64];
         char log_path[PATH_MAX + 64];
         char job_name[32];
+        char reservation[EXAM_RESV_ID_MAX]; /* an exam member's: the exam's reservation */
 } SubmitRequest;
 
 typedef struct SubmitOps {

@@ -13,7 +13,7 @@
 #include "basic/error.h"
 
 #define STORE_NAME_MAX 64
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct Store Store;
 
