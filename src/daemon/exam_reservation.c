@@ -274,7 +274,10 @@ static void reconcile_exam(ExamReservations *x, const ExamRec *e, int64_t now) {
         bool ours = isempty(r.backend) || streq(r.backend, x->reserver->backend);
         if (want && (r.state == EXAM_RESV_NONE || r.state == EXAM_RESV_FAILED))
                 start_op(x, e, RESV_CREATE, &r, start, end, m, n);
-        else if (want && r.state == EXAM_RESV_HELD && ours &&
+        /* held: a moved deadline or start moves it; an exam stopped early
+         * shrinks it first (its paused VMs' jobs keep Slurm from deleting
+         * it: it ends them at its end) */
+        else if (r.state == EXAM_RESV_HELD && ours && (want || (r.end > end && end > now / 1000)) &&
                  (r.end != end || (r.start > now / 1000 && start < r.start)))
                 start_op(x, e, RESV_UPDATE, &r, start, end, m, n);
         else if (!want && r.state == EXAM_RESV_HELD && ours)

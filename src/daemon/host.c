@@ -259,6 +259,11 @@ static int pick_vnc_display(Host *h, int *ret) {
                 bool used = false;
                 for (size_t i = 0; i < h->n_att; i++)
                         used |= h->att[i].vnc_display == d;
+                /* and those of attaches still waiting for the controller:
+                 * jobs released together (an exam's reservation starting)
+                 * attach at once, and their qemus bind later */
+                for (HostCall *c = h->calls; c; c = c->next)
+                        used |= c->a.vnc_display == d;
                 if (used)
                         continue;
                 /* also skip ports something else holds (a busy display) */
