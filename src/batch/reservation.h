@@ -41,3 +41,12 @@ const BatchReserver *batch_reserver_find(const char *backend);
  * [A-Za-z0-9._-], not starting with '-' (nothing a ',' '=' or ' ' could
  * split). Pure. */
 bool batch_resv_user_is_valid(const char *name);
+
+/* The users of r joined with ',' into *ret (malloc'd), every one checked
+ * with batch_resv_user_is_valid and the whole no longer than 16 KiB;
+ * -EINVAL/-E2BIG with what is wrong in err (what: "slurm", "qrsub"). */
+int batch_resv_users_join(const char *const *users, const char *what, char **ret, Error *err);
+
+/* The first non-blank line of a, or else of b, trimmed, into buf; "no
+ * message" when both are blank. For the errors of scontrol and qrsub. */
+const char *batch_resv_said(const char *a, const char *b, char *buf, size_t len);

@@ -25,35 +25,28 @@ const char *sge_ar_time(int64_t t, int64_t now, char *buf, size_t len) {
  * in a queue name. */
 static bool queue_ok(const char *q) { return !isempty(q) && string_is_printable(q) && !strpbrk(q, ",|&!*?[]=@ "); }
 
-int sge_qrsub_argv(const BatchReservation *r, int64_t now, unsigned slots, uint64_t vmem_mib, char ***ret,
-                   Error *err) {
+int sge_qrsub_argv(const BatchReservation *r, int64_t now, unsigned slots, char ***ret, Error *err) {
         if (isempty(r->name) || r->name[0] == '-' || strlen(r->name) >= BATCH_RESV_ID_MAX ||
             strspn(r->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(r->name))
                 return error_set(err, -EINVAL, "invalid advance reservation name '%.64s'", r->name ? r->name : "");
         if (r->queue && !queue_ok(r->queue))
                 return error_set(err, -EINVAL, "invalid queue name '%.64s'", r->queue);
-        if (!r->users || !r->users[0])
-                return error_set(err, -EINVAL, "a reservation needs at least one user");
-        size_t len = 1;
-        for (size_t i = 0; r->users[i]; i++) {
-                if (!batch_resv_user_is_valid(r->users[i]))
-                        return error_set(err, -EINVAL, "user name '%.40s' cannot go into a qrsub user list",
-                                         r->users[i]);
-                len += strlen(r->users[i]) + 1;
-        }
         if (r->end <= (r->start > now ? r->start : now))
                 return error_set(err, -EINVAL, "the reservation's window ends before it starts");
-        char *users = xcalloc(len, 1), *o = users;
-        for (size_t i = 0; r->users[i]; i++)
-                o += sprintf(o, "%s%s", i ? "," : "", r->users[i]);
+        char *users = NULL;
+        int e = batch_resv_users_join(r->users, "qrsub", &users, err);
+        if (e < 0)
+                return e;
         char t[32];
         char **v = xcalloc(20, sizeof(char *));
         size_t n = 0;
         v[n++] = xstrdup("qrsub");
         v[n++] = xstrdup("-N");
         v[n++] = xstrdup(r->name);
-        v[n++] = xstrdup("-a");
-        v[n++] = xstrdup(sge_ar_time(r->start, now, t, sizeof(t)));
+        if (r->start > now) { /* without -a: from now (a start in the past is refused) */
+                v[n++] = xstrdup("-a");
+                v[n++] = xstrdup(sge_ar_time(r->start, now, t, sizeof(t)));
+        }
         v[n++] = xstrdup("-e");
         v[n++] = xstrdup(sge_ar_time(r->end, now, t, sizeof(t)));
         v[n++] = xstrdup("-u");
@@ -62,8 +55,6 @@ int sge_qrsub_argv(const BatchReservation *r, int64_t now, unsigned slots, uint6
                 v[n++] = xstrdup("-q");
                 v[n++] = xstrdup(r->queue);
         }
-        v[n++] = xstrdup("-l");
-        v[n++] = xasprintf("h_vmem=%lluM", (unsigned long long)(vmem_mib ? vmem_mib : 1));
         v[n++] = xstrdup("-pe");
         v[n++] = xstrdup("smp");
         v[n++] = xasprintf("%u", slots ? slots : 1);
@@ -81,17 +72,6 @@ int sge_qrdel_argv(const char *id, char ***ret, Error *err) {
         return 0;
 }
 
-static const char *first_said(const char *a, const char *b, char *buf, size_t len) {
-        const char *s = a && a[strspn(a, " \t\r\n")] ? a : b ? b : "";
-        s += strspn(s, " \t\r\n");
-        size_t l = strcspn(s, "\r\n");
-        if (l >= len)
-                l = len - 1;
-        memcpy(buf, s, l);
-        buf[l] = 0;
-        return *buf ? buf : "no message";
-}
-
 int sge_parse_qrsub(int exit_code, const char *out, const char *errout, char *ret_id, size_t len, Error *err) {
         static const char prefix[] = "Your advance reservation ";
         char line[256];
@@ -105,7 +85,7 @@ int sge_parse_qrsub(int exit_code, const char *out, const char *errout, char *re
                         return 0;
                 }
         }
-        first_said(errout, out, line, sizeof(line));
+        batch_resv_said(errout, out, line, sizeof(line));
         bool denied = strstr(line, "arusers") || strstr(line, "permission");
         return error_set(err, denied ? -EPERM : -EIO, "qrsub failed (exit %d): %s", exit_code, line);
 }
@@ -114,5 +94,5 @@ int sge_parse_qrdel(int exit_code, const char *out, const char *errout, Error *e
         char line[256];
         if (exit_code == 0 || (out && strstr(out, "does not exist")) || (errout && strstr(errout, "does not exist")))
                 return 0;
-        return error_set(err, -EIO, "qrdel failed (exit %d): %s", exit_code, first_said(errout, out, line, sizeof(line)));
+        return error_set(err, -EIO, "qrdel failed (exit %d): %s", exit_code, batch_resv_said(errout, out, line, sizeof(line)));
 }

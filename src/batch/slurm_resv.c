@@ -11,7 +11,6 @@
 #include "batch/batch.h"
 
 #define SCONTROL_TIMEOUT_MS 20000
-#define USERS_MAX_BYTES 16384 /* Users=... of an exam of EXAM_MEMBERS_MAX students */
 
 /* ---- pure parts ---- */
 
@@ -41,30 +40,13 @@ static int check_request(const char *name, const BatchReservation *r, int64_t no
                 return error_set(err, -EINVAL, "invalid slurm reservation name '%.64s'", name ? name : "");
         if (r->queue && !slurm_resv_name_is_valid(r->queue))
                 return error_set(err, -EINVAL, "invalid partition name '%.64s'", r->queue);
-        if (!r->users || !r->users[0])
-                return error_set(err, -EINVAL, "a reservation needs at least one user");
-        size_t bytes = 0;
-        for (size_t i = 0; r->users[i]; i++) {
-                if (!batch_resv_user_is_valid(r->users[i]))
-                        return error_set(err, -EINVAL, "user name '%.40s' cannot go into a slurm user list",
-                                         r->users[i]);
-                bytes += strlen(r->users[i]) + 1;
-        }
-        if (bytes > USERS_MAX_BYTES)
-                return error_set(err, -E2BIG, "the reservation's user list is longer than %d bytes", USERS_MAX_BYTES);
+        _cleanup_free_ char *users = NULL;
+        int e = batch_resv_users_join(r->users, "slurm", &users, err);
+        if (e < 0)
+                return e;
         if (r->end <= (r->start > now ? r->start : now))
                 return error_set(err, -EINVAL, "the reservation's window ends before it starts");
         return 0;
-}
-
-static char *users_list(const char *const *users) {
-        size_t n = 1;
-        for (size_t i = 0; users[i]; i++)
-                n += strlen(users[i]) + 1;
-        char *s = xcalloc(n, 1), *o = s;
-        for (size_t i = 0; users[i]; i++)
-                o += sprintf(o, "%s%s", i ? "," : "", users[i]);
-        return s;
 }
 
 /* "KEY=value" for the window and users, appended to v at *n */
@@ -74,7 +56,8 @@ static void add_window(char **v, size_t *n, const BatchReservation *r, bool with
                 v[(*n)++] = xasprintf("StartTime=%s", slurm_resv_time(r->start, now, t, sizeof(t)));
         /* an end in the past cannot be: check_request refused it */
         v[(*n)++] = xasprintf("EndTime=%s", slurm_resv_time(r->end, now, t, sizeof(t)));
-        _cleanup_free_ char *users = users_list(r->users);
+        _cleanup_free_ char *users = NULL;
+        batch_resv_users_join(r->users, "slurm", &users, NULL); /* checked by check_request */
         v[(*n)++] = xasprintf("Users=%s", users);
 }
 
@@ -123,31 +106,19 @@ int slurm_resv_delete_argv(const char *id, char ***ret, Error *err) {
         return 0;
 }
 
-/* the first non-blank line of a or else b, trimmed */
-static const char *said(const char *a, const char *b, char *buf, size_t len) {
-        const char *s = a && a[strspn(a, " \t\r\n")] ? a : b ? b : "";
-        s += strspn(s, " \t\r\n");
-        size_t l = strcspn(s, "\r\n");
-        if (l >= len)
-                l = len - 1;
-        memcpy(buf, s, l);
-        buf[l] = 0;
-        return *buf ? buf : "no message";
-}
-
 int slurm_parse_resv_create(int exit_code, const char *out, const char *errout, char *ret_id, size_t len,
                             Error *err) {
         static const char prefix[] = "Reservation created: ";
         char line[256];
         if (exit_code != 0) {
-                said(errout, out, line, sizeof(line));
+                batch_resv_said(errout, out, line, sizeof(line));
                 return error_set(err, strstr(line, "Duplicate reservation name") ? -EEXIST : -EIO,
                                  "scontrol create reservation failed (exit %d): %s", exit_code, line);
         }
         const char *p = out ? strstr(out, prefix) : NULL;
         if (!p)
                 return error_set(err, -EBADMSG, "scontrol create reservation said '%s', not which it made",
-                                 said(out, errout, line, sizeof(line)));
+                                 batch_resv_said(out, errout, line, sizeof(line)));
         p += sizeof(prefix) - 1;
         size_t l = strcspn(p, " \t\r\n");
         if (l == 0 || l >= len || l >= sizeof(line))
@@ -168,7 +139,7 @@ int slurm_parse_resv_update(int exit_code, const char *errout, Error *err) {
         char line[256];
         if (exit_code == 0)
                 return 0;
-        said(errout, NULL, line, sizeof(line));
+        batch_resv_said(errout, NULL, line, sizeof(line));
         return error_set(err, invalid_resv(errout) ? -ENOENT : -EIO, "scontrol update reservation failed (exit %d): %s",
                          exit_code, line);
 }
@@ -177,7 +148,7 @@ int slurm_parse_resv_delete(int exit_code, const char *errout, Error *err) {
         char line[256];
         if (exit_code == 0 || invalid_resv(errout))
                 return 0;
-        said(errout, NULL, line, sizeof(line));
+        batch_resv_said(errout, NULL, line, sizeof(line));
         bool busy = errout && strstr(errout, "reservation is in use");
         return error_set(err, busy ? -EBUSY : -EIO, "scontrol delete reservation failed (exit %d): %s", exit_code,
                          line);

@@ -54,7 +54,8 @@ static int64_t now_ms(void) {
 void exam_resv_window(const ExamRec *e, const ExamMemberRec *m, size_t n, uint32_t lead_s, int64_t *ret_start,
                       int64_t *ret_end) {
         int64_t end = e->end;
-        for (size_t i = 0; i < n; i++) {
+        /* an ended exam (stopped: its end is the stop) has no later deadline */
+        for (size_t i = 0; i < n && e->state != EXAM_ENDED; i++) {
                 int64_t d = exam_deadline(e->end, m[i].extra_minutes);
                 end = d > end ? d : end;
         }

@@ -36,7 +36,8 @@ void exam_reservations_free(ExamReservations *x);
 
 /* The window an exam's reservation should hold (pure): start = the exam's
  * start - lead_s, end = its members' latest deadline + EXAM_RESV_END_GRACE_S
- * (the exam's end when it has no members). */
+ * (the exam's end when it has no members, or has ended: exam stop sets the
+ * end to the stop, and no member has time left then). */
 void exam_resv_window(const ExamRec *e, const ExamMemberRec *m, size_t n, uint32_t lead_s, int64_t *ret_start,
                       int64_t *ret_end);
 /* The reservation's name for exam name (pure): "vmbatch-exam-NAME". */

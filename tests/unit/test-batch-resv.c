@@ -146,7 +146,12 @@ static void test_sge(void) {
         char **v = NULL;
         Error e = {0};
         BatchReservation r = req();
-        golden_argv("sge-ar-qrsub", sge_qrsub_argv(&r, NOW, 3, 1152, &v, &e), v);
+        golden_argv("sge-ar-qrsub", sge_qrsub_argv(&r, NOW, 3, &v, &e), v);
+        r.start = NOW;
+        r.queue = "all.q";
+        golden_argv("sge-ar-qrsub-now-queue", sge_qrsub_argv(&r, NOW, 2, &v, &e), v);
+        r.queue = "all.q,other.q";
+        is_int(sge_qrsub_argv(&r, NOW, 2, &v, &e), -EINVAL, "qrsub: a queue list is refused");
         golden_argv("sge-ar-qrdel", sge_qrdel_argv("12", &v, &e), v);
         is_int(sge_qrdel_argv("12,13", &v, &e), -EINVAL, "qrdel: one numeric id only");
         char id[BATCH_RESV_ID_MAX];
