@@ -166,6 +166,26 @@ use_test_guest() {
     chmod 0644 "$T"/guest/* && chmod 0755 "$T/guest"
 }
 
+# use_exam_template: after use_test_guest, $T/guest/exam.qcow2, the test
+# guest's disc with a /vmb-probe (the guest's vmb.probe=exam) that writes
+# answer.txt with the guest's own address, syncs, prints VMB-ANSWER-WRITTEN
+# and starts a heartbeat (VMB-HB) on the serial console; the exams' tests'
+# template. Skips the test when debugfs cannot write it.
+use_exam_template() {
+  cp "$GUEST/disk.raw" "$T/exam.raw"
+  cat >"$T/probe.sh" <<'PROBE'
+echo "exam-answer ip=$VMB_IP mac=$VMB_MAC" > /mnt/answer.txt
+sync
+echo "VMB-ANSWER-WRITTEN ip=$VMB_IP"
+printf 'while :; do echo "VMB-HB $(cut -d" " -f1 /proc/uptime)"; sleep 0.2; done\n' > /tmp/hb.sh
+sh /tmp/hb.sh </dev/null &
+PROBE
+  debugfs -w -R "write $T/probe.sh vmb-probe" "$T/exam.raw" >/dev/null 2>&1 &&
+    qemu-img convert -O qcow2 "$T/exam.raw" "$T/guest/exam.qcow2" && rm -f "$T/exam.raw" ||
+    skip_all "cannot make the exam template's disc"
+  chmod 0644 "$T"/guest/*; chmod 0755 "$T/guest"
+}
+
 # use_vmapp: $T/bin/vmapp, a link to the CLI $VMAPP_BIN (the name selects the
 # paper's syntax); sets VMAPP.
 use_vmapp() {

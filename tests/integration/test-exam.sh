@@ -52,21 +52,7 @@ $1"; }
 now_ms() { date +%s%3N; }
 
 use_test_guest
-# The template's disc: the test guest's, with a /vmb-probe (vmb.probe) that
-# writes answer.txt with the guest's own address, syncs, prints
-# VMB-ANSWER-WRITTEN and starts a heartbeat on the serial console.
-cp "$GUEST/disk.raw" "$T/exam.raw"
-cat >"$T/probe.sh" <<'PROBE'
-echo "exam-answer ip=$VMB_IP mac=$VMB_MAC" > /mnt/answer.txt
-sync
-echo "VMB-ANSWER-WRITTEN ip=$VMB_IP"
-printf 'while :; do echo "VMB-HB $(cut -d" " -f1 /proc/uptime)"; sleep 0.2; done\n' > /tmp/hb.sh
-sh /tmp/hb.sh </dev/null &
-PROBE
-debugfs -w -R "write $T/probe.sh vmb-probe" "$T/exam.raw" >/dev/null 2>&1 &&
-  qemu-img convert -O qcow2 "$T/exam.raw" "$T/guest/exam.qcow2" && rm -f "$T/exam.raw" ||
-  skip_all "cannot make the exam template's disc"
-chmod 0644 "$T"/guest/*; chmod 0755 "$T/guest"
+use_exam_template # $T/guest/exam.qcow2: answer.txt, then a heartbeat (lib.sh)
 
 for u in "$TEACHER" "${STUDENTS[@]}"; do ensure_user "$u" || skip_all "cannot create user $u"; done
 mkdir -p "$T/home" && chmod 0755 "$T/home"
