@@ -12,6 +12,8 @@
 #    exam show (text and --json) names it; the time to make it is measured;
 #  - control: srother's sbatch --reservation=vmbatch-exam-final is refused
 #    by Slurm ("Access denied"), a member's is taken;
+#  - a second exam in the same window cannot reserve the nodes: exam show
+#    says so with Slurm's reason, the log and the audit log have it;
 #  - the members' exam vms run as Slurm jobs in the reservation (squeue's
 #    reservation column), their guests write a known file;
 #  - exam extend moves the reservation's end (scontrol update);
@@ -157,6 +159,19 @@ ctl=$(slu srstud1 sbatch --parsable --output=/dev/null --reservation=$RESV --mem
 [ $rc -eq 0 ] && [[ "$ctl" =~ ^[0-9]+$ ]]; ok $? "control: the member srstud1's sbatch --reservation=$RESV is taken (job $ctl)"
 [ $rc -eq 0 ] && sl scancel "$ctl" 2>/dev/null
 
+# ---- a failure to reserve is visible: a second exam in the same window ----
+out=$(vb $TEACHER exam create clash --template tmpl --group srexam --start +30s --end +170s 2>&1); ok $? "exam create clash (the same window): $out"
+cresv() { vb $TEACHER --json exam show clash 2>/dev/null | pyj "print(m['reservation'].get('$1', ''))"; }
+wait_for 20 eval '[ "$(cresv state)" = failed ]'; ok $? "clash's reservation failed: $(cresv error)"
+cresv error | grep -q "overlaps with another reservation"; ok $? "... and says why (Slurm's reason)"
+vb $TEACHER exam show clash 2>&1 | grep -q "^reservation: failed (slurm): create vmbatch-exam-clash: .*overlaps"
+ok $? "exam show (text): $(vb $TEACHER exam show clash 2>&1 | grep '^reservation')"
+grep -q "exam clash: cannot create its reservation: .*overlaps" "$T/vmbatchd.log"; ok $? "vmbatchd logged it"
+vb $TEACHER --json audit list --limit 100 | pyj "sys.exit(0 if any(a.get('op')=='exam.reservation' and 'clash' in a.get('object','')
+  and 'overlaps' in (a.get('detail') or {}).get('error','') for a in m) else 1)"
+ok $? "the audit log has it (exam.reservation, error)"
+vb $TEACHER exam stop clash >/dev/null; ok $? "exam stop clash"
+
 # ---- the exam: members' jobs in the reservation ----
 running() { [ "$(exam_field state)" = running ]; }
 wait_for 60 running; ok $? "the exam is running $(( $(date +%s) - START )) s after its start time"
@@ -231,6 +246,7 @@ for u in "${STUDENTS[@]}"; do
   wait_for 30 eval '[ -z "$(sl squeue -h -j '"${JOB[$u]}"' -o %T 2>/dev/null)" ]'; ok $? "$u's job ended with the reservation"
 done
 [ "$(exam_field state)" = ended ]; ok $? "the exam is ended"
+[ -z "$(sl squeue -h -o %i 2>/dev/null)" ]; ok $? "no job is left in Slurm (clash's sealed members ran none)"
 
 # ---- the audit log ----
 audit=$(vb $TEACHER --json audit list --limit 500 2>&1)
@@ -238,7 +254,7 @@ n() { printf '%s' "$audit" | pyj "print(sum(1 for a in m if a.get('op')=='exam.r
 [ "$(n "d.get('action')=='create' and d.get('reservation')=='$RESV' and 'error' not in d")" = 1 ]; ok $? "audit: exam.reservation create"
 [ "$(n "d.get('action')=='update'")" -ge 2 ]; ok $? "audit: exam.reservation update (extend, stop): $(n "d.get('action')=='update'")"
 [ "$(n "d.get('action')=='delete'")" = 1 ]; ok $? "audit: exam.reservation delete"
-errs=$(grep -iE "reserv" "$T/vmbatchd.log" | grep -iE "warn|error|cannot|fail")
+errs=$(grep -iE "reserv" "$T/vmbatchd.log" | grep -v "exam clash" | grep -iE "warn|error|cannot|fail")
 [ -z "$errs" ]; ok $? "vmbatchd logged no warning about the reservation"
 [ -z "$errs" ] || diag "$errs"
 diag "vmbatchd's reservation lines:" "$(grep -i "reserv" "$T/vmbatchd.log" | head -20)"
