@@ -197,8 +197,10 @@ static void record(ExamReservations *x, ResvOp *op, const char *output, int stat
                 snprintf(text, sizeof(text), "%s %s: %s", kind, r.id[0] ? r.id : op->id, why);
                 changed = strcmp(r.error, text) != 0; /* the same failure again: audited and logged once */
                 memcpy(r.error, text, sizeof(text));
-                if (op->kind == RESV_CREATE)
+                if (op->kind == RESV_CREATE) {
                         r.state = EXAM_RESV_FAILED;
+                        snprintf(r.backend, sizeof(r.backend), "%s", x->reserver->backend);
+                }
                 else if (op->kind == RESV_UPDATE && code == ENOENT)
                         r.state = EXAM_RESV_RELEASED; /* the scheduler has none of that name any more */
                 json_object_set_new(detail, "error", json_string(why));
