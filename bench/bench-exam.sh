@@ -45,16 +45,7 @@ pyj() { python3 -c "import json,sys
 m=json.load(sys.stdin)
 $1"; }
 
-# the template's disc: the test guest's, with a probe printing the marker and a heartbeat
-cp "$GUEST/disk.raw" "$T/exam.raw" || die "the test guest has no disk.raw"
-cat >"$T/probe.sh" <<'PROBE'
-echo "VMB-READY"
-printf 'while :; do echo "VMB-HB $(cut -d" " -f1 /proc/uptime)"; sleep 0.2; done\n' > /tmp/hb.sh
-sh /tmp/hb.sh </dev/null &
-PROBE
-debugfs -w -R "write $T/probe.sh vmb-probe" "$T/exam.raw" >/dev/null 2>&1 &&
-  qemu-img convert -O qcow2 "$T/exam.raw" "$T/guest/exam.qcow2" && rm -f "$T/exam.raw" || die "cannot make the disc"
-chmod 0644 "$T"/guest/*
+use_exam_template # lib.sh: the test guest's disc, its probe prints VMB-READY, then a heartbeat
 
 start_node_vmbatchd "exam_warm_lead = 3600" || die "vmbatchd did not start"
 A=$NODE_ADMIN

@@ -33,6 +33,7 @@ typedef struct BatchSubmit {
         const char *host;        /* run on this execution host only; NULL: where the scheduler likes */
         const char *queue;       /* Slurm partition / Grid Engine queue (the hosts running vmbatchd); NULL: default */
         const char *warm_ready;  /* a warm exam VM: the starter pauses it when its console prints this; NULL: not */
+        const char *reservation; /* run in this reservation (an exam's: batch/reservation.h); NULL: none */
 } BatchSubmit;
 
 typedef struct BatchBackend {

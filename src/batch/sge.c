@@ -46,6 +46,7 @@
 
 #include "basic/spawn.h"
 #include "batch/sge.h"
+#include "batch/sge_ar.h"
 
 #define SGE_DEFAULT_ROOT "/var/lib/gridengine"
 #define SGE_DEFAULT_CELL "default"
@@ -110,6 +111,14 @@ char **sge_qsub_argv(const BatchSubmit *req, const char *pe) {
         if (req->walltime_s) {
                 v[n++] = xstrdup("-l");
                 v[n++] = xasprintf("h_rt=%u", req->walltime_s);
+        }
+        if (req->reservation) { /* an exam's member: in the exam's advance reservation */
+                if (!sge_ar_id_valid(req->reservation)) {
+                        batch_argv_free(v);
+                        return NULL;
+                }
+                v[n++] = xstrdup("-ar");
+                v[n++] = xstrdup(req->reservation);
         }
         if (req->queue) {
                 if (strpbrk(req->queue, ",|&!*?[]= ")) {

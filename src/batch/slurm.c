@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "basic/spawn.h"
+#include "batch/slurm_resv.h"
 
 #define SBATCH_TIMEOUT_MS 30000
 #define SQUEUE_TIMEOUT_MS 5000
@@ -51,7 +52,9 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
                 return error_set(err, -EINVAL, "invalid host name '%s'", req->host);
         if (req->queue && (!string_is_printable(req->queue) || strpbrk(req->queue, ",[]= ")))
                 return error_set(err, -EINVAL, "invalid partition name '%s'", req->queue);
-        char **v = xcalloc(15, sizeof(char *));
+        if (req->reservation && !slurm_resv_name_is_valid(req->reservation))
+                return error_set(err, -EINVAL, "invalid reservation name '%.64s'", req->reservation);
+        char **v = xcalloc(16, sizeof(char *));
         size_t n = 0;
         v[n++] = xstrdup("sbatch");
         v[n++] = xstrdup("--parsable");
@@ -67,6 +70,8 @@ int slurm_sbatch_argv(const BatchSubmit *req, char ***ret_argv, Error *err) {
                 v[n++] = xasprintf("--nodelist=%s", req->host);
         if (req->queue)
                 v[n++] = xasprintf("--partition=%s", req->queue);
+        if (req->reservation) /* an exam's member: its job runs in the exam's reservation */
+                v[n++] = xasprintf("--reservation=%s", req->reservation);
         if (req->walltime_s > 0) {
                 v[n++] = xasprintf("--time=%llu", ((unsigned long long)req->walltime_s + 59) / 60);
                 /* before the limit, SIGTERM to the job's shell only (the

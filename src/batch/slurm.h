@@ -18,7 +18,8 @@
 bool slurm_job_id_is_valid(const char *id);
 
 /* `sbatch --parsable --job-name=N --output=LOG --open-mode=append --no-requeue
- * --mem=MiBM --cpus-per-task=C [--time=MIN --signal=B:TERM@60]`: NULL-
+ * --mem=MiBM --cpus-per-task=C [--nodelist=H] [--partition=Q] [--reservation=R]
+ * [--time=MIN --signal=B:TERM@60]`: NULL-
  * terminated, malloc'd (free with batch_argv_free). mem is rounded up to MiB
  * (omitted when 0), vcpus 0 counts as 1, walltime is rounded up to minutes
  * and the starter (only) gets SIGTERM ~60 s before it; '%' in the log path is

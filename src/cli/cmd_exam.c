@@ -136,6 +136,22 @@ static int print_list(FILE *f, const json_t *req, const json_t *d) {
         return table_print(t, f);
 }
 
+/* "reservation: ..." when the exam holds one or failed to (slurm) */
+static void print_reservation(FILE *f, const json_t *r) {
+        const char *state = s_of(r, "state");
+        if (!*state || streq(state, "none"))
+                return;
+        char s[32], e[32];
+        exam_time_format(i_of(r, "start"), false, s);
+        exam_time_format(i_of(r, "end"), false, e);
+        if (streq(state, "failed"))
+                fprintf(f, "reservation: failed (%s): %s\n", s_of(r, "backend"), s_of(r, "error"));
+        else
+                fprintf(f, "reservation: %s %s (%s), %s - %s, made in %lld ms%s%s\n", state, s_of(r, "name"),
+                        s_of(r, "backend"), s, e, (long long)i_of(r, "create_ms"), *s_of(r, "error") ? "; " : "",
+                        s_of(r, "error"));
+}
+
 static int print_show(FILE *f, const json_t *req, const json_t *d) {
         char s[32], e[32];
         exam_time_format(i_of(d, "start"), false, s);
@@ -147,6 +163,7 @@ static int print_show(FILE *f, const json_t *req, const json_t *d) {
                 fprintf(f, "warm: booted before the start, paused once the console prints \"%s\"\n",
                         s_of(d, "warm_ready"));
         cli_exam_print_selftest(f, json_object_get(d, "selftest"));
+        print_reservation(f, json_object_get(d, "reservation"));
         static const char *const h[] = {"user",     "vm",           "state",     "console", "extra",
                                         "deadline", "disc_written", "sealed_at", "sha256"};
         int64_t now_ms = (int64_t)time(NULL) * 1000;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/exam.h"
+#include "core/exam_resv_json.h"
 #include "core/ops.h"
 #include "core/ops_exam.h"
 #include "core/ops_exam_selftest.h"
@@ -131,11 +132,13 @@ static json_t *exam_json_base(Controller *c, const ExamRec *e) {
         VmRec t = {0};
         store_group_get(c->store, e->ugroup, &g);
         store_vm_get(c->store, e->template_vm, &t);
-        return json_pack("{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:I, s:b, s:s, s:I, s:s}", "id", (json_int_t)e->id,
+        json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:I, s:I, s:b, s:s, s:I, s:s}", "id", (json_int_t)e->id,
                          "name", e->name, "state", exam_state_to_string(e->state), "template",
                          (json_int_t)e->template_vm, "template_name", t.name, "group", (json_int_t)e->ugroup,
                          "group_name", g.name, "start", (json_int_t)e->start, "end", (json_int_t)e->end, "warm",
                          e->warm, "allow", e->allow, "owner", (json_int_t)e->owner, "collection", e->collection);
+        json_object_set_new(o, "reservation", exam_resv_json(c->store, e->id)); /* daemon/exam_reservation.c */
+        return o;
 }
 
 static json_t *exam_json(Controller *c, const ExamRec *e) {

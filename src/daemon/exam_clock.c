@@ -7,10 +7,12 @@
 
 #include "basic/log.h"
 #include "basic/worker.h"
+#include "batch/reservation.h"
 #include "core/exam.h"
 #include "core/ops_exam.h"
 #include "core/ops_exam_selftest.h"
 #include "disk/seal.h"
+#include "store/exam_resv.h"
 #include "store/exams.h"
 
 #define TICK_MS 500
@@ -283,6 +285,13 @@ static void warm_members(ExamClock *k, ExamRec *e) {
         _cleanup_free_ ExamMemberRec *m = NULL;
         size_t n = 0;
         InstanceRec inst;
+        /* on a backend that reserves (Slurm), not before the exam's
+         * reservation is made: a job submitted earlier is outside it and
+         * waits while it holds the nodes (one that failed: boot anyway) */
+        ExamResvRec resv;
+        if (batch_reserver_find(k->c->settings->batch_backend) &&
+            (store_exam_resv_get(s, e->id, &resv) < 0 || resv.state == EXAM_RESV_NONE))
+                return;
         if (store_exam_members(s, e->id, &m, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {

@@ -374,8 +374,12 @@ static void teardown(Fleet *f, uint32_t id, const char *reason) {
 /* The scheduler's request for inst (whose walltime_s is set); log_path and
  * job_name are the buffers it points into. */
 static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, char *log_path, size_t log_len,
-                          char job_name[32], char warm_ready[EXAM_WARM_READY_MAX], BatchSubmit *req) {
+                          char job_name[32], char warm_ready[EXAM_WARM_READY_MAX],
+                          char reservation[EXAM_RESV_ID_MAX], BatchSubmit *req) {
         bool warm = exam_warm_marker(f->controller, inst->vm, warm_ready);
+        /* an exam member's vm: its job runs in the exam's reservation, when it holds one */
+        if (!reservation || store_exam_resv_for_vm(f->controller->store, inst->vm, reservation, EXAM_RESV_ID_MAX) < 0)
+                reservation = NULL;
         snprintf(log_path, log_len, "%s/jobs/instance-%u.log", f->settings->state_dir, inst->id);
         snprintf(job_name, 32, "vmbatch-%u", inst->id);
         *req = (BatchSubmit){
@@ -391,6 +395,7 @@ static void batch_request(Fleet *f, const InstanceRec *inst, const Cred *cred, c
                 .host = isempty(inst->exehost) ? NULL : inst->exehost,
                 .queue = isempty(f->settings->batch_queue) ? NULL : f->settings->batch_queue,
                 .warm_ready = warm ? warm_ready : NULL,
+                .reservation = reservation,
         };
 }
 
@@ -408,7 +413,8 @@ static int hook_launch(void *userdata, InstanceRec *inst, Error *err) {
         }
         char log_path[PATH_MAX + 64], job_name[32], job[64], warm_ready[EXAM_WARM_READY_MAX];
         BatchSubmit req;
-        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, warm_ready, &req);
+        batch_request(f, inst, &cred, log_path, sizeof(log_path), job_name, warm_ready, NULL,
+                      &req); /* local: no reservations */
         if ((r = f->batch->submit(&req, job, sizeof(job), err)) < 0)
                 return r;
         snprintf(inst->job_id, sizeof(inst->job_id), "%s", job);
@@ -427,6 +433,7 @@ static int submit_request(void *userdata, uint32_t instance, uint32_t walltime_s
                 return r == -ENOENT ? error_set(err, -ESRCH, "%s", err->message) : r;
         ret->inst.walltime_s = walltime_s;
         batch_request(f, &ret->inst, &ret->cred, ret->log_path, sizeof(ret->log_path), ret->job_name, ret->warm_ready,
+                      ret->reservation,
                       &ret->req);
         return 0;
 }

@@ -259,9 +259,10 @@ static int pick_vnc_display(Host *h, int *ret) {
                 bool used = false;
                 for (size_t i = 0; i < h->n_att; i++)
                         used |= h->att[i].vnc_display == d;
-                /* and those of attaches still waiting for the controller
-                 * (several starters attach within the same milliseconds: an
-                 * exam's warm start) */
+                /* and those of attaches still waiting for the controller:
+                 * starters attach within the same milliseconds (an exam's
+                 * warm start, jobs released as its reservation starts) and
+                 * their qemus bind later */
                 for (HostCall *c = h->calls; c; c = c->next)
                         used |= c->a.vnc_display == d;
                 if (used)

@@ -16,6 +16,7 @@
 #include "daemon/embedded.h"
 #include "daemon/exam_clock.h"
 #include "daemon/exam_selftest.h"
+#include "daemon/exam_reservation.h"
 #include "daemon/server.h"
 #include "daemon/service_notify.h"
 
@@ -112,6 +113,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         ClusterListener *listener = NULL;
         ExamClock *exams = NULL; /* exams' start times and deadlines (the controller's) */
         ExamSelftest *selftests = NULL; /* exams' isolation self-tests (controller and node here) */
+        ExamReservations *resv = NULL; /* exams' reservations on the scheduler (slurm) */
         Embedded embedded = {0};
         ServiceNotify *notify = NULL;
         bool want_fleet = controller && (settings->node || !isempty(settings->cluster_listen));
@@ -133,6 +135,8 @@ static int run(const Settings *settings, Controller *controller, const char *pid
                 r = exam_clock_new(loop, controller, &exams, &err);
         if (r >= 0 && controller && host && fleet)
                 r = exam_selftest_new(loop, controller, &selftests, &err);
+        if (r >= 0 && controller)
+                r = exam_reservations_new(loop, controller, &resv, &err);
         if (r >= 0 && fleet && !isempty(settings->cluster_listen))
                 r = cluster_listener_new(loop, fleet, settings->cluster_listen, &listener, &err);
         if (r >= 0) {
@@ -164,6 +168,7 @@ static int run(const Settings *settings, Controller *controller, const char *pid
         cluster_uplink_free(uplink); /* answers what waits for the controller, through the server */
         cluster_listener_free(listener);
         server_free(server);
+        exam_reservations_free(resv);
         exam_clock_free(exams);
         exam_selftest_free(selftests);
         host_free(host);

@@ -18,6 +18,7 @@
 #include "basic/event.h"
 #include "batch/batch.h"
 #include "store/exams.h"
+#include "store/exam_resv.h"
 #include "store/store.h"
 
 #define SUBMIT_PARALLEL 16
@@ -32,6 +33,7 @@ typedef struct SubmitRequest {
         char log_path[PATH_MAX + 64];
         char job_name[32];
         char warm_ready[EXAM_WARM_READY_MAX]; /* req.warm_ready's */
+        char reservation[EXAM_RESV_ID_MAX]; /* an exam member's: the exam's reservation */
 } SubmitRequest;
 
 typedef struct SubmitOps {

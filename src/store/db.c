@@ -165,6 +165,18 @@ static const char *const migrations[] = {
         "  reason TEXT NOT NULL DEFAULT '',"
         "  results TEXT NOT NULL DEFAULT '',"
         "  start_refused INTEGER NOT NULL DEFAULT 0 CHECK (start_refused IN (0, 1)));",
+        /* 7 -> 8: an exam's reservation of the scheduler's nodes
+         * (store/exam_resv.h, daemon/exam_reservation.c): its state, the
+         * scheduler's name for it, the window it holds, how long making it
+         * took and why the last attempt failed */
+        "ALTER TABLE exams ADD COLUMN resv_state TEXT NOT NULL DEFAULT 'none'"
+        "  CHECK (resv_state IN ('none', 'held', 'failed', 'released'));"
+        "ALTER TABLE exams ADD COLUMN resv_backend TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE exams ADD COLUMN resv_id TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE exams ADD COLUMN resv_start INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE exams ADD COLUMN resv_end INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE exams ADD COLUMN resv_create_ms INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE exams ADD COLUMN resv_error TEXT NOT NULL DEFAULT '';",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the number of migrations");

@@ -13,7 +13,7 @@
 #include "basic/error.h"
 
 #define STORE_NAME_MAX 64
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 typedef struct Store Store;
 

@@ -191,6 +191,42 @@ use_test_guest() {
     chmod 0644 "$T"/guest/* && chmod 0755 "$T/guest"
 }
 
+# use_exam_template: after use_test_guest, $T/guest/exam.qcow2, the test
+# guest's disc with a /vmb-probe (the guest's vmb.probe=exam) that writes
+# answer.txt ("exam-answer ip=IP mac=MAC n=0") with the guest's own address,
+# syncs, prints VMB-ANSWER-WRITTEN and VMB-READY (a warm exam's marker), then a
+# heartbeat (VMB-HB) on the serial console every 0.2 s and, every second,
+# answer.txt again with a counter n (VMB-ANSWER n=N): what it holds when sealed
+# says how long the guest ran. The disc is mounted a second time at /exam for
+# that: the guest's /init unmounts /mnt once the probe returns. The exams'
+# tests' and bench-exam's template. Skips the test when debugfs cannot write it.
+use_exam_template() {
+  cp "$GUEST/disk.raw" "$T/exam.raw"
+  cat >"$T/probe.sh" <<'PROBE'
+echo "exam-answer ip=$VMB_IP mac=$VMB_MAC n=0" > /mnt/answer.txt
+sync
+echo "VMB-ANSWER-WRITTEN ip=$VMB_IP"
+mkdir -p /exam && mount -t ext2 /dev/vda /exam || echo "VMB-EXAM-MOUNT-FAIL"
+echo "VMB-READY"
+cat > /tmp/hb.sh <<HB
+i=0; n=0
+while :; do
+  echo "VMB-HB \$(cut -d" " -f1 /proc/uptime)"
+  i=\$((i + 1))
+  if [ \$((i % 5)) = 0 ]; then
+    n=\$((n + 1)); echo "exam-answer ip=$VMB_IP mac=$VMB_MAC n=\$n" > /exam/answer.txt; sync; echo "VMB-ANSWER n=\$n"
+  fi
+  sleep 0.2
+done
+HB
+sh /tmp/hb.sh </dev/null &
+PROBE
+  debugfs -w -R "write $T/probe.sh vmb-probe" "$T/exam.raw" >/dev/null 2>&1 &&
+    qemu-img convert -O qcow2 "$T/exam.raw" "$T/guest/exam.qcow2" && rm -f "$T/exam.raw" ||
+    skip_all "cannot make the exam template's disc"
+  chmod 0644 "$T"/guest/*; chmod 0755 "$T/guest"
+}
+
 # use_vmapp: $T/bin/vmapp, a link to the CLI $VMAPP_BIN (the name selects the
 # paper's syntax); sets VMAPP.
 use_vmapp() {

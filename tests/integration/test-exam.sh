@@ -58,36 +58,7 @@ $1"; }
 now_ms() { date +%s%3N; }
 
 use_test_guest
-# The template's disc: the test guest's, with a /vmb-probe (vmb.probe) that
-# writes answer.txt with the guest's own address, syncs, prints
-# VMB-ANSWER-WRITTEN and VMB-READY (the warm marker), then a heartbeat on the
-# serial console every 0.2 s and, every second, answer.txt again with a
-# counter n (VMB-ANSWER n=N). The disc is mounted a second time at /exam for
-# that: the guest's /init unmounts /mnt once the probe returns.
-cp "$GUEST/disk.raw" "$T/exam.raw"
-cat >"$T/probe.sh" <<'PROBE'
-echo "exam-answer ip=$VMB_IP mac=$VMB_MAC n=0" > /mnt/answer.txt
-sync
-echo "VMB-ANSWER-WRITTEN ip=$VMB_IP"
-mkdir -p /exam && mount -t ext2 /dev/vda /exam || echo "VMB-EXAM-MOUNT-FAIL"
-echo "VMB-READY"
-cat > /tmp/hb.sh <<HB
-i=0; n=0
-while :; do
-  echo "VMB-HB \$(cut -d" " -f1 /proc/uptime)"
-  i=\$((i + 1))
-  if [ \$((i % 5)) = 0 ]; then
-    n=\$((n + 1)); echo "exam-answer ip=$VMB_IP mac=$VMB_MAC n=\$n" > /exam/answer.txt; sync; echo "VMB-ANSWER n=\$n"
-  fi
-  sleep 0.2
-done
-HB
-sh /tmp/hb.sh </dev/null &
-PROBE
-debugfs -w -R "write $T/probe.sh vmb-probe" "$T/exam.raw" >/dev/null 2>&1 &&
-  qemu-img convert -O qcow2 "$T/exam.raw" "$T/guest/exam.qcow2" && rm -f "$T/exam.raw" ||
-  skip_all "cannot make the exam template's disc"
-chmod 0644 "$T"/guest/*; chmod 0755 "$T/guest"
+use_exam_template # $T/guest/exam.qcow2 (lib.sh): answer.txt with a counter, VMB-READY, a heartbeat
 
 for u in "$TEACHER" "${STUDENTS[@]}"; do ensure_user "$u" || skip_all "cannot create user $u"; done
 mkdir -p "$T/home" && chmod 0755 "$T/home"

@@ -130,7 +130,7 @@ static void test_constraints_and_migration(void) {
         Store *s = open_or_die(path);
         store_close(s);
         is_int(user_version(path), STORE_SCHEMA_VERSION, "a new database is at schema %d", STORE_SCHEMA_VERSION);
-        is_int(STORE_SCHEMA_VERSION, 7, "... which is 7 (warm exams, exams' self-tests)");
+        is_int(STORE_SCHEMA_VERSION, 8, "... which is 8 (warm exams, exams' self-tests, exams' reservations)");
         ok(sql(path, "INSERT INTO vm_groups(id, name, ip_first, ip_last, max_mem) VALUES (7, 'x', 1, 2, -1)") < 0,
            "a negative max_mem is refused by the database");
         ok(sql(path, "INSERT INTO vm_groups(id, name, ip_first, ip_last, ipv6) VALUES (7, 'x', 1, 2, 2)") < 0,
