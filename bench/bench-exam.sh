@@ -126,7 +126,7 @@ mem_avail_kib() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 echo "bench-exam: N=$N students, TCG guests (128 MiB each), $(nproc) cores, start $LEAD s after exam create"
 
 # ---- (a) cold ----
-vb "$A" exam create cold --template tmpl --group bx --start "+${LEAD}s" --end +2h >/dev/null || die "exam create cold"
+vb "$A" exam create cold --template tmpl --group bx --start "+${LEAD}s" --end +2h --no-selftest >/dev/null || die "exam create cold"
 START=$(vb "$A" --json exam show cold | pyj "print(m['start'])")
 sleep_until_ms $(( START * 1000 ))
 t0=$(now_ms)
@@ -157,7 +157,7 @@ end_exam cold
 # ---- (b) warm ----
 m0=$(mem_avail_kib)
 tc=$(now_ms)
-vb "$A" exam create warm --template tmpl --group bx --start "+${LEAD}s" --end +2h --warm --warm-ready VMB-READY >/dev/null ||
+vb "$A" exam create warm --template tmpl --group bx --start "+${LEAD}s" --end +2h --warm --warm-ready VMB-READY --no-selftest >/dev/null ||
   die "exam create warm"
 START=$(vb "$A" --json exam show warm | pyj "print(m['start'])")
 wait_all warm paused $(( LEAD - 2 )) || die "warm: not all paused before the start (raise LEAD)"

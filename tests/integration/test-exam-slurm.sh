@@ -14,8 +14,10 @@
 #    by Slurm ("Access denied"), a member's is taken;
 #  - a second exam in the same window cannot reserve the nodes: exam show
 #    says so with Slurm's reason, the log and the audit log have it;
-#  - the members' exam vms run as Slurm jobs in the reservation (squeue's
-#    reservation column), their guests write a known file;
+#  - the exam is --warm: the members' exam vms boot once the reservation is
+#    held, as Slurm jobs in it (squeue's reservation column), and pause on the
+#    marker before the start; the start resumes them; their guests write a
+#    known file;
 #  - exam extend moves the reservation's end (scontrol update);
 #  - at the deadline srstud1's vm is frozen within 1 s and sealed with the
 #    known file inside, as on the local backend; srstud2 (extra time) still
@@ -127,7 +129,7 @@ resv() { show_json | pyj "print(m['reservation'].get('$1', ''))"; }
 member() { show_json | pyj "r=[x for x in m['members'] if x['user']=='$1']; print(r[0]['$2'] if r else '')"; }
 exam_field() { show_json | pyj "print(m['$1'])"; }
 t0=$(now_ms)
-out=$(vb $TEACHER exam create $EXAM --template tmpl --group srexam --start +40s --end +170s 2>&1); rc=$?
+out=$(vb $TEACHER exam create $EXAM --template tmpl --group srexam --start +60s --end +170s --warm --warm-ready VMB-READY --no-selftest 2>&1); rc=$?
 create_ms=$(( $(now_ms) - t0 ))
 [ $rc -eq 0 ]; ok $? "exam create: $out"
 wait_for 20 eval '[ "$(resv state)" = held ]'; ok $? "the exam holds its reservation: $(resv state) $(resv name)"
@@ -159,8 +161,24 @@ ctl=$(slu srstud1 sbatch --parsable --output=/dev/null --reservation=$RESV --mem
 [ $rc -eq 0 ] && [[ "$ctl" =~ ^[0-9]+$ ]]; ok $? "control: the member srstud1's sbatch --reservation=$RESV is taken (job $ctl)"
 [ $rc -eq 0 ] && sl scancel "$ctl" 2>/dev/null
 
+# ---- warm: the members' vms boot once the reservation is held, in it, and pause ----
+maplist() { vb $TEACHER --json instance list 2>/dev/null; }
+declare -A VMID INST TAP IP SERIAL JOB
+for u in "${STUDENTS[@]}"; do VMID[$u]=$(member "$u" vm); done
+inst_field() { maplist | pyj "r=[i for i in m if i['vm']==${VMID[$1]}]; print(r[0]['$2'] if r else '')"; }
+t0=$(now_ms)
+for u in "${STUDENTS[@]}"; do
+  wait_for 120 eval '[ "$(inst_field '"$u"' state)" = paused ]'
+  ok $? "$u's warm vm booted (as a Slurm job) and paused before the start ($(( $(now_ms) - t0 )) ms)"
+  INST[$u]=$(inst_field "$u" id); TAP[$u]=$(inst_field "$u" tap); IP[$u]=$(inst_field "$u" ip)
+  JOB[$u]=$(inst_field "$u" job_id); SERIAL[$u]=$T/state/jobs/instance-${INST[$u]}.serial
+  sq=$(sl squeue -h -j "${JOB[$u]}" -o '%u %T %v' 2>&1)
+  [ "$sq" = "$u RUNNING $RESV" ]; ok $? "squeue: $u's warm job ${JOB[$u]} is '$sq' (user, state, reservation)"
+done
+[ "$(date +%s)" -lt "$START" ]; ok $? "all warm vms paused $(( START - $(date +%s) )) s before the start"
+
 # ---- a failure to reserve is visible: a second exam in the same window ----
-out=$(vb $TEACHER exam create clash --template tmpl --group srexam --start +30s --end +170s 2>&1); ok $? "exam create clash (the same window): $out"
+out=$(vb $TEACHER exam create clash --template tmpl --group srexam --start +30s --end +170s --no-selftest 2>&1); ok $? "exam create clash (the same window): $out"
 cresv() { vb $TEACHER --json exam show clash 2>/dev/null | pyj "print(m['reservation'].get('$1', ''))"; }
 wait_for 20 eval '[ "$(cresv state)" = failed ]'; ok $? "clash's reservation failed: $(cresv error)"
 cresv error | grep -q "overlaps with another reservation"; ok $? "... and says why (Slurm's reason)"
@@ -175,22 +193,12 @@ vb $TEACHER exam stop clash >/dev/null; ok $? "exam stop clash"
 # ---- the exam: members' jobs in the reservation ----
 running() { [ "$(exam_field state)" = running ]; }
 wait_for 60 running; ok $? "the exam is running $(( $(date +%s) - START )) s after its start time"
-maplist() { vb $TEACHER --json instance list 2>/dev/null; }
-declare -A VMID INST TAP IP SERIAL JOB
-for u in "${STUDENTS[@]}"; do VMID[$u]=$(member "$u" vm); done
-inst_field() { maplist | pyj "r=[i for i in m if i['vm']==${VMID[$1]}]; print(r[0]['$2'] if r else '')"; }
-t0=$(now_ms)
+t0=$(( START * 1000 ))
 for u in "${STUDENTS[@]}"; do
-  out=$(vb "$u" vm run "exam-$EXAM-$u" --isolate --no-wait 2>&1); ok $? "$u runs exam-$EXAM-$u: $(printf '%s' "$out" | head -1)"
+  wait_for 30 eval '[ "$(inst_field '"$u"' state)" = running ]'; ok $? "$u's warm instance is running (resumed) $(( $(now_ms) - t0 )) ms after the start"
+  [ "$(inst_field "$u" id)" = "${INST[$u]}" ]; ok $? "$u's instance is still the warm one (${INST[$u]})"
 done
-for u in "${STUDENTS[@]}"; do
-  wait_for 150 eval '[ "$(inst_field '"$u"' state)" = running ]'; ok $? "$u's instance is running"
-  INST[$u]=$(inst_field "$u" id); TAP[$u]=$(inst_field "$u" tap); IP[$u]=$(inst_field "$u" ip)
-  JOB[$u]=$(inst_field "$u" job_id); SERIAL[$u]=$T/state/jobs/instance-${INST[$u]}.serial
-  sq=$(sl squeue -h -j "${JOB[$u]}" -o '%u %T %v' 2>&1)
-  [ "$sq" = "$u RUNNING $RESV" ]; ok $? "squeue: $u's job ${JOB[$u]} is '$sq' (user, state, reservation)"
-done
-diag "time until both instances were running (sbatch into the reservation, boot under TCG): $(( $(now_ms) - t0 )) ms"
+diag "warm start on Slurm: both instances running $(( $(now_ms) - t0 )) ms after the start time"
 
 # ---- extend: the reservation's end moves ----
 out=$(vb $TEACHER exam extend $EXAM $LATE 1 2>&1); ok $? "exam extend $EXAM $LATE 1: $out"
