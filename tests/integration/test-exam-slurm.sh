@@ -41,7 +41,7 @@ LATE=srstud2
 OTHER=srother
 EXAM=final
 RESV=vmbatch-exam-$EXAM
-LEAD=10
+LEAD=50 # the warm vms boot from the start - LEAD on: time to come up before it
 
 T=$(mktemp -d /tmp/vmbatch-exam-slurm-XXXXXX); chmod 0755 "$T"
 NS=vmb-exsl-$$
@@ -129,7 +129,7 @@ resv() { show_json | pyj "print(m['reservation'].get('$1', ''))"; }
 member() { show_json | pyj "r=[x for x in m['members'] if x['user']=='$1']; print(r[0]['$2'] if r else '')"; }
 exam_field() { show_json | pyj "print(m['$1'])"; }
 t0=$(now_ms)
-out=$(vb $TEACHER exam create $EXAM --template tmpl --group srexam --start +60s --end +170s --warm --warm-ready VMB-READY --no-selftest 2>&1); rc=$?
+out=$(vb $TEACHER exam create $EXAM --template tmpl --group srexam --start +70s --end +180s --warm --warm-ready VMB-READY --no-selftest 2>&1); rc=$?
 create_ms=$(( $(now_ms) - t0 ))
 [ $rc -eq 0 ]; ok $? "exam create: $out"
 wait_for 20 eval '[ "$(resv state)" = held ]'; ok $? "the exam holds its reservation: $(resv state) $(resv name)"
