@@ -41,24 +41,13 @@ for i in $(seq 1 "$N"); do
 done
 vb() { local u=$1; shift; as "$u" "$VMAPP_BIN" "$@"; }
 now_ms() { date +%s%3N; }
-pyj() { python3 -c "import json,sys
-m=json.load(sys.stdin)
-$1"; }
 
 use_exam_template # lib.sh: the test guest's disc, its probe prints VMB-READY, then a heartbeat
 
 start_node_vmbatchd "exam_warm_lead = 3600" || die "vmbatchd did not start"
 A=$NODE_ADMIN
-v "$A" --init >/dev/null || die "init failed"
-v "$A" --ugadd --name bx --ugid 30 >/dev/null || die "ugadd"
-for u in "${STUDENTS[@]}"; do
-  v "$A" --uadd --name "$u" --uid "$(id -u "$u")" --ug bx --stordir "$T/home-$u" >/dev/null || die "uadd $u"
-done
-v "$A" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
-  v "$A" --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/exam.qcow2" --derivable --mem 128M \
-    --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
-    --cmdline "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.disk=1 vmb.probe=exam vmb.hold=-1" >/dev/null ||
-  die "template"
+dirs=(); for u in "${STUDENTS[@]}"; do dirs+=("$u:$T/home-$u"); done
+exam_setup "$A" bx 30 "$T/guest/exam.qcow2" "$EXAM_CMDLINE" "${dirs[@]}" || die "setup (init, users, template) failed"
 
 instances() { vb "$A" --json instance list 2>/dev/null; }
 # ids of the running or paused instances of exam E's vms, "ID STATE" per line

@@ -227,6 +227,30 @@ PROBE
   chmod 0644 "$T"/guest/*; chmod 0755 "$T/guest"
 }
 
+# exam_setup ADMIN UG UGID DISC CMDLINE STUDENT:STORDIR...: against a fresh
+# daemon ($VMAPP), as ADMIN: init, user group UG (UGID) with each STUDENT
+# (her storage folder STORDIR), vm group lab1 (192.168.100.2-254) and the
+# derivable template tmpl (DISC, 128M, the test guest's kernel and initrd,
+# CMDLINE): what the exams' tests and bench-exam sit an exam of.
+exam_setup() {
+  local a=$1 ug=$2 ugid=$3 disc=$4 cmdline=$5 s; shift 5
+  as "$a" "$VMAPP" --init >/dev/null && as "$a" "$VMAPP" --ugadd --name "$ug" --ugid "$ugid" >/dev/null || return 1
+  for s in "$@"; do
+    as "$a" "$VMAPP" --uadd --name "${s%%:*}" --uid "$(id -u "${s%%:*}")" --ug "$ug" --stordir "${s#*:}" >/dev/null ||
+      return 1
+  done
+  as "$a" "$VMAPP" --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
+    as "$a" "$VMAPP" --vmadd --name tmpl --vmg lab1 --usediscs "$disc" --derivable --mem 128M \
+      --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" --cmdline "$cmdline" >/dev/null
+}
+# EXAM_CMDLINE: the kernel command line of use_exam_template's guest
+EXAM_CMDLINE="console=ttyS0 quiet panic=-1 vmb.net=1 vmb.disk=1 vmb.probe=exam vmb.hold=-1"
+# pyj PYTHON: PYTHON with m, the JSON on stdin (exit 1 when it is none)
+pyj() { python3 -c "import json,sys
+try: m=json.load(sys.stdin)
+except Exception: sys.exit(1)
+$1"; }
+
 # use_vmapp: $T/bin/vmapp, a link to the CLI $VMAPP_BIN (the name selects the
 # paper's syntax); sets VMAPP.
 use_vmapp() {

@@ -32,10 +32,6 @@ EXAM=coll
 VMB_TEST_USERS="$TEACHER ${STUDENTS[*]}"
 begin_node_test exam-collect python3 sha256sum
 
-pyj() { python3 -c "import json,sys
-try: m=json.load(sys.stdin)
-except Exception: sys.exit(1)
-$1"; }
 vb() { local u=$1; shift; as "$u" "$VMAPP_BIN" "$@"; }
 home_of() { echo "/home/$1/vmb-exam-collect-$$"; }
 
@@ -44,15 +40,9 @@ start_node_vmbatchd && wait_for 15 eval 'v $TEACHER --ping >/dev/null 2>&1' ||
 ok 0 "vmbatchd (node role, dnsmasq) started in namespace $NS"
 
 setup() {
-  v $TEACHER --init >/dev/null && v $TEACHER --ugadd --name ecug --ugid 21 >/dev/null || return 1
-  local u
-  for u in "${STUDENTS[@]}"; do
-    v $TEACHER --uadd --name "$u" --uid "$(id -u "$u")" --ug ecug --stordir "$(home_of "$u")" >/dev/null || return 1
-  done
-  v $TEACHER --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
-    v $TEACHER --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/base.qcow2" --derivable --mem 128M \
-      --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
-      --cmdline "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.disk=1 vmb.hold=-1" >/dev/null
+  local u dirs=()
+  for u in "${STUDENTS[@]}"; do dirs+=("$u:$(home_of "$u")"); done
+  exam_setup $TEACHER ecug 21 "$T/guest/base.qcow2" "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.disk=1 vmb.hold=-1" "${dirs[@]}"
 }
 setup; ok $? "setup: the teacher $TEACHER (admin_user), group ecug with ${STUDENTS[*]}, template tmpl"
 out=$(vb $TEACHER exam create $EXAM --template tmpl --group ecug --start +10 --end +30 --no-selftest 2>&1)

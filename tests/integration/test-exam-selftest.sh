@@ -42,10 +42,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pyj() { python3 -c "import json,sys
-try: m=json.load(sys.stdin)
-except Exception: sys.exit(1)
-$1"; }
 
 use_test_guest
 [ -x "$GUEST/vmb-attack" ] || skip_all "the test guest has no vmb-attack (gcc with a static libc needed)"

@@ -51,10 +51,6 @@ NS=vmb-exam-$$
 trap 'end_node_test "$NS"' EXIT
 trap 'exit 130' INT TERM
 
-pyj() { python3 -c "import json,sys
-try: m=json.load(sys.stdin)
-except Exception: sys.exit(1)
-$1"; }
 now_ms() { date +%s%3N; }
 
 use_test_guest
@@ -79,15 +75,9 @@ start_vmbatchd "$T" "admin_user = $TEACHER" "admin_stordir = $T/templates" "stat
 ok 0 "vmbatchd (node role, dnsmasq) started in namespace $NS"
 
 setup() {
-  v $TEACHER --init >/dev/null && v $TEACHER --ugadd --name examug --ugid 20 >/dev/null || return 1
-  local u
-  for u in "${STUDENTS[@]}"; do
-    v $TEACHER --uadd --name "$u" --uid "$(id -u "$u")" --ug examug --stordir "$T/home/$u" >/dev/null || return 1
-  done
-  v $TEACHER --vmgadd --name lab1 --vmgid 2 --iprange 192.168.100.2-192.168.100.254 >/dev/null &&
-    v $TEACHER --vmadd --name tmpl --vmg lab1 --usediscs "$T/guest/exam.qcow2" --derivable --mem 128M \
-      --kernel "$T/guest/vmlinuz" --initrd "$T/guest/initrd.img" \
-      --cmdline "console=ttyS0 quiet panic=-1 vmb.net=1 vmb.disk=1 vmb.probe=exam vmb.hold=-1" >/dev/null
+  local u dirs=()
+  for u in "${STUDENTS[@]}"; do dirs+=("$u:"$T/home/$u""); done
+  exam_setup $TEACHER examug 20 "$T/guest/exam.qcow2" "$EXAM_CMDLINE" "${dirs[@]}"
 }
 setup; ok $? "setup: the teacher $TEACHER (admin_user), group examug with ${STUDENTS[*]}, template tmpl"
 
