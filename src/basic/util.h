@@ -93,4 +93,6 @@ int loop_write(int fd, const void *buf, size_t len);
 int loop_read_exact(int fd, void *buf, size_t len);
 
 /* Monotonic clock in microseconds. */
+/* CLOCK_REALTIME in milliseconds: a time of day (deadlines, audit figures) */
+int64_t wall_ms(void);
 uint64_t now_usec(void);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "basic/log.h"
 #include "core/exam.h"
 #include "core/exam_resv_json.h"
 #include "core/ops.h"
@@ -88,6 +89,18 @@ int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const c
 }
 
 /* ---- JSON ---- */
+
+void exam_audit(Store *s, const char *op, const ExamRec *e, uint32_t uid, json_t *detail) {
+        char obj[128];
+        if (uid == (uint32_t)-1)
+                snprintf(obj, sizeof(obj), "exam %u %s", e->id, e->name);
+        else
+                snprintf(obj, sizeof(obj), "exam %u %s member %u", e->id, e->name, uid);
+        Error err = {0};
+        if (store_audit(s, 0, op, obj, detail, &err) < 0)
+                log_warn("%s: cannot audit %s: %s", obj, op, err.message);
+        json_decref(detail);
+}
 
 /* ---- warm exams ---- */
 

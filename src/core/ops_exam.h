@@ -16,6 +16,11 @@ int exam_check_vm_use(Controller *c, const Caller *who, const VmRec *vm, const c
  * running; inside the caller's transaction. */
 int exam_start(Controller *c, ExamRec *e, Error *err);
 
+/* An entry of the audit log by the daemon itself (uid 0) about exam e, or
+ * about its member uid ((uint32_t)-1: the exam); takes detail. A failure
+ * to write it is logged, not returned: the clock's work goes on. */
+void exam_audit(Store *s, const char *op, const ExamRec *e, uint32_t uid, json_t *detail);
+
 /* --warm exams (the clock boots their VMs exam_warm_lead before the start):
  * whether vm is a VM of a warm exam not yet started, and then what its
  * console prints once it is up (the starter pauses it on seeing that). */

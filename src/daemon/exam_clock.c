@@ -41,24 +41,6 @@ struct ExamClock {
         Frozen *frozen;
 };
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void audit(Store *s, const char *op, const ExamRec *e, uint32_t uid, json_t *detail) {
-        char obj[128];
-        if (uid == (uint32_t)-1)
-                snprintf(obj, sizeof(obj), "exam %u %s", e->id, e->name);
-        else
-                snprintf(obj, sizeof(obj), "exam %u %s member %u", e->id, e->name, uid);
-        Error err = {0};
-        if (store_audit(s, 0, op, obj, detail, &err) < 0)
-                log_warn("%s: cannot audit %s: %s", obj, op, err.message);
-        json_decref(detail);
-}
-
 static Frozen *frozen_find(ExamClock *k, uint32_t exam, uint32_t uid) {
         for (Frozen *f = k->frozen; f; f = f->next)
                 if (f->exam == exam && f->uid == uid)
@@ -70,7 +52,7 @@ static Frozen *frozen_get(ExamClock *k, uint32_t exam, uint32_t uid) {
         Frozen *f = frozen_find(k, exam, uid);
         if (!f) {
                 f = xcalloc(1, sizeof(*f));
-                *f = (Frozen){.clock = k, .exam = exam, .uid = uid, .since_ms = now_ms(), .next = k->frozen};
+                *f = (Frozen){.clock = k, .exam = exam, .uid = uid, .since_ms = wall_ms(), .next = k->frozen};
                 k->frozen = f;
         }
         return f;
@@ -128,7 +110,7 @@ static int freeze_member(ExamClock *k, const ExamRec *e, ExamMemberRec *m, Error
         m->state = EXAM_MEMBER_FROZEN;
         int r = store_exam_member_update(s, m, err);
         if (r >= 0)
-                audit(s, "exam.freeze", e, m->uid, detail);
+                exam_audit(s, "exam.freeze", e, m->uid, detail);
         else
                 json_decref(detail);
         log_info("exam %s: uid %u frozen (vm %u)", e->name, m->uid, m->vm);
@@ -206,17 +188,17 @@ static void record_seal(ExamClock *k, Frozen *f, const char *output, int status)
                 m.sealed_at = (int64_t)time(NULL);
                 m.late_minutes = exam_late_minutes(e.end, m.sealed_at);
                 m.seal_error[0] = 0;
-                audit(s, "exam.seal", &e, m.uid,
+                exam_audit(s, "exam.seal", &e, m.uid,
                       json_pack("{s:s, s:s, s:I, s:I, s:I}", "sha256", sha, "path", path, "late_minutes",
                                 (json_int_t)m.late_minutes, "frozen_at_ms", (json_int_t)m.frozen_at_ms, "seal_ms",
-                                (json_int_t)(now_ms() - f->since_ms)));
+                                (json_int_t)(wall_ms() - f->since_ms)));
                 log_info("exam %s: uid %u sealed: %s sha256 %s", e.name, m.uid, path, sha);
         } else {
                 if (sscanf(output, "error %d %n", &code, &used) == 1 && used > 0)
                         snprintf(m.seal_error, sizeof(m.seal_error), "%s", output + used);
                 else
                         snprintf(m.seal_error, sizeof(m.seal_error), "the seal's worker died (status %d)", status);
-                audit(s, "exam.seal", &e, m.uid, json_pack("{s:s}", "error", m.seal_error));
+                exam_audit(s, "exam.seal", &e, m.uid, json_pack("{s:s}", "error", m.seal_error));
                 log_error("exam %s: sealing uid %u failed: %s", e.name, m.uid, m.seal_error);
         }
         if (store_exam_member_update(s, &m, &err) < 0 || store_commit(s, &err) < 0) {
@@ -226,7 +208,7 @@ static void record_seal(ExamClock *k, Frozen *f, const char *output, int status)
         if (m.state == EXAM_MEMBER_SEALED)
                 frozen_drop(k, f);
         else
-                f->next_try_ms = now_ms() + SEAL_RETRY_MS;
+                f->next_try_ms = wall_ms() + SEAL_RETRY_MS;
 }
 
 static void seal_done(void *userdata, const char *output, int status) {
@@ -305,7 +287,7 @@ static void warm_members(ExamClock *k, ExamRec *e) {
                         r = store_exam_member_update(s, &m[i], &err);
                 }
                 if (r >= 0) {
-                        audit(s, "exam.warm", e, m[i].uid,
+                        exam_audit(s, "exam.warm", e, m[i].uid,
                               json_pack("{s:I, s:I, s:s}", "vm", (json_int_t)m[i].vm, "instance",
                                         (json_int_t)inst.id, "ready_marker", e->warm_ready));
                         r = store_commit(s, &err);
@@ -317,7 +299,7 @@ static void warm_members(ExamClock *k, ExamRec *e) {
                         /* not again: one audit entry, the student runs it cold */
                         m[i].warm_instance = (uint32_t)-1;
                         if (store_begin(s, &err) >= 0 && store_exam_member_update(s, &m[i], &err) >= 0) {
-                                audit(s, "exam.warm", e, m[i].uid, json_pack("{s:s}", "error", err.message));
+                                exam_audit(s, "exam.warm", e, m[i].uid, json_pack("{s:s}", "error", err.message));
                                 store_commit(s, &err);
                         } else
                                 store_rollback(s);
@@ -358,7 +340,8 @@ static void audit_refusal(Store *s, const ExamRec *e, const Error *why) {
         log_error("exam %s: not started at its start time: %s", e->name, why->message);
         if (store_begin(s, &err) < 0)
                 return;
-        audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s, s:s}", "by", "its start time", "refused", why->message));
+        exam_audit(s, "exam.start", e, (uint32_t)-1,
+                   json_pack("{s:s, s:s}", "by", "its start time", "refused", why->message));
         if (store_commit(s, &err) < 0)
                 store_rollback(s);
 }
@@ -375,7 +358,7 @@ static void start_exam(ExamClock *k, ExamRec *e) {
                         audit_refusal(s, e, &err);
                 return;
         }
-        audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s}", "by", "its start time"));
+        exam_audit(s, "exam.start", e, (uint32_t)-1, json_pack("{s:s}", "by", "its start time"));
         if (store_commit(s, &err) < 0)
                 store_rollback(s);
         log_info("exam %s started", e->name);
@@ -417,7 +400,7 @@ static bool run_members(ExamClock *k, ExamRec *e, int64_t now, int64_t *next_ms)
                 Error err = {0};
                 e->state = EXAM_ENDED;
                 if (store_begin(s, &err) >= 0 && store_exam_update(s, e, &err) >= 0) {
-                        audit(s, "exam.end", e, (uint32_t)-1, json_pack("{s:I}", "members", (json_int_t)n));
+                        exam_audit(s, "exam.end", e, (uint32_t)-1, json_pack("{s:I}", "members", (json_int_t)n));
                         store_commit(s, &err);
                         log_info("exam %s ended: every hand-in is sealed", e->name);
                 } else
@@ -440,7 +423,7 @@ static void clock_run(ExamClock *k) {
         size_t n = 0;
         if (store_exam_ids(s, -1, &ids, &n) < 0)
                 return;
-        int64_t now = now_ms(), next = INT64_MAX;
+        int64_t now = wall_ms(), next = INT64_MAX;
         bool soon = false;
         for (size_t i = 0; i < n; i++) {
                 ExamRec e;

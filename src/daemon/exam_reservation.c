@@ -11,6 +11,7 @@
 #include "basic/worker.h"
 #include "batch/reservation.h"
 #include "core/exam.h"
+#include "core/ops_exam.h"
 
 #define TICK_MS 1000
 #define RETRY_MS 60000     /* a failed create or update is tried again after this */
@@ -42,12 +43,6 @@ struct ExamReservations {
         EventSource *tick;
         ResvOp *ops;
 };
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- pure ---- */
 
@@ -89,26 +84,17 @@ static void op_run(void *arg, FILE *out) {
         const char *queue = op->owner->c->settings->batch_queue;
         BatchReservation r = {.name = op->id, .start = op->start, .end = op->end, .users = users,
                               .queue = isempty(queue) ? NULL : queue};
-        int64_t t0 = now_ms();
+        int64_t t0 = wall_ms();
         int e = op->kind == RESV_CREATE   ? rv->create(&r, id, sizeof(id), &err)
                 : op->kind == RESV_UPDATE ? rv->update(op->id, &r, op->with_start, &err)
                                           : rv->remove(op->id, &err);
         if (e < 0)
                 fprintf(out, "error %d %s", -e, err.message);
         else
-                fprintf(out, "ok %s %" PRId64, id, now_ms() - t0);
+                fprintf(out, "ok %s %" PRId64, id, wall_ms() - t0);
 }
 
 /* ---- the outcome, in the loop ---- */
-
-static void audit(Store *s, const ExamRec *e, json_t *detail) {
-        char obj[128];
-        snprintf(obj, sizeof(obj), "exam %u %s", e->id, e->name);
-        Error err = {0};
-        if (store_audit(s, 0, "exam.reservation", obj, detail, &err) < 0)
-                log_warn("%s: cannot audit its reservation: %s", obj, err.message);
-        json_decref(detail);
-}
 
 static void op_free(ExamReservations *x, ResvOp *op) {
         for (ResvOp **p = &x->ops; *p; p = &(*p)->next)
@@ -166,7 +152,7 @@ static void record(ExamReservations *x, ResvOp *op, const char *output, int stat
                                 r.create_ms = ms;
                         }
                         if (op->kind == RESV_CREATE || op->with_start)
-                                r.start = op->start > now_ms() / 1000 ? op->start : now_ms() / 1000;
+                                r.start = op->start > wall_ms() / 1000 ? op->start : wall_ms() / 1000;
                         r.end = op->end;
                         json_object_set_new(detail, "start", json_integer(r.start));
                         json_object_set_new(detail, "end", json_integer(r.end));
@@ -179,7 +165,7 @@ static void record(ExamReservations *x, ResvOp *op, const char *output, int stat
                  * ends them with it at its end, then it is gone */
                 changed = false;
                 again = true;
-                op->not_before = now_ms() + BUSY_RETRY_MS;
+                op->not_before = wall_ms() + BUSY_RETRY_MS;
         } else if (op->kind == RESV_CREATE && code == EEXIST) {
                 /* ours from before (made, then vmbatchd stopped before it
                  * recorded it): held, and the next pass sets its window */
@@ -207,10 +193,10 @@ static void record(ExamReservations *x, ResvOp *op, const char *output, int stat
                 if (changed)
                         log_warn("exam %s: cannot %s its reservation: %s", e.name, kind, why);
                 again = r.state != EXAM_RESV_RELEASED;
-                op->not_before = now_ms() + RETRY_MS;
+                op->not_before = wall_ms() + RETRY_MS;
         }
         if (changed)
-                audit(s, &e, json_incref(detail));
+                exam_audit(s, "exam.reservation", &e, (uint32_t)-1, json_incref(detail));
         json_decref(detail);
         if (store_exam_resv_set(s, e.id, &r, &err) < 0 || store_commit(s, &err) < 0) {
                 store_rollback(s);
@@ -257,7 +243,7 @@ static void start_op(ExamReservations *x, const ExamRec *e, ResvOpKind kind, con
                         op->uids[op->n_uids++] = m[i].uid;
         if (!(op->job = worker_queue(x->workers, op_run, op, op_done, op))) {
                 log_warn("exam %s: cannot start a worker for its reservation", e->name);
-                op->not_before = now_ms() + BUSY_RETRY_MS;
+                op->not_before = wall_ms() + BUSY_RETRY_MS;
         }
 }
 
@@ -294,7 +280,7 @@ static void reconcile(ExamReservations *x) {
         size_t n = 0;
         if (store_exam_ids(x->c->store, -1, &ids, &n) < 0)
                 return;
-        int64_t now = now_ms();
+        int64_t now = wall_ms();
         for (size_t i = 0; i < n; i++) {
                 ExamRec e;
                 if (store_exam_get(x->c->store, ids[i], &e) == 0)

@@ -11,6 +11,7 @@
 
 #include "basic/log.h"
 #include "basic/worker.h"
+#include "core/ops_exam.h"
 #include "core/ops_exam_selftest.h"
 #include "core/selftest_verdict.h"
 #include "daemon/selftest_gateway.h"
@@ -59,21 +60,6 @@ struct ExamSelftest {
         char read_paths[N_PROBES][PATH_MAX]; /* the worker's argument */
         unsigned stops_sent;
 };
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void audit(ExamSelftest *k, const char *op, json_t *detail) {
-        char obj[128];
-        Error err = {0};
-        snprintf(obj, sizeof(obj), "exam %u %s", k->exam.id, k->exam.name);
-        if (store_audit(k->c->store, 0, op, obj, detail, &err) < 0)
-                log_warn("%s: cannot audit %s: %s", obj, op, err.message);
-        json_decref(detail);
-}
 
 /* An operation as the exam's owner (the teacher), in its own transaction. */
 static int call(ExamSelftest *k, const char *op, json_t *args, json_t **ret, Error *err) {
@@ -247,8 +233,8 @@ static int probe_make(ExamSelftest *k, int role, const char *cmdline, Error *err
                 store_rollback(s);
                 return r;
         }
-        audit(k, "exam.selftest.probe", json_pack("{s:s, s:I, s:s}", "role", role_name[role], "vm", (json_int_t)v.id,
-                                                  "cmdline", cmdline));
+        exam_audit(s, "exam.selftest.probe", &k->exam, (uint32_t)-1,
+                   json_pack("{s:s, s:I, s:s}", "role", role_name[role], "vm", (json_int_t)v.id, "cmdline", cmdline));
         if ((r = store_commit(s, err)) < 0) {
                 store_rollback(s);
                 return r;
@@ -278,7 +264,7 @@ static int probe_run(ExamSelftest *k, int role, Error *err) {
 
 static void set_phase(ExamSelftest *k, Phase ph) {
         k->phase = ph;
-        k->phase_ms = now_ms();
+        k->phase_ms = wall_ms();
 }
 
 /* ---- the verdict ---- */
@@ -317,7 +303,7 @@ static void conclude(ExamSelftest *k, bool timed_out, const char *why) {
                            .listener = k->p[LISTENER].text, .listener_len = k->p[LISTENER].len,
                            .host_tcp_accepts = selftest_gateway_accepts(k->gw), .timed_out = timed_out};
         selftest_verdict(&f, &v);
-        int64_t ms = now_ms() - k->started_ms;
+        int64_t ms = wall_ms() - k->started_ms;
         json_t *res = results_json(k, &v, ms);
         _cleanup_free_ char *text = json_dumps(res, JSON_COMPACT);
         char reason[SELFTEST_REASON_MAX + 256];
@@ -335,10 +321,10 @@ static void conclude(ExamSelftest *k, bool timed_out, const char *why) {
                 store_rollback(s);
                 log_error("exam %s: cannot record its self-test: %s", k->exam.name, err.message);
         } else {
-                audit(k, "exam.selftest.result",
-                      json_pack("{s:b, s:s, s:I, s:I, s:I}", "passed", passed, "reason", reason, "duration_ms",
-                                (json_int_t)ms, "through", (json_int_t)v.n_through, "host_tcp_accepts",
-                                (json_int_t)selftest_gateway_accepts(k->gw)));
+                exam_audit(k->c->store, "exam.selftest.result", &k->exam, (uint32_t)-1,
+                           json_pack("{s:b, s:s, s:I, s:I, s:I}", "passed", passed, "reason", reason, "duration_ms",
+                                     (json_int_t)ms, "through", (json_int_t)v.n_through, "host_tcp_accepts",
+                                     (json_int_t)selftest_gateway_accepts(k->gw)));
                 if (store_commit(s, &err) < 0)
                         store_rollback(s);
         }
@@ -361,7 +347,7 @@ static void kill_probes(ExamSelftest *k) {
                         log_warn("exam %s: self-test: stopping instance %u: %s", k->exam.name, k->p[i].instance,
                                  err.message);
         }
-        k->killed_ms = now_ms();
+        k->killed_ms = wall_ms();
 }
 
 static void cleanup_start(ExamSelftest *k) {
@@ -376,7 +362,7 @@ static void cleanup_start(ExamSelftest *k) {
 static void cleanup_step(ExamSelftest *k) {
         for (int i = 0; i < N_PROBES; i++)
                 if (!instance_gone(k, &k->p[i])) {
-                        if (now_ms() - k->killed_ms > CLEANUP_KILL_MS)
+                        if (wall_ms() - k->killed_ms > CLEANUP_KILL_MS)
                                 kill_probes(k);
                         return;
                 }
@@ -403,7 +389,7 @@ static void begin(ExamSelftest *k, uint32_t exam) {
         k->stops_sent = 0;
         if (store_exam_get(s, exam, &k->exam) < 0 || store_exam_selftest_get(s, exam, &t) < 0 || !leftovers_gone(k))
                 return; /* pending still: the next tick tries again */
-        k->started_ms = now_ms();
+        k->started_ms = wall_ms();
         k->deadline_ms = k->started_ms + (int64_t)st->exam_selftest_timeout_s * 1000;
         t.state = EXAM_SELFTEST_RUNNING;
         t.started = k->started_ms / 1000;
@@ -484,7 +470,7 @@ static void advance(ExamSelftest *k) {
                 }
                 break;
         case PHASE_FINISH:
-                if (said(l, "VMB-LISTEN-END") || instance_gone(k, l) || now_ms() - k->phase_ms > FINISH_WAIT_MS)
+                if (said(l, "VMB-LISTEN-END") || instance_gone(k, l) || wall_ms() - k->phase_ms > FINISH_WAIT_MS)
                         conclude(k, false, NULL);
                 else if (k->stops_sent++ < 10)
                         selftest_gateway_send(k->gw, l->ip, STOP_PORT, "stop");
@@ -512,7 +498,7 @@ static int on_tick(EventSource *src, void *userdata) {
                 cleanup_step(k);
                 break;
         default:
-                if (now_ms() > k->deadline_ms)
+                if (wall_ms() > k->deadline_ms)
                         conclude(k, true, NULL); /* with what the probes said so far */
                 else
                         read_start(k);
